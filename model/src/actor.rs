@@ -1,0 +1,524 @@
+//! The actors: `Node` (playing `Coordinator`, `BaseReplica` and `ViewReplica`) and `Client`.
+//!
+//! Handlers are guarded `match` arms; each arm names the rule of `specs/protocol.md` it
+//! implements. A handler that leaves the state untouched and sends nothing is a no-op, which
+//! Stateright prunes: that is how a `BaseWrite` waits for the partition lock (B1) without any
+//! queue: it simply stays in flight until a delivery can take the lock.
+
+use crate::storage::{apply_view, view_updates};
+use crate::variant::Rules;
+use crate::workload::ClientScript;
+use mv_spec::obs::Outcome;
+use mv_spec::{BaseRow, BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, ViewRow, WriteId};
+use stateright::actor::{model_timeout, Actor, Id, Out};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// What every node knows about the cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClusterCfg {
+    /// The ring.
+    pub ring: Ring,
+    /// The variant's design choices.
+    pub rules: Rules,
+    /// Whether nodes offer the permanent data-loss fault.
+    pub data_loss: bool,
+}
+
+/// A commit-log entry: a write between the two halves of the base replica's work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CommitEntry {
+    /// The statement.
+    pub stmt: Statement,
+    /// Who to ack (the coordinator, or a node replaying its coordinator batchlog).
+    pub reply_to: NodeId,
+}
+
+/// A coordinator batchlog entry, held by a batchlog node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CoordEntry {
+    /// The statement to replay.
+    pub stmt: Statement,
+    /// The coordinator that wrote the entry.
+    pub coordinator: NodeId,
+    /// Base replicas that have not acked a replay yet.
+    pub pending: BTreeSet<NodeId>,
+}
+
+/// A node's disk: everything that survives a crash-restart. A permanent data loss wipes it,
+/// except the fault counters, which are bookkeeping of the model, not data.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Disk {
+    /// The base table.
+    pub base: BTreeMap<Key, BaseRow>,
+    /// The view table.
+    pub view: BTreeMap<ViewKey, ViewRow>,
+    /// Commit log entries of writes whose base apply (B8) has not run.
+    pub commitlog: BTreeMap<WriteId, CommitEntry>,
+    /// Local batchlog: for each entry, the view mutations not yet acked, per view replica.
+    pub batchlog: BTreeMap<BatchId, BTreeMap<NodeId, Vec<ViewMutation>>>,
+    /// Next local batchlog sequence number.
+    pub next_batch: u8,
+    /// Hints: per view replica, the batches to deliver to it.
+    pub hints: BTreeMap<NodeId, BTreeMap<BatchId, Vec<ViewMutation>>>,
+    /// Coordinator batchlog entries this node holds for other coordinators.
+    pub coord_batchlog: BTreeMap<WriteId, CoordEntry>,
+    /// How many times the node restarted after a crash (bounds crash-restart cycles).
+    pub restarts: u8,
+    /// How many times the node lost its data.
+    pub data_losses: u8,
+}
+
+/// What a coordinator remembers about a write in progress (lost on crash).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CoordReq {
+    /// The client to answer.
+    pub client: Id,
+    /// The statement.
+    pub stmt: Statement,
+    /// The consistency level.
+    pub cl: Cl,
+    /// Batchlog nodes that confirmed the coordinator batchlog entry.
+    pub stored: u8,
+    /// Base replicas that acked.
+    pub acks: u8,
+    /// Whether the client has its answer.
+    pub replied: bool,
+}
+
+/// A node's state: its disk plus what it loses on a crash.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeState {
+    /// Durable state.
+    pub disk: Disk,
+    /// Coordinator state: writes in progress (volatile).
+    pub coord: BTreeMap<WriteId, CoordReq>,
+}
+
+impl NodeState {
+    /// B1: whether partition `k` is locked. The lock is held exactly while a write of `k`
+    /// sits between its two halves, i.e. has a commit-log entry on a running node.
+    pub fn locked(&self, k: Key) -> bool {
+        self.disk.commitlog.values().any(|e| e.stmt.k == k)
+    }
+}
+
+/// A client's state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ClientState {
+    /// Outcome of each write of the script.
+    pub outcomes: Vec<Outcome>,
+}
+
+/// The per-actor state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum MvState {
+    /// A node.
+    Node(NodeState),
+    /// A client.
+    Client(ClientState),
+}
+
+/// The fault a node can suffer besides crashing (a Stateright random choice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// The node's disk is gone for good; it comes back empty (a replaced node, no repair).
+    DataLoss,
+}
+
+/// An actor of the model.
+#[derive(Clone, Debug)]
+pub enum MvActor {
+    /// A node (Coordinator, BaseReplica and ViewReplica).
+    Node {
+        /// Its id.
+        id: NodeId,
+        /// The cluster.
+        cfg: Arc<ClusterCfg>,
+    },
+    /// A client running a script.
+    Client {
+        /// The script.
+        script: ClientScript,
+        /// The consistency level of its writes.
+        cl: Cl,
+    },
+}
+
+/// The actor id of a node.
+pub fn node_actor(n: NodeId) -> Id {
+    Id::from(n.0 as usize)
+}
+
+/// The node behind an actor id, if it is one.
+pub fn actor_node(id: Id, nodes: u8) -> Option<NodeId> {
+    let i = usize::from(id);
+    (i < nodes as usize).then_some(NodeId(i as u8))
+}
+
+const DATA_LOSS: &str = "data-loss";
+
+impl Actor for MvActor {
+    type Msg = Msg;
+    type Timer = Timer;
+    type State = MvState;
+    type Storage = Disk;
+    type Random = Fault;
+
+    fn name(&self) -> String {
+        match self {
+            MvActor::Node { id, .. } => format!("{id} (Coordinator/BaseReplica/ViewReplica)"),
+            MvActor::Client { script, .. } => format!("Client of {}", script.coordinator),
+        }
+    }
+
+    fn on_start(&self, _id: Id, storage: &Option<Disk>, o: &mut Out<Self>) -> MvState {
+        match self {
+            MvActor::Client { script, cl } => {
+                // C1: send the first write.
+                let mut outcomes = vec![Outcome::NotSent; script.writes.len()];
+                if let Some(&(write, stmt)) = script.writes.first() {
+                    o.send(node_actor(script.coordinator), Msg::Write { write, stmt, cl: *cl });
+                    outcomes[0] = Outcome::Pending;
+                }
+                MvState::Client(ClientState { outcomes })
+            }
+            MvActor::Node { id, cfg } => {
+                let mut st = NodeState::default();
+                if let Some(disk) = storage {
+                    // R1: restart from disk; locks and coordinator state are gone.
+                    st.disk = disk.clone();
+                    st.disk.restarts += 1;
+                    node(*id, cfg).recover(&mut st, o);
+                }
+                if cfg.data_loss && st.disk.data_losses == 0 {
+                    o.choose_random(DATA_LOSS, vec![Fault::DataLoss]);
+                }
+                MvState::Node(st)
+            }
+        }
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<MvState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        match self {
+            MvActor::Client { script, cl } => {
+                let MvState::Client(cs) = &**state else { unreachable!("a client has client state") };
+                let (Msg::WriteOk { write } | Msg::WriteTimeout { write }) = msg else { return };
+                let Some(i) = script.writes.iter().position(|w| w.0 == write) else { return };
+                if cs.outcomes[i] != Outcome::Pending {
+                    return;
+                }
+                let MvState::Client(cs) = state.to_mut() else { unreachable!() };
+                // C2: record the answer, send the next write.
+                cs.outcomes[i] = if matches!(msg, Msg::WriteOk { .. }) { Outcome::Ok } else { Outcome::Timeout };
+                if let Some(&(write, stmt)) = script.writes.get(i + 1) {
+                    o.send(node_actor(script.coordinator), Msg::Write { write, stmt, cl: *cl });
+                    cs.outcomes[i + 1] = Outcome::Pending;
+                }
+            }
+            MvActor::Node { id, cfg } => {
+                let MvState::Node(ns) = &**state else { unreachable!("a node has node state") };
+                let me = node(*id, cfg);
+                let src_node = actor_node(src, cfg.ring.nodes);
+                match msg {
+                    Msg::Write { write, stmt, cl } => {
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        me.on_client_write(ns, src, write, stmt, cl, o);
+                    }
+                    Msg::BatchlogStore { write, stmt } => {
+                        let coordinator = src_node.expect("only nodes coordinate");
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        // W7: store the coordinator batchlog entry durably and confirm it.
+                        let pending = cfg.ring.base_replicas(stmt.k).into_iter().collect();
+                        ns.disk.coord_batchlog.insert(write, CoordEntry { stmt, coordinator, pending });
+                        o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
+                        o.send(src, Msg::BatchlogStored { write });
+                    }
+                    Msg::BatchlogStored { write } if ns.coord.contains_key(&write) => {
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let req = ns.coord.get_mut(&write).expect("checked by the guard");
+                        req.stored += 1;
+                        // W3: forward once every batchlog node holds the entry.
+                        if req.stored as usize == cfg.ring.batchlog_nodes(*id).len() {
+                            let stmt = req.stmt;
+                            me.forward(write, stmt, o);
+                        }
+                    }
+                    Msg::BatchlogRemove { write } if ns.disk.coord_batchlog.contains_key(&write) => {
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        // W8: the write reached a quorum; the entry is no longer needed.
+                        ns.disk.coord_batchlog.remove(&write);
+                        o.cancel_timer(Timer::CoordBatchlogReplay(write));
+                    }
+                    Msg::BaseWrite { write, stmt } => {
+                        // B1: a write to a locked partition waits (stays in flight).
+                        if cfg.rules.partition_lock && ns.locked(stmt.k) {
+                            return;
+                        }
+                        let reply_to = src_node.expect("only nodes send base writes");
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        me.base_write_first_half(ns, write, stmt, reply_to, o);
+                    }
+                    Msg::BaseWriteAck { write } => {
+                        let from = src_node.expect("only nodes ack base writes");
+                        let for_coord = ns.coord.contains_key(&write);
+                        let for_replay = ns.disk.coord_batchlog.get(&write).is_some_and(|e| e.pending.contains(&from));
+                        if !for_coord && !for_replay {
+                            return;
+                        }
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        if for_coord {
+                            me.on_base_ack(ns, write, o);
+                        }
+                        if for_replay {
+                            // W9: a replayed base write landed.
+                            let entry = ns.disk.coord_batchlog.get_mut(&write).expect("checked above");
+                            entry.pending.remove(&from);
+                            if entry.pending.is_empty() {
+                                ns.disk.coord_batchlog.remove(&write);
+                                o.cancel_timer(Timer::CoordBatchlogReplay(write));
+                            }
+                        }
+                    }
+                    Msg::ViewWrite { batch, mutations } => {
+                        let from = src_node.expect("only nodes send view writes");
+                        for m in &mutations {
+                            // Pair assertion: the sender chose us by the pairing rule (B5).
+                            assert!(
+                                mutations.iter().all(|m| cfg.ring.view_replicas(m.key).contains(id)),
+                                "{id} got view mutation {m} from {from} but does not replicate its view partition"
+                            );
+                        }
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        // V1: apply with last-write-wins, V2: ack.
+                        for m in &mutations {
+                            me.apply_view(ns, m);
+                        }
+                        if let Some(batch) = batch {
+                            o.send(src, Msg::ViewWriteAck { batch });
+                        }
+                    }
+                    Msg::ViewWriteAck { batch } => {
+                        let from = src_node.expect("only nodes ack view writes");
+                        let in_batchlog = ns.disk.batchlog.get(&batch).is_some_and(|e| e.contains_key(&from));
+                        let in_hints = ns.disk.hints.get(&from).is_some_and(|h| h.contains_key(&batch));
+                        if !in_batchlog && !in_hints {
+                            return;
+                        }
+                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        me.on_view_ack(ns, batch, from, o);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<MvState>, timer: &Timer, o: &mut Out<Self>) {
+        let MvActor::Node { id, cfg } = self else { return };
+        let MvState::Node(ns) = &**state else { unreachable!("a node has node state") };
+        let me = node(*id, cfg);
+        match *timer {
+            Timer::ApplyBase(write) if ns.disk.commitlog.contains_key(&write) => {
+                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                me.base_write_second_half(ns, write, o);
+            }
+            Timer::WriteTimeout(write) if ns.coord.contains_key(&write) => {
+                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                // W6: give up; the client hears a timeout unless it already has its answer.
+                let req = ns.coord.remove(&write).expect("checked by the guard");
+                if !req.replied {
+                    o.send(req.client, Msg::WriteTimeout { write });
+                }
+            }
+            Timer::BatchlogReplay(batch) if ns.disk.batchlog.contains_key(&batch) => {
+                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                // B10: replay. Every unacknowledged mutation goes to the hint store, whose
+                // delivery (B11) retries it until its view replica acks.
+                let pending = ns.disk.batchlog.remove(&batch).expect("checked by the guard");
+                for (target, mutations) in pending {
+                    ns.disk.hints.entry(target).or_default().insert(batch, mutations);
+                    o.set_timer(Timer::HintDelivery(target), model_timeout());
+                }
+            }
+            Timer::HintDelivery(target) if ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty()) => {
+                // B11: deliver every hint held for `target`, and keep the timer for retries.
+                for (&batch, mutations) in &ns.disk.hints[&target] {
+                    o.send(node_actor(target), Msg::ViewWrite { batch: Some(batch), mutations: mutations.clone() });
+                }
+                o.set_timer(Timer::HintDelivery(target), model_timeout());
+            }
+            Timer::CoordBatchlogReplay(write) if ns.disk.coord_batchlog.contains_key(&write) => {
+                // W9: the coordinator is gone without removing the entry: replay the base
+                // write to every base replica that has not acked, and keep retrying.
+                let entry = &ns.disk.coord_batchlog[&write];
+                for &r in &entry.pending {
+                    o.send(node_actor(r), Msg::BaseWrite { write, stmt: entry.stmt });
+                }
+                o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
+            }
+            _ => {}
+        }
+    }
+
+    fn on_random(&self, _id: Id, state: &mut Cow<MvState>, fault: &Fault, _o: &mut Out<Self>) {
+        let MvActor::Node { .. } = self else { return };
+        match fault {
+            Fault::DataLoss => {
+                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                // The node is replaced by an empty one: disk and memory are gone. (Its timers
+                // and connections are dropped by the model, as on a crash.)
+                let disk = Disk { restarts: ns.disk.restarts, data_losses: ns.disk.data_losses + 1, ..Disk::default() };
+                *ns = NodeState { disk, ..NodeState::default() };
+            }
+        }
+    }
+}
+
+/// A node's view of itself while it handles one event.
+struct Node<'a> {
+    id: NodeId,
+    cfg: &'a ClusterCfg,
+}
+
+fn node(id: NodeId, cfg: &ClusterCfg) -> Node<'_> {
+    Node { id, cfg }
+}
+
+impl Node<'_> {
+    /// W1: become the coordinator of a client write.
+    fn on_client_write(&self, ns: &mut NodeState, client: Id, write: WriteId, stmt: Statement, cl: Cl, o: &mut Out<MvActor>) {
+        ns.coord.insert(write, CoordReq { client, stmt, cl, stored: 0, acks: 0, replied: false });
+        o.set_timer(Timer::WriteTimeout(write), model_timeout());
+        if self.cfg.rules.coordinator_batchlog {
+            // W2: the coordinator batchlog goes to a quorum of nodes first.
+            for n in self.cfg.ring.batchlog_nodes(self.id) {
+                o.send(node_actor(n), Msg::BatchlogStore { write, stmt });
+            }
+        } else {
+            self.forward(write, stmt, o);
+        }
+    }
+
+    /// W3: send the base mutation to every base replica of the partition.
+    fn forward(&self, write: WriteId, stmt: Statement, o: &mut Out<MvActor>) {
+        for r in self.cfg.ring.base_replicas(stmt.k) {
+            o.send(node_actor(r), Msg::BaseWrite { write, stmt });
+        }
+    }
+
+    /// W4, W5, W8: count a base replica's ack.
+    fn on_base_ack(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        let rf = self.cfg.ring.rf;
+        let req = ns.coord.get_mut(&write).expect("caller checked");
+        req.acks += 1;
+        if req.acks == req.cl.required(rf) && !req.replied {
+            req.replied = true;
+            o.send(req.client, Msg::WriteOk { write });
+        }
+        if self.cfg.rules.coordinator_batchlog && req.acks == Cl::Quorum.required(rf) {
+            for n in self.cfg.ring.batchlog_nodes(self.id) {
+                o.send(node_actor(n), Msg::BatchlogRemove { write });
+            }
+        }
+        if req.acks == rf {
+            ns.coord.remove(&write);
+            o.cancel_timer(Timer::WriteTimeout(write));
+        }
+    }
+
+    /// B2-B7: the first half of a base write, done under the partition lock.
+    fn base_write_first_half(&self, ns: &mut NodeState, write: WriteId, stmt: Statement, reply_to: NodeId, o: &mut Out<MvActor>) {
+        // B2: commit log first; from here on the partition is locked (`NodeState::locked`).
+        ns.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
+        self.propagate(ns, stmt, o);
+        // B7: the base apply is a separate step, on which other work can interleave.
+        o.set_timer(Timer::ApplyBase(write), model_timeout());
+    }
+
+    /// B3-B6: read-before-write, generate, pair, batchlog, send.
+    fn propagate(&self, ns: &mut NodeState, stmt: Statement, o: &mut Out<MvActor>) {
+        let existing = ns.disk.base.get(&stmt.k).copied().unwrap_or_default();
+        let mut remote: BTreeMap<NodeId, Vec<ViewMutation>> = BTreeMap::new();
+        for m in view_updates(&self.cfg.rules, &existing, &stmt) {
+            let target = self
+                .cfg
+                .ring
+                .paired_view_replica(self.id, stmt.k, m.key)
+                .expect("a base replica always has a paired view replica on a static ring");
+            if target == self.id {
+                // B5: our own pair: apply locally and synchronously.
+                self.apply_view(ns, &m);
+            } else {
+                remote.entry(target).or_default().push(m);
+            }
+        }
+        if remote.is_empty() {
+            return;
+        }
+        let batch = BatchId { origin: self.id, seq: ns.disk.next_batch };
+        if self.cfg.rules.local_batchlog {
+            // B6: the local batchlog is durable before any remote view write leaves.
+            ns.disk.next_batch += 1;
+            ns.disk.batchlog.insert(batch, remote.clone());
+            o.set_timer(Timer::BatchlogReplay(batch), model_timeout());
+        }
+        for (target, mutations) in remote {
+            let batch = self.cfg.rules.local_batchlog.then_some(batch);
+            o.send(node_actor(target), Msg::ViewWrite { batch, mutations });
+        }
+    }
+
+    /// B8: apply the base mutation, release the lock, ack.
+    fn base_write_second_half(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        let entry = ns.disk.commitlog.remove(&write).expect("caller checked");
+        let row = ns.disk.base.get(&entry.stmt.k).copied().unwrap_or_default();
+        ns.disk.base.insert(entry.stmt.k, row.merge(&entry.stmt.as_row()));
+        o.send(node_actor(entry.reply_to), Msg::BaseWriteAck { write });
+    }
+
+    /// V1: last-write-wins merge into the view table.
+    fn apply_view(&self, ns: &mut NodeState, m: &ViewMutation) {
+        let stored = ns.disk.view.get(&m.key).copied().unwrap_or_default();
+        ns.disk.view.insert(m.key, apply_view(&self.cfg.rules, &stored, &m.row));
+    }
+
+    /// B9: a view replica acked a batchlog entry or a hint.
+    fn on_view_ack(&self, ns: &mut NodeState, batch: BatchId, from: NodeId, o: &mut Out<MvActor>) {
+        if let Some(entry) = ns.disk.batchlog.get_mut(&batch) {
+            entry.remove(&from);
+            if entry.is_empty() {
+                ns.disk.batchlog.remove(&batch);
+                o.cancel_timer(Timer::BatchlogReplay(batch));
+            }
+        }
+        if let Some(hints) = ns.disk.hints.get_mut(&from) {
+            hints.remove(&batch);
+            if hints.is_empty() {
+                ns.disk.hints.remove(&from);
+                o.cancel_timer(Timer::HintDelivery(from));
+            }
+        }
+    }
+
+    /// R2, R3: after a restart, replay the commit log (regenerating view updates, as
+    /// CASSANDRA-10164 does) and re-arm the replay timers of what the disk still holds.
+    fn recover(&self, ns: &mut NodeState, o: &mut Out<MvActor>) {
+        let entries: Vec<CommitEntry> = std::mem::take(&mut ns.disk.commitlog).into_values().collect();
+        for e in entries {
+            self.propagate(ns, e.stmt, o);
+            let row = ns.disk.base.get(&e.stmt.k).copied().unwrap_or_default();
+            ns.disk.base.insert(e.stmt.k, row.merge(&e.stmt.as_row()));
+        }
+        for &batch in ns.disk.batchlog.keys() {
+            o.set_timer(Timer::BatchlogReplay(batch), model_timeout());
+        }
+        for &target in ns.disk.hints.keys() {
+            o.set_timer(Timer::HintDelivery(target), model_timeout());
+        }
+        for &write in ns.disk.coord_batchlog.keys() {
+            o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! A Stateright model of Apache Cassandra's materialized-view write path.
+//!
+//! # The protocol
+//!
+//! A client sends a write of the base table `t(k PRIMARY KEY, v, w)` to a node, which becomes
+//! the write's **Coordinator**. The coordinator forwards the statement to every **BaseReplica**
+//! of partition `k` and answers the client once as many have acked as the consistency level
+//! asks (W1-W6). With the coordinator batchlog (`+coordinator-batchlog`) it first stores the
+//! statement on a quorum of batchlog nodes, which replay it if the coordinator dies (W2, W7-W9).
+//!
+//! A base replica does its work in two steps, because Cassandra can interleave other work
+//! between them:
+//!
+//! 1. **First half** (B1-B7), on delivery of `BaseWrite`: take the partition lock, append to the
+//!    commit log, read the existing base row (read-before-write), compute the view updates
+//!    (the new view row, plus the deletion of the old one when `v` changes), pair each with its
+//!    **paired view replica** (the i-th base replica pairs with the i-th view replica of the
+//!    view key), apply self-paired updates locally, write the others to the local batchlog and
+//!    send them as `ViewWrite`.
+//! 2. **Second half** (B8), the `ApplyBase` timer: apply the base mutation, release the lock, ack.
+//!
+//! A **ViewReplica** merges view mutations with last-write-wins and acks (V1-V2). The base
+//! replica drops a batchlog entry once every paired view replica acked it (B9); otherwise the
+//! replay timer hands the unacknowledged mutations to hints, delivered when the view replica
+//! is up (B10-B11). A restarted node replays its commit log, regenerating view updates (R1-R3).
+//!
+//! The storage rules that decide what a view update contains differ between Cassandra 3.0
+//! (shadowable tombstones) and 4.0 (expired liveness, strict liveness): see [`storage`] and
+//! [`variant`].
+//!
+//! # The environment
+//!
+//! Messages are unordered and may be lost when `--lossy` is set. Nodes crash and restart
+//! (disk survives, memory does not) and may permanently lose their data; both are bounded.
+//! Timers fire only when what they wait for can no longer arrive. See [`model`].
+//!
+//! # What is checked
+//!
+//! The properties of `specs/properties.md` (`mv_spec::props`), each `always` with a
+//! `sometimes` witness, on quiescent states. Broken variants reproduce the known anomalies.
+//!
+//! # What is abstracted away
+//!
+//! One datacenter, a static ring (no range movements, so no pending endpoints), no read
+//! repair, no anti-entropy repair, no hinted handoff for base writes, no TTL and no hint
+//! expiry (`max_hint_window`), tiny value domains, and client-chosen timestamps.
+
+#![warn(missing_docs)]
+
+pub mod actor;
+pub mod model;
+pub mod storage;
+pub mod variant;
+pub mod workload;
+
+pub use model::{Action, MvModel, State};
+pub use variant::{Expected, Variant};
+pub use workload::Workload;
+
+use mv_spec::{Cl, Ring};
+
+/// The configuration of a model, built with [`MvModelCfg::for_variant`] and turned into a
+/// checkable model with [`MvModelCfg::into_model`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MvModelCfg {
+    /// Which design.
+    pub variant: Variant,
+    /// Nodes, replication factor and pairing rule.
+    pub ring: Ring,
+    /// Consistency level of every write.
+    pub cl: Cl,
+    /// What the clients write.
+    pub workload: Workload,
+    /// How many node crashes a run may contain (each followed by a restart or not).
+    pub crashes: u8,
+    /// How many permanent data losses a run may contain.
+    pub data_loss: u8,
+    /// Whether the network may lose messages.
+    pub lossy: bool,
+}

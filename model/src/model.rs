@@ -1,0 +1,420 @@
+//! [`MvModel`]: the actor model plus the environment it runs in.
+//!
+//! Stateright's `ActorModel` runs the actors; this newtype adds what belongs to the
+//! environment rather than to any actor, and what `ActorModel` cannot express:
+//!
+//! * **Faults.** Only nodes crash, at most `crashes` times in a run (Stateright bounds only
+//!   concurrent crashes, so restarts are counted on disk). A crash closes the node's
+//!   connections: every message in flight from or to it is lost, and so is any message sent
+//!   to it while it is down. Permanent data loss (a Stateright random choice) wipes a node's
+//!   disk, with the same effect on its connections, at most `data_loss` times.
+//! * **Time.** Timers carry no duration; instead each timer kind has a guard that says when it
+//!   may fire (see `specs/protocol.md`, "Time"). Retry and timeout timers fire only once what
+//!   they wait for can no longer arrive: timeouts are longer than any message delay, so a
+//!   retry never races the message it retries. Only crashes and drops lose messages.
+//! * **Durability.** A node's disk lives in its actor state. At a crash the model copies it
+//!   into Stateright's `Storage` slot, which `Recover` hands to `on_start`; this is equivalent
+//!   to saving on every step, because Storage is read only by `Recover`.
+//! * **Quiescence and properties**, projected to `mv_spec::obs::Observation`.
+
+use crate::actor::{actor_node, node_actor, ClientState, Fault, MvActor, MvState, NodeState};
+use crate::variant::{Expected, Variant};
+use crate::workload::{ClientScript, Workload};
+use crate::MvModelCfg;
+use mv_spec::obs::{NodeObservation, Observation, WriteRecord};
+use mv_spec::props::{Kind, PROPERTIES};
+use mv_spec::{Msg, NodeId, ReadRules, Timer, WriteId};
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
+use stateright::{Expectation, Model, Path, Property};
+use std::sync::Arc;
+
+/// A state of the whole system.
+pub type State = ActorModelState<MvActor>;
+/// An action: deliver, drop, timeout, crash, recover, or data loss (a random choice).
+pub type Action = ActorModelAction<Msg, Timer, Fault>;
+
+/// The model checked by `mvcheck`.
+pub struct MvModel {
+    /// The validated configuration.
+    pub cfg: MvModelCfg,
+    /// The actors, run by Stateright.
+    pub inner: ActorModel<MvActor>,
+    /// Every client's script, in actor order.
+    pub scripts: Vec<ClientScript>,
+}
+
+impl MvModelCfg {
+    /// Builds the model.
+    pub fn into_model(self) -> MvModel {
+        let rules = self.variant.rules();
+        let cluster = Arc::new(crate::actor::ClusterCfg { ring: self.ring, rules, data_loss: self.data_loss > 0 });
+        let scripts = self.workload.scripts(self.ring.nodes);
+        let mut inner = ActorModel::new((), ())
+            .actors((0..self.ring.nodes).map(|i| MvActor::Node { id: NodeId(i), cfg: cluster.clone() }))
+            .actors(scripts.iter().map(|s| MvActor::Client { script: s.clone(), cl: self.cl }))
+            .init_network(Network::new_unordered_nonduplicating([]))
+            .max_crashes(self.crashes as usize);
+        if self.lossy {
+            inner = inner.lossy_network(LossyNetwork::Yes);
+        }
+        MvModel { cfg: self, inner, scripts }
+    }
+}
+
+impl MvModel {
+    fn nodes(&self) -> usize {
+        self.cfg.ring.nodes as usize
+    }
+
+    /// The state of node `n`. For a node that is down it is stale, but its disk is current.
+    pub fn node<'a>(&self, s: &'a State, n: usize) -> &'a NodeState {
+        match &*s.actor_states[n] {
+            MvState::Node(ns) => ns,
+            MvState::Client(_) => unreachable!("actor {n} is a node"),
+        }
+    }
+
+    /// The state of client `c` (0-based among clients).
+    pub fn client<'a>(&self, s: &'a State, c: usize) -> &'a ClientState {
+        match &*s.actor_states[self.nodes() + c] {
+            MvState::Client(cs) => cs,
+            MvState::Node(_) => unreachable!("actor is a client"),
+        }
+    }
+
+    fn crashes_used(&self, s: &State) -> u8 {
+        (0..self.nodes()).map(|n| self.node(s, n).disk.restarts + s.crashed[n] as u8).sum()
+    }
+
+    fn data_losses_used(&self, s: &State) -> u8 {
+        (0..self.nodes()).map(|n| self.node(s, n).disk.data_losses).sum()
+    }
+
+    fn in_flight(s: &State, pred: impl Fn(&Envelope<Msg>) -> bool) -> bool {
+        s.network.iter_deliverable().any(|e| pred(&e.to_cloned_msg()))
+    }
+
+    /// Whether an up node still holds `write` between the halves of its base write, owing an
+    /// ack to `to`.
+    fn ack_owed(&self, s: &State, write: WriteId, to: NodeId) -> bool {
+        (0..self.nodes())
+            .any(|n| !s.crashed[n] && self.node(s, n).disk.commitlog.get(&write).is_some_and(|e| e.reply_to == to))
+    }
+
+    /// When a timer may fire (see the module docs).
+    fn timer_may_fire(&self, s: &State, id: Id, timer: &Timer) -> bool {
+        let Some(me) = actor_node(id, self.cfg.ring.nodes) else { return true };
+        let my = node_actor(me);
+        match *timer {
+            Timer::ApplyBase(_) => true,
+            Timer::WriteTimeout(w) => {
+                !Self::in_flight(s, |e| {
+                    let about_w = matches!(e.msg,
+                        Msg::BatchlogStore { write, .. } | Msg::BatchlogStored { write }
+                        | Msg::BaseWrite { write, .. } | Msg::BaseWriteAck { write } if write == w);
+                    about_w && (e.src == my || e.dst == my)
+                }) && !self.ack_owed(s, w, me)
+            }
+            Timer::BatchlogReplay(b) => !Self::in_flight(s, |e| match &e.msg {
+                Msg::ViewWrite { batch: Some(batch), .. } => *batch == b && e.src == my,
+                Msg::ViewWriteAck { batch } => *batch == b && e.dst == my,
+                _ => false,
+            }),
+            Timer::HintDelivery(t) => {
+                let target = node_actor(t);
+                !s.crashed[t.0 as usize]
+                    && !Self::in_flight(s, |e| match e.msg {
+                        Msg::ViewWrite { .. } => e.src == my && e.dst == target,
+                        Msg::ViewWriteAck { .. } => e.src == target && e.dst == my,
+                        _ => false,
+                    })
+            }
+            Timer::CoordBatchlogReplay(w) => {
+                let Some(entry) = self.node(s, me.0 as usize).disk.coord_batchlog.get(&w) else { return true };
+                let c = entry.coordinator.0 as usize;
+                let coordinator_gone = s.crashed[c] || !self.node(s, c).coord.contains_key(&w);
+                coordinator_gone
+                    && !Self::in_flight(s, |e| match e.msg {
+                        Msg::BatchlogRemove { write } => write == w && e.dst == my,
+                        Msg::BaseWrite { write, .. } => write == w && e.src == my,
+                        Msg::BaseWriteAck { write } => write == w && e.dst == my,
+                        _ => false,
+                    })
+                    && !self.ack_owed(s, w, me)
+            }
+        }
+    }
+
+    /// Loses every message in flight from or to `id` (its connections closed).
+    fn close_connections(s: &mut State, id: Id) {
+        if let Network::UnorderedNonDuplicating(m) = &mut s.network {
+            m.retain(|e, _| e.src != id && e.dst != id);
+        }
+    }
+
+    /// Quiescent: no node down, no commit-log, batchlog, hint or coordinator-batchlog entry,
+    /// and no delivery or timer that would change anything. A message whose delivery is a
+    /// no-op (a duplicate ack) is not counted as in flight.
+    pub fn quiescent(&self, s: &State) -> bool {
+        for n in 0..self.nodes() {
+            let d = &self.node(s, n).disk;
+            if s.crashed[n] || !d.commitlog.is_empty() || !d.batchlog.is_empty() || !d.hints.is_empty() || !d.coord_batchlog.is_empty()
+            {
+                return false;
+            }
+        }
+        if s.network.len() == 0 && s.timers_set.iter().all(|t| t.iter().next().is_none()) {
+            return true;
+        }
+        let mut actions = Vec::new();
+        self.actions(s, &mut actions);
+        actions.into_iter().all(|a| match a {
+            ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..) => self.next_state(s, a).is_none(),
+            _ => true,
+        })
+    }
+
+    /// Projects a state to the shared observation.
+    pub fn observe(&self, s: &State) -> Observation {
+        let nodes = (0..self.nodes())
+            .map(|n| {
+                let d = &self.node(s, n).disk;
+                NodeObservation {
+                    up: !s.crashed[n],
+                    base: d.base.clone(),
+                    view: d.view.clone(),
+                    batchlog: d.batchlog.keys().copied().collect(),
+                    hints: d.hints.iter().flat_map(|(t, h)| h.keys().map(move |b| (*t, *b))).collect(),
+                    commitlog: d.commitlog.keys().copied().collect(),
+                    coord_batchlog: d.coord_batchlog.keys().copied().collect(),
+                }
+            })
+            .collect();
+        Observation {
+            ring: self.cfg.ring,
+            rules: ReadRules { strict_liveness: self.cfg.variant.rules().strict_liveness },
+            nodes,
+            writes: self.write_records(s),
+            quiescent: self.quiescent(s),
+        }
+    }
+
+    /// Every client write with its outcome so far.
+    pub fn write_records(&self, s: &State) -> Vec<WriteRecord> {
+        let mut out = Vec::new();
+        for (c, script) in self.scripts.iter().enumerate() {
+            let cs = self.client(s, c);
+            for (i, &(write, stmt)) in script.writes.iter().enumerate() {
+                out.push(WriteRecord { write, stmt, cl: self.cfg.cl, outcome: cs.outcomes[i] });
+            }
+        }
+        out.sort_by_key(|w| w.write);
+        out
+    }
+
+    /// Evaluates spec property `i` of `mv_spec::props::PROPERTIES`.
+    fn check(&self, i: usize, s: &State) -> bool {
+        let def = &PROPERTIES[i];
+        if def.id == "P-durable" {
+            // Cheap exit: nothing acknowledged at QUORUM or ALL yet.
+            let strong = matches!(self.cfg.cl, mv_spec::Cl::Quorum | mv_spec::Cl::All);
+            let acked = (0..self.scripts.len()).any(|c| self.client(s, c).outcomes.contains(&mv_spec::obs::Outcome::Ok));
+            if !strong || !acked {
+                return true;
+            }
+        } else if !self.quiescent(s) {
+            // Every other property only says something about quiescent states.
+            return def.kind == Kind::Always;
+        }
+        (def.holds)(&self.observe(s))
+    }
+
+    /// The expected verdict of each property for this configuration's variant.
+    pub fn expected(&self, id: &str) -> Expected {
+        let kind = mv_spec::props::property(id).map_or(Kind::Always, |p| p.kind);
+        self.cfg.variant.expected(id, kind)
+    }
+
+    /// The actor behind an id, for formatting.
+    pub fn actor_label(&self, id: Id) -> String {
+        match actor_node(id, self.cfg.ring.nodes) {
+            Some(n) => n.to_string(),
+            None => format!("c{}", usize::from(id) - self.nodes()),
+        }
+    }
+
+    /// A replayable, self-describing rendering of an action in protocol terms.
+    pub fn describe(&self, a: &Action) -> String {
+        match a {
+            ActorModelAction::Deliver { src, dst, msg } => format!("{} -> {} {msg}", self.actor_label(*src), self.actor_label(*dst)),
+            ActorModelAction::Drop(e) => format!("{} -x {} {} (lost)", self.actor_label(e.src), self.actor_label(e.dst), e.msg),
+            ActorModelAction::Timeout(id, t) => format!("{} timer {t}", self.actor_label(*id)),
+            ActorModelAction::Crash(id) => format!("{} crashes", self.actor_label(*id)),
+            ActorModelAction::Recover(id) => format!("{} restarts", self.actor_label(*id)),
+            ActorModelAction::SelectRandom { actor, .. } => format!("{} loses its data", self.actor_label(*actor)),
+        }
+    }
+
+    /// Replays a sequence of actions from the initial state; `None` at the first action that
+    /// is not enabled (or changes nothing).
+    pub fn replay(&self, actions: &[Action]) -> Option<Path<State, Action>> {
+        Path::from_actions(self, self.init_states().into_iter().next()?, actions.iter())
+    }
+
+    /// A one-line summary of the configuration.
+    pub fn summary(&self) -> String {
+        let c = &self.cfg;
+        format!(
+            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={} data-loss={} lossy={}",
+            c.variant.name(),
+            c.ring.nodes,
+            c.ring.rf,
+            match c.ring.pairing {
+                mv_spec::Pairing::Positional => "positional",
+                mv_spec::Pairing::SelfFirst => "self-first",
+            },
+            c.cl,
+            c.workload.name(),
+            c.workload.len(),
+            c.crashes,
+            c.data_loss,
+            c.lossy
+        )
+    }
+}
+
+fn spec_property<const I: usize>(m: &MvModel, s: &State) -> bool {
+    m.check(I, s)
+}
+
+fn property_fns() -> [fn(&MvModel, &State) -> bool; 12] {
+    [
+        spec_property::<0>,
+        spec_property::<1>,
+        spec_property::<2>,
+        spec_property::<3>,
+        spec_property::<4>,
+        spec_property::<5>,
+        spec_property::<6>,
+        spec_property::<7>,
+        spec_property::<8>,
+        spec_property::<9>,
+        spec_property::<10>,
+        spec_property::<11>,
+    ]
+}
+
+impl Model for MvModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        self.inner.init_states()
+    }
+
+    fn actions(&self, s: &State, actions: &mut Vec<Action>) {
+        let mut all = Vec::new();
+        self.inner.actions(s, &mut all);
+        let crash_budget = self.crashes_used(s) < self.cfg.crashes;
+        let loss_budget = self.data_losses_used(s) < self.cfg.data_loss;
+        actions.extend(all.into_iter().filter(|a| match a {
+            ActorModelAction::Crash(id) => crash_budget && actor_node(*id, self.cfg.ring.nodes).is_some(),
+            ActorModelAction::SelectRandom { .. } => loss_budget,
+            ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
+            _ => true,
+        }));
+    }
+
+    fn next_state(&self, s: &State, a: Action) -> Option<State> {
+        let mut next = self.inner.next_state(s, a.clone())?;
+        match a {
+            ActorModelAction::Crash(id) => {
+                Self::close_connections(&mut next, id);
+                let disk = self.node(&next, usize::from(id)).disk.clone();
+                next.actor_storages[usize::from(id)] = Some(disk);
+            }
+            ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
+            ActorModelAction::SelectRandom { actor, .. } => {
+                next.timers_set[usize::from(actor)].cancel_all();
+                Self::close_connections(&mut next, actor);
+            }
+            _ => {}
+        }
+        // A message sent to a node that is down is lost.
+        if next.crashed.iter().any(|c| *c) {
+            let crashed = next.crashed.clone();
+            if let Network::UnorderedNonDuplicating(m) = &mut next.network {
+                m.retain(|e, _| !crashed[usize::from(e.dst)]);
+            }
+        }
+        Some(next)
+    }
+
+    fn format_action(&self, a: &Action) -> String {
+        self.describe(a)
+    }
+
+    fn as_svg(&self, path: Path<State, Action>) -> Option<String> {
+        self.inner.as_svg(path)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        let fns = property_fns();
+        PROPERTIES
+            .iter()
+            .zip(fns)
+            .map(|(p, f)| match p.kind {
+                Kind::Always => Property::<Self>::always(p.id, f),
+                Kind::Sometimes => Property::<Self>::sometimes(p.id, f),
+            })
+            .collect()
+    }
+}
+
+/// Whether a property's expectation is `always`.
+pub fn is_always(p: &Property<MvModel>) -> bool {
+    matches!(p.expectation, Expectation::Always)
+}
+
+impl MvModelCfg {
+    /// The default configuration of a variant.
+    pub fn for_variant(variant: Variant) -> MvModelCfg {
+        let d = variant.defaults();
+        MvModelCfg {
+            variant,
+            ring: mv_spec::Ring { nodes: d.nodes, rf: d.rf, pairing: mv_spec::Pairing::Positional },
+            cl: d.cl,
+            workload: d.workload,
+            crashes: d.crashes,
+            data_loss: d.data_loss,
+            lossy: false,
+        }
+    }
+
+    /// Checks a configuration for things that cannot be modeled, with a message that names
+    /// the offending setting.
+    pub fn validate(&self) -> Result<(), String> {
+        let r = &self.ring;
+        if r.nodes == 0 || r.nodes > 7 {
+            return Err(format!("--nodes must be between 1 and 7 (got {})", r.nodes));
+        }
+        if r.rf == 0 || r.rf > r.nodes {
+            return Err(format!("--rf must be between 1 and --nodes={} (got {})", r.nodes, r.rf));
+        }
+        if self.workload.is_empty() {
+            return Err("the workload has no writes: --writes must be at least 1".into());
+        }
+        if let Workload::Concurrent { writes, keys } = self.workload {
+            if writes > 9 {
+                return Err(format!("--writes must be at most 9 (got {writes})"));
+            }
+            if keys == 0 || keys > 3 {
+                return Err(format!("--keys must be between 1 and 3 (got {keys})"));
+            }
+        }
+        if self.crashes > 3 || self.data_loss > 3 {
+            return Err("--crashes and --data-loss must be at most 3".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,211 @@
+//! The model's storage engine: base apply, view apply, and view-update generation.
+//!
+//! This is the model's own reading of `ViewUpdateGenerator` (reference notes §3-§4, §9);
+//! the implementation writes its own. Rule ids are those of `specs/protocol.md`.
+
+use crate::variant::{DeletionStyle, Rules};
+use mv_spec::{BaseRow, Cell, Liveness, Statement, Ts, ViewKey, ViewMutation, ViewRow};
+
+/// A base row's `v` cell as a read-before-write sees it: present, not a tombstone, and not
+/// covered by the row deletion.
+fn live_v(row: &BaseRow) -> Option<Cell> {
+    row.v.filter(|c| c.is_live(row.deletion))
+}
+
+/// The `w` cell a view entry copies: the base cell unless the row deletion covers it
+/// (Cassandra's merged row has purged it).
+fn visible_w(row: &BaseRow) -> Option<Cell> {
+    row.w.filter(|c| row.deletion.is_none_or(|d| c.ts > d))
+}
+
+fn max_ts(xs: impl IntoIterator<Item = Option<Ts>>) -> Option<Ts> {
+    xs.into_iter().flatten().max()
+}
+
+/// B4: the view mutations a base replica generates for `stmt`, given the base row it read
+/// before applying it (`existing`, default when absent).
+///
+/// The decision follows `ViewUpdateGenerator.updateAction` for a view whose key holds a base
+/// regular column: compare the live `v` before and after the merge.
+pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> Vec<ViewMutation> {
+    let merged = existing.merge(&stmt.as_row());
+    let before = live_v(existing);
+    let after = live_v(&merged);
+    let k = stmt.k;
+    match (before, after) {
+        (None, None) => vec![],
+        (None, Some(new)) => vec![entry(rules, &merged, new, k)],
+        (Some(old), None) => vec![delete_old(rules, existing, &merged, old, k)],
+        (Some(old), Some(new)) if old.value == new.value => vec![entry(rules, &merged, new, k)],
+        // SWITCH_ENTRY: create the new entry, then delete the old one.
+        (Some(old), Some(new)) => vec![entry(rules, &merged, new, k), delete_old(rules, existing, &merged, old, k)],
+    }
+}
+
+/// NEW_ENTRY and UPDATE_EXISTING (`createEntry`, `updateEntry`): the view row keyed by the
+/// merged row's `v`, with a live marker, the base row deletion copied as a regular deletion
+/// (CASSANDRA-13409), and `w` copied as is.
+fn entry(rules: &Rules, merged: &BaseRow, v: Cell, k: u8) -> ViewMutation {
+    let marker_ts = match rules.deletion {
+        // 4.0: the marker is the view-key cell's timestamp; the base marker plays no part.
+        DeletionStyle::ExpiredLiveness => v.ts,
+        // 3.0 (CASSANDRA-10910): the greatest timestamp among the key's components.
+        DeletionStyle::Shadowable | DeletionStyle::Regular => {
+            let base_marker = merged.marker.filter(|m| merged.deletion.is_none_or(|d| *m > d));
+            max_ts([base_marker, Some(v.ts)]).expect("v is live")
+        }
+    };
+    ViewMutation {
+        key: ViewKey { v: v.value.expect("live v has a value"), k },
+        row: ViewRow {
+            marker: Some(Liveness { ts: marker_ts, expired: false }),
+            deletion: merged.deletion,
+            shadowable: None,
+            w: visible_w(merged),
+        },
+    }
+}
+
+/// DELETE_OLD (`deleteOldEntry`): kill the view row keyed by the existing `v`.
+fn delete_old(rules: &Rules, existing: &BaseRow, merged: &BaseRow, old: Cell, k: u8) -> ViewMutation {
+    let key = ViewKey { v: old.value.expect("live v has a value"), k };
+    let r = merged.deletion;
+    let row = match rules.deletion {
+        DeletionStyle::ExpiredLiveness => {
+            // D is the base deletion if it covers the old v, else the old v's own timestamp.
+            let d = match r {
+                Some(r) if r >= old.ts => r,
+                _ => old.ts,
+            };
+            let expired = r.is_none_or(|r| d > r);
+            ViewRow {
+                marker: expired.then_some(Liveness { ts: d, expired: true }),
+                deletion: r,
+                shadowable: None,
+                // The differing cells go to the old entry too.
+                w: (merged.w != existing.w).then(|| visible_w(merged)).flatten(),
+            }
+        }
+        DeletionStyle::Shadowable | DeletionStyle::Regular => {
+            // 3.0: at the greatest timestamp in the existing row (marker and selected data).
+            let live_marker = existing.marker.filter(|m| existing.deletion.is_none_or(|d| *m > d));
+            let s = max_ts([live_marker, Some(old.ts), visible_w(existing).map(|c| c.ts)]).expect("v is live");
+            if rules.deletion == DeletionStyle::Shadowable {
+                ViewRow { marker: None, deletion: r, shadowable: Some(s), w: None }
+            } else {
+                ViewRow { marker: None, deletion: max_ts([r, Some(s)]), shadowable: None, w: None }
+            }
+        }
+    };
+    ViewMutation { key, row }
+}
+
+/// V1: merge a view mutation into a stored view row.
+pub fn apply_view(rules: &Rules, stored: &ViewRow, m: &ViewRow) -> ViewRow {
+    let mut row = stored.merge(m);
+    if rules.single_slot {
+        // One slot (the A2 anomaly): whichever deletion has the higher timestamp takes the
+        // slot, and the other is forgotten.
+        if let (Some(d), Some(s)) = (row.deletion, row.shadowable) {
+            if s > d {
+                row.deletion = None;
+            } else {
+                row.shadowable = None;
+            }
+        }
+    }
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::variant::Variant;
+    use mv_spec::{Assign, ReadRules};
+
+    fn run(variant: Variant, stmts: &[Statement]) -> (BaseRow, std::collections::BTreeMap<ViewKey, ViewRow>) {
+        let rules = variant.rules();
+        let mut base = BaseRow::default();
+        let mut view = std::collections::BTreeMap::new();
+        for s in stmts {
+            for m in view_updates(&rules, &base, s) {
+                let stored = view.get(&m.key).copied().unwrap_or_default();
+                view.insert(m.key, apply_view(&rules, &stored, &m.row));
+            }
+            base = base.merge(&s.as_row());
+        }
+        (base, view)
+    }
+
+    fn visible(variant: Variant, view: &std::collections::BTreeMap<ViewKey, ViewRow>) -> Vec<(u8, Option<u8>)> {
+        let rules = ReadRules { strict_liveness: variant.rules().strict_liveness };
+        view.iter().filter_map(|(k, r)| r.resolve(rules).map(|w| (k.v, w))).collect()
+    }
+
+    /// A1: with an ordinary tombstone, w disappears from the view when v goes back to 1.
+    #[test]
+    fn switch_back_hides_cells_only_with_regular_tombstones() {
+        let stmts = crate::workload::Workload::SwitchBack.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        for (variant, want) in [
+            (Variant::Cassandra30, vec![(1, Some(1))]),
+            (Variant::Cassandra40, vec![(1, Some(1))]),
+            (Variant::RegularTombstone, vec![(1, None)]),
+        ] {
+            let (_, view) = run(variant, &stmts);
+            assert_eq!(visible(variant, &view), want, "{}", variant.name());
+        }
+    }
+
+    /// A2: one deletion slot resurrects w, which the base row deletion at 2 removed.
+    #[test]
+    fn delete_reinsert_resurrects_only_with_one_slot() {
+        let stmts = crate::workload::Workload::DeleteReinsert.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        let (base, _) = run(Variant::Cassandra30, &stmts);
+        assert_eq!(base.resolve().unwrap().w, None);
+        for (variant, want) in [
+            (Variant::Cassandra30, vec![(1, None)]),
+            (Variant::Cassandra40, vec![(1, None)]),
+            (Variant::SingleDeletionSlot, vec![(1, Some(1))]),
+        ] {
+            let (_, view) = run(variant, &stmts);
+            assert_eq!(visible(variant, &view), want, "{}", variant.name());
+        }
+    }
+
+    /// A3: without strict liveness, w@3 keeps the switched-away row (v=1) alive.
+    #[test]
+    fn late_cell_keeps_old_row_only_without_strict_liveness() {
+        let stmts = crate::workload::Workload::LateCell.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        for (variant, want) in [
+            (Variant::Cassandra30, vec![(2, Some(2))]),
+            (Variant::Cassandra40, vec![(2, Some(2))]),
+            (Variant::NonStrictLiveness, vec![(1, Some(2)), (2, Some(2))]),
+        ] {
+            let (_, view) = run(variant, &stmts);
+            assert_eq!(visible(variant, &view), want, "{}", variant.name());
+        }
+    }
+
+    /// CASSANDRA-11500: 3.0's shadowable deletion at max(row timestamps) keeps the entry dead
+    /// when v comes back with a timestamp not above that max. 4.0 brings it back.
+    #[test]
+    fn late_cell_switch_back_loses_the_row_in_3_0_only() {
+        let stmts = crate::workload::Workload::LateCellSwitchBack.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        let (_, view) = run(Variant::Cassandra30, &stmts);
+        assert_eq!(visible(Variant::Cassandra30, &view), vec![]);
+        let (_, view) = run(Variant::Cassandra40, &stmts);
+        assert_eq!(visible(Variant::Cassandra40, &view), vec![(1, Some(2))]);
+    }
+
+    /// Seed 003's 0/2/3 example: shadowable tombstones bring c back after v returns.
+    #[test]
+    fn seed_003_timestamps_example() {
+        let stmts = [
+            Statement::insert(0, Some(0), Some(1), 0),
+            Statement::update(0, Assign::Set(1), Assign::Keep, 2),
+            Statement::update(0, Assign::Set(0), Assign::Keep, 3),
+        ];
+        let (_, view) = run(Variant::Cassandra30, &stmts);
+        assert_eq!(visible(Variant::Cassandra30, &view), vec![(0, Some(1))]);
+    }
+}

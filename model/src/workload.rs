@@ -1,0 +1,128 @@
+//! Workloads: what the clients write.
+//!
+//! Each client runs a script: it sends one write, waits for `WriteOk` or `WriteTimeout`, then
+//! sends the next. Concurrency comes from several clients; ordering within one client's
+//! script is what turns a story ("set v to 1, then 2, then back to 1") into a workload.
+//! Timestamps are chosen by the workload (`USING TIMESTAMP`) so that every run is
+//! deterministic and last-write-wins decisions are visible in the trace.
+
+use mv_spec::{Assign, NodeId, Statement, WriteId};
+
+/// One client's script and the node it sends to (its coordinator).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientScript {
+    /// The coordinator this client talks to.
+    pub coordinator: NodeId,
+    /// The writes, in order.
+    pub writes: Vec<(WriteId, Statement)>,
+}
+
+/// A named workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// `writes` clients, client `i` sending `INSERT k=i%keys v=i+1 w=i+1 @i+1` to node
+    /// `i % nodes`: concurrent writes that give the same base row different view keys.
+    Concurrent {
+        /// Number of clients (one write each).
+        writes: u8,
+        /// Number of base keys the writes spread over.
+        keys: u8,
+    },
+    /// A1: one client sets v to 1, then 2, then back to 1; w is written only by the first.
+    SwitchBack,
+    /// A2: insert, delete the row, re-insert without w, then move v away and back.
+    DeleteReinsert,
+    /// A3: insert, update w at a later timestamp, then move v with a timestamp between.
+    LateCell,
+    /// CASSANDRA-11500's motivating case: as `late-cell`, then move v back with a timestamp
+    /// not above the one of w.
+    LateCellSwitchBack,
+}
+
+impl Workload {
+    /// Names accepted by `--workload`.
+    pub const NAMES: [&'static str; 5] = ["concurrent", "switch-back", "delete-reinsert", "late-cell", "late-cell-switch-back"];
+
+    /// The workload's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Workload::Concurrent { .. } => "concurrent",
+            Workload::SwitchBack => "switch-back",
+            Workload::DeleteReinsert => "delete-reinsert",
+            Workload::LateCell => "late-cell",
+            Workload::LateCellSwitchBack => "late-cell-switch-back",
+        }
+    }
+
+    /// Parses a name; `writes` and `keys` size the concurrent workload.
+    pub fn from_name(name: &str, writes: u8, keys: u8) -> Option<Workload> {
+        Some(match name {
+            "concurrent" => Workload::Concurrent { writes, keys },
+            "switch-back" => Workload::SwitchBack,
+            "delete-reinsert" => Workload::DeleteReinsert,
+            "late-cell" => Workload::LateCell,
+            "late-cell-switch-back" => Workload::LateCellSwitchBack,
+            _ => return None,
+        })
+    }
+
+    /// The statements of a scripted (single-client) workload.
+    fn story(&self) -> Vec<Statement> {
+        use Assign::*;
+        match self {
+            Workload::Concurrent { .. } => vec![],
+            Workload::SwitchBack => vec![
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::update(0, Set(2), Keep, 2),
+                Statement::update(0, Set(1), Keep, 3),
+            ],
+            Workload::DeleteReinsert => vec![
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::delete(0, 2),
+                Statement::insert(0, Some(1), None, 3),
+                Statement::update(0, Set(2), Keep, 4),
+                Statement::update(0, Set(1), Keep, 5),
+            ],
+            Workload::LateCell => vec![
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::update(0, Keep, Set(2), 3),
+                Statement::update(0, Set(2), Keep, 2),
+            ],
+            Workload::LateCellSwitchBack => vec![
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::update(0, Keep, Set(2), 3),
+                Statement::update(0, Set(2), Keep, 2),
+                Statement::update(0, Set(1), Keep, 3),
+            ],
+        }
+    }
+
+    /// The number of writes in the workload.
+    pub fn len(&self) -> usize {
+        match self {
+            Workload::Concurrent { writes, .. } => *writes as usize,
+            w => w.story().len(),
+        }
+    }
+
+    /// Whether the workload writes nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The clients' scripts, with write ids numbered from 1.
+    pub fn scripts(&self, nodes: u8) -> Vec<ClientScript> {
+        match *self {
+            Workload::Concurrent { writes, keys } => (0..writes)
+                .map(|i| ClientScript {
+                    coordinator: NodeId(i % nodes),
+                    writes: vec![(WriteId(i + 1), Statement::insert(i % keys.max(1), Some(i + 1), Some(i + 1), i + 1))],
+                })
+                .collect(),
+            _ => vec![ClientScript {
+                coordinator: NodeId(0),
+                writes: self.story().into_iter().enumerate().map(|(i, s)| (WriteId(i as u8 + 1), s)).collect(),
+            }],
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The shared vocabulary of mvcheck.
+//!
+//! Both the model (`mv-model`) and the reference implementation (`mv-impl`) speak this
+//! vocabulary, and nothing else crosses between them. It holds what is *definitional* about
+//! Cassandra's materialized-view write path:
+//!
+//! * ids and small domains ([`NodeId`], [`WriteId`], [`BatchId`], [`Key`], [`Val`], [`Ts`]);
+//! * the schema's data: [`Cell`], [`Liveness`], [`BaseRow`], [`ViewRow`], [`ViewKey`];
+//! * the client statements and the mutations that travel between nodes ([`Statement`],
+//!   [`ViewMutation`]) and the messages and timers that carry them ([`Msg`], [`Timer`]);
+//! * the ring and the paired-view-replica rule ([`Ring`]);
+//! * the read semantics that define what a row *is* once reconciled ([`merge_base`],
+//!   [`BaseRow::resolve`], [`ViewRow::resolve`], [`derive_view`]);
+//! * observations and the property predicates of `specs/properties.md` ([`obs`], [`props`]).
+//!
+//! **Architecture Invariant:** what a role *does* on a message (view-update generation,
+//! batchlog handling, acking) is never here. It is written twice, once in the model and once
+//! in the implementation, so that trace testing compares two independent readings of the
+//! protocol instead of one piece of code with itself.
+//!
+//! The schema is fixed, as in the issue that started the project:
+//!
+//! ```text
+//! CREATE TABLE t (k int PRIMARY KEY, v int, w int);
+//! CREATE MATERIALIZED VIEW mv AS SELECT k, v, w FROM t
+//!     WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);
+//! ```
+//!
+//! The view key contains `v`, a *regular* column of the base: the hard case, where an update
+//! can move a base row from one view row to another.
+
+#![warn(missing_docs)]
+
+pub mod obs;
+pub mod props;
+mod ring;
+mod rows;
+
+pub use ring::{Pairing, Ring};
+pub use rows::{merge_base, merge_view, derive_view, BaseRow, Cell, Liveness, ReadRules, ResolvedBase, ViewRow};
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A write timestamp (`USING TIMESTAMP`), chosen by the client so that runs are deterministic.
+pub type Ts = u8;
+/// A value of column `v` or `w`. Domains are tiny on purpose: the model enumerates them.
+pub type Val = u8;
+/// A base partition key (`k`).
+pub type Key = u8;
+
+/// A storage node. Every node plays the three server roles: `Coordinator`, `BaseReplica` and
+/// `ViewReplica`. Displayed as `n0`, `n1`, ...
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct NodeId(pub u8);
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// A client write, numbered 1.. across the whole workload. It names the write everywhere:
+/// in the coordinator, in the base replicas' commit logs and in batchlog ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WriteId(pub u8);
+
+impl fmt::Display for WriteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "w{}", self.0)
+    }
+}
+
+/// A local batchlog entry: the view mutations that base replica `origin` generated for one
+/// base write. Displayed as `n1#3`. The sequence number lives on the origin's disk, so ids
+/// stay unique across restarts (Cassandra uses time-based UUIDs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BatchId {
+    /// The base replica that wrote the entry.
+    pub origin: NodeId,
+    /// Sequence number on the origin.
+    pub seq: u8,
+}
+
+impl fmt::Display for BatchId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}#{}", self.origin, self.seq)
+    }
+}
+
+/// The primary key of a view row: `(v, k)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ViewKey {
+    /// The view partition key: the base's regular column `v`.
+    pub v: Val,
+    /// The view clustering key: the base's partition key `k`.
+    pub k: Key,
+}
+
+impl fmt::Display for ViewKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(v={},k={})", self.v, self.k)
+    }
+}
+
+/// A consistency level for a client write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Cl {
+    /// One base replica must ack.
+    One,
+    /// A majority of the base replicas must ack.
+    Quorum,
+    /// Every base replica must ack.
+    All,
+}
+
+impl Cl {
+    /// How many base-replica acks the coordinator needs before it answers the client.
+    pub fn required(self, rf: u8) -> u8 {
+        match self {
+            Cl::One => 1,
+            Cl::Quorum => rf / 2 + 1,
+            Cl::All => rf,
+        }
+    }
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cl::One => "ONE",
+            Cl::Quorum => "QUORUM",
+            Cl::All => "ALL",
+        }
+    }
+}
+
+impl fmt::Display for Cl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a client statement does to column `v` or `w`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Assign {
+    /// The statement does not mention the column.
+    Keep,
+    /// `SET col = x`.
+    Set(Val),
+    /// `SET col = null`: a cell tombstone.
+    Null,
+}
+
+/// One CQL statement on the base table, with its client-chosen timestamp. This *is* the base
+/// mutation: the coordinator forwards it unchanged to every base replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Statement {
+    /// The base partition key.
+    pub k: Key,
+    /// The write timestamp of every cell, marker and deletion the statement writes.
+    pub ts: Ts,
+    /// `INSERT` writes a row marker; `UPDATE` does not.
+    pub insert: bool,
+    /// `DELETE FROM t WHERE k = ..`: a row deletion (with no column assignments).
+    pub delete: bool,
+    /// What happens to `v`.
+    pub v: Assign,
+    /// What happens to `w`.
+    pub w: Assign,
+}
+
+impl Statement {
+    /// `INSERT INTO t (k, v, w) VALUES (..) USING TIMESTAMP ts`.
+    pub fn insert(k: Key, v: Option<Val>, w: Option<Val>, ts: Ts) -> Self {
+        let assign = |x: Option<Val>| x.map_or(Assign::Keep, Assign::Set);
+        Statement { k, ts, insert: true, delete: false, v: assign(v), w: assign(w) }
+    }
+
+    /// `UPDATE t USING TIMESTAMP ts SET .. WHERE k = ..`.
+    pub fn update(k: Key, v: Assign, w: Assign, ts: Ts) -> Self {
+        Statement { k, ts, insert: false, delete: false, v, w }
+    }
+
+    /// `DELETE FROM t USING TIMESTAMP ts WHERE k = ..`.
+    pub fn delete(k: Key, ts: Ts) -> Self {
+        Statement { k, ts, insert: false, delete: true, v: Assign::Keep, w: Assign::Keep }
+    }
+
+    /// The statement as a row fragment: what a replica merges into its base table.
+    pub fn as_row(&self) -> BaseRow {
+        let cell = |a: Assign| match a {
+            Assign::Keep => None,
+            Assign::Set(x) => Some(Cell { ts: self.ts, value: Some(x) }),
+            Assign::Null => Some(Cell { ts: self.ts, value: None }),
+        };
+        BaseRow {
+            marker: self.insert.then_some(self.ts),
+            deletion: self.delete.then_some(self.ts),
+            v: cell(self.v),
+            w: cell(self.w),
+        }
+    }
+}
+
+impl fmt::Display for Statement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |a: Assign| match a {
+            Assign::Keep => None,
+            Assign::Set(x) => Some(x.to_string()),
+            Assign::Null => Some("null".to_string()),
+        };
+        if self.delete {
+            return write!(f, "DELETE k={} @{}", self.k, self.ts);
+        }
+        write!(f, "{} k={}", if self.insert { "INSERT" } else { "UPDATE" }, self.k)?;
+        if let Some(v) = show(self.v) {
+            write!(f, " v={v}")?;
+        }
+        if let Some(w) = show(self.w) {
+            write!(f, " w={w}")?;
+        }
+        write!(f, " @{}", self.ts)
+    }
+}
+
+/// A view mutation: a fragment of one view row, merged by the paired view replica with
+/// last-write-wins reconciliation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ViewMutation {
+    /// Which view row.
+    pub key: ViewKey,
+    /// What to merge into it.
+    pub row: ViewRow,
+}
+
+impl fmt::Display for ViewMutation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.key, self.row)
+    }
+}
+
+/// Every message of the protocol. Each variant names the rule of `specs/protocol.md` that
+/// sends it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Msg {
+    /// `Client` → `Coordinator`: please write this (W1).
+    Write {
+        /// The write.
+        write: WriteId,
+        /// The statement.
+        stmt: Statement,
+        /// Its consistency level.
+        cl: Cl,
+    },
+    /// `Coordinator` → `Client`: the consistency level was met (W5).
+    WriteOk {
+        /// The write.
+        write: WriteId,
+    },
+    /// `Coordinator` → `Client`: the consistency level can no longer be met (W6).
+    WriteTimeout {
+        /// The write.
+        write: WriteId,
+    },
+    /// `Coordinator` → batchlog node (`+coordinator-batchlog` only, W2).
+    BatchlogStore {
+        /// The write.
+        write: WriteId,
+        /// Its statement, to replay if the coordinator dies.
+        stmt: Statement,
+    },
+    /// Batchlog node → `Coordinator`: the coordinator batchlog entry is durable (W7).
+    BatchlogStored {
+        /// The write.
+        write: WriteId,
+    },
+    /// `Coordinator` → batchlog node: a quorum acked, drop the entry (W8).
+    BatchlogRemove {
+        /// The write.
+        write: WriteId,
+    },
+    /// `Coordinator` (or a coordinator batchlog replay) → `BaseReplica` (W3, W9).
+    BaseWrite {
+        /// The write.
+        write: WriteId,
+        /// The statement.
+        stmt: Statement,
+    },
+    /// `BaseReplica` → whoever sent the `BaseWrite`, once the base table holds it (B8).
+    BaseWriteAck {
+        /// The write.
+        write: WriteId,
+    },
+    /// `BaseReplica` → its paired `ViewReplica` (B6), or a hint delivery (B11).
+    ViewWrite {
+        /// The batchlog entry to acknowledge; `None` when the variant keeps no local batchlog.
+        batch: Option<BatchId>,
+        /// The view mutations for this view replica.
+        mutations: Vec<ViewMutation>,
+    },
+    /// `ViewReplica` → `BaseReplica`: the view mutations are applied (V2).
+    ViewWriteAck {
+        /// The batchlog entry or hint being acknowledged.
+        batch: BatchId,
+    },
+}
+
+/// Every timer of the protocol. Timers in the model carry no duration; when they may fire is
+/// part of the protocol (see `specs/protocol.md`, "Time").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Timer {
+    /// The second half of a base write on a `BaseReplica` (B8): apply, unlock, ack.
+    ApplyBase(WriteId),
+    /// The coordinator gives up waiting for acks (W6).
+    WriteTimeout(WriteId),
+    /// Replay a local batchlog entry whose view writes were not all acked (B10).
+    BatchlogReplay(BatchId),
+    /// Deliver the hints held for one view replica (B11).
+    HintDelivery(NodeId),
+    /// Replay a coordinator batchlog entry (W9).
+    CoordBatchlogReplay(WriteId),
+}
+
+impl fmt::Display for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timer::ApplyBase(w) => write!(f, "ApplyBase {w}"),
+            Timer::WriteTimeout(w) => write!(f, "WriteTimeout {w}"),
+            Timer::BatchlogReplay(b) => write!(f, "BatchlogReplay {b}"),
+            Timer::HintDelivery(n) => write!(f, "HintDelivery ->{n}"),
+            Timer::CoordBatchlogReplay(w) => write!(f, "CoordBatchlogReplay {w}"),
+        }
+    }
+}
+
+impl fmt::Display for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Msg::Write { write, stmt, cl } => write!(f, "Write {write} [{stmt}] cl={cl}"),
+            Msg::WriteOk { write } => write!(f, "WriteOk {write}"),
+            Msg::WriteTimeout { write } => write!(f, "WriteTimeout {write}"),
+            Msg::BatchlogStore { write, stmt } => write!(f, "BatchlogStore {write} [{stmt}]"),
+            Msg::BatchlogStored { write } => write!(f, "BatchlogStored {write}"),
+            Msg::BatchlogRemove { write } => write!(f, "BatchlogRemove {write}"),
+            Msg::BaseWrite { write, stmt } => write!(f, "BaseWrite {write} [{stmt}]"),
+            Msg::BaseWriteAck { write } => write!(f, "BaseWriteAck {write}"),
+            Msg::ViewWrite { batch, mutations } => {
+                match batch {
+                    Some(b) => write!(f, "ViewWrite batch={b} [")?,
+                    None => write!(f, "ViewWrite (no batchlog) [")?,
+                }
+                for (i, m) in mutations.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{m}")?;
+                }
+                f.write_str("]")
+            }
+            Msg::ViewWriteAck { batch } => write!(f, "ViewWriteAck batch={batch}"),
+        }
+    }
+}

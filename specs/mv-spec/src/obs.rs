@@ -1,0 +1,99 @@
+//! Observations: what the model and the implementation both project their state to.
+//!
+//! Properties are predicates over an [`Observation`], never over either side's internals, so
+//! that one definition of "correct" judges both.
+
+use crate::{BaseRow, BatchId, Cl, Key, NodeId, ReadRules, Ring, Statement, ViewKey, ViewRow, WriteId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One node's durable tables and queues. A node that is down still has them on disk.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct NodeObservation {
+    /// Whether the node is up.
+    pub up: bool,
+    /// Its base table.
+    pub base: BTreeMap<Key, BaseRow>,
+    /// Its view table.
+    pub view: BTreeMap<ViewKey, ViewRow>,
+    /// Local batchlog entries not yet fully acknowledged.
+    pub batchlog: Vec<BatchId>,
+    /// Hints held for view replicas: (target, batch).
+    pub hints: Vec<(NodeId, BatchId)>,
+    /// Writes between the two halves of the base replica's work (commit log entries).
+    pub commitlog: Vec<WriteId>,
+    /// Coordinator batchlog entries held by this node.
+    pub coord_batchlog: Vec<WriteId>,
+}
+
+/// What the client learned about one of its writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Outcome {
+    /// Not sent yet.
+    NotSent,
+    /// Sent, no answer yet.
+    Pending,
+    /// The coordinator answered `WriteOk`: the consistency level was met.
+    Ok,
+    /// The coordinator answered `WriteTimeout`.
+    Timeout,
+}
+
+/// One client write and what its client knows about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct WriteRecord {
+    /// The write.
+    pub write: WriteId,
+    /// Its statement.
+    pub stmt: Statement,
+    /// Its consistency level.
+    pub cl: Cl,
+    /// Its outcome so far.
+    pub outcome: Outcome,
+}
+
+/// A whole-cluster observation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Observation {
+    /// The ring the nodes were placed on.
+    pub ring: Ring,
+    /// How view rows are read.
+    pub rules: ReadRules,
+    /// Every node, indexed by `NodeId`.
+    pub nodes: Vec<NodeObservation>,
+    /// Every client write.
+    pub writes: Vec<WriteRecord>,
+    /// No message in flight that would change anything, no pending commit-log, batchlog or
+    /// hint entry, and no node down. Computed by the side that observes.
+    pub quiescent: bool,
+}
+
+impl Observation {
+    /// The base rows visible after reconciling every replica (what a read at ALL returns).
+    pub fn visible_base(&self) -> BTreeMap<Key, crate::ResolvedBase> {
+        crate::merge_base(self.nodes.iter().map(|n| &n.base))
+            .into_iter()
+            .filter_map(|(k, r)| r.resolve().map(|r| (k, r)))
+            .collect()
+    }
+
+    /// The view rows as stored, reconciled across every replica.
+    pub fn merged_view(&self) -> BTreeMap<ViewKey, ViewRow> {
+        crate::merge_view(self.nodes.iter().map(|n| &n.view))
+    }
+
+    /// The view rows visible after reconciling every replica: `(v, k) -> w`.
+    pub fn visible_view(&self) -> BTreeMap<ViewKey, Option<crate::Val>> {
+        self.merged_view()
+            .into_iter()
+            .filter_map(|(k, r)| r.resolve(self.rules).map(|w| (k, w)))
+            .collect()
+    }
+
+    /// Whether any node still has queued work.
+    pub fn has_pending_work(&self) -> bool {
+        self.nodes.iter().any(|n| {
+            !n.up || !n.batchlog.is_empty() || !n.hints.is_empty() || !n.commitlog.is_empty() || !n.coord_batchlog.is_empty()
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! The ring: which nodes replicate a base partition or a view partition, and the
+//! paired-view-replica rule.
+//!
+//! A single datacenter with a static ring of `nodes` nodes, one token each, and
+//! SimpleStrategy placement: the replicas of a partition are the `rf` nodes met walking the
+//! ring from the partition's token. Tokens are a fixed function of the key so that runs are
+//! reproducible: base partition `k` starts at node `k mod nodes`, view partition `v` (with
+//! clustering `k`) at node `(v + k) mod nodes`. Different view-key values therefore land on
+//! differently ordered replica lists, which is what makes pairing interesting.
+
+use crate::{Key, NodeId, ViewKey};
+use serde::{Deserialize, Serialize};
+
+/// How a base replica picks the view replica it sends a view update to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Pairing {
+    /// Seed 003's rule: the i-th base replica of the partition pairs with the i-th view
+    /// replica of the view key. A base replica is its own pair only when it holds the same
+    /// position in both lists.
+    Positional,
+    /// Cassandra's `ViewUtils.getViewNaturalEndpoint`: a base replica that also replicates
+    /// the view partition pairs with itself; the others drop the nodes common to both lists
+    /// and pair by position in what remains.
+    SelfFirst,
+}
+
+/// A static ring.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Ring {
+    /// Number of nodes, `n0 .. n{nodes-1}`.
+    pub nodes: u8,
+    /// Replication factor of the keyspace (base and view share it).
+    pub rf: u8,
+    /// The pairing rule.
+    pub pairing: Pairing,
+}
+
+impl Ring {
+    fn walk(&self, start: u8) -> Vec<NodeId> {
+        (0..self.rf).map(|i| NodeId((start + i) % self.nodes)).collect()
+    }
+
+    /// The replicas of base partition `k`, in ring order.
+    pub fn base_replicas(&self, k: Key) -> Vec<NodeId> {
+        self.walk(k % self.nodes)
+    }
+
+    /// The replicas of the view partition holding view row `key`, in ring order.
+    pub fn view_replicas(&self, key: ViewKey) -> Vec<NodeId> {
+        self.walk(((key.v as u16 + key.k as u16) % self.nodes as u16) as u8)
+    }
+
+    /// The paired view replica of base replica `node` for a base row `k` and a view row
+    /// `view_key`, or `None` if `node` does not replicate `k`.
+    pub fn paired_view_replica(&self, node: NodeId, k: Key, view_key: ViewKey) -> Option<NodeId> {
+        let base = self.base_replicas(k);
+        let view = self.view_replicas(view_key);
+        match self.pairing {
+            Pairing::Positional => base.iter().position(|&n| n == node).map(|i| view[i]),
+            Pairing::SelfFirst => {
+                if !base.contains(&node) {
+                    return None;
+                }
+                if view.contains(&node) {
+                    return Some(node);
+                }
+                let base: Vec<_> = base.iter().filter(|n| !view.contains(n)).collect();
+                let view: Vec<_> = view.iter().filter(|n| !self.base_replicas(k).contains(n)).collect();
+                base.iter().position(|&&n| n == node).map(|i| *view[i])
+            }
+        }
+    }
+
+    /// The nodes that hold a coordinator batchlog entry for a write coordinated by
+    /// `coordinator`: a quorum of nodes, taken walking the ring after the coordinator.
+    pub fn batchlog_nodes(&self, coordinator: NodeId) -> Vec<NodeId> {
+        let quorum = self.nodes / 2 + 1;
+        (1..=quorum).map(|i| NodeId((coordinator.0 + i) % self.nodes)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seed 003's worked example: ring A, B, C; base token T1 owned A, B, C; view token T3
+    /// owned C, A, B. A pairs with C, B with A and C with B.
+    #[test]
+    fn positional_pairing_matches_seed_003() {
+        let ring = Ring { nodes: 3, rf: 3, pairing: Pairing::Positional };
+        let (a, b, c) = (NodeId(0), NodeId(1), NodeId(2));
+        // Base key 0 starts at A; view key (v=2, k=0) starts at C.
+        let vk = ViewKey { v: 2, k: 0 };
+        assert_eq!(ring.base_replicas(0), vec![a, b, c]);
+        assert_eq!(ring.view_replicas(vk), vec![c, a, b]);
+        assert_eq!(ring.paired_view_replica(a, 0, vk), Some(c));
+        assert_eq!(ring.paired_view_replica(b, 0, vk), Some(a));
+        assert_eq!(ring.paired_view_replica(c, 0, vk), Some(b));
+    }
+
+    #[test]
+    fn self_first_pairing_prefers_local_view_replica() {
+        let ring = Ring { nodes: 3, rf: 3, pairing: Pairing::SelfFirst };
+        let vk = ViewKey { v: 2, k: 0 };
+        for n in 0..3 {
+            assert_eq!(ring.paired_view_replica(NodeId(n), 0, vk), Some(NodeId(n)));
+        }
+        // With RF 1 on 3 nodes, base k=0 lives on n0 and view (2,0) on n2: n0 pairs with n2.
+        let ring = Ring { nodes: 3, rf: 1, pairing: Pairing::SelfFirst };
+        assert_eq!(ring.paired_view_replica(NodeId(0), 0, vk), Some(NodeId(2)));
+        assert_eq!(ring.paired_view_replica(NodeId(1), 0, vk), None);
+    }
+
+    /// Pairing is a bijection between base and view replicas, whatever the keys: every view
+    /// replica receives the view update from exactly one base replica.
+    #[test]
+    fn pairing_is_one_to_one() {
+        for pairing in [Pairing::Positional, Pairing::SelfFirst] {
+            for nodes in 1..=5u8 {
+                for rf in 1..=nodes {
+                    let ring = Ring { nodes, rf, pairing };
+                    for k in 0..3 {
+                        for v in 0..4 {
+                            let vk = ViewKey { v, k };
+                            let mut targets: Vec<_> = ring
+                                .base_replicas(k)
+                                .into_iter()
+                                .map(|n| ring.paired_view_replica(n, k, vk).expect("a base replica always pairs"))
+                                .collect();
+                            targets.sort();
+                            let mut view = ring.view_replicas(vk);
+                            view.sort();
+                            assert_eq!(targets, view, "nodes={nodes} rf={rf} k={k} v={v} {pairing:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,327 @@
+//! Rows as stored, and what they read as.
+//!
+//! The *read* side is definitional: it says what a base row or a view row is once the copies
+//! on every replica are reconciled, which is what the properties compare. How a replica
+//! *writes* (which mutations it generates, how it merges them into its own table, including
+//! the broken variants' single deletion slot) is step logic and lives in the model and in the
+//! implementation, not here.
+//!
+//! Reconciliation follows Cassandra (`Cells.reconcile`, `LivenessInfo.supersedes`,
+//! `DeletionTime.deletes`):
+//! * cells: the higher timestamp wins; on a tie a tombstone beats a live cell, and between
+//!   two live cells the greater value wins;
+//! * row markers: the higher timestamp wins; on a tie an expired marker beats a live one;
+//! * a row deletion at `T` deletes every marker and cell with timestamp `<= T`;
+//! * a shadowable deletion at `S` stops applying once the row has a live marker with a
+//!   timestamp strictly greater than `S` (CASSANDRA-10261).
+
+use crate::{Key, Ts, Val, ViewKey};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// A cell of a regular column: a value or a tombstone (`value: None`), with its timestamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Cell {
+    /// Write timestamp.
+    pub ts: Ts,
+    /// `None` is a cell tombstone (`SET col = null`).
+    pub value: Option<Val>,
+}
+
+impl Cell {
+    /// Last-write-wins reconciliation of two versions of one cell.
+    pub fn reconcile(a: Cell, b: Cell) -> Cell {
+        // (ts, is tombstone, value) orders exactly like Cassandra's tie-breaks.
+        let rank = |c: &Cell| (c.ts, c.value.is_none(), c.value);
+        if rank(&b) > rank(&a) {
+            b
+        } else {
+            a
+        }
+    }
+
+    /// Whether the cell holds a value that a row deletion at `deletion` does not cover.
+    pub fn is_live(&self, deletion: Option<Ts>) -> bool {
+        self.value.is_some() && deletion.is_none_or(|d| self.ts > d)
+    }
+}
+
+/// Reconciles two optional cells.
+pub fn merge_cell(a: Option<Cell>, b: Option<Cell>) -> Option<Cell> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Cell::reconcile(a, b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// A view row's primary-key liveness (its row marker).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Liveness {
+    /// Timestamp.
+    pub ts: Ts,
+    /// An *expired* marker (CASSANDRA-11500): dead as soon as written; it kills live markers
+    /// with a timestamp `<=` its own and nothing else.
+    pub expired: bool,
+}
+
+impl Liveness {
+    /// `LivenessInfo.supersedes`: higher timestamp, then expired over live. The derived `Ord`
+    /// on `(ts, expired)` is exactly that rule.
+    pub fn reconcile(a: Liveness, b: Liveness) -> Liveness {
+        a.max(b)
+    }
+}
+
+fn max_opt<T: Ord>(a: Option<T>, b: Option<T>) -> Option<T> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// A row of the base table `t(k PRIMARY KEY, v, w)` as one replica stores it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct BaseRow {
+    /// Row marker timestamp, written by `INSERT`.
+    pub marker: Option<Ts>,
+    /// Row deletion timestamp, written by `DELETE`.
+    pub deletion: Option<Ts>,
+    /// Column `v` (the view's partition key).
+    pub v: Option<Cell>,
+    /// Column `w` (a regular column the view selects).
+    pub w: Option<Cell>,
+}
+
+/// What a base row reads as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ResolvedBase {
+    /// The live value of `v`, if any.
+    pub v: Option<Val>,
+    /// The live value of `w`, if any.
+    pub w: Option<Val>,
+}
+
+impl BaseRow {
+    /// Reconciles two copies of a base row, column by column.
+    pub fn merge(&self, other: &BaseRow) -> BaseRow {
+        BaseRow {
+            marker: max_opt(self.marker, other.marker),
+            deletion: max_opt(self.deletion, other.deletion),
+            v: merge_cell(self.v, other.v),
+            w: merge_cell(self.w, other.w),
+        }
+    }
+
+    /// The cell of `v` if the row deletion does not cover it (what a read-before-write sees).
+    pub fn live_v(&self) -> Option<Val> {
+        self.v.filter(|c| c.is_live(self.deletion)).and_then(|c| c.value)
+    }
+
+    /// What a `SELECT` returns for this row: `None` if the row does not exist. A base table
+    /// uses the ordinary liveness rule: a live marker or any live cell keeps the row.
+    pub fn resolve(&self) -> Option<ResolvedBase> {
+        let marker_live = self.marker.is_some_and(|m| self.deletion.is_none_or(|d| m > d));
+        let v = self.live_v();
+        let w = self.w.filter(|c| c.is_live(self.deletion)).and_then(|c| c.value);
+        (marker_live || v.is_some() || w.is_some()).then_some(ResolvedBase { v, w })
+    }
+}
+
+impl fmt::Display for BaseRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(m) = self.marker {
+            parts.push(format!("marker@{m}"));
+        }
+        if let Some(d) = self.deletion {
+            parts.push(format!("del@{d}"));
+        }
+        if let Some(c) = self.v {
+            parts.push(format!("v={}", CellFmt(c)));
+        }
+        if let Some(c) = self.w {
+            parts.push(format!("w={}", CellFmt(c)));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+struct CellFmt(Cell);
+
+impl fmt::Display for CellFmt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.value {
+            Some(x) => write!(f, "{x}@{}", self.0.ts),
+            None => write!(f, "null@{}", self.0.ts),
+        }
+    }
+}
+
+/// How a variant reads view rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ReadRules {
+    /// Strict liveness (CASSANDRA-11500): a view row whose key holds a base regular column is
+    /// visible only while its marker is live; live cells alone do not keep it.
+    pub strict_liveness: bool,
+}
+
+/// A row of the view `mv`, keyed `(v, k)`, as one replica stores it.
+///
+/// Two deletion slots: a regular row deletion and a shadowable one. A variant that stores a
+/// single slot (the A2 anomaly) keeps one of them empty.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ViewRow {
+    /// Row marker (live or expired).
+    pub marker: Option<Liveness>,
+    /// Regular row deletion.
+    pub deletion: Option<Ts>,
+    /// Shadowable row deletion (Cassandra 3.0 to 3.11.0).
+    pub shadowable: Option<Ts>,
+    /// Column `w`.
+    pub w: Option<Cell>,
+}
+
+impl ViewRow {
+    /// Reconciles two copies of a view row, slot by slot.
+    pub fn merge(&self, other: &ViewRow) -> ViewRow {
+        ViewRow {
+            marker: max_opt(self.marker, other.marker),
+            deletion: max_opt(self.deletion, other.deletion),
+            shadowable: max_opt(self.shadowable, other.shadowable),
+            w: merge_cell(self.w, other.w),
+        }
+    }
+
+    /// The deletion time in force: the regular deletion, and the shadowable one unless a live
+    /// marker with a strictly greater timestamp shadows it.
+    pub fn effective_deletion(&self) -> Option<Ts> {
+        let shadowed = |s: Ts| self.marker.is_some_and(|m| !m.expired && m.ts > s);
+        let shadowable = self.shadowable.filter(|&s| !shadowed(s));
+        max_opt(self.deletion, shadowable)
+    }
+
+    /// What a `SELECT` on the view returns for this row: `None` if the row does not exist,
+    /// else the visible value of `w`.
+    pub fn resolve(&self, rules: ReadRules) -> Option<Option<Val>> {
+        let d = self.effective_deletion();
+        let marker_live = self.marker.is_some_and(|m| !m.expired && d.is_none_or(|d| m.ts > d));
+        let w = self.w.filter(|c| c.is_live(d)).and_then(|c| c.value);
+        let live = marker_live || (!rules.strict_liveness && w.is_some());
+        live.then_some(w)
+    }
+}
+
+impl fmt::Display for ViewRow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if let Some(m) = self.marker {
+            parts.push(if m.expired { format!("expired@{}", m.ts) } else { format!("marker@{}", m.ts) });
+        }
+        if let Some(d) = self.deletion {
+            parts.push(format!("del@{d}"));
+        }
+        if let Some(s) = self.shadowable {
+            parts.push(format!("shadowable@{s}"));
+        }
+        if let Some(c) = self.w {
+            parts.push(format!("w={}", CellFmt(c)));
+        }
+        f.write_str(&parts.join(" "))
+    }
+}
+
+/// Reconciles the base tables of several replicas (what a read at `ALL` would see).
+pub fn merge_base<'a>(tables: impl IntoIterator<Item = &'a BTreeMap<Key, BaseRow>>) -> BTreeMap<Key, BaseRow> {
+    let mut out: BTreeMap<Key, BaseRow> = BTreeMap::new();
+    for table in tables {
+        for (k, row) in table {
+            let merged = out.get(k).map_or(*row, |r| r.merge(row));
+            out.insert(*k, merged);
+        }
+    }
+    out
+}
+
+/// Reconciles the view tables of several replicas.
+pub fn merge_view<'a>(tables: impl IntoIterator<Item = &'a BTreeMap<ViewKey, ViewRow>>) -> BTreeMap<ViewKey, ViewRow> {
+    let mut out: BTreeMap<ViewKey, ViewRow> = BTreeMap::new();
+    for table in tables {
+        for (k, row) in table {
+            let merged = out.get(k).map_or(*row, |r| r.merge(row));
+            out.insert(*k, merged);
+        }
+    }
+    out
+}
+
+/// The view definition: the visible view rows (`(v, k) -> w`) that a set of visible base rows
+/// implies. A base row with `v = null` has no view row (`WHERE v IS NOT NULL`).
+pub fn derive_view(base: &BTreeMap<Key, ResolvedBase>) -> BTreeMap<ViewKey, Option<Val>> {
+    base.iter()
+        .filter_map(|(&k, r)| r.v.map(|v| (ViewKey { v, k }, r.w)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(ts: Ts) -> Option<Liveness> {
+        Some(Liveness { ts, expired: false })
+    }
+
+    #[test]
+    fn cell_ties_prefer_tombstone_then_greater_value() {
+        let a = Cell { ts: 5, value: Some(1) };
+        let t = Cell { ts: 5, value: None };
+        let b = Cell { ts: 5, value: Some(2) };
+        assert_eq!(Cell::reconcile(a, t), t);
+        assert_eq!(Cell::reconcile(t, a), t);
+        assert_eq!(Cell::reconcile(a, b), b);
+        assert_eq!(Cell::reconcile(Cell { ts: 6, value: Some(0) }, t).ts, 6);
+    }
+
+    #[test]
+    fn expired_marker_beats_live_marker_on_tie_only() {
+        let l = Liveness { ts: 3, expired: false };
+        let e = Liveness { ts: 3, expired: true };
+        assert_eq!(Liveness::reconcile(l, e), e);
+        assert_eq!(Liveness::reconcile(Liveness { ts: 4, expired: false }, e).ts, 4);
+    }
+
+    /// Seed 003's example: a shadowable deletion at 2 is shadowed by a marker at 3, and the
+    /// old cell at 0 comes back.
+    #[test]
+    fn shadowable_deletion_is_shadowed_by_newer_marker() {
+        let rules = ReadRules { strict_liveness: false };
+        let mut row = ViewRow { marker: live(0), shadowable: Some(2), w: Some(Cell { ts: 0, value: Some(1) }), ..Default::default() };
+        assert_eq!(row.resolve(rules), None);
+        row.marker = live(3);
+        assert_eq!(row.resolve(rules), Some(Some(1)));
+        // A regular deletion at 2 would keep the old cell hidden (anomaly A1).
+        row.deletion = Some(2);
+        assert_eq!(row.resolve(rules), Some(None));
+    }
+
+    #[test]
+    fn strict_liveness_hides_rows_kept_only_by_cells() {
+        let row = ViewRow {
+            marker: Some(Liveness { ts: 1, expired: true }),
+            w: Some(Cell { ts: 9, value: Some(7) }),
+            ..Default::default()
+        };
+        assert_eq!(row.resolve(ReadRules { strict_liveness: true }), None);
+        assert_eq!(row.resolve(ReadRules { strict_liveness: false }), Some(Some(7)));
+    }
+
+    #[test]
+    fn base_row_deletion_covers_equal_timestamps() {
+        let row = BaseRow { marker: Some(2), deletion: Some(2), v: Some(Cell { ts: 2, value: Some(1) }), w: None };
+        assert_eq!(row.resolve(), None);
+        let row = BaseRow { marker: None, deletion: Some(2), v: Some(Cell { ts: 3, value: Some(1) }), w: None };
+        assert_eq!(row.resolve(), Some(ResolvedBase { v: Some(1), w: None }));
+    }
+}
