@@ -4,10 +4,12 @@
 //! environment rather than to any actor, and what `ActorModel` cannot express:
 //!
 //! * **Faults.** Only nodes crash, at most `crashes` times in a run (Stateright bounds only
-//!   concurrent crashes, so restarts are counted on disk). A crash closes the node's
-//!   connections: every message in flight from or to it is lost, and so is any message sent
-//!   to it while it is down. Permanent data loss (a Stateright random choice) wipes a node's
-//!   disk, with the same effect on its connections, at most `data_loss` times.
+//!   concurrent crashes, so restarts are counted on disk). A crash loses the node's memory:
+//!   locks, the second halves of base writes, coordinator state and timers. Messages are
+//!   not lost by a crash: those it sent are on the wire, and those sent to it wait until it
+//!   is back (message loss is a fault of its own, `--lossy`). Permanent data loss (a
+//!   Stateright random choice) replaces a node by an empty one, at most `data_loss` times;
+//!   the machine is gone, so the messages it had not delivered yet are lost with it.
 //! * **Time.** Timers carry no duration; instead each timer kind has a guard that says when it
 //!   may fire (see `specs/protocol.md`, "Time"). Retry and timeout timers fire only once what
 //!   they wait for can no longer arrive: timeouts are longer than any message delay, so a
@@ -145,10 +147,10 @@ impl MvModel {
         }
     }
 
-    /// Loses every message in flight from or to `id` (its connections closed).
-    fn close_connections(s: &mut State, id: Id) {
+    /// Loses every message `id` sent that is still in flight (its machine is gone).
+    fn lose_outbound(s: &mut State, id: Id) {
         if let Network::UnorderedNonDuplicating(m) = &mut s.network {
-            m.retain(|e, _| e.src != id && e.dst != id);
+            m.retain(|e, _| e.src != id);
         }
     }
 
@@ -329,23 +331,15 @@ impl Model for MvModel {
         let mut next = self.inner.next_state(s, a.clone())?;
         match a {
             ActorModelAction::Crash(id) => {
-                Self::close_connections(&mut next, id);
                 let disk = self.node(&next, usize::from(id)).disk.clone();
                 next.actor_storages[usize::from(id)] = Some(disk);
             }
             ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
-                Self::close_connections(&mut next, actor);
+                Self::lose_outbound(&mut next, actor);
             }
             _ => {}
-        }
-        // A message sent to a node that is down is lost.
-        if next.crashed.iter().any(|c| *c) {
-            let crashed = next.crashed.clone();
-            if let Network::UnorderedNonDuplicating(m) = &mut next.network {
-                m.retain(|e, _| !crashed[usize::from(e.dst)]);
-            }
         }
         Some(next)
     }
@@ -382,12 +376,12 @@ impl MvModelCfg {
         let d = variant.defaults();
         MvModelCfg {
             variant,
-            ring: mv_spec::Ring { nodes: d.nodes, rf: d.rf, pairing: mv_spec::Pairing::Positional },
+            ring: mv_spec::Ring { nodes: d.nodes, rf: d.rf, pairing: d.pairing },
             cl: d.cl,
             workload: d.workload,
             crashes: d.crashes,
             data_loss: d.data_loss,
-            lossy: false,
+            lossy: d.lossy,
         }
     }
 

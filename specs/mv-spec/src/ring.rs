@@ -4,8 +4,8 @@
 //! A single datacenter with a static ring of `nodes` nodes, one token each, and
 //! SimpleStrategy placement: the replicas of a partition are the `rf` nodes met walking the
 //! ring from the partition's token. Tokens are a fixed function of the key so that runs are
-//! reproducible: base partition `k` starts at node `k mod nodes`, view partition `v` (with
-//! clustering `k`) at node `(v + k) mod nodes`. Different view-key values therefore land on
+//! reproducible: base partition `k` starts at node `k mod nodes`, view partition `v` at node
+//! `v mod nodes` (the view's partition key is `v` alone; `k` is its clustering column). Different view-key values therefore land on
 //! differently ordered replica lists, which is what makes pairing interesting.
 
 use crate::{Key, NodeId, ViewKey};
@@ -47,7 +47,7 @@ impl Ring {
 
     /// The replicas of the view partition holding view row `key`, in ring order.
     pub fn view_replicas(&self, key: ViewKey) -> Vec<NodeId> {
-        self.walk(((key.v as u16 + key.k as u16) % self.nodes as u16) as u8)
+        self.walk(key.v % self.nodes)
     }
 
     /// The paired view replica of base replica `node` for a base row `k` and a view row
@@ -89,7 +89,7 @@ mod tests {
     fn positional_pairing_matches_seed_003() {
         let ring = Ring { nodes: 3, rf: 3, pairing: Pairing::Positional };
         let (a, b, c) = (NodeId(0), NodeId(1), NodeId(2));
-        // Base key 0 starts at A; view key (v=2, k=0) starts at C.
+        // Base key 0 starts at A; view partition v=2 starts at C.
         let vk = ViewKey { v: 2, k: 0 };
         assert_eq!(ring.base_replicas(0), vec![a, b, c]);
         assert_eq!(ring.view_replicas(vk), vec![c, a, b]);
