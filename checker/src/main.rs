@@ -1,1 +1,50 @@
-fn main(){}
+//! `mvcheck`: check, simulate, explore and replay the materialized-view write-path model.
+//!
+//! Exit codes follow TLC and Apalache: 0 when every property holds, 12 when one is violated,
+//! 2 for a usage or input error, 1 for an internal error.
+
+mod cli;
+mod itf;
+mod report;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use std::process::ExitCode;
+
+/// Exit code when a property is violated (TLC, Apalache).
+pub const EXIT_VIOLATION: u8 = 12;
+/// Exit code for bad flags or input files.
+pub const EXIT_USAGE: u8 = 2;
+
+/// What went wrong, and so which exit code.
+pub enum Failure {
+    /// Bad flags or input: one line, exit 2.
+    Usage(String),
+    /// Anything else: exit 1.
+    Internal(String),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check { model, search, output } => report::check(&model, &search, &output),
+        Command::Simulate { model, seed, runs, max_depth, output } => report::simulate(&model, seed, runs, max_depth, &output),
+        Command::Explore { model, addr } => report::explore(&model, &addr),
+        Command::Variants => {
+            report::variants();
+            Ok(0)
+        }
+        Command::Replay { file } => itf::replay(&file),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(Failure::Usage(msg)) => {
+            eprintln!("mvcheck: error: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Internal(msg)) => {
+            eprintln!("mvcheck: internal error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -49,6 +49,7 @@
 
 pub mod actor;
 pub mod model;
+pub mod render;
 pub mod storage;
 pub mod variant;
 pub mod workload;

@@ -348,6 +348,11 @@ impl Model for MvModel {
         self.describe(a)
     }
 
+    fn format_step(&self, last: &State, a: Action) -> Option<String> {
+        let next = self.next_state(last, a)?;
+        Some(self.render(&next))
+    }
+
     fn as_svg(&self, path: Path<State, Action>) -> Option<String> {
         self.inner.as_svg(path)
     }

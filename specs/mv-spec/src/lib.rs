@@ -33,6 +33,7 @@
 
 pub mod obs;
 pub mod props;
+pub mod trace;
 mod ring;
 mod rows;
 

@@ -1,0 +1,243 @@
+//! Flags (clap) and their validation into a model configuration, kept apart as ripgrep
+//! keeps low-level arguments apart from validated settings.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use mv_model::{MvModelCfg, Variant, Workload};
+use mv_spec::{Cl, Pairing};
+use std::path::PathBuf;
+
+/// Model-check Cassandra's materialized-view write path.
+#[derive(Parser, Debug)]
+#[command(name = "mvcheck", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check a model exhaustively (or up to a bound) and report a verdict per property.
+    Check {
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        search: SearchArgs,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Random walks through the model; violations are saved like check's.
+    Simulate {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Seed of the random walks (printed, to reproduce).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of walks.
+        #[arg(long, default_value_t = 1000)]
+        runs: u64,
+        /// Steps per walk.
+        #[arg(long, default_value_t = 200)]
+        max_depth: usize,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Serve Stateright's explorer for the model.
+    Explore {
+        #[command(flatten)]
+        model: ModelArgs,
+        /// Address to listen on (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+    },
+    /// List every variant with what it changes and its expected verdict.
+    Variants,
+    /// Re-run a saved path (.itf.json) on the model and print every step.
+    Replay {
+        /// The file written by `check` or `simulate`.
+        file: PathBuf,
+    },
+}
+
+/// The flags shared by every subcommand that builds a model. Unset flags take the variant's
+/// default configuration.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Variant (see `mvcheck variants`).
+    #[arg(long, default_value = "cassandra-4.0")]
+    pub variant: String,
+    /// Number of nodes.
+    #[arg(long)]
+    pub nodes: Option<u8>,
+    /// Replication factor.
+    #[arg(long)]
+    pub rf: Option<u8>,
+    /// Paired-view-replica rule.
+    #[arg(long, value_enum)]
+    pub pairing: Option<PairingArg>,
+    /// Consistency level of every write.
+    #[arg(long, value_enum)]
+    pub cl: Option<ClArg>,
+    /// Workload: concurrent, switch-back, delete-reinsert, late-cell, late-cell-switch-back.
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Number of concurrent writes (clients) of the `concurrent` workload.
+    #[arg(long)]
+    pub writes: Option<u8>,
+    /// Number of base keys the `concurrent` workload spreads over.
+    #[arg(long)]
+    pub keys: Option<u8>,
+    /// Crash-restart budget of a run.
+    #[arg(long)]
+    pub crashes: Option<u8>,
+    /// Permanent data-loss budget of a run.
+    #[arg(long)]
+    pub data_loss: Option<u8>,
+    /// Let the network lose messages.
+    #[arg(long)]
+    pub lossy: bool,
+}
+
+/// Search bounds and strategy.
+#[derive(Args, Debug, Clone)]
+pub struct SearchArgs {
+    /// Search strategy.
+    #[arg(long, value_enum, default_value_t = Strategy::Dfs)]
+    pub strategy: Strategy,
+    /// Worker threads.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Stop exploring below this depth (states are counted from 1).
+    #[arg(long)]
+    pub max_depth: Option<usize>,
+    /// Stop after about this many unique states.
+    #[arg(long)]
+    pub max_states: Option<usize>,
+    /// Stop after this many seconds.
+    #[arg(long)]
+    pub timeout: Option<u64>,
+    /// Symmetry reduction (DFS only).
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    pub symmetry: OnOff,
+}
+
+/// Output settings.
+#[derive(Args, Debug, Clone)]
+pub struct OutputArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Directory for counterexample files.
+    #[arg(long, default_value = ".")]
+    pub out_dir: PathBuf,
+}
+
+/// Search strategy.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Strategy {
+    /// Depth-first (low memory, symmetry-capable).
+    Dfs,
+    /// Breadth-first (shortest counterexamples when single-threaded).
+    Bfs,
+}
+
+/// on / off.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnOff {
+    /// On.
+    On,
+    /// Off.
+    Off,
+}
+
+/// Report format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Text for people.
+    Human,
+    /// One JSON object on stdout.
+    Json,
+}
+
+/// Pairing rule.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PairingArg {
+    /// Cassandra's code: a base replica that replicates the view partition pairs with itself.
+    SelfFirst,
+    /// Seed 003: the i-th base replica pairs with the i-th view replica.
+    Positional,
+}
+
+/// Consistency level.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClArg {
+    /// ONE.
+    One,
+    /// QUORUM.
+    Quorum,
+    /// ALL.
+    All,
+}
+
+impl ModelArgs {
+    /// Validates the flags into a model configuration, or says what is wrong in one line.
+    pub fn config(&self) -> Result<MvModelCfg, String> {
+        let variant = Variant::from_name(&self.variant).ok_or_else(|| {
+            let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+            format!("unknown variant {:?}; known variants: {}", self.variant, names.join(", "))
+        })?;
+        let mut cfg = MvModelCfg::for_variant(variant);
+        if let Some(n) = self.nodes {
+            cfg.ring.nodes = n;
+            // Keep the variant's RF unless it no longer fits and none was given.
+            if self.rf.is_none() && cfg.ring.rf > n {
+                cfg.ring.rf = n;
+            }
+        }
+        if let Some(rf) = self.rf {
+            cfg.ring.rf = rf;
+        }
+        if let Some(p) = self.pairing {
+            cfg.ring.pairing = match p {
+                PairingArg::SelfFirst => Pairing::SelfFirst,
+                PairingArg::Positional => Pairing::Positional,
+            };
+        }
+        if let Some(cl) = self.cl {
+            cfg.cl = match cl {
+                ClArg::One => Cl::One,
+                ClArg::Quorum => Cl::Quorum,
+                ClArg::All => Cl::All,
+            };
+        }
+        if self.writes == Some(0) {
+            return Err("--writes must be at least 1 (got 0)".into());
+        }
+        let (writes, keys) = match cfg.workload {
+            Workload::Concurrent { writes, keys } => (self.writes.unwrap_or(writes), self.keys.unwrap_or(keys)),
+            _ => (self.writes.unwrap_or(2), self.keys.unwrap_or(1)),
+        };
+        let name = self.workload.clone().unwrap_or_else(|| {
+            if self.writes.is_some() || self.keys.is_some() {
+                "concurrent".into()
+            } else {
+                cfg.workload.name().into()
+            }
+        });
+        cfg.workload = Workload::from_name(&name, writes, keys)
+            .ok_or_else(|| format!("unknown workload {name:?}; known workloads: {}", Workload::NAMES.join(", ")))?;
+        if !matches!(cfg.workload, Workload::Concurrent { .. }) && (self.writes.is_some() || self.keys.is_some()) {
+            return Err(format!("--writes and --keys size the concurrent workload; {name} is a fixed script"));
+        }
+        if let Some(c) = self.crashes {
+            cfg.crashes = c;
+        }
+        if let Some(d) = self.data_loss {
+            cfg.data_loss = d;
+        }
+        cfg.lossy |= self.lossy;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}

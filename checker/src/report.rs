@@ -1,0 +1,389 @@
+//! `check`, `simulate`, `explore` and `variants`: running the model and reporting on it.
+
+use crate::cli::{Format, ModelArgs, OnOff, OutputArgs, SearchArgs, Strategy};
+use crate::{itf, Failure, EXIT_VIOLATION};
+use mv_model::{Action, Expected, MvModel, State, Variant};
+use mv_spec::props::{Kind, PROPERTIES};
+use serde_json::json;
+use stateright::{Checker, Model, Path};
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+/// One row of the verdict table.
+pub struct Verdict {
+    pub id: &'static str,
+    pub kind: Kind,
+    pub expected: Expected,
+    pub verdict: &'static str,
+    pub steps: Option<usize>,
+}
+
+fn build(args: &ModelArgs) -> Result<MvModel, Failure> {
+    args.config().map(|c| c.into_model()).map_err(Failure::Usage)
+}
+
+/// Why a search stopped.
+fn stop_reason(search: &SearchArgs, unique: usize, depth: usize, elapsed: Duration, all_decided: bool) -> Option<String> {
+    if let Some(t) = search.timeout {
+        if elapsed.as_secs() >= t {
+            return Some(format!("time bound ({t} s)"));
+        }
+    }
+    if let Some(n) = search.max_states {
+        if unique >= n {
+            return Some(format!("state bound ({n} unique states)"));
+        }
+    }
+    if let Some(d) = search.max_depth {
+        if depth >= d {
+            return Some(format!("depth bound ({d})"));
+        }
+    }
+    all_decided.then(|| "every property was decided".to_string())
+}
+
+fn verdicts(model: &MvModel, found: &dyn Fn(&str) -> Option<usize>, exhaustive: bool) -> Vec<Verdict> {
+    PROPERTIES
+        .iter()
+        .map(|p| {
+            let steps = found(p.id);
+            let verdict = match (p.kind, steps.is_some(), exhaustive) {
+                (Kind::Always, true, _) => "VIOLATED",
+                (Kind::Always, false, true) => "holds",
+                (Kind::Always, false, false) => "no violation found (bounded)",
+                (Kind::Sometimes, true, _) => "found",
+                (Kind::Sometimes, false, true) => "NOT FOUND",
+                (Kind::Sometimes, false, false) => "not found (bounded)",
+            };
+            Verdict { id: p.id, kind: p.kind, expected: model.expected(p.id), verdict, steps }
+        })
+        .collect()
+}
+
+fn print_table(rows: &[Verdict]) {
+    println!("{:<22} {:<10} {:<10} {:<30} {}", "property", "kind", "expected", "verdict", "steps");
+    for r in rows {
+        let kind = if r.kind == Kind::Always { "always" } else { "sometimes" };
+        let steps = r.steps.map_or("-".to_string(), |s| s.to_string());
+        let mismatch = match (r.expected, r.verdict) {
+            (Expected::Holds, "VIOLATED") | (Expected::Violated, "holds") => "  (unexpected)",
+            (Expected::Found, "NOT FOUND") | (Expected::NotFound, "found") => "  (unexpected)",
+            _ => "",
+        };
+        println!("{:<22} {:<10} {:<10} {:<30} {steps}{mismatch}", r.id, kind, r.expected.label(), r.verdict);
+    }
+}
+
+/// Prints a path step by step, each step with only what changed.
+pub fn print_path(model: &MvModel, path: &Path<State, Action>) {
+    let v = path.clone().into_vec();
+    for (n, w) in v.windows(2).enumerate() {
+        let (before, action) = (&w[0].0, w[0].1.as_ref());
+        let after = &w[1].0;
+        let Some(a) = action else { continue };
+        println!("{:>3}. {}", n + 1, model.describe(a));
+        for line in model.diff(before, after) {
+            println!("       {line}");
+        }
+    }
+}
+
+fn header(model: &MvModel, what: &str) {
+    println!("mvcheck {} | {what}", env!("CARGO_PKG_VERSION"));
+    println!("model: {}", model.summary());
+}
+
+/// Polls a running checker, drawing progress on stderr, until it is done.
+fn watch<C: Checker<MvModel>>(checker: &C, start: Instant, quiet: bool) {
+    let tty = std::io::stderr().is_terminal();
+    let bar = (tty && !quiet).then(|| {
+        let b = indicatif::ProgressBar::new_spinner();
+        b.enable_steady_tick(Duration::from_millis(200));
+        b
+    });
+    let mut last_print = Instant::now();
+    while !checker.is_done() {
+        std::thread::sleep(Duration::from_millis(100));
+        let secs = start.elapsed().as_secs_f64().max(1e-9);
+        let line = format!(
+            "states {} | unique {} | {:.0} unique/s | depth {} | {:.0} s",
+            checker.state_count(),
+            checker.unique_state_count(),
+            checker.unique_state_count() as f64 / secs,
+            checker.max_depth(),
+            secs
+        );
+        if let Some(b) = &bar {
+            b.set_message(line);
+        } else if !quiet && last_print.elapsed() >= Duration::from_secs(5) {
+            eprintln!("progress: {line}");
+            last_print = Instant::now();
+        }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+}
+
+/// `mvcheck check`.
+pub fn check(args: &ModelArgs, search: &SearchArgs, out: &OutputArgs) -> Result<u8, Failure> {
+    let model = build(args)?;
+    let human = out.format == Format::Human;
+    if search.threads == 0 {
+        return Err(Failure::Usage("--threads must be at least 1".into()));
+    }
+    // Every node holds a distinct ring position and every client a distinct script, so no
+    // permutation of actors is a symmetry of this model: there is nothing to reduce.
+    let symmetry = match (search.symmetry, search.strategy) {
+        (OnOff::Off, _) => "off",
+        (OnOff::On, Strategy::Bfs) => "off (BFS ignores symmetry)",
+        (OnOff::On, Strategy::Dfs) => "none applies (every actor is distinct)",
+    };
+    if human {
+        header(&model, &format!("strategy={:?} threads={} symmetry: {symmetry}", search.strategy, search.threads).to_lowercase());
+    }
+    let mut builder = model.checker().threads(search.threads);
+    if let Some(d) = search.max_depth {
+        builder = builder.target_max_depth(d);
+    }
+    if let Some(n) = search.max_states {
+        builder = builder.target_state_count(n);
+    }
+    if let Some(t) = search.timeout {
+        builder = builder.timeout(Duration::from_secs(t));
+    }
+    let start = Instant::now();
+    match search.strategy {
+        Strategy::Dfs => finish(builder.spawn_dfs(), start, search, out),
+        Strategy::Bfs => finish(builder.spawn_bfs(), start, search, out),
+    }
+}
+
+fn finish<C: Checker<MvModel>>(checker: C, start: Instant, search: &SearchArgs, out: &OutputArgs) -> Result<u8, Failure> {
+    let human = out.format == Format::Human;
+    watch(&checker, start, !human);
+    let checker = checker.join();
+    let elapsed = start.elapsed();
+    let model = checker.model();
+    let discoveries = checker.discoveries();
+    let all_decided = discoveries.len() == PROPERTIES.len();
+    let stop = stop_reason(search, checker.unique_state_count(), checker.max_depth(), elapsed, all_decided);
+    let exhaustive = stop.is_none();
+    let found = |id: &str| discoveries.get(id).map(|p| p.clone().into_actions().len());
+    let rows = verdicts(model, &found, exhaustive);
+    // The specific property (P-one-row, P-cells...) tells more than P-converge: show it first.
+    let mut violated: Vec<&Verdict> = rows.iter().filter(|r| r.verdict == "VIOLATED").collect();
+    violated.sort_by_key(|r| (r.id == "P-converge", r.steps));
+
+    // Save the first violation (in spec order) as a replayable file.
+    let mut saved = None;
+    if let Some(v) = violated.first() {
+        let path = &discoveries[v.id];
+        saved = Some(itf::save(model, path, v.id, "violation", &out.out_dir)?);
+    }
+
+    let secs = elapsed.as_secs_f64();
+    if human {
+        println!(
+            "done: states={} unique={} max-depth={} seconds={:.2} ({:.0} unique states/s)",
+            checker.state_count(),
+            checker.unique_state_count(),
+            checker.max_depth(),
+            secs,
+            checker.unique_state_count() as f64 / secs.max(1e-9)
+        );
+        println!();
+        print_table(&rows);
+        println!();
+        match &stop {
+            None => println!("search: exhaustive (every reachable state within the model's fault bounds was checked)"),
+            Some(why) => println!("search: NOT exhaustive, stopped by the {why}"),
+        }
+        for r in &rows {
+            if r.kind == Kind::Sometimes && r.verdict == "NOT FOUND" && r.expected == Expected::Found {
+                println!("warning: witness {} was never reached; the property it guards may hold vacuously", r.id);
+            }
+        }
+        if let (Some(v), Some(file)) = (violated.first(), &saved) {
+            println!();
+            println!("counterexample for {} ({} steps):", v.id, v.steps.unwrap_or(0));
+            print_path(model, &discoveries[v.id]);
+            print_saved(model, &discoveries[v.id], file);
+        }
+    } else {
+        let report = json!({
+            "tool": "mvcheck",
+            "version": env!("CARGO_PKG_VERSION"),
+            "variant": model.cfg.variant.name(),
+            "config": itf::config_json(&model.cfg),
+            "strategy": format!("{:?}", search.strategy).to_lowercase(),
+            "threads": search.threads,
+            "exhaustive": exhaustive,
+            "stopped_by": stop,
+            "states": checker.state_count(),
+            "unique_states": checker.unique_state_count(),
+            "max_depth": checker.max_depth(),
+            "seconds": secs,
+            "properties": rows.iter().map(|r| json!({
+                "name": r.id,
+                "kind": if r.kind == Kind::Always { "always" } else { "sometimes" },
+                "expectation": r.expected.label(),
+                "verdict": r.verdict,
+                "steps": r.steps,
+            })).collect::<Vec<_>>(),
+            "counterexample_file": saved.as_ref().map(|p| p.display().to_string()),
+        });
+        println!("{report}");
+    }
+    Ok(if violated.is_empty() { 0 } else { EXIT_VIOLATION })
+}
+
+fn print_saved(model: &MvModel, path: &Path<State, Action>, file: &std::path::Path) {
+    println!();
+    println!("counterexample written: {}", file.display());
+    println!("replay:  mvcheck replay {}", file.display());
+    println!(
+        "explore: mvcheck explore {}  then open http://127.0.0.1:3000/#/steps/{}",
+        itf::model_flags(&model.cfg),
+        path.encode(model)
+    );
+}
+
+/// A small, fixed, well-mixed generator (splitmix64): the same seed gives the same walks on
+/// every platform and version, unlike `StdRng`.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// `mvcheck simulate`: random walks. Each walk picks uniformly among the enabled actions
+/// that change the state; every state on the walk is checked against every `always`
+/// property, and the first violation is saved.
+pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &OutputArgs) -> Result<u8, Failure> {
+    let model = build(args)?;
+    let human = out.format == Format::Human;
+    if human {
+        header(&model, &format!("simulate seed={seed} runs={runs} max-depth={max_depth}"));
+    }
+    let props = model.properties();
+    let mut rng = SplitMix(seed);
+    let start = Instant::now();
+    let mut steps_total = 0u64;
+    let mut witnessed: Vec<bool> = vec![false; props.len()];
+    let mut violation: Option<(&'static str, Path<State, Action>)> = None;
+    'runs: for _ in 0..runs {
+        let mut state = model.init_states().remove(0);
+        let mut actions_taken: Vec<Action> = Vec::new();
+        for _ in 0..max_depth {
+            for (i, p) in props.iter().enumerate() {
+                let holds = (p.condition)(&model, &state);
+                match p.expectation {
+                    stateright::Expectation::Always if !holds => {
+                        let path = model.replay(&actions_taken).ok_or_else(|| Failure::Internal("walk did not replay".into()))?;
+                        violation = Some((p.name, path));
+                        break 'runs;
+                    }
+                    stateright::Expectation::Sometimes if holds => witnessed[i] = true,
+                    _ => {}
+                }
+            }
+            let mut next = Vec::new();
+            for a in {
+                let mut acts = Vec::new();
+                model.actions(&state, &mut acts);
+                acts
+            } {
+                if let Some(s) = model.next_state(&state, a.clone()) {
+                    next.push((a, s));
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            let (a, s) = next.swap_remove((rng.next() % next.len() as u64) as usize);
+            actions_taken.push(a);
+            state = s;
+            steps_total += 1;
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let saved = match &violation {
+        Some((id, path)) => Some(itf::save(&model, path, id, "violation", &out.out_dir)?),
+        None => None,
+    };
+    if human {
+        println!("seed: {seed} (rerun with --seed {seed} to reproduce)");
+        println!("done: {steps_total} steps in {secs:.2} s");
+        for (p, w) in props.iter().zip(&witnessed) {
+            if matches!(p.expectation, stateright::Expectation::Sometimes) {
+                println!("{:<22} {}", p.name, if *w { "witnessed" } else { "not witnessed in these walks" });
+            }
+        }
+        match (&violation, &saved) {
+            (Some((id, path)), Some(file)) => {
+                println!("\nVIOLATED {id} ({} steps):", path.clone().into_actions().len());
+                print_path(&model, path);
+                print_saved(&model, path, file);
+            }
+            _ => println!("no violation found in {runs} walks (simulation is never exhaustive)"),
+        }
+    } else {
+        println!(
+            "{}",
+            json!({
+                "tool": "mvcheck", "variant": model.cfg.variant.name(), "strategy": "simulation",
+                "seed": seed, "runs": runs, "exhaustive": false, "steps": steps_total, "seconds": secs,
+                "violated": violation.as_ref().map(|v| v.0),
+                "counterexample_file": saved.as_ref().map(|p| p.display().to_string()),
+            })
+        );
+    }
+    Ok(if violation.is_some() { EXIT_VIOLATION } else { 0 })
+}
+
+/// `mvcheck explore`.
+pub fn explore(args: &ModelArgs, addr: &str) -> Result<u8, Failure> {
+    let model = build(args)?;
+    // Stateright serves ./ui/<file> instead of its embedded UI when that folder exists.
+    if std::path::Path::new("ui").is_dir() {
+        return Err(Failure::Usage(
+            "refusing to serve the explorer from a folder holding a ui/ directory (Stateright would serve those files instead); run it elsewhere".into(),
+        ));
+    }
+    // Stateright's server panics on a taken port: find out first and say so.
+    match std::net::TcpListener::bind(addr) {
+        Ok(l) => drop(l),
+        Err(e) => return Err(Failure::Usage(format!("cannot listen on {addr}: {e}"))),
+    }
+    println!("mvcheck explore: {}", model.summary());
+    println!("explorer: http://{addr}/");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    model.checker().serve(addr);
+    Ok(0)
+}
+
+/// `mvcheck variants`.
+pub fn variants() {
+    println!("{:<36} {:<24} what it changes", "variant", "expected (default config)");
+    for v in Variant::ALL {
+        let expect = match v.anomaly_property() {
+            Some(p) => format!("violates {p} (exit 12)"),
+            None => "all hold (exit 0)".into(),
+        };
+        println!("{:<36} {:<24} {}", v.name(), expect, v.description());
+    }
+    println!();
+    println!("Each variant's default configuration (`mvcheck check --variant NAME` with no other flags):");
+    for v in Variant::ALL {
+        let m = mv_model::MvModelCfg::for_variant(v).into_model();
+        println!("  {}", m.summary());
+    }
+}
