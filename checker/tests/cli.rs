@@ -1,0 +1,169 @@
+//! Spawns the `mvcheck` binary on tiny configurations and checks what a script would rely
+//! on: exit codes, the verdict table, the counterexample file and its replay.
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn mvcheck(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mvcheck")).args(args).current_dir(dir).output().expect("mvcheck runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn row<'a>(out: &'a str, id: &str) -> &'a str {
+    out.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("no row for {id} in:\n{out}"))
+}
+
+#[test]
+fn correct_variant_exits_0_with_every_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["check", "--variant", "cassandra-3.0"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    for id in ["P-converge", "P-no-orphan", "P-no-missing", "P-one-row", "P-cells", "P-durable"] {
+        assert!(row(&out, id).contains(" holds "), "{}", row(&out, id));
+        assert!(row(&out, &format!("{id}:witness")).contains(" found "), "{out}");
+    }
+    assert!(out.contains("search: exhaustive"), "{out}");
+    assert!(out.contains("unique=112624"), "{out}");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file when nothing is violated");
+}
+
+#[test]
+fn broken_variant_exits_12_and_its_file_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}");
+    assert!(row(&out, "P-one-row").contains("VIOLATED"), "{out}");
+    assert!(row(&out, "P-cells").contains(" holds "), "{out}");
+    assert!(out.contains("counterexample for P-one-row"), "{out}");
+    let file = dir.path().join("no-partition-lock.P-one-row.itf.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(doc["#meta"]["tool"], "mvcheck");
+    assert_eq!(doc["#meta"]["property"], "P-one-row");
+    assert_eq!(doc["#meta"]["config"]["variant"], "no-partition-lock");
+    assert!(out.contains(&format!("mvcheck replay {}", Path::new(".").join("no-partition-lock.P-one-row.itf.json").display())), "{out}");
+    assert!(out.contains("#/steps/"), "{out}");
+
+    let r = mvcheck(dir.path(), &["replay", "no-partition-lock.P-one-row.itf.json"]);
+    assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+    assert!(stdout(&r).contains("still ends in a violation of P-one-row"));
+
+    // A second run never overwrites the first file.
+    let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
+    assert_eq!(o.status.code(), Some(12));
+    assert!(dir.path().join("no-partition-lock.P-one-row-1.itf.json").exists());
+}
+
+#[test]
+fn every_broken_variant_exits_12_on_its_anomaly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variant, property) in [
+        ("regular-tombstone", "P-cells"),
+        ("single-deletion-slot", "P-cells"),
+        ("non-strict-liveness", "P-one-row"),
+        ("no-local-batchlog", "P-no-missing"),
+    ] {
+        let o = mvcheck(dir.path(), &["check", "--variant", variant, "--format", "json"]);
+        assert_eq!(o.status.code(), Some(12), "{variant}: {}", stdout(&o));
+        let report: Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
+        assert_eq!(report["variant"], variant);
+        assert_eq!(report["exhaustive"], true);
+        let props = report["properties"].as_array().unwrap();
+        let p = props.iter().find(|p| p["name"] == property).unwrap();
+        assert_eq!(p["verdict"], "VIOLATED", "{variant}");
+        assert_eq!(p["expectation"], "violated");
+        let file = report["counterexample_file"].as_str().expect("a file was written");
+        assert!(dir.path().join(file).exists() || Path::new(file).exists(), "{file}");
+        for key in ["strategy", "states", "unique_states", "max_depth", "seconds"] {
+            assert!(report.get(key).is_some(), "missing {key}");
+        }
+    }
+}
+
+#[test]
+fn bounds_are_reported_as_not_exhaustive() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["check", "--max-depth", "5"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains("NOT exhaustive, stopped by the depth bound (5)"), "{}", stdout(&o));
+    let o = mvcheck(dir.path(), &["check", "--strategy", "bfs", "--format", "json", "--timeout", "0"]);
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["exhaustive"], false);
+    assert_eq!(report["counterexample_file"], Value::Null);
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["check", "--nodes", "3", "--rf", "4"], "--rf must be between 1 and --nodes=3 (got 4)"),
+        (&["check", "--variant", "nope"], "known variants: cassandra-3.0"),
+        (&["check", "--writes", "0"], "--writes must be at least 1"),
+        (&["check", "--workload", "switch-back", "--writes", "2"], "fixed script"),
+        (&["replay", "missing.itf.json"], "cannot read"),
+    ];
+    for (args, want) in cases {
+        let o = mvcheck(dir.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = stderr(&o);
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    std::fs::write(dir.path().join("broken.itf.json"), "{\"#meta\": {\"tool\": \"mvcheck\"").unwrap();
+    let o = mvcheck(dir.path(), &["replay", "broken.itf.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not JSON") && stderr(&o).contains("line 1"), "{}", stderr(&o));
+    std::fs::write(dir.path().join("foreign.itf.json"), r##"{"#meta": {"source": "quint"}, "states": []}"##).unwrap();
+    let o = mvcheck(dir.path(), &["replay", "foreign.itf.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("not written by mvcheck"), "{}", stderr(&o));
+}
+
+#[test]
+fn variants_lists_every_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = stdout(&mvcheck(dir.path(), &["variants"]));
+    for name in [
+        "cassandra-3.0 ", "cassandra-3.0+coordinator-batchlog", "cassandra-4.0 ", "cassandra-4.0+coordinator-batchlog",
+        "no-partition-lock", "regular-tombstone", "no-local-batchlog", "single-deletion-slot", "non-strict-liveness",
+    ] {
+        assert!(out.contains(name), "{name} missing:\n{out}");
+    }
+    assert!(out.contains("violates P-one-row (exit 12)"));
+}
+
+#[test]
+fn simulate_prints_its_seed_and_saves_the_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    // Every complete walk of this variant ends with w hidden, so any seed finds it.
+    let o = mvcheck(dir.path(), &["simulate", "--variant", "regular-tombstone", "--seed", "7", "--runs", "50"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}");
+    assert!(out.contains("seed: 7"), "{out}");
+    let file = dir.path().join("regular-tombstone.P-cells.itf.json");
+    let alt = dir.path().join("regular-tombstone.P-converge.itf.json");
+    assert!(file.exists() || alt.exists(), "{out}");
+    let name = if file.exists() { file } else { alt };
+    let r = mvcheck(dir.path(), &["replay", name.to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(12), "{}", stdout(&r));
+}
+
+#[test]
+fn explore_refuses_a_taken_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let o = mvcheck(dir.path(), &["explore", "--addr", &addr]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot listen on"), "{}", stderr(&o));
+}
