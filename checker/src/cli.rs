@@ -185,7 +185,11 @@ impl ModelArgs {
     pub fn config(&self) -> Result<MvModelCfg, String> {
         let variant = Variant::from_name(&self.variant).ok_or_else(|| {
             let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
-            format!("unknown variant {:?}; known variants: {}", self.variant, names.join(", "))
+            format!(
+                "unknown variant {:?}; known variants: {}",
+                self.variant,
+                names.join(", ")
+            )
         })?;
         let mut cfg = MvModelCfg::for_variant(variant);
         if let Some(n) = self.nodes {
@@ -225,10 +229,16 @@ impl ModelArgs {
                 cfg.workload.name().into()
             }
         });
-        cfg.workload = Workload::from_name(&name, writes, keys)
-            .ok_or_else(|| format!("unknown workload {name:?}; known workloads: {}", Workload::NAMES.join(", ")))?;
+        cfg.workload = Workload::from_name(&name, writes, keys).ok_or_else(|| {
+            format!(
+                "unknown workload {name:?}; known workloads: {}",
+                Workload::NAMES.join(", ")
+            )
+        })?;
         if !matches!(cfg.workload, Workload::Concurrent { .. }) && (self.writes.is_some() || self.keys.is_some()) {
-            return Err(format!("--writes and --keys size the concurrent workload; {name} is a fixed script"));
+            return Err(format!(
+                "--writes and --keys size the concurrent workload; {name} is a fixed script"
+            ));
         }
         if let Some(c) = self.crashes {
             cfg.crashes = c;

@@ -51,7 +51,11 @@ pub fn model_flags(c: &MvModelCfg) -> String {
 }
 
 fn config_from_json(v: &Value) -> Result<MvModelCfg, String> {
-    let s = |k: &str| v.get(k).and_then(Value::as_str).ok_or_else(|| format!("#meta.config.{k} is missing or not a string"));
+    let s = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("#meta.config.{k} is missing or not a string"))
+    };
     let n = |k: &str| {
         v.get(k)
             .and_then(Value::as_u64)
@@ -73,10 +77,14 @@ fn config_from_json(v: &Value) -> Result<MvModelCfg, String> {
         "ALL" => Cl::All,
         c => return Err(format!("#meta.config.cl {c:?} is unknown")),
     };
-    cfg.workload = Workload::from_name(s("workload")?, n("writes")?, n("keys")?).ok_or("#meta.config.workload is unknown")?;
+    cfg.workload =
+        Workload::from_name(s("workload")?, n("writes")?, n("keys")?).ok_or("#meta.config.workload is unknown")?;
     cfg.crashes = n("crashes")?;
     cfg.data_loss = n("data_loss")?;
-    cfg.lossy = v.get("lossy").and_then(Value::as_bool).ok_or("#meta.config.lossy is missing")?;
+    cfg.lossy = v
+        .get("lossy")
+        .and_then(Value::as_bool)
+        .ok_or("#meta.config.lossy is missing")?;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -104,7 +112,11 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
         .map(|e| format!("{} -> {} {}", model.actor_label(e.src), model.actor_label(e.dst), e.msg))
         .collect();
     network.sort();
-    let writes: Vec<Value> = obs.writes.iter().map(|w| json!({"write": w.write.to_string(), "outcome": format!("{:?}", w.outcome)})).collect();
+    let writes: Vec<Value> = obs
+        .writes
+        .iter()
+        .map(|w| json!({"write": w.write.to_string(), "outcome": format!("{:?}", w.outcome)}))
+        .collect();
     json!({
         "#meta": {"index": index, "action": step},
         "nodes": nodes,
@@ -116,7 +128,13 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
 }
 
 /// Writes a path as `<variant>.<property>.itf.json` in `dir`, never overwriting a file.
-pub fn save(model: &MvModel, path: &Path<State, Action>, property: &str, status: &str, dir: &FsPath) -> Result<PathBuf, Failure> {
+pub fn save(
+    model: &MvModel,
+    path: &Path<State, Action>,
+    property: &str,
+    status: &str,
+    dir: &FsPath,
+) -> Result<PathBuf, Failure> {
     let mut states = Vec::new();
     let mut step: Option<Step> = None;
     for (i, (s, a)) in path.clone().into_vec().into_iter().enumerate() {
@@ -155,20 +173,36 @@ pub fn save(model: &MvModel, path: &Path<State, Action>, property: &str, status:
 pub fn replay(file: &FsPath) -> Result<u8, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e} (line {}, column {})", e.line(), e.column())))?;
-    let meta = doc.get("#meta").ok_or_else(|| bad("no #meta: not an ITF trace".into()))?;
+    let doc: Value = serde_json::from_str(&text)
+        .map_err(|e| bad(format!("not JSON: {e} (line {}, column {})", e.line(), e.column())))?;
+    let meta = doc
+        .get("#meta")
+        .ok_or_else(|| bad("no #meta: not an ITF trace".into()))?;
     if meta.get("tool").and_then(Value::as_str) != Some("mvcheck") {
-        return Err(bad("#meta.tool is not \"mvcheck\": this trace was not written by mvcheck".into()));
+        return Err(bad(
+            "#meta.tool is not \"mvcheck\": this trace was not written by mvcheck".into(),
+        ));
     }
     let cfg = config_from_json(meta.get("config").unwrap_or(&Value::Null)).map_err(bad)?;
-    let property = meta.get("property").and_then(Value::as_str).ok_or_else(|| bad("#meta.property is missing".into()))?;
-    let def = mv_spec::props::property(property).ok_or_else(|| bad(format!("#meta.property {property:?} is no known property")))?;
+    let property = meta
+        .get("property")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("#meta.property is missing".into()))?;
+    let def = mv_spec::props::property(property)
+        .ok_or_else(|| bad(format!("#meta.property {property:?} is no known property")))?;
     let model = cfg.into_model();
-    let states = doc.get("states").and_then(Value::as_array).ok_or_else(|| bad("\"states\" is missing or not a list".into()))?;
+    let states = doc
+        .get("states")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("\"states\" is missing or not a list".into()))?;
     let mut actions = Vec::new();
     for (i, s) in states.iter().enumerate().skip(1) {
-        let step_json = s.get("#meta").and_then(|m| m.get("action")).ok_or_else(|| bad(format!("state {i} has no #meta.action")))?;
-        let step: Step = serde_json::from_value(step_json.clone()).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
+        let step_json = s
+            .get("#meta")
+            .and_then(|m| m.get("action"))
+            .ok_or_else(|| bad(format!("state {i} has no #meta.action")))?;
+        let step: Step =
+            serde_json::from_value(step_json.clone()).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
         actions.push(model.from_step(&step).map_err(|e| bad(format!("state {i}: {e}")))?);
     }
     println!("mvcheck replay {} | {}", file.display(), model.summary());
@@ -177,22 +211,38 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
     for (i, a) in actions.iter().enumerate() {
         let mut enabled = Vec::new();
         model.actions(&state, &mut enabled);
-        let next = enabled.contains(a).then(|| model.next_state(&state, a.clone())).flatten();
+        let next = enabled
+            .contains(a)
+            .then(|| model.next_state(&state, a.clone()))
+            .flatten();
         match next {
             Some(n) => state = n,
             None => {
-                println!("step {} ({}) is not possible in this model: the path does not replay", i + 1, model.describe(a));
+                println!(
+                    "step {} ({}) is not possible in this model: the path does not replay",
+                    i + 1,
+                    model.describe(a)
+                );
                 return Ok(0);
             }
         }
     }
-    let path = model.replay(&actions).ok_or_else(|| Failure::Internal("replay disagreed with the step-by-step walk".into()))?;
+    let path = model
+        .replay(&actions)
+        .ok_or_else(|| Failure::Internal("replay disagreed with the step-by-step walk".into()))?;
     print_path(&model, &path);
-    let p = model.properties().into_iter().find(|p| p.name == def.id).expect("every spec property is registered");
+    let p = model
+        .properties()
+        .into_iter()
+        .find(|p| p.name == def.id)
+        .expect("every spec property is registered");
     let holds = (p.condition)(&model, path.last_state());
     match def.kind {
         mv_spec::props::Kind::Always if !holds => {
-            println!("\nthe path still ends in a violation of {property} ({} steps)", actions.len());
+            println!(
+                "\nthe path still ends in a violation of {property} ({} steps)",
+                actions.len()
+            );
             Ok(EXIT_VIOLATION)
         }
         mv_spec::props::Kind::Always => {
@@ -200,7 +250,10 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
             Ok(0)
         }
         _ => {
-            println!("\nthe path replays; {property} {} at its last state", if holds { "holds" } else { "does not hold" });
+            println!(
+                "\nthe path replays; {property} {} at its last state",
+                if holds { "holds" } else { "does not hold" }
+            );
             Ok(0)
         }
     }

@@ -28,7 +28,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check { model, search, output } => report::check(&model, &search, &output),
-        Command::Simulate { model, seed, runs, max_depth, output } => report::simulate(&model, seed, runs, max_depth, &output),
+        Command::Simulate {
+            model,
+            seed,
+            runs,
+            max_depth,
+            output,
+        } => report::simulate(&model, seed, runs, max_depth, &output),
         Command::Explore { model, addr } => report::explore(&model, &addr),
         Command::Variants => {
             report::variants();

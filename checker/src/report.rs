@@ -23,7 +23,13 @@ fn build(args: &ModelArgs) -> Result<MvModel, Failure> {
 }
 
 /// Why a search stopped.
-fn stop_reason(search: &SearchArgs, unique: usize, depth: usize, elapsed: Duration, all_decided: bool) -> Option<String> {
+fn stop_reason(
+    search: &SearchArgs,
+    unique: usize,
+    depth: usize,
+    elapsed: Duration,
+    all_decided: bool,
+) -> Option<String> {
     if let Some(t) = search.timeout {
         if elapsed.as_secs() >= t {
             return Some(format!("time bound ({t} s)"));
@@ -55,13 +61,22 @@ fn verdicts(model: &MvModel, found: &dyn Fn(&str) -> Option<usize>, exhaustive: 
                 (Kind::Sometimes, false, true) => "NOT FOUND",
                 (Kind::Sometimes, false, false) => "not found (bounded)",
             };
-            Verdict { id: p.id, kind: p.kind, expected: model.expected(p.id), verdict, steps }
+            Verdict {
+                id: p.id,
+                kind: p.kind,
+                expected: model.expected(p.id),
+                verdict,
+                steps,
+            }
         })
         .collect()
 }
 
 fn print_table(rows: &[Verdict]) {
-    println!("{:<22} {:<10} {:<10} {:<30} {}", "property", "kind", "expected", "verdict", "steps");
+    println!(
+        "{:<22} {:<10} {:<10} {:<30} steps",
+        "property", "kind", "expected", "verdict"
+    );
     for r in rows {
         let kind = if r.kind == Kind::Always { "always" } else { "sometimes" };
         let steps = r.steps.map_or("-".to_string(), |s| s.to_string());
@@ -70,7 +85,13 @@ fn print_table(rows: &[Verdict]) {
             (Expected::Found, "NOT FOUND") | (Expected::NotFound, "found") => "  (unexpected)",
             _ => "",
         };
-        println!("{:<22} {:<10} {:<10} {:<30} {steps}{mismatch}", r.id, kind, r.expected.label(), r.verdict);
+        println!(
+            "{:<22} {:<10} {:<10} {:<30} {steps}{mismatch}",
+            r.id,
+            kind,
+            r.expected.label(),
+            r.verdict
+        );
     }
 }
 
@@ -140,7 +161,14 @@ pub fn check(args: &ModelArgs, search: &SearchArgs, out: &OutputArgs) -> Result<
         (OnOff::On, Strategy::Dfs) => "none applies (every actor is distinct)",
     };
     if human {
-        header(&model, &format!("strategy={:?} threads={} symmetry: {symmetry}", search.strategy, search.threads).to_lowercase());
+        header(
+            &model,
+            &format!(
+                "strategy={:?} threads={} symmetry: {symmetry}",
+                search.strategy, search.threads
+            )
+            .to_lowercase(),
+        );
     }
     let mut builder = model.checker().threads(search.threads);
     if let Some(d) = search.max_depth {
@@ -159,7 +187,12 @@ pub fn check(args: &ModelArgs, search: &SearchArgs, out: &OutputArgs) -> Result<
     }
 }
 
-fn finish<C: Checker<MvModel>>(checker: C, start: Instant, search: &SearchArgs, out: &OutputArgs) -> Result<u8, Failure> {
+fn finish<C: Checker<MvModel>>(
+    checker: C,
+    start: Instant,
+    search: &SearchArgs,
+    out: &OutputArgs,
+) -> Result<u8, Failure> {
     let human = out.format == Format::Human;
     watch(&checker, start, !human);
     let checker = checker.join();
@@ -167,7 +200,13 @@ fn finish<C: Checker<MvModel>>(checker: C, start: Instant, search: &SearchArgs, 
     let model = checker.model();
     let discoveries = checker.discoveries();
     let all_decided = discoveries.len() == PROPERTIES.len();
-    let stop = stop_reason(search, checker.unique_state_count(), checker.max_depth(), elapsed, all_decided);
+    let stop = stop_reason(
+        search,
+        checker.unique_state_count(),
+        checker.max_depth(),
+        elapsed,
+        all_decided,
+    );
     let exhaustive = stop.is_none();
     let found = |id: &str| discoveries.get(id).map(|p| p.clone().into_actions().len());
     let rows = verdicts(model, &found, exhaustive);
@@ -201,7 +240,10 @@ fn finish<C: Checker<MvModel>>(checker: C, start: Instant, search: &SearchArgs, 
         }
         for r in &rows {
             if r.kind == Kind::Sometimes && r.verdict == "NOT FOUND" && r.expected == Expected::Found {
-                println!("warning: witness {} was never reached; the property it guards may hold vacuously", r.id);
+                println!(
+                    "warning: witness {} was never reached; the property it guards may hold vacuously",
+                    r.id
+                );
             }
         }
         if let (Some(v), Some(file)) = (violated.first(), &saved) {
@@ -270,7 +312,10 @@ pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &
     let model = build(args)?;
     let human = out.format == Format::Human;
     if human {
-        header(&model, &format!("simulate seed={seed} runs={runs} max-depth={max_depth}"));
+        header(
+            &model,
+            &format!("simulate seed={seed} runs={runs} max-depth={max_depth}"),
+        );
     }
     let props = model.properties();
     let mut rng = SplitMix(seed);
@@ -286,7 +331,9 @@ pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &
                 let holds = (p.condition)(&model, &state);
                 match p.expectation {
                     stateright::Expectation::Always if !holds => {
-                        let path = model.replay(&actions_taken).ok_or_else(|| Failure::Internal("walk did not replay".into()))?;
+                        let path = model
+                            .replay(&actions_taken)
+                            .ok_or_else(|| Failure::Internal("walk did not replay".into()))?;
                         violation = Some((p.name, path));
                         break 'runs;
                     }
@@ -323,7 +370,15 @@ pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &
         println!("done: {steps_total} steps in {secs:.2} s");
         for (p, w) in props.iter().zip(&witnessed) {
             if matches!(p.expectation, stateright::Expectation::Sometimes) {
-                println!("{:<22} {}", p.name, if *w { "witnessed" } else { "not witnessed in these walks" });
+                println!(
+                    "{:<22} {}",
+                    p.name,
+                    if *w {
+                        "witnessed"
+                    } else {
+                        "not witnessed in these walks"
+                    }
+                );
             }
         }
         match (&violation, &saved) {

@@ -6,7 +6,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn mvcheck(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mvcheck")).args(args).current_dir(dir).output().expect("mvcheck runs")
+    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mvcheck runs")
 }
 
 fn stdout(o: &Output) -> String {
@@ -18,7 +22,9 @@ fn stderr(o: &Output) -> String {
 }
 
 fn row<'a>(out: &'a str, id: &str) -> &'a str {
-    out.lines().find(|l| l.starts_with(&format!("{id} "))).unwrap_or_else(|| panic!("no row for {id} in:\n{out}"))
+    out.lines()
+        .find(|l| l.starts_with(&format!("{id} ")))
+        .unwrap_or_else(|| panic!("no row for {id} in:\n{out}"))
 }
 
 #[test]
@@ -27,13 +33,24 @@ fn correct_variant_exits_0_with_every_verdict() {
     let o = mvcheck(dir.path(), &["check", "--variant", "cassandra-3.0"]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    for id in ["P-converge", "P-no-orphan", "P-no-missing", "P-one-row", "P-cells", "P-durable"] {
+    for id in [
+        "P-converge",
+        "P-no-orphan",
+        "P-no-missing",
+        "P-one-row",
+        "P-cells",
+        "P-durable",
+    ] {
         assert!(row(&out, id).contains(" holds "), "{}", row(&out, id));
         assert!(row(&out, &format!("{id}:witness")).contains(" found "), "{out}");
     }
     assert!(out.contains("search: exhaustive"), "{out}");
     assert!(out.contains("unique=112624"), "{out}");
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file when nothing is violated");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no file when nothing is violated"
+    );
 }
 
 #[test]
@@ -50,7 +67,13 @@ fn broken_variant_exits_12_and_its_file_replays() {
     assert_eq!(doc["#meta"]["tool"], "mvcheck");
     assert_eq!(doc["#meta"]["property"], "P-one-row");
     assert_eq!(doc["#meta"]["config"]["variant"], "no-partition-lock");
-    assert!(out.contains(&format!("mvcheck replay {}", Path::new(".").join("no-partition-lock.P-one-row.itf.json").display())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "mvcheck replay {}",
+            Path::new(".").join("no-partition-lock.P-one-row.itf.json").display()
+        )),
+        "{out}"
+    );
     assert!(out.contains("#/steps/"), "{out}");
 
     let r = mvcheck(dir.path(), &["replay", "no-partition-lock.P-one-row.itf.json"]);
@@ -94,8 +117,15 @@ fn bounds_are_reported_as_not_exhaustive() {
     let dir = tempfile::tempdir().unwrap();
     let o = mvcheck(dir.path(), &["check", "--max-depth", "5"]);
     assert_eq!(o.status.code(), Some(0));
-    assert!(stdout(&o).contains("NOT exhaustive, stopped by the depth bound (5)"), "{}", stdout(&o));
-    let o = mvcheck(dir.path(), &["check", "--strategy", "bfs", "--format", "json", "--timeout", "0"]);
+    assert!(
+        stdout(&o).contains("NOT exhaustive, stopped by the depth bound (5)"),
+        "{}",
+        stdout(&o)
+    );
+    let o = mvcheck(
+        dir.path(),
+        &["check", "--strategy", "bfs", "--format", "json", "--timeout", "0"],
+    );
     let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(report["exhaustive"], false);
     assert_eq!(report["counterexample_file"], Value::Null);
@@ -105,7 +135,10 @@ fn bounds_are_reported_as_not_exhaustive() {
 fn bad_input_is_one_line_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["check", "--nodes", "3", "--rf", "4"], "--rf must be between 1 and --nodes=3 (got 4)"),
+        (
+            &["check", "--nodes", "3", "--rf", "4"],
+            "--rf must be between 1 and --nodes=3 (got 4)",
+        ),
         (&["check", "--variant", "nope"], "known variants: cassandra-3.0"),
         (&["check", "--writes", "0"], "--writes must be at least 1"),
         (&["check", "--workload", "switch-back", "--writes", "2"], "fixed script"),
@@ -122,8 +155,16 @@ fn bad_input_is_one_line_and_exit_2() {
     std::fs::write(dir.path().join("broken.itf.json"), "{\"#meta\": {\"tool\": \"mvcheck\"").unwrap();
     let o = mvcheck(dir.path(), &["replay", "broken.itf.json"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not JSON") && stderr(&o).contains("line 1"), "{}", stderr(&o));
-    std::fs::write(dir.path().join("foreign.itf.json"), r##"{"#meta": {"source": "quint"}, "states": []}"##).unwrap();
+    assert!(
+        stderr(&o).contains("not JSON") && stderr(&o).contains("line 1"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(
+        dir.path().join("foreign.itf.json"),
+        r##"{"#meta": {"source": "quint"}, "states": []}"##,
+    )
+    .unwrap();
     let o = mvcheck(dir.path(), &["replay", "foreign.itf.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not written by mvcheck"), "{}", stderr(&o));
@@ -134,8 +175,15 @@ fn variants_lists_every_variant() {
     let dir = tempfile::tempdir().unwrap();
     let out = stdout(&mvcheck(dir.path(), &["variants"]));
     for name in [
-        "cassandra-3.0 ", "cassandra-3.0+coordinator-batchlog", "cassandra-4.0 ", "cassandra-4.0+coordinator-batchlog",
-        "no-partition-lock", "regular-tombstone", "no-local-batchlog", "single-deletion-slot", "non-strict-liveness",
+        "cassandra-3.0 ",
+        "cassandra-3.0+coordinator-batchlog",
+        "cassandra-4.0 ",
+        "cassandra-4.0+coordinator-batchlog",
+        "no-partition-lock",
+        "regular-tombstone",
+        "no-local-batchlog",
+        "single-deletion-slot",
+        "non-strict-liveness",
     ] {
         assert!(out.contains(name), "{name} missing:\n{out}");
     }
@@ -146,7 +194,18 @@ fn variants_lists_every_variant() {
 fn simulate_prints_its_seed_and_saves_the_violation() {
     let dir = tempfile::tempdir().unwrap();
     // Every complete walk of this variant ends with w hidden, so any seed finds it.
-    let o = mvcheck(dir.path(), &["simulate", "--variant", "regular-tombstone", "--seed", "7", "--runs", "50"]);
+    let o = mvcheck(
+        dir.path(),
+        &[
+            "simulate",
+            "--variant",
+            "regular-tombstone",
+            "--seed",
+            "7",
+            "--runs",
+            "50",
+        ],
+    );
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(12), "{out}");
     assert!(out.contains("seed: 7"), "{out}");

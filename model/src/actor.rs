@@ -9,7 +9,9 @@ use crate::storage::{apply_view, view_updates};
 use crate::variant::Rules;
 use crate::workload::ClientScript;
 use mv_spec::obs::Outcome;
-use mv_spec::{BaseRow, BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, ViewRow, WriteId};
+use mv_spec::{
+    BaseRow, BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, ViewRow, WriteId,
+};
 use stateright::actor::{model_timeout, Actor, Id, Out};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -203,40 +205,67 @@ impl Actor for MvActor {
     fn on_msg(&self, _id: Id, state: &mut Cow<MvState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         match self {
             MvActor::Client { script, cl } => {
-                let MvState::Client(cs) = &**state else { unreachable!("a client has client state") };
-                let (Msg::WriteOk { write } | Msg::WriteTimeout { write }) = msg else { return };
-                let Some(i) = script.writes.iter().position(|w| w.0 == write) else { return };
+                let MvState::Client(cs) = &**state else {
+                    unreachable!("a client has client state")
+                };
+                let (Msg::WriteOk { write } | Msg::WriteTimeout { write }) = msg else {
+                    return;
+                };
+                let Some(i) = script.writes.iter().position(|w| w.0 == write) else {
+                    return;
+                };
                 if cs.outcomes[i] != Outcome::Pending {
                     return;
                 }
-                let MvState::Client(cs) = state.to_mut() else { unreachable!() };
+                let MvState::Client(cs) = state.to_mut() else {
+                    unreachable!()
+                };
                 // C2: record the answer, send the next write.
-                cs.outcomes[i] = if matches!(msg, Msg::WriteOk { .. }) { Outcome::Ok } else { Outcome::Timeout };
+                cs.outcomes[i] = if matches!(msg, Msg::WriteOk { .. }) {
+                    Outcome::Ok
+                } else {
+                    Outcome::Timeout
+                };
                 if let Some(&(write, stmt)) = script.writes.get(i + 1) {
                     o.send(node_actor(script.coordinator), Msg::Write { write, stmt, cl: *cl });
                     cs.outcomes[i + 1] = Outcome::Pending;
                 }
             }
             MvActor::Node { id, cfg } => {
-                let MvState::Node(ns) = &**state else { unreachable!("a node has node state") };
+                let MvState::Node(ns) = &**state else {
+                    unreachable!("a node has node state")
+                };
                 let me = node(*id, cfg);
                 let src_node = actor_node(src, cfg.ring.nodes);
                 match msg {
                     Msg::Write { write, stmt, cl } => {
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         me.on_client_write(ns, src, write, stmt, cl, o);
                     }
                     Msg::BatchlogStore { write, stmt } => {
                         let coordinator = src_node.expect("only nodes coordinate");
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         // W7: store the coordinator batchlog entry durably and confirm it.
                         let pending = cfg.ring.base_replicas(stmt.k).into_iter().collect();
-                        ns.disk.coord_batchlog.insert(write, CoordEntry { stmt, coordinator, pending });
+                        ns.disk.coord_batchlog.insert(
+                            write,
+                            CoordEntry {
+                                stmt,
+                                coordinator,
+                                pending,
+                            },
+                        );
                         o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
                         o.send(src, Msg::BatchlogStored { write });
                     }
                     Msg::BatchlogStored { write } if ns.coord.contains_key(&write) => {
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         let req = ns.coord.get_mut(&write).expect("checked by the guard");
                         req.stored += 1;
                         // W3: forward once every batchlog node holds the entry.
@@ -246,7 +275,9 @@ impl Actor for MvActor {
                         }
                     }
                     Msg::BatchlogRemove { write } if ns.disk.coord_batchlog.contains_key(&write) => {
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         // W8: the write reached a quorum; the entry is no longer needed.
                         ns.disk.coord_batchlog.remove(&write);
                         o.cancel_timer(Timer::CoordBatchlogReplay(write));
@@ -257,17 +288,25 @@ impl Actor for MvActor {
                             return;
                         }
                         let reply_to = src_node.expect("only nodes send base writes");
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         me.base_write_first_half(ns, write, stmt, reply_to, o);
                     }
                     Msg::BaseWriteAck { write } => {
                         let from = src_node.expect("only nodes ack base writes");
                         let for_coord = ns.coord.contains_key(&write);
-                        let for_replay = ns.disk.coord_batchlog.get(&write).is_some_and(|e| e.pending.contains(&from));
+                        let for_replay = ns
+                            .disk
+                            .coord_batchlog
+                            .get(&write)
+                            .is_some_and(|e| e.pending.contains(&from));
                         if !for_coord && !for_replay {
                             return;
                         }
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         if for_coord {
                             me.on_base_ack(ns, write, o);
                         }
@@ -290,7 +329,9 @@ impl Actor for MvActor {
                                 "{id} got view mutation {m} from {from} but does not replicate its view partition"
                             );
                         }
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         // V1: apply with last-write-wins, V2: ack.
                         for m in &mutations {
                             me.apply_view(ns, m);
@@ -306,7 +347,9 @@ impl Actor for MvActor {
                         if !in_batchlog && !in_hints {
                             return;
                         }
-                        let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                        let MvState::Node(ns) = state.to_mut() else {
+                            unreachable!()
+                        };
                         me.on_view_ack(ns, batch, from, o);
                     }
                     _ => {}
@@ -317,15 +360,21 @@ impl Actor for MvActor {
 
     fn on_timeout(&self, _id: Id, state: &mut Cow<MvState>, timer: &Timer, o: &mut Out<Self>) {
         let MvActor::Node { id, cfg } = self else { return };
-        let MvState::Node(ns) = &**state else { unreachable!("a node has node state") };
+        let MvState::Node(ns) = &**state else {
+            unreachable!("a node has node state")
+        };
         let me = node(*id, cfg);
         match *timer {
             Timer::ApplyBase(write) if ns.disk.commitlog.contains_key(&write) => {
-                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                let MvState::Node(ns) = state.to_mut() else {
+                    unreachable!()
+                };
                 me.base_write_second_half(ns, write, o);
             }
             Timer::WriteTimeout(write) if ns.coord.contains_key(&write) => {
-                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                let MvState::Node(ns) = state.to_mut() else {
+                    unreachable!()
+                };
                 // W6: give up; the client hears a timeout unless it already has its answer.
                 let req = ns.coord.remove(&write).expect("checked by the guard");
                 if !req.replied {
@@ -333,7 +382,9 @@ impl Actor for MvActor {
                 }
             }
             Timer::BatchlogReplay(batch) if ns.disk.batchlog.contains_key(&batch) => {
-                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                let MvState::Node(ns) = state.to_mut() else {
+                    unreachable!()
+                };
                 // B10: replay. Every unacknowledged mutation goes to the hint store, whose
                 // delivery (B11) retries it until its view replica acks.
                 let pending = ns.disk.batchlog.remove(&batch).expect("checked by the guard");
@@ -345,7 +396,13 @@ impl Actor for MvActor {
             Timer::HintDelivery(target) if ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty()) => {
                 // B11: deliver every hint held for `target`, and keep the timer for retries.
                 for (&batch, mutations) in &ns.disk.hints[&target] {
-                    o.send(node_actor(target), Msg::ViewWrite { batch: Some(batch), mutations: mutations.clone() });
+                    o.send(
+                        node_actor(target),
+                        Msg::ViewWrite {
+                            batch: Some(batch),
+                            mutations: mutations.clone(),
+                        },
+                    );
                 }
                 o.set_timer(Timer::HintDelivery(target), model_timeout());
             }
@@ -354,7 +411,13 @@ impl Actor for MvActor {
                 // write to every base replica that has not acked, and keep retrying.
                 let entry = &ns.disk.coord_batchlog[&write];
                 for &r in &entry.pending {
-                    o.send(node_actor(r), Msg::BaseWrite { write, stmt: entry.stmt });
+                    o.send(
+                        node_actor(r),
+                        Msg::BaseWrite {
+                            write,
+                            stmt: entry.stmt,
+                        },
+                    );
                 }
                 o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
             }
@@ -366,11 +429,20 @@ impl Actor for MvActor {
         let MvActor::Node { .. } = self else { return };
         match fault {
             Fault::DataLoss => {
-                let MvState::Node(ns) = state.to_mut() else { unreachable!() };
+                let MvState::Node(ns) = state.to_mut() else {
+                    unreachable!()
+                };
                 // The node is replaced by an empty one: disk and memory are gone. (Its timers
                 // and connections are dropped by the model, as on a crash.)
-                let disk = Disk { restarts: ns.disk.restarts, data_losses: ns.disk.data_losses + 1, ..Disk::default() };
-                *ns = NodeState { disk, ..NodeState::default() };
+                let disk = Disk {
+                    restarts: ns.disk.restarts,
+                    data_losses: ns.disk.data_losses + 1,
+                    ..Disk::default()
+                };
+                *ns = NodeState {
+                    disk,
+                    ..NodeState::default()
+                };
             }
         }
     }
@@ -388,8 +460,26 @@ fn node(id: NodeId, cfg: &ClusterCfg) -> Node<'_> {
 
 impl Node<'_> {
     /// W1: become the coordinator of a client write.
-    fn on_client_write(&self, ns: &mut NodeState, client: Id, write: WriteId, stmt: Statement, cl: Cl, o: &mut Out<MvActor>) {
-        ns.coord.insert(write, CoordReq { client, stmt, cl, stored: 0, acks: 0, replied: false });
+    fn on_client_write(
+        &self,
+        ns: &mut NodeState,
+        client: Id,
+        write: WriteId,
+        stmt: Statement,
+        cl: Cl,
+        o: &mut Out<MvActor>,
+    ) {
+        ns.coord.insert(
+            write,
+            CoordReq {
+                client,
+                stmt,
+                cl,
+                stored: 0,
+                acks: 0,
+                replied: false,
+            },
+        );
         o.set_timer(Timer::WriteTimeout(write), model_timeout());
         if self.cfg.rules.coordinator_batchlog {
             // W2: the coordinator batchlog goes to a quorum of nodes first.
@@ -429,7 +519,14 @@ impl Node<'_> {
     }
 
     /// B2-B7: the first half of a base write, done under the partition lock.
-    fn base_write_first_half(&self, ns: &mut NodeState, write: WriteId, stmt: Statement, reply_to: NodeId, o: &mut Out<MvActor>) {
+    fn base_write_first_half(
+        &self,
+        ns: &mut NodeState,
+        write: WriteId,
+        stmt: Statement,
+        reply_to: NodeId,
+        o: &mut Out<MvActor>,
+    ) {
         // B2: commit log first; from here on the partition is locked (`NodeState::locked`).
         ns.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
         self.propagate(ns, stmt, o);
@@ -457,7 +554,10 @@ impl Node<'_> {
         if remote.is_empty() {
             return;
         }
-        let batch = BatchId { origin: self.id, seq: ns.disk.next_batch };
+        let batch = BatchId {
+            origin: self.id,
+            seq: ns.disk.next_batch,
+        };
         if self.cfg.rules.local_batchlog {
             // B6: the local batchlog is durable before any remote view write leaves.
             ns.disk.next_batch += 1;

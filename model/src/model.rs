@@ -49,17 +49,31 @@ impl MvModelCfg {
     /// Builds the model.
     pub fn into_model(self) -> MvModel {
         let rules = self.variant.rules();
-        let cluster = Arc::new(crate::actor::ClusterCfg { ring: self.ring, rules, data_loss: self.data_loss > 0 });
+        let cluster = Arc::new(crate::actor::ClusterCfg {
+            ring: self.ring,
+            rules,
+            data_loss: self.data_loss > 0,
+        });
         let scripts = self.workload.scripts(self.ring.nodes);
         let mut inner = ActorModel::new((), ())
-            .actors((0..self.ring.nodes).map(|i| MvActor::Node { id: NodeId(i), cfg: cluster.clone() }))
-            .actors(scripts.iter().map(|s| MvActor::Client { script: s.clone(), cl: self.cl }))
+            .actors((0..self.ring.nodes).map(|i| MvActor::Node {
+                id: NodeId(i),
+                cfg: cluster.clone(),
+            }))
+            .actors(scripts.iter().map(|s| MvActor::Client {
+                script: s.clone(),
+                cl: self.cl,
+            }))
             .init_network(Network::new_unordered_nonduplicating([]))
             .max_crashes(self.crashes as usize);
         if self.lossy {
             inner = inner.lossy_network(LossyNetwork::Yes);
         }
-        MvModel { cfg: self, inner, scripts }
+        MvModel {
+            cfg: self,
+            inner,
+            scripts,
+        }
     }
 }
 
@@ -85,7 +99,9 @@ impl MvModel {
     }
 
     fn crashes_used(&self, s: &State) -> u8 {
-        (0..self.nodes()).map(|n| self.node(s, n).disk.restarts + s.crashed[n] as u8).sum()
+        (0..self.nodes())
+            .map(|n| self.node(s, n).disk.restarts + s.crashed[n] as u8)
+            .sum()
     }
 
     fn data_losses_used(&self, s: &State) -> u8 {
@@ -99,13 +115,22 @@ impl MvModel {
     /// Whether an up node still holds `write` between the halves of its base write, owing an
     /// ack to `to`.
     fn ack_owed(&self, s: &State, write: WriteId, to: NodeId) -> bool {
-        (0..self.nodes())
-            .any(|n| !s.crashed[n] && self.node(s, n).disk.commitlog.get(&write).is_some_and(|e| e.reply_to == to))
+        (0..self.nodes()).any(|n| {
+            !s.crashed[n]
+                && self
+                    .node(s, n)
+                    .disk
+                    .commitlog
+                    .get(&write)
+                    .is_some_and(|e| e.reply_to == to)
+        })
     }
 
     /// When a timer may fire (see the module docs).
     fn timer_may_fire(&self, s: &State, id: Id, timer: &Timer) -> bool {
-        let Some(me) = actor_node(id, self.cfg.ring.nodes) else { return true };
+        let Some(me) = actor_node(id, self.cfg.ring.nodes) else {
+            return true;
+        };
         let my = node_actor(me);
         match *timer {
             Timer::ApplyBase(_) => true,
@@ -132,7 +157,9 @@ impl MvModel {
                     })
             }
             Timer::CoordBatchlogReplay(w) => {
-                let Some(entry) = self.node(s, me.0 as usize).disk.coord_batchlog.get(&w) else { return true };
+                let Some(entry) = self.node(s, me.0 as usize).disk.coord_batchlog.get(&w) else {
+                    return true;
+                };
                 let c = entry.coordinator.0 as usize;
                 let coordinator_gone = s.crashed[c] || !self.node(s, c).coord.contains_key(&w);
                 coordinator_gone
@@ -160,7 +187,11 @@ impl MvModel {
     pub fn quiescent(&self, s: &State) -> bool {
         for n in 0..self.nodes() {
             let d = &self.node(s, n).disk;
-            if s.crashed[n] || !d.commitlog.is_empty() || !d.batchlog.is_empty() || !d.hints.is_empty() || !d.coord_batchlog.is_empty()
+            if s.crashed[n]
+                || !d.commitlog.is_empty()
+                || !d.batchlog.is_empty()
+                || !d.hints.is_empty()
+                || !d.coord_batchlog.is_empty()
             {
                 return false;
             }
@@ -186,7 +217,11 @@ impl MvModel {
                     base: d.base.clone(),
                     view: d.view.clone(),
                     batchlog: d.batchlog.keys().copied().collect(),
-                    hints: d.hints.iter().flat_map(|(t, h)| h.keys().map(move |b| (*t, *b))).collect(),
+                    hints: d
+                        .hints
+                        .iter()
+                        .flat_map(|(t, h)| h.keys().map(move |b| (*t, *b)))
+                        .collect(),
                     commitlog: d.commitlog.keys().copied().collect(),
                     coord_batchlog: d.coord_batchlog.keys().copied().collect(),
                 }
@@ -194,7 +229,9 @@ impl MvModel {
             .collect();
         Observation {
             ring: self.cfg.ring,
-            rules: ReadRules { strict_liveness: self.cfg.variant.rules().strict_liveness },
+            rules: ReadRules {
+                strict_liveness: self.cfg.variant.rules().strict_liveness,
+            },
             nodes,
             writes: self.write_records(s),
             quiescent: self.quiescent(s),
@@ -207,7 +244,12 @@ impl MvModel {
         for (c, script) in self.scripts.iter().enumerate() {
             let cs = self.client(s, c);
             for (i, &(write, stmt)) in script.writes.iter().enumerate() {
-                out.push(WriteRecord { write, stmt, cl: self.cfg.cl, outcome: cs.outcomes[i] });
+                out.push(WriteRecord {
+                    write,
+                    stmt,
+                    cl: self.cfg.cl,
+                    outcome: cs.outcomes[i],
+                });
             }
         }
         out.sort_by_key(|w| w.write);
@@ -220,7 +262,8 @@ impl MvModel {
         if def.id == "P-durable" {
             // Cheap exit: nothing acknowledged at QUORUM or ALL yet.
             let strong = matches!(self.cfg.cl, mv_spec::Cl::Quorum | mv_spec::Cl::All);
-            let acked = (0..self.scripts.len()).any(|c| self.client(s, c).outcomes.contains(&mv_spec::obs::Outcome::Ok));
+            let acked =
+                (0..self.scripts.len()).any(|c| self.client(s, c).outcomes.contains(&mv_spec::obs::Outcome::Ok));
             if !strong || !acked {
                 return true;
             }
@@ -248,8 +291,15 @@ impl MvModel {
     /// A replayable, self-describing rendering of an action in protocol terms.
     pub fn describe(&self, a: &Action) -> String {
         match a {
-            ActorModelAction::Deliver { src, dst, msg } => format!("{} -> {} {msg}", self.actor_label(*src), self.actor_label(*dst)),
-            ActorModelAction::Drop(e) => format!("{} -x {} {} (lost)", self.actor_label(e.src), self.actor_label(e.dst), e.msg),
+            ActorModelAction::Deliver { src, dst, msg } => {
+                format!("{} -> {} {msg}", self.actor_label(*src), self.actor_label(*dst))
+            }
+            ActorModelAction::Drop(e) => format!(
+                "{} -x {} {} (lost)",
+                self.actor_label(e.src),
+                self.actor_label(e.dst),
+                e.msg
+            ),
             ActorModelAction::Timeout(id, t) => format!("{} timer {t}", self.actor_label(*id)),
             ActorModelAction::Crash(id) => format!("{} crashes", self.actor_label(*id)),
             ActorModelAction::Recover(id) => format!("{} restarts", self.actor_label(*id)),
@@ -381,7 +431,11 @@ impl MvModelCfg {
         let d = variant.defaults();
         MvModelCfg {
             variant,
-            ring: mv_spec::Ring { nodes: d.nodes, rf: d.rf, pairing: d.pairing },
+            ring: mv_spec::Ring {
+                nodes: d.nodes,
+                rf: d.rf,
+                pairing: d.pairing,
+            },
             cl: d.cl,
             workload: d.workload,
             crashes: d.crashes,

@@ -14,7 +14,13 @@ pub type Lines = BTreeMap<String, String>;
 
 impl MvModel {
     fn actor_id(&self, name: &str) -> Result<Id, String> {
-        let bad = || format!("unknown actor {name:?} (expected n0..n{} or c0..c{})", self.cfg.ring.nodes - 1, self.scripts.len() - 1);
+        let bad = || {
+            format!(
+                "unknown actor {name:?} (expected n0..n{} or c0..c{})",
+                self.cfg.ring.nodes - 1,
+                self.scripts.len() - 1
+            )
+        };
         let (kind, num) = name.split_at(1.min(name.len()));
         let i: usize = num.parse().map_err(|_| bad())?;
         match kind {
@@ -28,8 +34,16 @@ impl MvModel {
     pub fn to_step(&self, a: &Action) -> Step {
         let l = |id: &Id| self.actor_label(*id);
         match a {
-            ActorModelAction::Deliver { src, dst, msg } => Step::Deliver { src: l(src), dst: l(dst), msg: msg.clone() },
-            ActorModelAction::Drop(e) => Step::Drop { src: l(&e.src), dst: l(&e.dst), msg: e.msg.clone() },
+            ActorModelAction::Deliver { src, dst, msg } => Step::Deliver {
+                src: l(src),
+                dst: l(dst),
+                msg: msg.clone(),
+            },
+            ActorModelAction::Drop(e) => Step::Drop {
+                src: l(&e.src),
+                dst: l(&e.dst),
+                msg: e.msg.clone(),
+            },
             ActorModelAction::Timeout(id, t) => Step::Timeout { node: l(id), timer: *t },
             ActorModelAction::Crash(id) => Step::Crash { node: l(id) },
             ActorModelAction::Recover(id) => Step::Recover { node: l(id) },
@@ -40,12 +54,16 @@ impl MvModel {
     /// A step, back to an action of this model.
     pub fn from_step(&self, s: &Step) -> Result<Action, String> {
         Ok(match s {
-            Step::Deliver { src, dst, msg } => {
-                ActorModelAction::Deliver { src: self.actor_id(src)?, dst: self.actor_id(dst)?, msg: msg.clone() }
-            }
-            Step::Drop { src, dst, msg } => {
-                ActorModelAction::Drop(Envelope { src: self.actor_id(src)?, dst: self.actor_id(dst)?, msg: msg.clone() })
-            }
+            Step::Deliver { src, dst, msg } => ActorModelAction::Deliver {
+                src: self.actor_id(src)?,
+                dst: self.actor_id(dst)?,
+                msg: msg.clone(),
+            },
+            Step::Drop { src, dst, msg } => ActorModelAction::Drop(Envelope {
+                src: self.actor_id(src)?,
+                dst: self.actor_id(dst)?,
+                msg: msg.clone(),
+            }),
             Step::Timeout { node, timer } => ActorModelAction::Timeout(self.actor_id(node)?, *timer),
             Step::Crash { node } => ActorModelAction::Crash(self.actor_id(node)?),
             Step::Recover { node } => ActorModelAction::Recover(self.actor_id(node)?),
@@ -59,7 +77,9 @@ impl MvModel {
 
     /// The state as labelled lines.
     pub fn lines(&self, s: &State) -> Lines {
-        let rules = ReadRules { strict_liveness: self.cfg.variant.rules().strict_liveness };
+        let rules = ReadRules {
+            strict_liveness: self.cfg.variant.rules().strict_liveness,
+        };
         let mut out = Lines::new();
         for n in 0..self.cfg.ring.nodes as usize {
             let node = self.node(s, n);
@@ -83,7 +103,10 @@ impl MvModel {
                 out.insert(format!("{me} view {vk}"), format!("{r} [{seen}]"));
             }
             for (w, e) in &d.commitlog {
-                out.insert(format!("{me} commitlog {w}"), format!("{} (lock k={}, ack to {})", e.stmt, e.stmt.k, e.reply_to));
+                out.insert(
+                    format!("{me} commitlog {w}"),
+                    format!("{} (lock k={}, ack to {})", e.stmt, e.stmt.k, e.reply_to),
+                );
             }
             for (b, targets) in &d.batchlog {
                 let t: Vec<String> = targets.iter().map(|(n, ms)| format!("->{n} {}", list(ms))).collect();
@@ -96,22 +119,36 @@ impl MvModel {
             }
             for (w, e) in &d.coord_batchlog {
                 let p: Vec<String> = e.pending.iter().map(|n| n.to_string()).collect();
-                out.insert(format!("{me} coord-batchlog {w}"), format!("{} from {} pending [{}]", e.stmt, e.coordinator, p.join(",")));
+                out.insert(
+                    format!("{me} coord-batchlog {w}"),
+                    format!("{} from {} pending [{}]", e.stmt, e.coordinator, p.join(",")),
+                );
             }
             if !s.crashed[n] {
                 for (w, r) in &node.coord {
                     out.insert(
                         format!("{me} coordinating {w}"),
-                        format!("acks={} need={} replied={}", r.acks, r.cl.required(self.cfg.ring.rf), r.replied),
+                        format!(
+                            "acks={} need={} replied={}",
+                            r.acks,
+                            r.cl.required(self.cfg.ring.rf),
+                            r.replied
+                        ),
                     );
                 }
             }
             if d.restarts > 0 || d.data_losses > 0 {
-                out.insert(format!("{me} faults"), format!("restarts={} data-losses={}", d.restarts, d.data_losses));
+                out.insert(
+                    format!("{me} faults"),
+                    format!("restarts={} data-losses={}", d.restarts, d.data_losses),
+                );
             }
         }
         for w in self.write_records(s) {
-            out.insert(format!("client {}", w.write), format!("{:?} [{}] cl={}", w.outcome, w.stmt, w.cl));
+            out.insert(
+                format!("client {}", w.write),
+                format!("{:?} [{}] cl={}", w.outcome, w.stmt, w.cl),
+            );
         }
         let mut msgs: Vec<String> = s
             .network
@@ -146,7 +183,11 @@ impl MvModel {
         let mut out = Vec::new();
         // In-flight messages are compared as a multiset; line numbers would shift.
         let net = |l: &Lines| {
-            let mut v: Vec<String> = l.iter().filter(|(k, _)| k.starts_with("net ")).map(|x| x.1.clone()).collect();
+            let mut v: Vec<String> = l
+                .iter()
+                .filter(|(k, _)| k.starts_with("net "))
+                .map(|x| x.1.clone())
+                .collect();
             v.sort();
             v
         };

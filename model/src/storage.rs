@@ -38,7 +38,10 @@ pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> Vec<
         (Some(old), None) => vec![delete_old(rules, existing, &merged, old, k)],
         (Some(old), Some(new)) if old.value == new.value => vec![entry(rules, &merged, new, k)],
         // SWITCH_ENTRY: create the new entry, then delete the old one.
-        (Some(old), Some(new)) => vec![entry(rules, &merged, new, k), delete_old(rules, existing, &merged, old, k)],
+        (Some(old), Some(new)) => vec![
+            entry(rules, &merged, new, k),
+            delete_old(rules, existing, &merged, old, k),
+        ],
     }
 }
 
@@ -56,9 +59,15 @@ fn entry(rules: &Rules, merged: &BaseRow, v: Cell, k: u8) -> ViewMutation {
         }
     };
     ViewMutation {
-        key: ViewKey { v: v.value.expect("live v has a value"), k },
+        key: ViewKey {
+            v: v.value.expect("live v has a value"),
+            k,
+        },
         row: ViewRow {
-            marker: Some(Liveness { ts: marker_ts, expired: false }),
+            marker: Some(Liveness {
+                ts: marker_ts,
+                expired: false,
+            }),
             deletion: merged.deletion,
             shadowable: None,
             w: visible_w(merged),
@@ -68,7 +77,10 @@ fn entry(rules: &Rules, merged: &BaseRow, v: Cell, k: u8) -> ViewMutation {
 
 /// DELETE_OLD (`deleteOldEntry`): kill the view row keyed by the existing `v`.
 fn delete_old(rules: &Rules, existing: &BaseRow, merged: &BaseRow, old: Cell, k: u8) -> ViewMutation {
-    let key = ViewKey { v: old.value.expect("live v has a value"), k };
+    let key = ViewKey {
+        v: old.value.expect("live v has a value"),
+        k,
+    };
     let r = merged.deletion;
     let row = match rules.deletion {
         DeletionStyle::ExpiredLiveness => {
@@ -91,9 +103,19 @@ fn delete_old(rules: &Rules, existing: &BaseRow, merged: &BaseRow, old: Cell, k:
             let live_marker = existing.marker.filter(|m| existing.deletion.is_none_or(|d| *m > d));
             let s = max_ts([live_marker, Some(old.ts), visible_w(existing).map(|c| c.ts)]).expect("v is live");
             if rules.deletion == DeletionStyle::Shadowable {
-                ViewRow { marker: None, deletion: r, shadowable: Some(s), w: None }
+                ViewRow {
+                    marker: None,
+                    deletion: r,
+                    shadowable: Some(s),
+                    w: None,
+                }
             } else {
-                ViewRow { marker: None, deletion: max_ts([r, Some(s)]), shadowable: None, w: None }
+                ViewRow {
+                    marker: None,
+                    deletion: max_ts([r, Some(s)]),
+                    shadowable: None,
+                    w: None,
+                }
             }
         }
     };
@@ -138,14 +160,22 @@ mod tests {
     }
 
     fn visible(variant: Variant, view: &std::collections::BTreeMap<ViewKey, ViewRow>) -> Vec<(u8, Option<u8>)> {
-        let rules = ReadRules { strict_liveness: variant.rules().strict_liveness };
-        view.iter().filter_map(|(k, r)| r.resolve(rules).map(|w| (k.v, w))).collect()
+        let rules = ReadRules {
+            strict_liveness: variant.rules().strict_liveness,
+        };
+        view.iter()
+            .filter_map(|(k, r)| r.resolve(rules).map(|w| (k.v, w)))
+            .collect()
     }
 
     /// A1: with an ordinary tombstone, w disappears from the view when v goes back to 1.
     #[test]
     fn switch_back_hides_cells_only_with_regular_tombstones() {
-        let stmts = crate::workload::Workload::SwitchBack.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        let stmts = crate::workload::Workload::SwitchBack.scripts(1)[0]
+            .writes
+            .iter()
+            .map(|w| w.1)
+            .collect::<Vec<_>>();
         for (variant, want) in [
             (Variant::Cassandra30, vec![(1, Some(1))]),
             (Variant::Cassandra40, vec![(1, Some(1))]),
@@ -159,7 +189,11 @@ mod tests {
     /// A2: one deletion slot resurrects w, which the base row deletion at 2 removed.
     #[test]
     fn delete_reinsert_resurrects_only_with_one_slot() {
-        let stmts = crate::workload::Workload::DeleteReinsert.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        let stmts = crate::workload::Workload::DeleteReinsert.scripts(1)[0]
+            .writes
+            .iter()
+            .map(|w| w.1)
+            .collect::<Vec<_>>();
         let (base, _) = run(Variant::Cassandra30, &stmts);
         assert_eq!(base.resolve().unwrap().w, None);
         for (variant, want) in [
@@ -175,7 +209,11 @@ mod tests {
     /// A3: without strict liveness, w@3 keeps the switched-away row (v=1) alive.
     #[test]
     fn late_cell_keeps_old_row_only_without_strict_liveness() {
-        let stmts = crate::workload::Workload::LateCell.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        let stmts = crate::workload::Workload::LateCell.scripts(1)[0]
+            .writes
+            .iter()
+            .map(|w| w.1)
+            .collect::<Vec<_>>();
         for (variant, want) in [
             (Variant::Cassandra30, vec![(2, Some(2))]),
             (Variant::Cassandra40, vec![(2, Some(2))]),
@@ -190,7 +228,11 @@ mod tests {
     /// when v comes back with a timestamp not above that max. 4.0 brings it back.
     #[test]
     fn late_cell_switch_back_loses_the_row_in_3_0_only() {
-        let stmts = crate::workload::Workload::LateCellSwitchBack.scripts(1)[0].writes.iter().map(|w| w.1).collect::<Vec<_>>();
+        let stmts = crate::workload::Workload::LateCellSwitchBack.scripts(1)[0]
+            .writes
+            .iter()
+            .map(|w| w.1)
+            .collect::<Vec<_>>();
         let (_, view) = run(Variant::Cassandra30, &stmts);
         assert_eq!(visible(Variant::Cassandra30, &view), vec![]);
         let (_, view) = run(Variant::Cassandra40, &stmts);

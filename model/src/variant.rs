@@ -144,7 +144,10 @@ impl Variant {
 
     /// Whether this is one of Cassandra's own (correct) designs.
     pub fn is_correct(self) -> bool {
-        matches!(self, Variant::Cassandra30 | Variant::Cassandra30Cbl | Variant::Cassandra40 | Variant::Cassandra40Cbl)
+        matches!(
+            self,
+            Variant::Cassandra30 | Variant::Cassandra30Cbl | Variant::Cassandra40 | Variant::Cassandra40Cbl
+        )
     }
 
     /// One line on what the variant changes.
@@ -172,17 +175,42 @@ impl Variant {
             local_batchlog: true,
             coordinator_batchlog: false,
         };
-        let v40 = Rules { deletion: DeletionStyle::ExpiredLiveness, strict_liveness: true, ..v30 };
+        let v40 = Rules {
+            deletion: DeletionStyle::ExpiredLiveness,
+            strict_liveness: true,
+            ..v30
+        };
         match self {
             Variant::Cassandra30 => v30,
-            Variant::Cassandra30Cbl => Rules { coordinator_batchlog: true, ..v30 },
+            Variant::Cassandra30Cbl => Rules {
+                coordinator_batchlog: true,
+                ..v30
+            },
             Variant::Cassandra40 => v40,
-            Variant::Cassandra40Cbl => Rules { coordinator_batchlog: true, ..v40 },
-            Variant::NoPartitionLock => Rules { partition_lock: false, ..v40 },
-            Variant::RegularTombstone => Rules { deletion: DeletionStyle::Regular, ..v30 },
-            Variant::NoLocalBatchlog => Rules { local_batchlog: false, ..v40 },
-            Variant::SingleDeletionSlot => Rules { single_slot: true, ..v30 },
-            Variant::NonStrictLiveness => Rules { strict_liveness: false, ..v40 },
+            Variant::Cassandra40Cbl => Rules {
+                coordinator_batchlog: true,
+                ..v40
+            },
+            Variant::NoPartitionLock => Rules {
+                partition_lock: false,
+                ..v40
+            },
+            Variant::RegularTombstone => Rules {
+                deletion: DeletionStyle::Regular,
+                ..v30
+            },
+            Variant::NoLocalBatchlog => Rules {
+                local_batchlog: false,
+                ..v40
+            },
+            Variant::SingleDeletionSlot => Rules {
+                single_slot: true,
+                ..v30
+            },
+            Variant::NonStrictLiveness => Rules {
+                strict_liveness: false,
+                ..v40
+            },
         }
     }
 
@@ -203,9 +231,24 @@ impl Variant {
         match self {
             Variant::Cassandra30 | Variant::Cassandra40 => base,
             // The coordinator batchlog triples the messages of a write: one write, one crash.
-            Variant::Cassandra30Cbl | Variant::Cassandra40Cbl => Defaults { workload: Workload::Concurrent { writes: 1, keys: 1 }, ..base },
-            Variant::NoPartitionLock => Defaults { nodes: 2, rf: 2, crashes: 0, ..base },
-            Variant::RegularTombstone => Defaults { nodes: 2, rf: 1, cl: Cl::All, workload: Workload::SwitchBack, crashes: 0, ..base },
+            Variant::Cassandra30Cbl | Variant::Cassandra40Cbl => Defaults {
+                workload: Workload::Concurrent { writes: 1, keys: 1 },
+                ..base
+            },
+            Variant::NoPartitionLock => Defaults {
+                nodes: 2,
+                rf: 2,
+                crashes: 0,
+                ..base
+            },
+            Variant::RegularTombstone => Defaults {
+                nodes: 2,
+                rf: 1,
+                cl: Cl::All,
+                workload: Workload::SwitchBack,
+                crashes: 0,
+                ..base
+            },
             // A remote paired view replica (RF 1 on 2 nodes) and a network that loses messages.
             Variant::NoLocalBatchlog => Defaults {
                 nodes: 2,
@@ -216,8 +259,22 @@ impl Variant {
                 lossy: true,
                 ..base
             },
-            Variant::SingleDeletionSlot => Defaults { nodes: 2, rf: 1, cl: Cl::All, workload: Workload::DeleteReinsert, crashes: 0, ..base },
-            Variant::NonStrictLiveness => Defaults { nodes: 2, rf: 1, cl: Cl::All, workload: Workload::LateCell, crashes: 0, ..base },
+            Variant::SingleDeletionSlot => Defaults {
+                nodes: 2,
+                rf: 1,
+                cl: Cl::All,
+                workload: Workload::DeleteReinsert,
+                crashes: 0,
+                ..base
+            },
+            Variant::NonStrictLiveness => Defaults {
+                nodes: 2,
+                rf: 1,
+                cl: Cl::All,
+                workload: Workload::LateCell,
+                crashes: 0,
+                ..base
+            },
         }
     }
 
@@ -248,7 +305,10 @@ impl Variant {
                 &["P-no-orphan:witness", "P-one-row:witness"],
             ),
             Variant::SingleDeletionSlot => (&["P-converge", "P-cells"], &[]),
-            Variant::NonStrictLiveness => (&["P-converge", "P-one-row"], &["P-no-orphan:witness", "P-one-row:witness"]),
+            Variant::NonStrictLiveness => (
+                &["P-converge", "P-one-row"],
+                &["P-no-orphan:witness", "P-one-row:witness"],
+            ),
         };
         match kind {
             Kind::Always if violated.contains(&id) => Expected::Violated,

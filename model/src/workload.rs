@@ -41,7 +41,13 @@ pub enum Workload {
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 5] = ["concurrent", "switch-back", "delete-reinsert", "late-cell", "late-cell-switch-back"];
+    pub const NAMES: [&'static str; 5] = [
+        "concurrent",
+        "switch-back",
+        "delete-reinsert",
+        "late-cell",
+        "late-cell-switch-back",
+    ];
 
     /// The workload's name.
     pub fn name(&self) -> &'static str {
@@ -116,12 +122,20 @@ impl Workload {
             Workload::Concurrent { writes, keys } => (0..writes)
                 .map(|i| ClientScript {
                     coordinator: NodeId(i % nodes),
-                    writes: vec![(WriteId(i + 1), Statement::insert(i % keys.max(1), Some(i + 1), Some(i + 1), i + 1))],
+                    writes: vec![(
+                        WriteId(i + 1),
+                        Statement::insert(i % keys.max(1), Some(i + 1), Some(i + 1), i + 1),
+                    )],
                 })
                 .collect(),
             _ => vec![ClientScript {
                 coordinator: NodeId(0),
-                writes: self.story().into_iter().enumerate().map(|(i, s)| (WriteId(i as u8 + 1), s)).collect(),
+                writes: self
+                    .story()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, s)| (WriteId(i as u8 + 1), s))
+                    .collect(),
             }],
         }
     }

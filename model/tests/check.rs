@@ -22,9 +22,21 @@ fn assert_expected(variant: Variant, unique: usize) {
             Expected::Holds | Expected::NotFound => !found,
             Expected::Violated | Expected::Found => found,
         };
-        assert!(ok, "{}: {} expected {:?}, discovery: {}", variant.name(), p.id, want, found);
+        assert!(
+            ok,
+            "{}: {} expected {:?}, discovery: {}",
+            variant.name(),
+            p.id,
+            want,
+            found
+        );
     }
-    assert_eq!(c.unique_state_count(), unique, "{}: unique states changed", variant.name());
+    assert_eq!(
+        c.unique_state_count(),
+        unique,
+        "{}: unique states changed",
+        variant.name()
+    );
 }
 
 #[test]
@@ -92,7 +104,10 @@ fn no_local_batchlog_counterexample_path() {
 /// The same loss is harmless with the local batchlog: replay turns it into a hint.
 #[test]
 fn local_batchlog_recovers_lost_view_update() {
-    let cfg = MvModelCfg { variant: Variant::Cassandra40, ..MvModelCfg::for_variant(Variant::NoLocalBatchlog) };
+    let cfg = MvModelCfg {
+        variant: Variant::Cassandra40,
+        ..MvModelCfg::for_variant(Variant::NoLocalBatchlog)
+    };
     let c = check(cfg);
     for p in PROPERTIES.iter().filter(|p| p.kind == Kind::Always) {
         assert!(c.discovery(p.id).is_none(), "{} violated", p.id);

@@ -33,12 +33,12 @@
 
 pub mod obs;
 pub mod props;
-pub mod trace;
 mod ring;
 mod rows;
+pub mod trace;
 
 pub use ring::{Pairing, Ring};
-pub use rows::{merge_base, merge_view, derive_view, BaseRow, Cell, Liveness, ReadRules, ResolvedBase, ViewRow};
+pub use rows::{derive_view, merge_base, merge_view, BaseRow, Cell, Liveness, ReadRules, ResolvedBase, ViewRow};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -174,25 +174,52 @@ impl Statement {
     /// `INSERT INTO t (k, v, w) VALUES (..) USING TIMESTAMP ts`.
     pub fn insert(k: Key, v: Option<Val>, w: Option<Val>, ts: Ts) -> Self {
         let assign = |x: Option<Val>| x.map_or(Assign::Keep, Assign::Set);
-        Statement { k, ts, insert: true, delete: false, v: assign(v), w: assign(w) }
+        Statement {
+            k,
+            ts,
+            insert: true,
+            delete: false,
+            v: assign(v),
+            w: assign(w),
+        }
     }
 
     /// `UPDATE t USING TIMESTAMP ts SET .. WHERE k = ..`.
     pub fn update(k: Key, v: Assign, w: Assign, ts: Ts) -> Self {
-        Statement { k, ts, insert: false, delete: false, v, w }
+        Statement {
+            k,
+            ts,
+            insert: false,
+            delete: false,
+            v,
+            w,
+        }
     }
 
     /// `DELETE FROM t USING TIMESTAMP ts WHERE k = ..`.
     pub fn delete(k: Key, ts: Ts) -> Self {
-        Statement { k, ts, insert: false, delete: true, v: Assign::Keep, w: Assign::Keep }
+        Statement {
+            k,
+            ts,
+            insert: false,
+            delete: true,
+            v: Assign::Keep,
+            w: Assign::Keep,
+        }
     }
 
     /// The statement as a row fragment: what a replica merges into its base table.
     pub fn as_row(&self) -> BaseRow {
         let cell = |a: Assign| match a {
             Assign::Keep => None,
-            Assign::Set(x) => Some(Cell { ts: self.ts, value: Some(x) }),
-            Assign::Null => Some(Cell { ts: self.ts, value: None }),
+            Assign::Set(x) => Some(Cell {
+                ts: self.ts,
+                value: Some(x),
+            }),
+            Assign::Null => Some(Cell {
+                ts: self.ts,
+                value: None,
+            }),
         };
         BaseRow {
             marker: self.insert.then_some(self.ts),

@@ -93,7 +93,11 @@ impl Observation {
     /// Whether any node still has queued work.
     pub fn has_pending_work(&self) -> bool {
         self.nodes.iter().any(|n| {
-            !n.up || !n.batchlog.is_empty() || !n.hints.is_empty() || !n.commitlog.is_empty() || !n.coord_batchlog.is_empty()
+            !n.up
+                || !n.batchlog.is_empty()
+                || !n.hints.is_empty()
+                || !n.commitlog.is_empty()
+                || !n.coord_batchlog.is_empty()
         })
     }
 }

@@ -189,7 +189,12 @@ pub fn durable(o: &Observation) -> bool {
             .ring
             .base_replicas(w.stmt.k)
             .iter()
-            .filter(|n| o.nodes[n.0 as usize].base.get(&w.stmt.k).is_some_and(|r| covers(r, &w.stmt)))
+            .filter(|n| {
+                o.nodes[n.0 as usize]
+                    .base
+                    .get(&w.stmt.k)
+                    .is_some_and(|r| covers(r, &w.stmt))
+            })
             .count();
         if holding < quorum {
             return false;
@@ -197,7 +202,12 @@ pub fn durable(o: &Observation) -> bool {
         // Once quiescent, if this write's view key is still the winning one, the view shows it.
         if let (Some(view), crate::Assign::Set(v)) = (&view, w.stmt.v) {
             let row = merged.get(&w.stmt.k).copied().unwrap_or_default();
-            let current = row.v == Some(crate::Cell { ts: w.stmt.ts, value: Some(v) }) && row.live_v() == Some(v);
+            let current = row.v
+                == Some(crate::Cell {
+                    ts: w.stmt.ts,
+                    value: Some(v),
+                })
+                && row.live_v() == Some(v);
             if current && !view.contains_key(&crate::ViewKey { v, k: w.stmt.k }) {
                 return false;
             }
@@ -230,7 +240,9 @@ fn one_row_witness(o: &Observation) -> bool {
     let merged = o.merged_view();
     merged.iter().any(|(dead, r)| {
         r.resolve(o.rules).is_none()
-            && merged.iter().any(|(live, r2)| live.k == dead.k && live.v != dead.v && r2.resolve(o.rules).is_some())
+            && merged
+                .iter()
+                .any(|(live, r2)| live.k == dead.k && live.v != dead.v && r2.resolve(o.rules).is_some())
     })
 }
 
@@ -239,5 +251,8 @@ fn cells_witness(o: &Observation) -> bool {
 }
 
 fn durable_witness(o: &Observation) -> bool {
-    o.quiescent && o.writes.iter().any(|w| w.outcome == Outcome::Ok && matches!(w.cl, Cl::Quorum | Cl::All))
+    o.quiescent
+        && o.writes
+            .iter()
+            .any(|w| w.outcome == Outcome::Ok && matches!(w.cl, Cl::Quorum | Cl::All))
 }

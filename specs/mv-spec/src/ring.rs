@@ -87,7 +87,11 @@ mod tests {
     /// owned C, A, B. A pairs with C, B with A and C with B.
     #[test]
     fn positional_pairing_matches_seed_003() {
-        let ring = Ring { nodes: 3, rf: 3, pairing: Pairing::Positional };
+        let ring = Ring {
+            nodes: 3,
+            rf: 3,
+            pairing: Pairing::Positional,
+        };
         let (a, b, c) = (NodeId(0), NodeId(1), NodeId(2));
         // Base key 0 starts at A; view partition v=2 starts at C.
         let vk = ViewKey { v: 2, k: 0 };
@@ -100,13 +104,21 @@ mod tests {
 
     #[test]
     fn self_first_pairing_prefers_local_view_replica() {
-        let ring = Ring { nodes: 3, rf: 3, pairing: Pairing::SelfFirst };
+        let ring = Ring {
+            nodes: 3,
+            rf: 3,
+            pairing: Pairing::SelfFirst,
+        };
         let vk = ViewKey { v: 2, k: 0 };
         for n in 0..3 {
             assert_eq!(ring.paired_view_replica(NodeId(n), 0, vk), Some(NodeId(n)));
         }
         // With RF 1 on 3 nodes, base k=0 lives on n0 and view (2,0) on n2: n0 pairs with n2.
-        let ring = Ring { nodes: 3, rf: 1, pairing: Pairing::SelfFirst };
+        let ring = Ring {
+            nodes: 3,
+            rf: 1,
+            pairing: Pairing::SelfFirst,
+        };
         assert_eq!(ring.paired_view_replica(NodeId(0), 0, vk), Some(NodeId(2)));
         assert_eq!(ring.paired_view_replica(NodeId(1), 0, vk), None);
     }

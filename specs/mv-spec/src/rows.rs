@@ -218,7 +218,11 @@ impl fmt::Display for ViewRow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut parts = Vec::new();
         if let Some(m) = self.marker {
-            parts.push(if m.expired { format!("expired@{}", m.ts) } else { format!("marker@{}", m.ts) });
+            parts.push(if m.expired {
+                format!("expired@{}", m.ts)
+            } else {
+                format!("marker@{}", m.ts)
+            });
         }
         if let Some(d) = self.deletion {
             parts.push(format!("del@{d}"));
@@ -297,7 +301,12 @@ mod tests {
     #[test]
     fn shadowable_deletion_is_shadowed_by_newer_marker() {
         let rules = ReadRules { strict_liveness: false };
-        let mut row = ViewRow { marker: live(0), shadowable: Some(2), w: Some(Cell { ts: 0, value: Some(1) }), ..Default::default() };
+        let mut row = ViewRow {
+            marker: live(0),
+            shadowable: Some(2),
+            w: Some(Cell { ts: 0, value: Some(1) }),
+            ..Default::default()
+        };
         assert_eq!(row.resolve(rules), None);
         row.marker = live(3);
         assert_eq!(row.resolve(rules), Some(Some(1)));
@@ -319,9 +328,19 @@ mod tests {
 
     #[test]
     fn base_row_deletion_covers_equal_timestamps() {
-        let row = BaseRow { marker: Some(2), deletion: Some(2), v: Some(Cell { ts: 2, value: Some(1) }), w: None };
+        let row = BaseRow {
+            marker: Some(2),
+            deletion: Some(2),
+            v: Some(Cell { ts: 2, value: Some(1) }),
+            w: None,
+        };
         assert_eq!(row.resolve(), None);
-        let row = BaseRow { marker: None, deletion: Some(2), v: Some(Cell { ts: 3, value: Some(1) }), w: None };
+        let row = BaseRow {
+            marker: None,
+            deletion: Some(2),
+            v: Some(Cell { ts: 3, value: Some(1) }),
+            w: None,
+        };
         assert_eq!(row.resolve(), Some(ResolvedBase { v: Some(1), w: None }));
     }
 }

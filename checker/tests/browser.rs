@@ -1,0 +1,110 @@
+//! End to end: `mvcheck explore` in a real headless Chromium. The page follows two actions
+//! (a client's write reaching its coordinator, then the coordinator's base write reaching
+//! itself as a base replica) and must show the view row that appears at the view replica.
+//! Fails instead of skipping when `CI=true` and Chromium is missing.
+
+use mv_model::{MvModelCfg, Variant};
+use stateright::Model;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn chromium() -> Option<&'static str> {
+    ["chromium", "chromium-browser"].into_iter().find(|b| {
+        Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+#[test]
+fn explorer_shows_a_view_row_appearing() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "Chromium is missing on CI: .ci/run must install it"
+        );
+        eprintln!("skipping: no chromium on this machine (install Debian's chromium to run this test)");
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let _server = Server(
+        Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+            .args(["explore", "--addr", &addr])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "explorer did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The explorer's deep link is the path's action indices in this model.
+    let model = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
+    let mut state = model.init_states().remove(0);
+    let mut actions = Vec::new();
+    for want in ["c0 -> n0 Write w1", "n0 -> n0 BaseWrite w1"] {
+        let mut enabled = Vec::new();
+        model.actions(&state, &mut enabled);
+        let a = enabled
+            .into_iter()
+            .find(|a| model.describe(a).starts_with(want))
+            .expect(want);
+        state = model.next_state(&state, a.clone()).unwrap();
+        actions.push(a);
+    }
+    let encoded = model.replay(&actions).unwrap().encode(&model);
+    let url = format!("http://{addr}/#/steps/{encoded}");
+
+    let profile = tempfile::tempdir().unwrap();
+    let out = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", profile.path().display()),
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "chromium failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The state after the second action: n0 applied the view update locally (self-paired).
+    assert!(
+        dom.contains("view (v=1,k=0) = marker@1 w=1@1 [live w=1]"),
+        "rendered page lacks the view row:\n{dom}"
+    );
+    assert!(
+        dom.contains("n0 -&gt; n0 BaseWrite w1") || dom.contains("n0 -> n0 BaseWrite w1"),
+        "path not followed:\n{dom}"
+    );
+}
