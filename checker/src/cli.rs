@@ -138,7 +138,7 @@ pub struct OutputArgs {
 pub enum Strategy {
     /// Depth-first (low memory, symmetry-capable).
     Dfs,
-    /// Breadth-first (shortest counterexamples when single-threaded).
+    /// Breadth-first (Stateright 0.31 keeps the last violating path it meets, not the shortest).
     Bfs,
 }
 

@@ -106,12 +106,7 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
             })
         })
         .collect();
-    let mut network: Vec<String> = s
-        .network
-        .iter_deliverable()
-        .map(|e| format!("{} -> {} {}", model.actor_label(e.src), model.actor_label(e.dst), e.msg))
-        .collect();
-    network.sort();
+    let network = model.in_flight_lines(s);
     let writes: Vec<Value> = obs
         .writes
         .iter()

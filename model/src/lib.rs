@@ -14,9 +14,10 @@
 //! 1. **First half** (B1-B7), on delivery of `BaseWrite`: take the partition lock, append to the
 //!    commit log, read the existing base row (read-before-write), compute the view updates
 //!    (the new view row, plus the deletion of the old one when `v` changes), pair each with its
-//!    **paired view replica** (the i-th base replica pairs with the i-th view replica of the
-//!    view key), apply self-paired updates locally, write the others to the local batchlog and
-//!    send them as `ViewWrite`.
+//!    **paired view replica** (by default Cassandra's rule: itself when it replicates the
+//!    view partition, else by position; seed 003's positional rule with `--pairing positional`),
+//!    apply self-paired updates locally, write the others to the local batchlog and send
+//!    them as `ViewWrite`.
 //! 2. **Second half** (B8), the `ApplyBase` timer: apply the base mutation, release the lock, ack.
 //!
 //! A **ViewReplica** merges view mutations with last-write-wins and acks (V1-V2). The base

@@ -13,7 +13,8 @@
 //! * **Time.** Timers carry no duration; instead each timer kind has a guard that says when it
 //!   may fire (see `specs/protocol.md`, "Time"). Retry and timeout timers fire only once what
 //!   they wait for can no longer arrive: timeouts are longer than any message delay, so a
-//!   retry never races the message it retries. Only crashes and drops lose messages.
+//!   retry never races the message it retries. Only drops (`--lossy`) and data loss lose
+//!   messages.
 //! * **Durability.** A node's disk lives in its actor state. At a crash the model copies it
 //!   into Stateright's `Storage` slot, which `Recover` hands to `on_start`; this is equivalent
 //!   to saving on every step, because Storage is read only by `Recover`.

@@ -75,6 +75,17 @@ impl MvModel {
         })
     }
 
+    /// The messages in flight, rendered and sorted.
+    pub fn in_flight_lines(&self, s: &State) -> Vec<String> {
+        let mut msgs: Vec<String> = s
+            .network
+            .iter_deliverable()
+            .map(|e| format!("{} -> {} {}", self.actor_label(e.src), self.actor_label(e.dst), e.msg))
+            .collect();
+        msgs.sort();
+        msgs
+    }
+
     /// The state as labelled lines.
     pub fn lines(&self, s: &State) -> Lines {
         let rules = ReadRules {
@@ -150,13 +161,7 @@ impl MvModel {
                 format!("{:?} [{}] cl={}", w.outcome, w.stmt, w.cl),
             );
         }
-        let mut msgs: Vec<String> = s
-            .network
-            .iter_deliverable()
-            .map(|e| format!("{} -> {} {}", self.actor_label(e.src), self.actor_label(e.dst), e.msg))
-            .collect();
-        msgs.sort();
-        for (i, m) in msgs.into_iter().enumerate() {
+        for (i, m) in self.in_flight_lines(s).into_iter().enumerate() {
             out.insert(format!("net {i:02}"), m);
         }
         out

@@ -6,7 +6,7 @@ use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::{Cl, Pairing};
 use stateright::{Checker, Model};
 
-/// Checks exhaustively (BFS, one thread: deterministic, shortest counterexamples) and returns
+/// Checks exhaustively (BFS, one thread: deterministic paths, though not always the shortest) and returns
 /// the checker.
 fn check(cfg: MvModelCfg) -> impl Checker<MvModel> {
     cfg.into_model().checker().spawn_bfs().join()
