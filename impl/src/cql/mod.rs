@@ -1,0 +1,1 @@
+//! The CQL front end: lexer, parser and syntax tree.

@@ -1,0 +1,1 @@
+//! One node's storage engine, view maintenance and statement executor.

@@ -1,0 +1,1 @@
+//! The distributed node: a sans-IO core that plays Coordinator, BaseReplica and ViewReplica.

@@ -1,0 +1,1 @@
+//! Deterministic, seeded simulation of a cluster of nodes.
