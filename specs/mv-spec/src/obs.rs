@@ -12,9 +12,11 @@ use std::collections::BTreeMap;
 pub struct NodeObservation {
     /// Whether the node is up.
     pub up: bool,
-    /// Its base table.
+    /// Its base table. (Maps travel as `[key, row]` lists: JSON keys must be strings.)
+    #[serde(with = "crate::trace::entries")]
     pub base: BTreeMap<Key, BaseRow>,
     /// Its view table.
+    #[serde(with = "crate::trace::entries")]
     pub view: BTreeMap<ViewKey, ViewRow>,
     /// Local batchlog entries not yet fully acknowledged.
     pub batchlog: Vec<BatchId>,

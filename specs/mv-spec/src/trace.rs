@@ -1,10 +1,30 @@
-//! The trace schema: model steps recorded by value (see `specs/trace-format.md`).
+//! The trace schema: steps recorded by value, and the NDJSON implementation trace built from
+//! them (see `specs/trace-format.md`).
 //!
 //! A step names actors as `n0`.. (nodes) and `c0`.. (clients), never by a checker's action
 //! index, so a saved path stays meaningful across versions and tools.
+//!
+//! # NDJSON implementation traces
+//!
+//! An implementation run is recorded as one JSON object per line: a [`TraceHeader`] first,
+//! then one [`TraceLine`] per step. The schema is language-neutral on purpose: it is plain
+//! JSON with fixed field names, so any implementation (a patched Cassandra included) can
+//! write it, and `mvcheck validate` replays it on the model.
+//!
+//! **One line is one model action.** A client request is not a step of its own. The model's
+//! `Client` puts its first write on the wire when the run starts and each next one when it
+//! receives the answer to the previous one; what the implementation records is the coordinator
+//! *receiving* the request: a [`Step::Deliver`] from `c<i>` to `n<j>` carrying
+//! [`Msg::Write`](crate::Msg::Write). The `Deliver` of a `WriteOk`/`WriteTimeout` to a client is
+//! the step that sends that client's next write.
+//!
+//! Field order is the declaration order here, so one run always serializes to the same
+//! bytes. Unknown fields are rejected, so a typo cannot pass silently.
 
-use crate::{Msg, Timer};
+use crate::obs::{NodeObservation, WriteRecord};
+use crate::{Cl, Msg, Pairing, Timer};
 use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// One step of a run: one model action, one implementation step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,5 +83,518 @@ impl Step {
             Step::Recover { .. } => "Recover",
             Step::DataLoss { .. } => "DataLoss",
         }
+    }
+
+    /// The actor a trace line about this step observes: the receiver of a delivery (or of
+    /// a dropped message, whose state the drop leaves as it was), otherwise the node that
+    /// takes the step.
+    pub fn actor(&self) -> &str {
+        match self {
+            Step::Deliver { dst, .. } | Step::Drop { dst, .. } => dst,
+            Step::Timeout { node, .. } | Step::Crash { node } | Step::Recover { node } | Step::DataLoss { node } => {
+                node
+            }
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Deliver { src, dst, msg } => write!(f, "{src} -> {dst} {msg}"),
+            Step::Drop { src, dst, msg } => write!(f, "{src} -x {dst} {msg} (lost)"),
+            Step::Timeout { node, timer } => write!(f, "{node} timer {timer}"),
+            Step::Crash { node } => write!(f, "{node} crashes"),
+            Step::Recover { node } => write!(f, "{node} restarts"),
+            Step::DataLoss { node } => write!(f, "{node} loses its data"),
+        }
+    }
+}
+
+/// The value of [`TraceHeader::format`].
+pub const FORMAT: &str = "mvcheck-trace";
+/// The schema version this crate writes and reads.
+pub const VERSION: u32 = 1;
+
+/// The first line of an NDJSON trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceHeader {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`] for traces this crate reads.
+    pub version: u32,
+    /// The model configuration the run is an instance of.
+    pub config: TraceConfig,
+    /// The variant's name; equal to `config.variant` (it is repeated so that a reader sees
+    /// the design before the details).
+    pub variant: String,
+    /// The scheduler seed of a simulated run, if there was one.
+    pub seed: Option<u64>,
+    /// Who wrote the trace (`"mv-impl 0.1.0"`, `"cassandra 4.1.3+trace"`); free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emitter: Option<String>,
+}
+
+impl TraceHeader {
+    /// A header for `config`.
+    pub fn new(config: TraceConfig, seed: Option<u64>) -> Self {
+        TraceHeader {
+            format: FORMAT.to_string(),
+            version: VERSION,
+            variant: config.variant.clone(),
+            config,
+            seed,
+            emitter: None,
+        }
+    }
+}
+
+/// The whole model configuration, with the fields and spellings of the ITF `#meta.config`.
+/// Names (`variant`, `workload`) are validated by the model, which owns their meaning.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceConfig {
+    /// Variant name, as on the command line (`cassandra-4.0`).
+    pub variant: String,
+    /// Number of nodes.
+    pub nodes: u8,
+    /// Replication factor.
+    pub rf: u8,
+    /// `"self-first"` or `"positional"`.
+    #[serde(with = "pairing_name")]
+    pub pairing: Pairing,
+    /// `"ONE"`, `"QUORUM"` or `"ALL"`.
+    #[serde(with = "cl_name")]
+    pub cl: Cl,
+    /// Workload name (`concurrent`, `switch-back`, ...).
+    pub workload: String,
+    /// Size of the `concurrent` workload; a scripted workload's length.
+    pub writes: u8,
+    /// Keys of the `concurrent` workload; 1 for a scripted one.
+    pub keys: u8,
+    /// Crash budget.
+    pub crashes: u8,
+    /// Data-loss budget.
+    pub data_loss: u8,
+    /// Whether messages may be dropped.
+    pub lossy: bool,
+}
+
+/// A step line: what happened, and what the observed actor looks like afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceLine {
+    /// The emitter's step number, strictly increasing. Gaps are allowed; they mean steps the
+    /// emitter did not record (see `--partial`).
+    pub seq: u64,
+    /// The observed actor: always `step.actor()`.
+    pub node: String,
+    /// The step, by value.
+    pub step: Step,
+    /// `node`'s observation after the step.
+    pub after: After,
+}
+
+/// An actor's observation after a step: `{"node": {...}}` for a node, `{"client": {...}}`
+/// for a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum After {
+    /// A node's disk and whether it is up.
+    Node(NodeObservation),
+    /// What a client knows about its writes.
+    Client(ClientObservation),
+}
+
+/// What a client knows: each of its writes, in the order it sends them, with its outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientObservation {
+    /// The client's writes.
+    pub writes: Vec<WriteRecord>,
+}
+
+/// A trace read from NDJSON: the header and the step lines, each with its 1-based line
+/// number in the file (the header is line 1 unless blank lines precede it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// The header.
+    pub header: TraceHeader,
+    /// The steps, in file order.
+    pub lines: Vec<TraceLine>,
+    /// `line_numbers[i]` is the file line of `lines[i]`.
+    pub line_numbers: Vec<usize>,
+}
+
+/// A malformed trace: which line, and what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceError {
+    /// 1-based line number in the file.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for TraceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for TraceError {}
+
+/// One value as a single NDJSON line, without the newline.
+pub fn to_line<T: Serialize>(value: &T) -> String {
+    // These types hold only strings, numbers, bools, sequences and structs with string
+    // field names, for which serde_json cannot fail.
+    serde_json::to_string(value).expect("trace values always serialize to JSON")
+}
+
+/// Writes a whole trace as NDJSON.
+pub fn write<W: std::io::Write>(mut w: W, header: &TraceHeader, lines: &[TraceLine]) -> std::io::Result<()> {
+    writeln!(w, "{}", to_line(header))?;
+    for l in lines {
+        writeln!(w, "{}", to_line(l))?;
+    }
+    Ok(())
+}
+
+/// A whole trace as an NDJSON string.
+pub fn to_ndjson(header: &TraceHeader, lines: &[TraceLine]) -> String {
+    let mut out = Vec::new();
+    write(&mut out, header, lines).expect("writing to a Vec cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+fn json_error(e: serde_json::Error) -> String {
+    format!("{e}")
+}
+
+/// Parses and checks a header line: format name, version, and that the variant is repeated
+/// consistently. Whether the configuration is one the model can build is the model's call.
+pub fn parse_header(text: &str) -> Result<TraceHeader, String> {
+    let h: TraceHeader = serde_json::from_str(text).map_err(|e| format!("not a trace header: {}", json_error(e)))?;
+    if h.format != FORMAT {
+        return Err(format!("format is {:?}, expected {FORMAT:?}", h.format));
+    }
+    if h.version != VERSION {
+        return Err(format!(
+            "format version {} is not supported (this build reads version {VERSION})",
+            h.version
+        ));
+    }
+    if h.variant != h.config.variant {
+        return Err(format!(
+            "variant {:?} differs from config.variant {:?}",
+            h.variant, h.config.variant
+        ));
+    }
+    Ok(h)
+}
+
+/// Parses and checks a step line: `node` must be the actor the step observes, and `after`
+/// must be a node's observation for a node (`n..`) and a client's for a client (`c..`).
+pub fn parse_line(text: &str) -> Result<TraceLine, String> {
+    let l: TraceLine = serde_json::from_str(text).map_err(json_error)?;
+    if l.node != l.step.actor() {
+        return Err(format!(
+            "node is {:?} but the step ({}) observes {:?}",
+            l.node,
+            l.step,
+            l.step.actor()
+        ));
+    }
+    let ok = match &l.after {
+        After::Node(_) => l.node.starts_with('n'),
+        After::Client(_) => l.node.starts_with('c'),
+    };
+    if !ok {
+        let what = match l.after {
+            After::Node(_) => "a node's",
+            After::Client(_) => "a client's",
+        };
+        return Err(format!("after holds {what} observation, but {:?} is not one", l.node));
+    }
+    Ok(l)
+}
+
+/// Reads a whole NDJSON trace. Blank lines are skipped; `seq` must increase strictly.
+pub fn read(text: &str) -> Result<Trace, TraceError> {
+    let mut header = None;
+    let mut lines = Vec::new();
+    let mut line_numbers = Vec::new();
+    let mut last_seq: Option<u64> = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let err = |message: String| TraceError { line, message };
+        if header.is_none() {
+            header = Some(parse_header(raw).map_err(err)?);
+            continue;
+        }
+        let l = parse_line(raw).map_err(err)?;
+        if let Some(prev) = last_seq {
+            if l.seq <= prev {
+                return Err(err(format!(
+                    "seq {} does not increase (previous line has {prev})",
+                    l.seq
+                )));
+            }
+        }
+        last_seq = Some(l.seq);
+        lines.push(l);
+        line_numbers.push(line);
+    }
+    let header = header.ok_or(TraceError {
+        line: 1,
+        message: "empty trace: no header line".into(),
+    })?;
+    Ok(Trace {
+        header,
+        lines,
+        line_numbers,
+    })
+}
+
+mod pairing_name {
+    use crate::Pairing;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(p: &Pairing, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(match p {
+            Pairing::SelfFirst => "self-first",
+            Pairing::Positional => "positional",
+        })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Pairing, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "self-first" => Ok(Pairing::SelfFirst),
+            "positional" => Ok(Pairing::Positional),
+            other => Err(serde::de::Error::custom(format!(
+                "pairing {other:?} is unknown (expected \"self-first\" or \"positional\")"
+            ))),
+        }
+    }
+}
+
+mod cl_name {
+    use crate::Cl;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(c: &Cl, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(c.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Cl, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "ONE" => Ok(Cl::One),
+            "QUORUM" => Ok(Cl::Quorum),
+            "ALL" => Ok(Cl::All),
+            other => Err(serde::de::Error::custom(format!(
+                "cl {other:?} is unknown (expected \"ONE\", \"QUORUM\" or \"ALL\")"
+            ))),
+        }
+    }
+}
+
+/// Maps serialized as lists of `[key, value]` pairs: JSON object keys must be strings, and
+/// view keys are records. The order is the map's, so the output stays deterministic.
+pub(crate) mod entries {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(m: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        let pairs: Vec<(K, V)> = Vec::deserialize(d)?;
+        let n = pairs.len();
+        let m: BTreeMap<K, V> = pairs.into_iter().collect();
+        if m.len() != n {
+            return Err(serde::de::Error::custom("a key appears twice"));
+        }
+        Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::obs::{Outcome, WriteRecord};
+    use crate::{BaseRow, BatchId, Cell, Liveness, NodeId, Statement, ViewKey, ViewRow, WriteId};
+
+    fn config() -> TraceConfig {
+        TraceConfig {
+            variant: "cassandra-4.0".into(),
+            nodes: 3,
+            rf: 3,
+            pairing: Pairing::SelfFirst,
+            cl: Cl::Quorum,
+            workload: "concurrent".into(),
+            writes: 2,
+            keys: 1,
+            crashes: 1,
+            data_loss: 0,
+            lossy: false,
+        }
+    }
+
+    fn node_line() -> TraceLine {
+        let mut obs = NodeObservation {
+            up: true,
+            ..Default::default()
+        };
+        obs.base.insert(
+            0,
+            BaseRow {
+                marker: Some(1),
+                v: Some(Cell { ts: 1, value: Some(1) }),
+                ..Default::default()
+            },
+        );
+        obs.view.insert(
+            ViewKey { v: 1, k: 0 },
+            ViewRow {
+                marker: Some(Liveness { ts: 1, expired: false }),
+                ..Default::default()
+            },
+        );
+        let batch = BatchId {
+            origin: NodeId(0),
+            seq: 0,
+        };
+        obs.batchlog.push(batch);
+        obs.hints.push((NodeId(1), batch));
+        obs.commitlog.push(WriteId(1));
+        TraceLine {
+            seq: 1,
+            node: "n0".into(),
+            step: Step::Deliver {
+                src: "c0".into(),
+                dst: "n0".into(),
+                msg: Msg::Write {
+                    write: WriteId(1),
+                    stmt: Statement::insert(0, Some(1), Some(1), 1),
+                    cl: Cl::Quorum,
+                },
+            },
+            after: After::Node(obs),
+        }
+    }
+
+    fn client_line() -> TraceLine {
+        TraceLine {
+            seq: 7,
+            node: "c0".into(),
+            step: Step::Deliver {
+                src: "n0".into(),
+                dst: "c0".into(),
+                msg: Msg::WriteOk { write: WriteId(1) },
+            },
+            after: After::Client(ClientObservation {
+                writes: vec![WriteRecord {
+                    write: WriteId(1),
+                    stmt: Statement::insert(0, Some(1), Some(1), 1),
+                    cl: Cl::Quorum,
+                    outcome: Outcome::Ok,
+                }],
+            }),
+        }
+    }
+
+    #[test]
+    fn a_trace_survives_the_round_trip_byte_for_byte() {
+        let header = TraceHeader::new(config(), Some(42));
+        let lines = vec![node_line(), client_line()];
+        let text = to_ndjson(&header, &lines);
+        assert_eq!(text.lines().count(), 3);
+        let back = read(&text).unwrap();
+        assert_eq!(back.header, header);
+        assert_eq!(back.lines, lines);
+        assert_eq!(back.line_numbers, vec![2, 3]);
+        assert_eq!(to_ndjson(&back.header, &back.lines), text);
+    }
+
+    #[test]
+    fn the_wire_format_is_the_documented_one() {
+        let h = to_line(&TraceHeader::new(config(), None));
+        assert_eq!(
+            h,
+            r#"{"format":"mvcheck-trace","version":1,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false},"variant":"cassandra-4.0","seed":null}"#
+        );
+        let l = to_line(&node_line());
+        assert!(l.starts_with(r#"{"seq":1,"node":"n0","step":{"kind":"Deliver","src":"c0","dst":"n0","msg":{"Write":"#));
+        assert!(l.contains(r#""after":{"node":{"up":true,"base":[[0,{"marker":1,"deletion":null,"v":{"ts":1,"value":1},"w":null}]],"view":[[{"v":1,"k":0},"#));
+        assert!(l.contains(r#""hints":[[1,{"origin":0,"seq":0}]],"commitlog":[1],"coord_batchlog":[]"#));
+    }
+
+    #[test]
+    fn malformed_lines_name_the_line_and_the_problem() {
+        let header = to_line(&TraceHeader::new(config(), None));
+        let good = to_line(&node_line());
+        let cases = [
+            (String::new(), 1, "no header"),
+            ("{".to_string(), 1, "not a trace header"),
+            (header.replace("mvcheck-trace", "other"), 1, "format is \"other\""),
+            (header.replace("\"version\":1", "\"version\":9"), 1, "version 9"),
+            (header.replace("QUORUM", "TWO"), 1, "cl \"TWO\" is unknown"),
+            (
+                header.replace("\"seed\":null", "\"seed\":null,\"extra\":1"),
+                1,
+                "unknown field `extra`",
+            ),
+            (
+                header.replace("\"variant\":\"cassandra-4.0\",\"seed\"", "\"variant\":\"x\",\"seed\""),
+                1,
+                "differs",
+            ),
+            (format!("{header}\n{good}\n{good}"), 3, "seq 1 does not increase"),
+            (
+                format!("{header}\n\n{}", good.replace("\"node\":\"n0\"", "\"node\":\"n1\"")),
+                3,
+                "observes \"n0\"",
+            ),
+            (
+                format!("{header}\n{}", good.replace("\"Deliver\"", "\"Teleport\"")),
+                2,
+                "Teleport",
+            ),
+            (format!("{header}\n{good}\nnot json"), 3, "expected"),
+        ];
+        for (text, line, needle) in cases {
+            let e = read(&text).expect_err(&text);
+            assert_eq!(e.line, line, "{text}: {e}");
+            assert!(e.to_string().contains(needle), "{e} lacks {needle:?}");
+        }
+    }
+
+    #[test]
+    fn after_must_match_the_kind_of_actor() {
+        let header = to_line(&TraceHeader::new(config(), None));
+        let mut l = client_line();
+        l.after = node_line().after;
+        let e = read(&format!("{header}\n{}", to_line(&l))).unwrap_err();
+        assert!(e.message.contains("a node's observation"), "{e}");
+    }
+
+    #[test]
+    fn duplicate_map_keys_are_rejected() {
+        let header = to_line(&TraceHeader::new(config(), None));
+        let l = to_line(&node_line());
+        let row = r#"[0,{"marker":1,"deletion":null,"v":{"ts":1,"value":1},"w":null}]"#;
+        let dup = l.replace(row, &format!("{row},{row}"));
+        assert_ne!(dup, l);
+        let e = read(&format!("{header}\n{dup}")).unwrap_err();
+        assert!(e.message.contains("a key appears twice"), "{e}");
     }
 }
