@@ -1,1 +1,877 @@
 //! The distributed node: a sans-IO core that plays Coordinator, BaseReplica and ViewReplica.
+//!
+//! A [`Node`] is a state machine. The host (the simulation in [`crate::sim`], or a test that
+//! replays a model path) feeds it one [`Input`] at a time and carries out the [`Output`]s it
+//! returns: messages to send, timers to set or cancel, and records of what was made durable.
+//! The node never reads a clock, a socket or a random number, so a run is a function of the
+//! order of its inputs.
+//!
+//! **One input is one protocol step.** Each input corresponds to exactly one action of the
+//! model (`mv-model`): a delivery, a timer firing, a crash, a restart or a data loss. That is
+//! why a base write is split at B7 ([`Msg::BaseWrite`] runs B1 to B7, the
+//! [`Timer::ApplyBase`] timer runs B8) and why the partition lock (B1) makes a delivery
+//! *not taken* rather than queueing it: the message simply stays in flight, as it does in the
+//! model. [`Effects::taken`] says whether the input was a step at all; a host must not record
+//! an input that was not taken, and the node guarantees it changed nothing.
+//!
+//! **Durable and volatile state** follow `specs/protocol.md` ("Fault model"): the [`Disk`]
+//! (base and view tables, commit log, local batchlog, hints, coordinator batchlog) survives a
+//! crash; the coordinator's writes in progress do not, and neither do timers, which belong to
+//! the host. A permanent data loss wipes both.
+//!
+//! The node's own logic is written from the protocol document, independently of the model, so
+//! that conformance tests compare two readings of one protocol. Rule ids (W1, B6, R2, ...)
+//! name the handlers.
+
+pub mod store;
+
+use mv_spec::obs::NodeObservation;
+use mv_spec::{BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, WriteId};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+pub use store::{DeletionStyle, Store, ViewRules};
+
+/// Who is at the other end of a message: a node of the ring or a client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Addr {
+    /// A storage node.
+    Node(NodeId),
+    /// A client, numbered in workload order.
+    Client(u8),
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Node(n) => write!(f, "{n}"),
+            Addr::Client(c) => write!(f, "c{c}"),
+        }
+    }
+}
+
+impl Addr {
+    /// Parses `n3` or `c0`.
+    pub fn parse(s: &str) -> Option<Addr> {
+        let (kind, num) = s.split_at(s.len().min(1));
+        let i: u8 = num.parse().ok()?;
+        match kind {
+            "n" => Some(Addr::Node(NodeId(i))),
+            "c" => Some(Addr::Client(i)),
+            _ => None,
+        }
+    }
+}
+
+/// Seeded bugs, for showing that the conformance tests catch real mistakes. Test-only: no
+/// variant sets them and the command line does not expose them.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SeededBugs {
+    /// Merge the statement into the base table in the first half, before the local batchlog
+    /// is written (B6), instead of in B8.
+    pub apply_base_before_batchlog: bool,
+    /// Send `BaseWriteAck` in the first half, before the base table holds the write.
+    pub ack_before_apply: bool,
+    /// Pair the i-th base replica with view replica i+1 instead of by the pairing rule.
+    pub pair_by_wrong_index: bool,
+}
+
+impl SeededBugs {
+    /// Names used by tests and reports.
+    pub const NAMES: [&'static str; 3] = ["apply-base-before-batchlog", "ack-before-apply", "pair-by-wrong-index"];
+
+    /// The bug with this name, alone.
+    pub fn named(name: &str) -> Option<SeededBugs> {
+        let mut b = SeededBugs::default();
+        match name {
+            "apply-base-before-batchlog" => b.apply_base_before_batchlog = true,
+            "ack-before-apply" => b.ack_before_apply = true,
+            "pair-by-wrong-index" => b.pair_by_wrong_index = true,
+            _ => return None,
+        }
+        Some(b)
+    }
+}
+
+/// The design choices of a node: one per model variant, plus the seeded bugs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Switches {
+    /// Storage rules for the view.
+    pub view: ViewRules,
+    /// B1: a base write waits while its partition is locked (off in `no-partition-lock`, A8).
+    pub partition_lock: bool,
+    /// B6: remote view mutations go through the local batchlog (off in `no-local-batchlog`,
+    /// A11).
+    pub local_batchlog: bool,
+    /// W2, W7-W9: the coordinator stores the write on a quorum of batchlog nodes first
+    /// (CASSANDRA-10230).
+    pub coordinator_batchlog: bool,
+    #[doc(hidden)]
+    pub bugs: SeededBugs,
+}
+
+/// The variants of `specs/protocol.md` ("Design choices per variant"), by the names the model
+/// and the command line use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// Shadowable tombstones, two deletion slots.
+    Cassandra30,
+    /// 3.0 with the coordinator batchlog.
+    Cassandra30Cbl,
+    /// Expired liveness, strict liveness.
+    Cassandra40,
+    /// 4.0 with the coordinator batchlog.
+    Cassandra40Cbl,
+    /// 4.0 without the partition lock (A8).
+    NoPartitionLock,
+    /// 3.0 with ordinary row tombstones (A1).
+    RegularTombstone,
+    /// 4.0 without the local batchlog (A11).
+    NoLocalBatchlog,
+    /// 3.0 with one deletion slot (A2).
+    SingleDeletionSlot,
+    /// 4.0 without strict liveness (A3).
+    NonStrictLiveness,
+}
+
+impl Variant {
+    /// Every variant, correct ones first.
+    pub const ALL: [Variant; 9] = [
+        Variant::Cassandra30,
+        Variant::Cassandra30Cbl,
+        Variant::Cassandra40,
+        Variant::Cassandra40Cbl,
+        Variant::NoPartitionLock,
+        Variant::RegularTombstone,
+        Variant::NoLocalBatchlog,
+        Variant::SingleDeletionSlot,
+        Variant::NonStrictLiveness,
+    ];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Cassandra30 => "cassandra-3.0",
+            Variant::Cassandra30Cbl => "cassandra-3.0+coordinator-batchlog",
+            Variant::Cassandra40 => "cassandra-4.0",
+            Variant::Cassandra40Cbl => "cassandra-4.0+coordinator-batchlog",
+            Variant::NoPartitionLock => "no-partition-lock",
+            Variant::RegularTombstone => "regular-tombstone",
+            Variant::NoLocalBatchlog => "no-local-batchlog",
+            Variant::SingleDeletionSlot => "single-deletion-slot",
+            Variant::NonStrictLiveness => "non-strict-liveness",
+        }
+    }
+
+    /// The variant with this name.
+    pub fn from_name(name: &str) -> Option<Variant> {
+        Variant::ALL.into_iter().find(|v| v.name() == name)
+    }
+
+    /// Whether this is one of Cassandra's own designs (as opposed to one with a design choice
+    /// taken away).
+    pub fn is_correct(self) -> bool {
+        matches!(
+            self,
+            Variant::Cassandra30 | Variant::Cassandra30Cbl | Variant::Cassandra40 | Variant::Cassandra40Cbl
+        )
+    }
+
+    /// The node switches of this variant.
+    pub fn switches(self) -> Switches {
+        let v30 = Switches {
+            view: ViewRules::cassandra_30(),
+            partition_lock: true,
+            local_batchlog: true,
+            coordinator_batchlog: false,
+            bugs: SeededBugs::default(),
+        };
+        let v40 = Switches {
+            view: ViewRules::current(),
+            ..v30
+        };
+        match self {
+            Variant::Cassandra30 => v30,
+            Variant::Cassandra30Cbl => Switches {
+                coordinator_batchlog: true,
+                ..v30
+            },
+            Variant::Cassandra40 => v40,
+            Variant::Cassandra40Cbl => Switches {
+                coordinator_batchlog: true,
+                ..v40
+            },
+            Variant::NoPartitionLock => Switches {
+                partition_lock: false,
+                ..v40
+            },
+            Variant::RegularTombstone => Switches {
+                view: ViewRules {
+                    deletion: DeletionStyle::Regular,
+                    ..v30.view
+                },
+                ..v30
+            },
+            Variant::NoLocalBatchlog => Switches {
+                local_batchlog: false,
+                ..v40
+            },
+            Variant::SingleDeletionSlot => Switches {
+                view: ViewRules {
+                    single_deletion_slot: true,
+                    ..v30.view
+                },
+                ..v30
+            },
+            Variant::NonStrictLiveness => Switches {
+                view: ViewRules {
+                    strict_liveness: false,
+                    ..v40.view
+                },
+                ..v40
+            },
+        }
+    }
+}
+
+/// One event for a node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Input {
+    /// A message arrives (a client request is a [`Msg::Write`] from a [`Addr::Client`]).
+    Deliver {
+        /// The sender.
+        from: Addr,
+        /// The message.
+        msg: Msg,
+    },
+    /// A timer the node set fires.
+    Fire(Timer),
+    /// The process dies: memory is lost, the disk stays.
+    Crash,
+    /// The process starts again from its disk (R1-R3).
+    Restart,
+    /// The machine is replaced by an empty one.
+    DataLoss,
+}
+
+/// What the node made durable in a step. The host must persist these before it sends the
+/// step's messages; the simulation checks the order (`sim`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Persist {
+    /// B2: a commit-log entry (this takes the partition lock).
+    CommitLogAppend(WriteId),
+    /// B8, R2: a commit-log entry is done (this releases the lock).
+    CommitLogRemove(WriteId),
+    /// B8, R2: a statement merged into the base table.
+    BaseApply(WriteId, Key),
+    /// B5, V1: a view mutation merged into the view table.
+    ViewApply(ViewKey),
+    /// B6: a local batchlog entry.
+    BatchlogWrite(BatchId),
+    /// B9, B10: a local batchlog entry is gone.
+    BatchlogRemove(BatchId),
+    /// B10: a hint for a view replica.
+    HintWrite(NodeId, BatchId),
+    /// B9: a hint was acknowledged.
+    HintRemove(NodeId, BatchId),
+    /// W7: a coordinator batchlog entry.
+    CoordBatchlogWrite(WriteId),
+    /// W8, W9: a coordinator batchlog entry is gone.
+    CoordBatchlogRemove(WriteId),
+}
+
+/// One effect of a step, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Send a message.
+    Send {
+        /// The recipient.
+        to: Addr,
+        /// The message.
+        msg: Msg,
+    },
+    /// Arm a timer (setting an armed timer is a no-op).
+    SetTimer(Timer),
+    /// Disarm a timer.
+    CancelTimer(Timer),
+    /// Something became durable.
+    Persist(Persist),
+}
+
+/// The result of one input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effects {
+    /// Whether the input was a step. When `false` the node is unchanged and `outputs` is
+    /// empty: a delivery stays in flight (B1's lock, an ack nobody waits for).
+    pub taken: bool,
+    /// The outputs, in the order the node produced them.
+    pub outputs: Vec<Output>,
+    /// Inputs that break the protocol's assumptions (a view mutation for a partition this
+    /// node does not replicate, a request from a node that only clients send). The node
+    /// ignores the offending part and reports it; a host treats it as a failed run.
+    pub violations: Vec<String>,
+}
+
+impl Effects {
+    fn skip() -> Effects {
+        Effects::default()
+    }
+}
+
+/// A commit-log entry: a base write between its two halves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct CommitEntry {
+    stmt: Statement,
+    reply_to: NodeId,
+}
+
+/// A coordinator batchlog entry held for some coordinator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct CoordEntry {
+    stmt: Statement,
+    coordinator: NodeId,
+    pending: BTreeSet<NodeId>,
+}
+
+/// Everything that survives a crash-restart.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Disk {
+    store: Store,
+    commitlog: BTreeMap<WriteId, CommitEntry>,
+    batchlog: BTreeMap<BatchId, BTreeMap<NodeId, Vec<ViewMutation>>>,
+    next_batch: u8,
+    hints: BTreeMap<NodeId, BTreeMap<BatchId, Vec<ViewMutation>>>,
+    coord_batchlog: BTreeMap<WriteId, CoordEntry>,
+}
+
+/// What a coordinator remembers about a write in progress. Volatile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Coordinating {
+    client: Addr,
+    stmt: Statement,
+    cl: Cl,
+    stored: u8,
+    acks: u8,
+    replied: bool,
+}
+
+/// A node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    id: NodeId,
+    ring: Ring,
+    sw: Switches,
+    up: bool,
+    disk: Disk,
+    coordinating: BTreeMap<WriteId, Coordinating>,
+}
+
+/// The outputs of a step under construction.
+struct Out<'a>(&'a mut Effects);
+
+impl Out<'_> {
+    fn send(&mut self, to: Addr, msg: Msg) {
+        self.0.outputs.push(Output::Send { to, msg });
+    }
+    fn set(&mut self, t: Timer) {
+        self.0.outputs.push(Output::SetTimer(t));
+    }
+    fn cancel(&mut self, t: Timer) {
+        self.0.outputs.push(Output::CancelTimer(t));
+    }
+    fn persist(&mut self, p: Persist) {
+        self.0.outputs.push(Output::Persist(p));
+    }
+    fn violation(&mut self, v: String) {
+        self.0.violations.push(v);
+    }
+}
+
+impl Node {
+    /// A fresh, empty node that is up.
+    pub fn new(id: NodeId, ring: Ring, switches: Switches) -> Node {
+        Node {
+            id,
+            ring,
+            sw: switches,
+            up: true,
+            disk: Disk::default(),
+            coordinating: BTreeMap::new(),
+        }
+    }
+
+    /// The node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Whether the process is running.
+    pub fn is_up(&self) -> bool {
+        self.up
+    }
+
+    /// The node's switches.
+    pub fn switches(&self) -> &Switches {
+        &self.sw
+    }
+
+    /// Whether this node holds `write` between the halves of its base write, owing an ack to
+    /// `to` (the host's timer guards need it: a timeout never races an ack still owed).
+    pub fn owes_ack(&self, write: WriteId, to: NodeId) -> bool {
+        self.disk.commitlog.get(&write).is_some_and(|e| e.reply_to == to)
+    }
+
+    /// Whether the node coordinates `write` right now.
+    pub fn coordinates(&self, write: WriteId) -> bool {
+        self.coordinating.contains_key(&write)
+    }
+
+    /// The coordinator of coordinator-batchlog entry `write` held here, if any.
+    pub fn coord_batchlog_owner(&self, write: WriteId) -> Option<NodeId> {
+        self.disk.coord_batchlog.get(&write).map(|e| e.coordinator)
+    }
+
+    /// Whether this node durably holds batch `batch` for view replica `target`, in its local
+    /// batchlog or as a hint.
+    pub fn holds_batch(&self, batch: BatchId, target: NodeId) -> bool {
+        self.disk.batchlog.get(&batch).is_some_and(|e| e.contains_key(&target))
+            || self.disk.hints.get(&target).is_some_and(|h| h.contains_key(&batch))
+    }
+
+    /// The stored base row `k` (empty when absent).
+    pub fn base_row(&self, k: Key) -> mv_spec::BaseRow {
+        self.disk.store.read_base(k)
+    }
+
+    /// The node's durable tables and queues, in the vocabulary of `mv-spec`.
+    pub fn observe(&self) -> NodeObservation {
+        NodeObservation {
+            up: self.up,
+            base: self.disk.store.base_rows().clone(),
+            view: self.disk.store.view_rows().clone(),
+            batchlog: self.disk.batchlog.keys().copied().collect(),
+            hints: self
+                .disk
+                .hints
+                .iter()
+                .flat_map(|(t, hs)| hs.keys().map(move |b| (*t, *b)))
+                .collect(),
+            commitlog: self.disk.commitlog.keys().copied().collect(),
+            coord_batchlog: self.disk.coord_batchlog.keys().copied().collect(),
+        }
+    }
+
+    /// Whether the node has queued durable work: a commit-log, batchlog, hint or
+    /// coordinator-batchlog entry.
+    pub fn has_pending_work(&self) -> bool {
+        !(self.disk.commitlog.is_empty()
+            && self.disk.batchlog.is_empty()
+            && self.disk.hints.is_empty()
+            && self.disk.coord_batchlog.is_empty())
+    }
+
+    /// B1: the partition lock is held exactly while a commit-log entry for `k` exists.
+    fn locked(&self, k: Key) -> bool {
+        self.disk.commitlog.values().any(|e| e.stmt.k == k)
+    }
+
+    /// Runs one input.
+    pub fn step(&mut self, input: Input) -> Effects {
+        let mut fx = Effects::default();
+        match input {
+            Input::Restart if !self.up => {
+                fx.taken = true;
+                self.restart(&mut Out(&mut fx));
+            }
+            Input::Restart => {}
+            _ if !self.up => {}
+            Input::Crash => {
+                fx.taken = true;
+                self.up = false;
+                self.coordinating.clear();
+            }
+            Input::DataLoss => {
+                fx.taken = true;
+                self.disk = Disk::default();
+                self.coordinating.clear();
+            }
+            Input::Deliver { from, msg } => return self.deliver(from, msg),
+            Input::Fire(timer) => return self.fire(timer),
+        }
+        fx
+    }
+
+    fn deliver(&mut self, from: Addr, msg: Msg) -> Effects {
+        let mut fx = Effects::default();
+        let from_node = match from {
+            Addr::Node(n) => Some(n),
+            Addr::Client(_) => None,
+        };
+        match (msg, from_node) {
+            (Msg::Write { write, stmt, cl }, _) => {
+                fx.taken = true;
+                self.on_client_write(from, write, stmt, cl, &mut Out(&mut fx));
+            }
+            (Msg::BatchlogStore { write, stmt }, Some(coordinator)) => {
+                fx.taken = true;
+                // W7: durable entry, replay timer, confirmation.
+                let pending = self.ring.base_replicas(stmt.k).into_iter().collect();
+                self.disk.coord_batchlog.insert(
+                    write,
+                    CoordEntry {
+                        stmt,
+                        coordinator,
+                        pending,
+                    },
+                );
+                let mut o = Out(&mut fx);
+                o.persist(Persist::CoordBatchlogWrite(write));
+                o.set(Timer::CoordBatchlogReplay(write));
+                o.send(from, Msg::BatchlogStored { write });
+            }
+            (Msg::BatchlogStored { write }, Some(_)) => {
+                let batchlog_nodes = self.ring.batchlog_nodes(self.id).len();
+                let Some(c) = self.coordinating.get_mut(&write) else {
+                    return Effects::skip();
+                };
+                fx.taken = true;
+                c.stored += 1;
+                // W3 (with W2): forward once every batchlog node holds the entry.
+                if usize::from(c.stored) == batchlog_nodes {
+                    let stmt = c.stmt;
+                    self.forward(write, stmt, &mut Out(&mut fx));
+                }
+            }
+            (Msg::BatchlogRemove { write }, Some(_)) => {
+                if self.disk.coord_batchlog.remove(&write).is_none() {
+                    return Effects::skip();
+                }
+                // W8: the write reached a quorum; the entry has done its job.
+                fx.taken = true;
+                let mut o = Out(&mut fx);
+                o.persist(Persist::CoordBatchlogRemove(write));
+                o.cancel(Timer::CoordBatchlogReplay(write));
+            }
+            (Msg::BaseWrite { write, stmt }, Some(reply_to)) => {
+                if self.sw.partition_lock && self.locked(stmt.k) {
+                    // B1: wait for the lock; the message stays in flight.
+                    return Effects::skip();
+                }
+                fx.taken = true;
+                self.base_write_first_half(write, stmt, reply_to, &mut Out(&mut fx));
+            }
+            (Msg::BaseWriteAck { write }, Some(replica)) => {
+                let for_coordinator = self.coordinating.contains_key(&write);
+                let for_replay = self
+                    .disk
+                    .coord_batchlog
+                    .get(&write)
+                    .is_some_and(|e| e.pending.contains(&replica));
+                if !for_coordinator && !for_replay {
+                    return Effects::skip();
+                }
+                fx.taken = true;
+                let mut o = Out(&mut fx);
+                if for_coordinator {
+                    self.on_base_ack(write, &mut o);
+                }
+                if for_replay {
+                    // W9: a replayed base write landed on `replica`.
+                    let entry = self.disk.coord_batchlog.get_mut(&write).expect("checked above");
+                    entry.pending.remove(&replica);
+                    if entry.pending.is_empty() {
+                        self.disk.coord_batchlog.remove(&write);
+                        o.persist(Persist::CoordBatchlogRemove(write));
+                        o.cancel(Timer::CoordBatchlogReplay(write));
+                    }
+                }
+            }
+            (Msg::ViewWrite { batch, mutations }, Some(_)) => {
+                fx.taken = true;
+                let mut o = Out(&mut fx);
+                // V1: merge what this node replicates. A mutation for another view partition
+                // means the sender paired wrongly (B5).
+                for m in &mutations {
+                    if self.ring.view_replicas(m.key).contains(&self.id) {
+                        self.disk.store.apply_view(&self.sw.view, m);
+                        o.persist(Persist::ViewApply(m.key));
+                    } else {
+                        o.violation(format!(
+                            "{} got view mutation {m} from {from} but does not replicate view partition v={}",
+                            self.id, m.key.v
+                        ));
+                    }
+                }
+                // V2.
+                if let Some(batch) = batch {
+                    o.send(from, Msg::ViewWriteAck { batch });
+                }
+            }
+            (Msg::ViewWriteAck { batch }, Some(target)) => {
+                let in_batchlog = self.disk.batchlog.get(&batch).is_some_and(|e| e.contains_key(&target));
+                let in_hints = self.disk.hints.get(&target).is_some_and(|h| h.contains_key(&batch));
+                if !in_batchlog && !in_hints {
+                    return Effects::skip();
+                }
+                fx.taken = true;
+                self.on_view_ack(batch, target, &mut Out(&mut fx));
+            }
+            (msg @ (Msg::WriteOk { .. } | Msg::WriteTimeout { .. }), _) => {
+                fx.violations
+                    .push(format!("{} got {msg} from {from}: only clients take answers", self.id));
+            }
+            (msg, None) => {
+                fx.violations
+                    .push(format!("{} got {msg} from client {from}: only nodes send it", self.id));
+            }
+        }
+        fx
+    }
+
+    fn fire(&mut self, timer: Timer) -> Effects {
+        let mut fx = Effects::default();
+        let mut o = Out(&mut fx);
+        match timer {
+            Timer::ApplyBase(write) => {
+                let Some(entry) = self.disk.commitlog.remove(&write) else {
+                    return fx;
+                };
+                o.0.taken = true;
+                // B8: apply, unlock, ack.
+                o.persist(Persist::CommitLogRemove(write));
+                if !self.sw.bugs.apply_base_before_batchlog {
+                    self.disk.store.apply_base(&entry.stmt);
+                    o.persist(Persist::BaseApply(write, entry.stmt.k));
+                }
+                if !self.sw.bugs.ack_before_apply {
+                    o.send(Addr::Node(entry.reply_to), Msg::BaseWriteAck { write });
+                }
+            }
+            Timer::WriteTimeout(write) => {
+                let Some(c) = self.coordinating.remove(&write) else {
+                    return fx;
+                };
+                o.0.taken = true;
+                // W6: give up; tell the client unless it already has its answer.
+                if !c.replied {
+                    o.send(c.client, Msg::WriteTimeout { write });
+                }
+            }
+            Timer::BatchlogReplay(batch) => {
+                let Some(unacked) = self.disk.batchlog.remove(&batch) else {
+                    return fx;
+                };
+                o.0.taken = true;
+                // B10: every view replica that has not acked gets its mutations as a hint,
+                // retried by B11 until acked.
+                o.persist(Persist::BatchlogRemove(batch));
+                for (target, mutations) in unacked {
+                    self.disk.hints.entry(target).or_default().insert(batch, mutations);
+                    o.persist(Persist::HintWrite(target, batch));
+                    o.set(Timer::HintDelivery(target));
+                }
+            }
+            Timer::HintDelivery(target) => {
+                let Some(hints) = self.disk.hints.get(&target).filter(|h| !h.is_empty()) else {
+                    return fx;
+                };
+                o.0.taken = true;
+                // B11: resend every hint for `target`; keep retrying.
+                for (&batch, mutations) in hints {
+                    o.send(
+                        Addr::Node(target),
+                        Msg::ViewWrite {
+                            batch: Some(batch),
+                            mutations: mutations.clone(),
+                        },
+                    );
+                }
+                o.set(Timer::HintDelivery(target));
+            }
+            Timer::CoordBatchlogReplay(write) => {
+                let Some(entry) = self.disk.coord_batchlog.get(&write) else {
+                    return fx;
+                };
+                o.0.taken = true;
+                // W9: the coordinator is gone; replay to the replicas that have not acked.
+                for &replica in &entry.pending {
+                    o.send(
+                        Addr::Node(replica),
+                        Msg::BaseWrite {
+                            write,
+                            stmt: entry.stmt,
+                        },
+                    );
+                }
+                o.set(Timer::CoordBatchlogReplay(write));
+            }
+        }
+        fx
+    }
+
+    /// W1 (and W2 or W3).
+    fn on_client_write(&mut self, client: Addr, write: WriteId, stmt: Statement, cl: Cl, o: &mut Out) {
+        self.coordinating.insert(
+            write,
+            Coordinating {
+                client,
+                stmt,
+                cl,
+                stored: 0,
+                acks: 0,
+                replied: false,
+            },
+        );
+        o.set(Timer::WriteTimeout(write));
+        if self.sw.coordinator_batchlog {
+            for n in self.ring.batchlog_nodes(self.id) {
+                o.send(Addr::Node(n), Msg::BatchlogStore { write, stmt });
+            }
+        } else {
+            self.forward(write, stmt, o);
+        }
+    }
+
+    /// W3.
+    fn forward(&self, write: WriteId, stmt: Statement, o: &mut Out) {
+        for r in self.ring.base_replicas(stmt.k) {
+            o.send(Addr::Node(r), Msg::BaseWrite { write, stmt });
+        }
+    }
+
+    /// W4, W5, W8.
+    fn on_base_ack(&mut self, write: WriteId, o: &mut Out) {
+        let rf = self.ring.rf;
+        let c = self.coordinating.get_mut(&write).expect("caller checked");
+        c.acks += 1;
+        if c.acks == c.cl.required(rf) && !c.replied {
+            c.replied = true;
+            o.send(c.client, Msg::WriteOk { write });
+        }
+        if self.sw.coordinator_batchlog && c.acks == Cl::Quorum.required(rf) {
+            for n in self.ring.batchlog_nodes(self.id) {
+                o.send(Addr::Node(n), Msg::BatchlogRemove { write });
+            }
+        }
+        if c.acks == rf {
+            self.coordinating.remove(&write);
+            o.cancel(Timer::WriteTimeout(write));
+        }
+    }
+
+    /// B2-B7.
+    fn base_write_first_half(&mut self, write: WriteId, stmt: Statement, reply_to: NodeId, o: &mut Out) {
+        self.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
+        o.persist(Persist::CommitLogAppend(write));
+        self.generate_and_send(write, stmt, o);
+        if self.sw.bugs.ack_before_apply {
+            o.send(Addr::Node(reply_to), Msg::BaseWriteAck { write });
+        }
+        o.set(Timer::ApplyBase(write));
+    }
+
+    /// The paired view replica of this base replica for view row `key` of base row `k`.
+    fn paired(&self, k: Key, key: ViewKey) -> Option<NodeId> {
+        if self.sw.bugs.pair_by_wrong_index {
+            let i = self.ring.base_replicas(k).iter().position(|&n| n == self.id)?;
+            let view = self.ring.view_replicas(key);
+            return Some(view[(i + 1) % view.len()]);
+        }
+        self.ring.paired_view_replica(self.id, k, key)
+    }
+
+    /// B3-B6 (and the seeded early apply).
+    fn generate_and_send(&mut self, write: WriteId, stmt: Statement, o: &mut Out) {
+        let mutations = self.disk.store.view_updates(&self.sw.view, &stmt);
+        if self.sw.bugs.apply_base_before_batchlog {
+            self.disk.store.apply_base(&stmt);
+            o.persist(Persist::BaseApply(write, stmt.k));
+        }
+        let mut remote: BTreeMap<NodeId, Vec<ViewMutation>> = BTreeMap::new();
+        for m in mutations {
+            match self.paired(stmt.k, m.key) {
+                // B5: our own pair: apply here, synchronously.
+                Some(t) if t == self.id => {
+                    self.disk.store.apply_view(&self.sw.view, &m);
+                    o.persist(Persist::ViewApply(m.key));
+                }
+                Some(t) => remote.entry(t).or_default().push(m),
+                None => o.violation(format!(
+                    "{} handles base write {write} for k={} but is not one of its base replicas",
+                    self.id, stmt.k
+                )),
+            }
+        }
+        if remote.is_empty() {
+            return;
+        }
+        let batch = if self.sw.local_batchlog {
+            // B6: the batchlog entry is durable before any remote view write leaves.
+            let id = BatchId {
+                origin: self.id,
+                seq: self.disk.next_batch,
+            };
+            self.disk.next_batch = self.disk.next_batch.wrapping_add(1);
+            self.disk.batchlog.insert(id, remote.clone());
+            o.persist(Persist::BatchlogWrite(id));
+            o.set(Timer::BatchlogReplay(id));
+            Some(id)
+        } else {
+            None
+        };
+        for (target, mutations) in remote {
+            o.send(Addr::Node(target), Msg::ViewWrite { batch, mutations });
+        }
+    }
+
+    /// B9.
+    fn on_view_ack(&mut self, batch: BatchId, target: NodeId, o: &mut Out) {
+        if let Some(entry) = self.disk.batchlog.get_mut(&batch) {
+            if entry.remove(&target).is_some() && entry.is_empty() {
+                self.disk.batchlog.remove(&batch);
+                o.persist(Persist::BatchlogRemove(batch));
+                o.cancel(Timer::BatchlogReplay(batch));
+            }
+        }
+        if let Some(hints) = self.disk.hints.get_mut(&target) {
+            if hints.remove(&batch).is_some() {
+                o.persist(Persist::HintRemove(target, batch));
+            }
+            if hints.is_empty() {
+                self.disk.hints.remove(&target);
+                o.cancel(Timer::HintDelivery(target));
+            }
+        }
+    }
+
+    /// R1-R3.
+    fn restart(&mut self, o: &mut Out) {
+        self.up = true;
+        self.coordinating.clear();
+        // R2: replay the commit log in write order, regenerating view updates against the
+        // current base row (CASSANDRA-10164), then apply. No ack: the coordinator has its
+        // answer or times out.
+        let entries = std::mem::take(&mut self.disk.commitlog);
+        for (write, e) in entries {
+            o.persist(Persist::CommitLogRemove(write));
+            self.generate_and_send(write, e.stmt, o);
+            if !self.sw.bugs.apply_base_before_batchlog {
+                self.disk.store.apply_base(&e.stmt);
+                o.persist(Persist::BaseApply(write, e.stmt.k));
+            }
+        }
+        // R3.
+        let batches: Vec<BatchId> = self.disk.batchlog.keys().copied().collect();
+        for b in batches {
+            o.set(Timer::BatchlogReplay(b));
+        }
+        let targets: Vec<NodeId> = self.disk.hints.keys().copied().collect();
+        for t in targets {
+            o.set(Timer::HintDelivery(t));
+        }
+        let writes: Vec<WriteId> = self.disk.coord_batchlog.keys().copied().collect();
+        for w in writes {
+            o.set(Timer::CoordBatchlogReplay(w));
+        }
+    }
+}

@@ -1,0 +1,698 @@
+//! [`Cluster`]: the nodes, the clients, the network and the timers, and the one operation that
+//! moves them: apply a [`Step`].
+//!
+//! The cluster is the host the sans-IO [`Node`]s run in. It is also the environment of
+//! `specs/protocol.md`: it decides which steps are possible, exactly as the model does.
+//!
+//! * **Network.** Unordered; every message sent is in flight until delivered or dropped. A
+//!   delivery a node does not take (B1's lock, an ack nobody waits for) is not a step: the
+//!   message stays. Messages to a node that is down wait for it.
+//! * **Time** ("Time" in the protocol): each timer kind has a guard saying when it may fire,
+//!   so that timeouts are longer than any message delay ([`Cluster::timer_may_fire`]).
+//! * **Faults** ("Fault model"): crash-restart within a budget of restarts, permanent data
+//!   loss at most once per node within a budget (the machine and the messages it had not
+//!   delivered are gone), and message loss when the configuration is lossy.
+//! * **Duplication.** The protocol assumes a network that does not duplicate (so does the
+//!   model), as TCP provides. The simulation may duplicate a message in flight; the copies
+//!   share one envelope, like retransmissions of one TCP segment, so the receiver takes it
+//!   once, and losing one copy loses nothing while another remains.
+//!
+//! After every step the cluster also checks the node's durability discipline: a `ViewWrite`
+//! that carries a batch id leaves only while the sender holds that batch durably, and a
+//! `BaseWriteAck` leaves only once the sender's base table holds the write.
+
+use super::workload::{ClientScript, Workload};
+use crate::node::{Addr, Effects, Input, Node, Output, SeededBugs, Variant};
+use mv_spec::obs::{NodeObservation, Observation, Outcome, WriteRecord};
+use mv_spec::trace::{ClientObservation, Step, TraceConfig};
+use mv_spec::{Cl, Msg, NodeId, Pairing, Ring, Statement, Timer, WriteId};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// A cluster's configuration: the model configuration a trace names, plus test-only bugs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// The design.
+    pub variant: Variant,
+    /// Nodes, replication factor, pairing rule.
+    pub ring: Ring,
+    /// Consistency level of every write.
+    pub cl: Cl,
+    /// What the clients write.
+    pub workload: Workload,
+    /// Crash-restart budget of the run.
+    pub crashes: u8,
+    /// Permanent data-loss budget of the run.
+    pub data_loss: u8,
+    /// Whether messages may be lost.
+    pub lossy: bool,
+    #[doc(hidden)]
+    pub bugs: SeededBugs,
+}
+
+impl ClusterConfig {
+    /// A variant's default configuration (`specs/properties.md`, "Expected verdicts").
+    pub fn for_variant(variant: Variant) -> ClusterConfig {
+        let base = ClusterConfig {
+            variant,
+            ring: Ring {
+                nodes: 3,
+                rf: 3,
+                pairing: Pairing::SelfFirst,
+            },
+            cl: Cl::Quorum,
+            workload: Workload::Concurrent { writes: 2, keys: 1 },
+            crashes: 1,
+            data_loss: 0,
+            lossy: false,
+            bugs: SeededBugs::default(),
+        };
+        let small = |workload| ClusterConfig {
+            ring: Ring {
+                nodes: 2,
+                rf: 1,
+                pairing: Pairing::SelfFirst,
+            },
+            cl: Cl::All,
+            workload,
+            crashes: 0,
+            ..base.clone()
+        };
+        match variant {
+            Variant::Cassandra30 | Variant::Cassandra40 => base,
+            Variant::Cassandra30Cbl | Variant::Cassandra40Cbl => ClusterConfig {
+                workload: Workload::Concurrent { writes: 1, keys: 1 },
+                ..base
+            },
+            Variant::NoPartitionLock => ClusterConfig {
+                ring: Ring {
+                    nodes: 2,
+                    rf: 2,
+                    pairing: Pairing::SelfFirst,
+                },
+                crashes: 0,
+                ..base
+            },
+            Variant::RegularTombstone => small(Workload::SwitchBack),
+            Variant::NoLocalBatchlog => ClusterConfig {
+                lossy: true,
+                ..small(Workload::Concurrent { writes: 1, keys: 1 })
+            },
+            Variant::SingleDeletionSlot => small(Workload::DeleteReinsert),
+            Variant::NonStrictLiveness => small(Workload::LateCell),
+        }
+    }
+
+    /// Rejects what the model cannot rebuild from a trace header, naming the setting. The
+    /// limits are the model's (`MvModelCfg::validate`), so every trace is checkable.
+    pub fn validate(&self) -> Result<(), String> {
+        let r = &self.ring;
+        if r.nodes == 0 || r.nodes > 7 {
+            return Err(format!("nodes must be between 1 and 7 (got {})", r.nodes));
+        }
+        if r.rf == 0 || r.rf > r.nodes {
+            return Err(format!("rf must be between 1 and nodes={} (got {})", r.nodes, r.rf));
+        }
+        if let Workload::Concurrent { writes, keys } = self.workload {
+            if writes == 0 || writes > 9 {
+                return Err(format!("writes must be between 1 and 9 (got {writes})"));
+            }
+            if keys == 0 || keys > 3 {
+                return Err(format!("keys must be between 1 and 3 (got {keys})"));
+            }
+        }
+        if self.crashes > 3 {
+            return Err(format!("crashes must be at most 3 (got {})", self.crashes));
+        }
+        if self.data_loss > 3 {
+            return Err(format!("data-loss must be at most 3 (got {})", self.data_loss));
+        }
+        Ok(())
+    }
+
+    /// The configuration as a trace header records it.
+    pub fn trace_config(&self) -> TraceConfig {
+        let (writes, keys) = self.workload.size();
+        TraceConfig {
+            variant: self.variant.name().to_string(),
+            nodes: self.ring.nodes,
+            rf: self.ring.rf,
+            pairing: self.ring.pairing,
+            cl: self.cl,
+            workload: self.workload.name().to_string(),
+            writes,
+            keys,
+            crashes: self.crashes,
+            data_loss: self.data_loss,
+            lossy: self.lossy,
+        }
+    }
+
+    /// The configuration a trace header names.
+    pub fn from_trace_config(t: &TraceConfig) -> Result<ClusterConfig, String> {
+        let variant = Variant::from_name(&t.variant).ok_or_else(|| format!("unknown variant {:?}", t.variant))?;
+        let workload = Workload::from_name(&t.workload, t.writes, t.keys)
+            .ok_or_else(|| format!("unknown workload {:?}", t.workload))?;
+        let cfg = ClusterConfig {
+            variant,
+            ring: Ring {
+                nodes: t.nodes,
+                rf: t.rf,
+                pairing: t.pairing,
+            },
+            cl: t.cl,
+            workload,
+            crashes: t.crashes,
+            data_loss: t.data_loss,
+            lossy: t.lossy,
+            bugs: SeededBugs::default(),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+}
+
+/// A message in flight.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// Sender.
+    pub src: Addr,
+    /// Recipient.
+    pub dst: Addr,
+    /// The message.
+    pub msg: Msg,
+    /// How many copies the network holds (duplication); the recipient takes one.
+    pub copies: u8,
+}
+
+/// Why a step could not be applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepError {
+    /// The step names an actor, message or timer that does not exist, or breaks a guard: it
+    /// is not enabled in this state.
+    NotEnabled(String),
+    /// The step ran but a node broke the protocol (see [`Effects::violations`]) or its
+    /// durability discipline.
+    Violation(String),
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::NotEnabled(m) => write!(f, "step not enabled: {m}"),
+            StepError::Violation(m) => write!(f, "protocol violation: {m}"),
+        }
+    }
+}
+
+/// The simulated cluster.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    cfg: ClusterConfig,
+    nodes: Vec<Node>,
+    timers: Vec<BTreeSet<Timer>>,
+    scripts: Vec<ClientScript>,
+    outcomes: Vec<Vec<Outcome>>,
+    network: Vec<Envelope>,
+    restarts: Vec<u8>,
+    data_losses: Vec<u8>,
+}
+
+fn not_enabled<T>(m: String) -> Result<T, StepError> {
+    Err(StepError::NotEnabled(m))
+}
+
+impl Cluster {
+    /// A fresh cluster: every node up and empty, every client's first write on the wire
+    /// (C1).
+    pub fn new(cfg: ClusterConfig) -> Result<Cluster, String> {
+        cfg.validate()?;
+        let mut switches = cfg.variant.switches();
+        switches.bugs = cfg.bugs;
+        let n = cfg.ring.nodes as usize;
+        let nodes = (0..cfg.ring.nodes)
+            .map(|i| Node::new(NodeId(i), cfg.ring, switches))
+            .collect();
+        let scripts = cfg.workload.scripts(cfg.ring.nodes);
+        let mut outcomes = Vec::new();
+        let mut network = Vec::new();
+        for (c, s) in scripts.iter().enumerate() {
+            let mut o = vec![Outcome::NotSent; s.writes.len()];
+            if let Some(&(write, stmt)) = s.writes.first() {
+                o[0] = Outcome::Pending;
+                network.push(Envelope {
+                    src: Addr::Client(c as u8),
+                    dst: Addr::Node(s.coordinator),
+                    msg: Msg::Write {
+                        write,
+                        stmt,
+                        cl: cfg.cl,
+                    },
+                    copies: 1,
+                });
+            }
+            outcomes.push(o);
+        }
+        Ok(Cluster {
+            nodes,
+            timers: vec![BTreeSet::new(); n],
+            scripts,
+            outcomes,
+            network,
+            restarts: vec![0; n],
+            data_losses: vec![0; n],
+            cfg,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClusterConfig {
+        &self.cfg
+    }
+
+    /// The nodes.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The messages in flight, in the order they were sent.
+    pub fn in_flight(&self) -> &[Envelope] {
+        &self.network
+    }
+
+    /// The timers armed on node `n`.
+    pub fn timers(&self, n: usize) -> &BTreeSet<Timer> {
+        &self.timers[n]
+    }
+
+    /// How many clients there are.
+    pub fn clients(&self) -> usize {
+        self.scripts.len()
+    }
+
+    fn node_index(&self, name: &str) -> Result<usize, StepError> {
+        match Addr::parse(name) {
+            Some(Addr::Node(n)) if n.0 < self.cfg.ring.nodes => Ok(n.0 as usize),
+            _ => not_enabled(format!(
+                "unknown node {name:?} (expected n0..n{})",
+                self.cfg.ring.nodes - 1
+            )),
+        }
+    }
+
+    fn addr(&self, name: &str) -> Result<Addr, StepError> {
+        match Addr::parse(name) {
+            Some(Addr::Node(n)) if n.0 < self.cfg.ring.nodes => Ok(Addr::Node(n)),
+            Some(Addr::Client(c)) if (c as usize) < self.scripts.len() => Ok(Addr::Client(c)),
+            _ => not_enabled(format!("unknown actor {name:?}")),
+        }
+    }
+
+    fn find(&self, src: Addr, dst: Addr, msg: &Msg) -> Option<usize> {
+        self.network
+            .iter()
+            .position(|e| e.src == src && e.dst == dst && e.msg == *msg)
+    }
+
+    fn crashes_used(&self) -> u8 {
+        let down = self.nodes.iter().filter(|n| !n.is_up()).count() as u8;
+        self.restarts.iter().sum::<u8>() + down
+    }
+
+    /// Whether node `n` may crash now: it is up and the run's crash budget lasts.
+    pub fn may_crash(&self, n: usize) -> bool {
+        self.nodes[n].is_up() && self.crashes_used() < self.cfg.crashes
+    }
+
+    /// Whether node `n` may lose its data now: it is up, never lost it, and the budget lasts.
+    pub fn may_lose_data(&self, n: usize) -> bool {
+        self.nodes[n].is_up() && self.data_losses[n] == 0 && self.data_losses.iter().sum::<u8>() < self.cfg.data_loss
+    }
+
+    /// The network makes one more copy of entry `i` (not a step: see the module docs).
+    pub fn duplicate(&mut self, i: usize) {
+        self.network[i].copies = self.network[i].copies.saturating_add(1);
+    }
+
+    /// The network loses one of several copies of entry `i` (not a step: another copy is
+    /// still on the way).
+    pub fn lose_copy(&mut self, i: usize) {
+        let e = &mut self.network[i];
+        e.copies = e.copies.saturating_sub(1).max(1);
+    }
+
+    /// Applies one step: the only way the cluster changes (besides the copies above).
+    pub fn apply(&mut self, step: &Step) -> Result<(), StepError> {
+        match step {
+            Step::Deliver { src, dst, msg } => {
+                let (src, dst) = (self.addr(src)?, self.addr(dst)?);
+                let Some(i) = self.find(src, dst, msg) else {
+                    return not_enabled(format!("{src} -> {dst} {msg} is not in flight"));
+                };
+                self.deliver(i)
+            }
+            Step::Drop { src, dst, msg } => {
+                let (src, dst) = (self.addr(src)?, self.addr(dst)?);
+                if !self.cfg.lossy {
+                    return not_enabled("the network does not lose messages (lossy is off)".into());
+                }
+                let Some(i) = self.find(src, dst, msg) else {
+                    return not_enabled(format!("{src} -> {dst} {msg} is not in flight"));
+                };
+                self.network.remove(i);
+                Ok(())
+            }
+            Step::Timeout { node, timer } => {
+                let n = self.node_index(node)?;
+                self.fire(n, *timer)
+            }
+            Step::Crash { node } => {
+                let n = self.node_index(node)?;
+                if !self.may_crash(n) {
+                    return not_enabled(format!("{node} cannot crash (down, or the crash budget is spent)"));
+                }
+                self.nodes[n].step(Input::Crash);
+                self.timers[n].clear();
+                Ok(())
+            }
+            Step::Recover { node } => {
+                let n = self.node_index(node)?;
+                if self.nodes[n].is_up() {
+                    return not_enabled(format!("{node} is up"));
+                }
+                self.restarts[n] += 1;
+                let fx = self.nodes[n].step(Input::Restart);
+                self.carry_out(n, fx)
+            }
+            Step::DataLoss { node } => {
+                let n = self.node_index(node)?;
+                if !self.may_lose_data(n) {
+                    return not_enabled(format!(
+                        "{node} cannot lose its data (down, lost it before, or the budget is spent)"
+                    ));
+                }
+                self.nodes[n].step(Input::DataLoss);
+                self.data_losses[n] += 1;
+                self.timers[n].clear();
+                // The machine is gone, and with it what it had not delivered yet.
+                let me = Addr::Node(NodeId(n as u8));
+                self.network.retain(|e| e.src != me);
+                Ok(())
+            }
+        }
+    }
+
+    /// Delivers network entry `i` if its recipient takes it.
+    pub(crate) fn deliver(&mut self, i: usize) -> Result<(), StepError> {
+        let Envelope { src, dst, msg, .. } = self.network[i].clone();
+        match dst {
+            Addr::Node(n) => {
+                let n = n.0 as usize;
+                if !self.nodes[n].is_up() {
+                    return not_enabled(format!("{dst} is down"));
+                }
+                let fx = self.nodes[n].step(Input::Deliver {
+                    from: src,
+                    msg: msg.clone(),
+                });
+                if !fx.taken && fx.violations.is_empty() {
+                    return not_enabled(format!("{dst} does not take {msg} from {src} now"));
+                }
+                self.network.remove(i);
+                self.carry_out(n, fx)
+            }
+            Addr::Client(c) => {
+                let c = c as usize;
+                let (Msg::WriteOk { write } | Msg::WriteTimeout { write }) = msg else {
+                    return not_enabled(format!("{dst} does not take {msg}"));
+                };
+                let Some(w) = self.scripts[c].writes.iter().position(|x| x.0 == write) else {
+                    return not_enabled(format!("{dst} never sent {write}"));
+                };
+                if self.outcomes[c][w] != Outcome::Pending {
+                    return not_enabled(format!("{dst} is not waiting for {write}"));
+                }
+                self.network.remove(i);
+                // C2: record the answer, send the next write.
+                self.outcomes[c][w] = if matches!(msg, Msg::WriteOk { .. }) {
+                    Outcome::Ok
+                } else {
+                    Outcome::Timeout
+                };
+                if let Some(&(write, stmt)) = self.scripts[c].writes.get(w + 1) {
+                    self.outcomes[c][w + 1] = Outcome::Pending;
+                    self.network.push(Envelope {
+                        src: dst,
+                        dst: Addr::Node(self.scripts[c].coordinator),
+                        msg: Msg::Write {
+                            write,
+                            stmt,
+                            cl: self.cfg.cl,
+                        },
+                        copies: 1,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Fires timer `t` on node `n` if it is armed and its guard allows it.
+    pub(crate) fn fire(&mut self, n: usize, t: Timer) -> Result<(), StepError> {
+        if !self.nodes[n].is_up() {
+            return not_enabled(format!("n{n} is down"));
+        }
+        if !self.timers[n].contains(&t) {
+            return not_enabled(format!("timer {t} is not armed on n{n}"));
+        }
+        if !self.timer_may_fire(n, t) {
+            return not_enabled(format!(
+                "timer {t} on n{n} may not fire yet (what it waits for can still arrive)"
+            ));
+        }
+        self.timers[n].remove(&t);
+        let fx = self.nodes[n].step(Input::Fire(t));
+        self.carry_out(n, fx)
+    }
+
+    /// Carries out a node's outputs, then checks its durability discipline.
+    fn carry_out(&mut self, n: usize, fx: Effects) -> Result<(), StepError> {
+        let me = Addr::Node(NodeId(n as u8));
+        let mut problems = fx.violations;
+        for out in fx.outputs {
+            match out {
+                Output::Send { to, msg } => {
+                    if let Some(p) = self.undurable_send(n, to, &msg) {
+                        problems.push(p);
+                    }
+                    self.network.push(Envelope {
+                        src: me,
+                        dst: to,
+                        msg,
+                        copies: 1,
+                    });
+                }
+                Output::SetTimer(t) => {
+                    self.timers[n].insert(t);
+                }
+                Output::CancelTimer(t) => {
+                    self.timers[n].remove(&t);
+                }
+                Output::Persist(_) => {}
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(StepError::Violation(problems.join("; ")))
+        }
+    }
+
+    /// The statement of a client write.
+    fn statement(&self, write: WriteId) -> Option<Statement> {
+        self.scripts
+            .iter()
+            .flat_map(|s| s.writes.iter())
+            .find(|w| w.0 == write)
+            .map(|w| w.1)
+    }
+
+    /// A send that leaves before what it promises is durable: a `ViewWrite` whose batch the
+    /// sender does not hold, or a `BaseWriteAck` for a write its base table does not hold.
+    fn undurable_send(&self, n: usize, to: Addr, msg: &Msg) -> Option<String> {
+        let node = &self.nodes[n];
+        match (msg, to) {
+            (Msg::ViewWrite { batch: Some(b), .. }, Addr::Node(t)) if !node.holds_batch(*b, t) => {
+                Some(format!("n{n} sent {msg} to {t} without holding batch {b} durably"))
+            }
+            (Msg::BaseWriteAck { write }, _) => {
+                let stmt = self.statement(*write)?;
+                let row = node.base_row(stmt.k);
+                (!mv_spec::props::covers(&row, &stmt))
+                    .then(|| format!("n{n} acked {write} before its base table held [{stmt}]"))
+            }
+            _ => None,
+        }
+    }
+
+    fn any_in_flight(&self, pred: impl Fn(&Envelope) -> bool) -> bool {
+        self.network.iter().any(pred)
+    }
+
+    /// Whether an up node still owes `to` an ack for `write` (holds it between its halves).
+    fn ack_owed(&self, write: WriteId, to: NodeId) -> bool {
+        self.nodes.iter().any(|m| m.is_up() && m.owes_ack(write, to))
+    }
+
+    /// The guards of `specs/protocol.md` ("Time"): a timer fires only once what it waits for
+    /// can no longer arrive, because timeouts are longer than any message delay.
+    pub fn timer_may_fire(&self, n: usize, t: Timer) -> bool {
+        let id = NodeId(n as u8);
+        let me = Addr::Node(id);
+        match t {
+            Timer::ApplyBase(_) => true,
+            Timer::WriteTimeout(w) => {
+                !self.any_in_flight(|e| {
+                    let about_w = matches!(e.msg,
+                        Msg::BatchlogStore { write, .. } | Msg::BatchlogStored { write }
+                        | Msg::BaseWrite { write, .. } | Msg::BaseWriteAck { write } if write == w);
+                    about_w && (e.src == me || e.dst == me)
+                }) && !self.ack_owed(w, id)
+            }
+            Timer::BatchlogReplay(b) => !self.any_in_flight(|e| match &e.msg {
+                Msg::ViewWrite { batch: Some(x), .. } => *x == b && e.src == me,
+                Msg::ViewWriteAck { batch } => *batch == b && e.dst == me,
+                _ => false,
+            }),
+            Timer::HintDelivery(target) => {
+                let them = Addr::Node(target);
+                self.nodes.get(target.0 as usize).is_some_and(|x| x.is_up())
+                    && !self.any_in_flight(|e| match e.msg {
+                        Msg::ViewWrite { .. } => e.src == me && e.dst == them,
+                        Msg::ViewWriteAck { .. } => e.src == them && e.dst == me,
+                        _ => false,
+                    })
+            }
+            Timer::CoordBatchlogReplay(w) => {
+                let Some(c) = self.nodes[n].coord_batchlog_owner(w) else {
+                    return true;
+                };
+                let coordinator = &self.nodes[c.0 as usize];
+                let gone = !coordinator.is_up() || !coordinator.coordinates(w);
+                gone && !self.any_in_flight(|e| match e.msg {
+                    Msg::BatchlogRemove { write } => write == w && e.dst == me,
+                    Msg::BaseWrite { write, .. } => write == w && e.src == me,
+                    Msg::BaseWriteAck { write } => write == w && e.dst == me,
+                    _ => false,
+                }) && !self.ack_owed(w, id)
+            }
+        }
+    }
+
+    fn step_of_envelope(e: &Envelope, drop: bool) -> Step {
+        let (src, dst, msg) = (e.src.to_string(), e.dst.to_string(), e.msg.clone());
+        if drop {
+            Step::Drop { src, dst, msg }
+        } else {
+            Step::Deliver { src, dst, msg }
+        }
+    }
+
+    /// Whether delivering network entry `i` would be a step (tried on a copy).
+    pub fn delivery_taken(&self, i: usize) -> bool {
+        let mut probe = self.clone();
+        matches!(probe.deliver(i), Ok(()) | Err(StepError::Violation(_)))
+    }
+
+    /// Every step enabled now, each distinct step once, in a canonical order. Deliveries
+    /// that the recipient would not take are left out, as the model leaves out no-ops.
+    pub fn enabled_steps(&self) -> Vec<Step> {
+        let mut out = Vec::new();
+        for (i, e) in self.network.iter().enumerate() {
+            if self.cfg.lossy {
+                out.push(Self::step_of_envelope(e, true));
+            }
+            if self.delivery_taken(i) {
+                out.push(Self::step_of_envelope(e, false));
+            }
+        }
+        for (n, node) in self.nodes.iter().enumerate() {
+            let name = format!("n{n}");
+            if node.is_up() {
+                for &t in &self.timers[n] {
+                    if self.timer_may_fire(n, t) {
+                        out.push(Step::Timeout {
+                            node: name.clone(),
+                            timer: t,
+                        });
+                    }
+                }
+            } else {
+                out.push(Step::Recover { node: name.clone() });
+            }
+            if self.may_crash(n) {
+                out.push(Step::Crash { node: name.clone() });
+            }
+            if self.may_lose_data(n) {
+                out.push(Step::DataLoss { node: name });
+            }
+        }
+        let mut keyed: Vec<(String, Step)> = out
+            .into_iter()
+            .map(|s| (serde_json::to_string(&s).unwrap_or_default(), s))
+            .collect();
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+        keyed.dedup_by(|a, b| a.0 == b.0);
+        keyed.into_iter().map(|x| x.1).collect()
+    }
+
+    /// Quiescent (`specs/properties.md`): every node up with no queued durable work, and no
+    /// delivery or timer that would be a step.
+    pub fn quiescent(&self) -> bool {
+        if self.nodes.iter().any(|n| !n.is_up() || n.has_pending_work()) {
+            return false;
+        }
+        let timer_enabled = (0..self.nodes.len()).any(|n| self.timers[n].iter().any(|&t| self.timer_may_fire(n, t)));
+        if timer_enabled {
+            return false;
+        }
+        !(0..self.network.len()).any(|i| self.delivery_taken(i))
+    }
+
+    /// Node `n`'s observation.
+    pub fn observe_node(&self, n: usize) -> NodeObservation {
+        self.nodes[n].observe()
+    }
+
+    /// Client `c`'s writes with their outcomes, in the order it sends them.
+    pub fn observe_client(&self, c: usize) -> ClientObservation {
+        ClientObservation {
+            writes: self.scripts[c]
+                .writes
+                .iter()
+                .zip(&self.outcomes[c])
+                .map(|(&(write, stmt), &outcome)| WriteRecord {
+                    write,
+                    stmt,
+                    cl: self.cfg.cl,
+                    outcome,
+                })
+                .collect(),
+        }
+    }
+
+    /// The whole cluster, as the properties read it.
+    pub fn observe(&self) -> Observation {
+        let mut writes: Vec<WriteRecord> = (0..self.scripts.len())
+            .flat_map(|c| self.observe_client(c).writes)
+            .collect();
+        writes.sort_by_key(|w| w.write);
+        Observation {
+            ring: self.cfg.ring,
+            rules: self.cfg.variant.switches().view.read_rules(),
+            nodes: (0..self.nodes.len()).map(|n| self.observe_node(n)).collect(),
+            writes,
+            quiescent: self.quiescent(),
+        }
+    }
+}
