@@ -16,6 +16,96 @@
 
 use std::fmt;
 
+/// Cassandra's reserved keywords: these cannot be unquoted identifiers. (Unreserved keywords
+/// such as `key`, `ttl`, `user`, `writetime`, `type` or `values` can be.)
+const RESERVED_KEYWORDS: &[&str] = &[
+    "add",
+    "allow",
+    "alter",
+    "and",
+    "apply",
+    "asc",
+    "authorize",
+    "batch",
+    "begin",
+    "by",
+    "columnfamily",
+    "create",
+    "default",
+    "delete",
+    "desc",
+    "describe",
+    "drop",
+    "entries",
+    "execute",
+    "false",
+    "from",
+    "full",
+    "grant",
+    "if",
+    "in",
+    "index",
+    "infinity",
+    "insert",
+    "into",
+    "is",
+    "keyspace",
+    "limit",
+    "materialized",
+    "mbean",
+    "mbeans",
+    "modify",
+    "nan",
+    "norecursive",
+    "not",
+    "null",
+    "of",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "rename",
+    "replace",
+    "revoke",
+    "schema",
+    "select",
+    "set",
+    "table",
+    "to",
+    "token",
+    "true",
+    "truncate",
+    "unlogged",
+    "unset",
+    "update",
+    "use",
+    "using",
+    "view",
+    "where",
+    "with",
+];
+
+/// Is `word` one of Cassandra's reserved keywords (case-insensitive)?
+pub fn is_reserved_keyword(word: &str) -> bool {
+    RESERVED_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+}
+
+/// `name` as CQL source: bare if it reads back as the same identifier (lowercase letters, digits
+/// and `_`, starting with a letter, not a reserved keyword), else double-quoted with `"` doubled.
+/// This is how Cassandra prints identifiers in normalized CQL, e.g. a view's stored WHERE clause.
+pub fn quote_ident(name: &str) -> String {
+    let bare = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !is_reserved_keyword(name);
+    if bare {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
 /// A position in the source: 1-based line and column (columns count characters, not bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Pos {
@@ -367,6 +457,68 @@ impl fmt::Display for Operator {
     }
 }
 
+fn write_names(f: &mut fmt::Formatter<'_>, names: &[String]) -> fmt::Result {
+    for (i, n) in names.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        f.write_str(&quote_ident(n))?;
+    }
+    Ok(())
+}
+
+fn write_terms(f: &mut fmt::Formatter<'_>, items: &[Term]) -> fmt::Result {
+    for (i, t) in items.iter().enumerate() {
+        if i > 0 {
+            f.write_str(", ")?;
+        }
+        write!(f, "{t}")?;
+    }
+    Ok(())
+}
+
+impl fmt::Display for Relation {
+    /// Normalized CQL (`"Key" IS NOT NULL`, `(a, b) > (1, 2)`); a WHERE clause is the relations
+    /// joined with ` AND `.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Relation::Compare { column, op, value } => write!(f, "{} {op} {value}", quote_ident(column)),
+            Relation::In { column, values } => {
+                write!(f, "{} IN (", quote_ident(column))?;
+                write_terms(f, values)?;
+                f.write_str(")")
+            }
+            Relation::IsNotNull { column } => write!(f, "{} IS NOT NULL", quote_ident(column)),
+            Relation::Tuple { columns, op, values } => {
+                f.write_str("(")?;
+                write_names(f, columns)?;
+                write!(f, ") {op} (")?;
+                write_terms(f, values)?;
+                f.write_str(")")
+            }
+            Relation::TupleIn { columns, values } => {
+                f.write_str("(")?;
+                write_names(f, columns)?;
+                f.write_str(") IN (")?;
+                for (i, tuple) in values.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str("(")?;
+                    write_terms(f, tuple)?;
+                    f.write_str(")")?;
+                }
+                f.write_str(")")
+            }
+            Relation::Token { columns, op, value } => {
+                f.write_str("token(")?;
+                write_names(f, columns)?;
+                write!(f, ") {op} {value}")
+            }
+        }
+    }
+}
+
 /// One relation of a WHERE clause (relations are ANDed) or of an IF condition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Relation {
@@ -432,15 +584,6 @@ pub enum Term {
 impl fmt::Display for Term {
     /// CQL source syntax for the term (strings re-quoted, numbers as written).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fn list(f: &mut fmt::Formatter<'_>, items: &[Term]) -> fmt::Result {
-            for (i, t) in items.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(", ")?;
-                }
-                write!(f, "{t}")?;
-            }
-            Ok(())
-        }
         match self {
             Term::Null => f.write_str("null"),
             Term::Integer(s) | Term::Float(s) | Term::Uuid(s) => f.write_str(s),
@@ -449,17 +592,17 @@ impl fmt::Display for Term {
             Term::Blob(hex) => write!(f, "0x{hex}"),
             Term::List(items) => {
                 f.write_str("[")?;
-                list(f, items)?;
+                write_terms(f, items)?;
                 f.write_str("]")
             }
             Term::Set(items) => {
                 f.write_str("{")?;
-                list(f, items)?;
+                write_terms(f, items)?;
                 f.write_str("}")
             }
             Term::Tuple(items) => {
                 f.write_str("(")?;
-                list(f, items)?;
+                write_terms(f, items)?;
                 f.write_str(")")
             }
             Term::Map(entries) => {
@@ -474,7 +617,7 @@ impl fmt::Display for Term {
             }
             Term::Function { name, args } => {
                 write!(f, "{name}(")?;
-                list(f, args)?;
+                write_terms(f, args)?;
                 f.write_str(")")
             }
             Term::Bind(None) => f.write_str("?"),

@@ -54,3 +54,6 @@ pub fn parse_script(src: &str) -> Vec<Result<ast::Stmt, ParseError>> {
 pub fn parse_statement(src: &str) -> Result<ast::Stmt, ParseError> {
     parser::parse_statement(src)
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,79 +18,6 @@ use super::ast::*;
 use super::lexer::{shorten, tokenize, Tok, Token};
 use super::ParseError;
 
-/// Cassandra's reserved keywords: these cannot be unquoted identifiers. (Unreserved keywords
-/// such as `key`, `ttl`, `user`, `writetime`, `type` or `values` can be.)
-const RESERVED: &[&str] = &[
-    "add",
-    "allow",
-    "alter",
-    "and",
-    "apply",
-    "asc",
-    "authorize",
-    "batch",
-    "begin",
-    "by",
-    "columnfamily",
-    "create",
-    "default",
-    "delete",
-    "desc",
-    "describe",
-    "drop",
-    "entries",
-    "execute",
-    "false",
-    "from",
-    "full",
-    "grant",
-    "if",
-    "in",
-    "index",
-    "infinity",
-    "insert",
-    "into",
-    "is",
-    "keyspace",
-    "limit",
-    "materialized",
-    "mbean",
-    "mbeans",
-    "modify",
-    "nan",
-    "norecursive",
-    "not",
-    "null",
-    "of",
-    "on",
-    "or",
-    "order",
-    "primary",
-    "rename",
-    "replace",
-    "revoke",
-    "schema",
-    "select",
-    "set",
-    "table",
-    "to",
-    "token",
-    "true",
-    "truncate",
-    "unlogged",
-    "unset",
-    "update",
-    "use",
-    "using",
-    "view",
-    "where",
-    "with",
-];
-
-fn is_reserved(word: &str) -> bool {
-    RESERVED.iter().any(|k| k.eq_ignore_ascii_case(word))
-}
-
 /// One top-level statement's tokens, and the token that ended it (`;` or EOF).
 struct Chunk<'t> {
     tokens: &'t [Token],
@@ -377,7 +304,7 @@ impl<'s, 't> Parser<'s, 't> {
     fn ident(&mut self) -> PResult<String> {
         let t = self.peek();
         match &t.tok {
-            Tok::Word if !is_reserved(self.text(t)) => {
+            Tok::Word if !is_reserved_keyword(self.text(t)) => {
                 let name = self.text(t).to_ascii_lowercase();
                 self.advance();
                 Ok(name)
@@ -397,7 +324,7 @@ impl<'s, 't> Parser<'s, 't> {
     fn check_ident(&mut self) -> bool {
         let t = self.peek();
         let hit = match &t.tok {
-            Tok::Word => !is_reserved(self.text(t)),
+            Tok::Word => !is_reserved_keyword(self.text(t)),
             Tok::QuotedIdent(_) => true,
             _ => false,
         };
@@ -734,7 +661,7 @@ impl<'s, 't> Parser<'s, 't> {
         }
         let generic = matches!(word.as_str(), "list" | "set" | "map" | "frozen" | "tuple");
         if !generic || self.peek_at(1).tok != Tok::Lt {
-            if is_reserved(&word) {
+            if is_reserved_keyword(&word) {
                 self.expected.push(Expected::Thing("a type"));
                 return Err(self.unexpected());
             }
