@@ -58,6 +58,14 @@ pub enum Command {
         /// The file written by `check` or `simulate`.
         file: PathBuf,
     },
+    /// Replay an implementation trace (NDJSON) on the model; exit 20 at the first divergence.
+    Validate {
+        /// The trace (`specs/trace-format.md`, "NDJSON implementation traces").
+        file: PathBuf,
+        /// Allow up to N unrecorded model steps before each recorded one (3 if N is omitted).
+        #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "N")]
+        partial: Option<usize>,
+    },
 }
 
 /// The flags shared by every subcommand that builds a model. Unset flags take the variant's

@@ -1,11 +1,14 @@
-//! `mvcheck`: check, simulate, explore and replay the materialized-view write-path model.
+//! `mvcheck`: check, simulate, explore and replay the materialized-view write-path model,
+//! and validate implementation traces against it.
 //!
 //! Exit codes follow TLC and Apalache: 0 when every property holds, 12 when one is violated,
-//! 2 for a usage or input error, 1 for an internal error.
+//! 20 when a trace diverges from the model, 2 for a usage or input error, 1 for an internal
+//! error.
 
 mod cli;
 mod itf;
 mod report;
+mod validate;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Command::Replay { file } => itf::replay(&file),
+        Command::Validate { file, partial } => validate::validate(&file, partial),
     };
     match result {
         Ok(code) => ExitCode::from(code),

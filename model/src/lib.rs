@@ -52,6 +52,7 @@ pub mod actor;
 pub mod model;
 pub mod render;
 pub mod storage;
+pub mod trace;
 pub mod variant;
 pub mod workload;
 

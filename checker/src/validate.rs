@@ -1,0 +1,46 @@
+//! `mvcheck validate FILE [--partial [N]]`: replays an NDJSON implementation trace
+//! (`specs/trace-format.md`) on the model and reports the first divergence.
+//!
+//! Exit codes: 0 when the model explains every line, 20 on a divergence (the trace-testing
+//! code of `checker-ux-and-trace-testing.md`, distinct from a property violation's 12), 2 when
+//! the file is not a trace (naming the line).
+
+use crate::Failure;
+use mv_model::trace::{model_config, validate_on, Options};
+use std::path::Path;
+use std::time::Instant;
+
+/// Exit code when the trace diverges from the model.
+pub const EXIT_DIVERGENCE: u8 = 20;
+
+/// Runs `mvcheck validate`.
+pub fn validate(file: &Path, partial: Option<usize>) -> Result<u8, Failure> {
+    let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
+    let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?;
+    let started = Instant::now();
+    let trace = mv_spec::trace::read(&text).map_err(|e| bad(e.to_string()))?;
+    let header_line = text.lines().position(|l| !l.trim().is_empty()).map_or(1, |i| i + 1);
+    let cfg = model_config(&trace.header.config).map_err(|e| bad(format!("line {header_line}: {e}")))?;
+    let model = cfg.into_model();
+    let mode = match partial {
+        None => "strict".to_string(),
+        Some(n) => format!("partial, up to {n} hidden steps between events"),
+    };
+    match validate_on(&model, &trace.lines, &Options { partial }) {
+        Ok(v) => {
+            println!(
+                "valid: {} events, {} steps matched in {:.3}s ({}; {mode})",
+                trace.lines.len(),
+                v.events,
+                started.elapsed().as_secs_f64(),
+                model.summary()
+            );
+            Ok(0)
+        }
+        Err(d) => {
+            println!("mvcheck validate {} | {} | {mode}", file.display(), model.summary());
+            println!("divergence at line {}, {d}", trace.line_numbers[d.index]);
+            Ok(EXIT_DIVERGENCE)
+        }
+    }
+}

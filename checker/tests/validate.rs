@@ -1,0 +1,139 @@
+//! `mvcheck validate`: exit 0 for a trace the model explains, 20 for a divergence (with the
+//! line, the diff and the matched prefix), 2 for a file that is not a trace (with the line).
+
+use mv_model::trace::{random_run, record};
+use mv_model::{MvModelCfg, Variant};
+use mv_spec::trace::{self, After, TraceHeader, TraceLine};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn mvcheck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(args)
+        .output()
+        .expect("mvcheck runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn model_trace() -> (TraceHeader, Vec<TraceLine>) {
+    let m = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
+    let run = random_run(&m, 4, 400);
+    record(&m, &run, Some(4)).unwrap()
+}
+
+fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+fn validate(file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["validate", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    mvcheck(&args)
+}
+
+#[test]
+fn a_valid_trace_exits_0_with_a_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, lines) = model_trace();
+    let f = write(dir.path(), "ok.ndjson", &trace::to_ndjson(&h, &lines));
+    let o = validate(&f, &[]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    let n = lines.len();
+    assert!(
+        out.starts_with(&format!("valid: {n} events, {n} steps matched in ")),
+        "{out}"
+    );
+    assert!(out.contains("variant=cassandra-4.0") && out.contains("strict"), "{out}");
+}
+
+#[test]
+fn a_changed_value_exits_20_naming_the_line_and_the_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, mut lines) = model_trace();
+    let i = lines
+        .iter()
+        .position(|l| matches!(&l.after, After::Node(o) if !o.view.is_empty()))
+        .unwrap();
+    let After::Node(o) = &mut lines[i].after else {
+        unreachable!()
+    };
+    o.view.clear();
+    let f = write(dir.path(), "changed.ndjson", &trace::to_ndjson(&h, &lines));
+    let o = validate(&f, &[]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(20), "{out}{err}");
+    // The header is line 1, so step line i is file line i + 2.
+    assert!(
+        out.contains(&format!(
+            "divergence at line {}, event {} (seq {})",
+            i + 2,
+            i + 1,
+            lines[i].seq
+        )),
+        "{out}"
+    );
+    assert!(out.contains("expected (model) => actual (trace)"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim_start().starts_with(&format!("- {} view (v=", lines[i].node))),
+        "{out}"
+    );
+    assert!(out.contains(&format!("longest matched prefix: {i} events")), "{out}");
+}
+
+#[test]
+fn partial_accepts_unrecorded_steps_that_strict_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, lines) = model_trace();
+    let gappy: Vec<TraceLine> = lines.iter().step_by(2).cloned().collect();
+    let f = write(dir.path(), "gappy.ndjson", &trace::to_ndjson(&h, &gappy));
+    assert_eq!(validate(&f, &[]).status.code(), Some(20));
+    let o = validate(&f, &["--partial"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{err}");
+    assert!(out.contains("up to 3 hidden steps"), "{out}");
+    assert_eq!(validate(&f, &["--partial", "1"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_malformed_file_exits_2_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, lines) = model_trace();
+    let good = trace::to_ndjson(&h, &lines[..3]);
+    let header = trace::to_line(&h);
+    let cases = [
+        (format!("{good}{{\"seq\": 9, \"node\"\n"), "line 5: "),
+        (
+            good.replacen("\"seq\":2", "\"seq\":1", 1),
+            "line 3: seq 1 does not increase",
+        ),
+        (
+            header.replace("\"workload\":\"concurrent\"", "\"workload\":\"chaos\""),
+            "line 1: config.workload \"chaos\" is unknown",
+        ),
+        (String::new(), "line 1: empty trace"),
+        (
+            format!("\n{}", header.replace("\"nodes\":3", "\"nodes\":0")),
+            "line 2: --nodes",
+        ),
+    ];
+    for (contents, needle) in cases {
+        let f = write(dir.path(), "bad.ndjson", &contents);
+        let o = validate(&f, &[]);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{contents}\n{out}{err}");
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+    }
+    let o = validate(&dir.path().join("missing.ndjson"), &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("cannot read"));
+}

@@ -1,0 +1,400 @@
+//! Trace validation, tested with traces the model itself writes (`trace::record`): valid
+//! traces pass, and a changed observation, a removed event, a left-over event or an unknown
+//! actor is rejected at the right line with the right explanation.
+
+use mv_model::trace::{random_run, record, validate, Options, Reason, Validated};
+use mv_model::{Action, MvModel, MvModelCfg, Variant};
+use mv_spec::obs::Outcome;
+use mv_spec::trace::{self, After, Step, TraceHeader, TraceLine};
+use mv_spec::{Cell, Msg};
+use stateright::actor::ActorModelAction;
+use stateright::{Checker, Model};
+
+const STRICT: Options = Options { partial: None };
+
+/// A configuration with every fault: crashes, data loss and message loss.
+fn faulty() -> MvModelCfg {
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.crashes = 2;
+    cfg.data_loss = 1;
+    cfg.lossy = true;
+    cfg
+}
+
+fn trace_of(cfg: MvModelCfg, seed: u64) -> (MvModel, TraceHeader, Vec<TraceLine>) {
+    let m = cfg.into_model();
+    let run = random_run(&m, seed, 400);
+    let (h, lines) = record(&m, &run, Some(seed)).expect("a model run records");
+    (m, h, lines)
+}
+
+fn rejected(h: &TraceHeader, lines: &[TraceLine], opts: &Options) -> mv_model::trace::Divergence {
+    validate(h, lines, opts).expect_err("the trace must be rejected")
+}
+
+#[test]
+fn random_runs_of_every_variant_validate() {
+    let mut cfgs: Vec<MvModelCfg> = Variant::ALL.into_iter().map(MvModelCfg::for_variant).collect();
+    cfgs.push(faulty());
+    let mut kinds = std::collections::BTreeSet::new();
+    for cfg in cfgs {
+        let name = cfg.variant.name();
+        for seed in 0..12 {
+            let (_, h, lines) = trace_of(cfg.clone(), seed);
+            assert_eq!(
+                validate(&h, &lines, &STRICT),
+                Ok(Validated {
+                    events: lines.len(),
+                    peak_frontier: 1
+                }),
+                "{name} seed {seed}"
+            );
+            // The text form carries everything validation needs.
+            let t = trace::read(&trace::to_ndjson(&h, &lines)).unwrap();
+            assert!(validate(&t.header, &t.lines, &STRICT).is_ok(), "{name} seed {seed}");
+            kinds.extend(lines.iter().map(|l| l.step.kind()));
+        }
+    }
+    let all = ["Crash", "DataLoss", "Deliver", "Drop", "Recover", "Timeout"];
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        all,
+        "every kind of step is exercised"
+    );
+}
+
+#[test]
+fn counterexamples_of_broken_variants_validate() {
+    for v in [
+        Variant::NoPartitionLock,
+        Variant::NoLocalBatchlog,
+        Variant::RegularTombstone,
+    ] {
+        let c = MvModelCfg::for_variant(v).into_model().checker().spawn_bfs().join();
+        let m = c.model();
+        let prop = v.anomaly_property().expect("a broken variant names its anomaly");
+        let path = c.discovery(prop).expect("the anomaly is found");
+        let (h, lines) = record(m, &path.into_actions(), None).unwrap();
+        assert!(validate(&h, &lines, &STRICT).is_ok(), "{}", v.name());
+    }
+}
+
+fn first_node_line(lines: &[TraceLine], pred: impl Fn(&mv_spec::obs::NodeObservation) -> bool) -> usize {
+    lines
+        .iter()
+        .position(|l| matches!(&l.after, After::Node(o) if pred(o)))
+        .expect("the run has such a line")
+}
+
+fn observation_diff(d: &mv_model::trace::Divergence) -> (String, Vec<String>) {
+    match &d.reason {
+        Reason::Observation { actor, diff } => (actor.clone(), diff.clone()),
+        r => panic!("expected an observation divergence, got {r:?}"),
+    }
+}
+
+#[test]
+fn a_changed_base_value_is_rejected_at_its_step_with_a_diff() {
+    let (_, h, mut lines) = trace_of(MvModelCfg::for_variant(Variant::Cassandra40), 3);
+    let i = first_node_line(&lines, |o| o.base.values().any(|r| r.v.is_some()));
+    let After::Node(o) = &mut lines[i].after else {
+        unreachable!()
+    };
+    let (k, row) = o.base.iter_mut().find(|(_, r)| r.v.is_some()).unwrap();
+    let k = *k;
+    let ts = row.v.unwrap().ts;
+    row.v = Some(Cell { ts, value: Some(9) });
+    let d = rejected(&h, &lines, &STRICT);
+    assert_eq!(d.index, i);
+    assert_eq!(d.seq, lines[i].seq);
+    assert_eq!(d.step, lines[i].step);
+    let (actor, diff) = observation_diff(&d);
+    assert_eq!(actor, lines[i].node);
+    assert_eq!(diff.len(), 1, "{diff:?}");
+    let want = format!("~ {actor} base k={k}: ");
+    assert!(diff[0].starts_with(&want), "{diff:?}");
+    let (expected, actual) = diff[0].split_once("  =>  ").expect("a ~ line has both sides");
+    assert!(!expected.contains("=9") && actual.contains("v=9@"), "{diff:?}");
+    let text = d.to_string();
+    assert!(text.contains(&format!("longest matched prefix: {i} events")), "{text}");
+}
+
+#[test]
+fn other_changed_observations_are_rejected_with_a_diff() {
+    type Edit = fn(&mut After) -> bool;
+    let cases: [(Edit, &str); 4] = [
+        (
+            |a| match a {
+                After::Node(o) if o.up => {
+                    o.up = false;
+                    true
+                }
+                _ => false,
+            },
+            "status: up  =>  DOWN",
+        ),
+        (
+            |a| match a {
+                After::Node(o) => {
+                    let b = mv_spec::BatchId {
+                        origin: mv_spec::NodeId(2),
+                        seq: 9,
+                    };
+                    o.batchlog.push(b);
+                    true
+                }
+                _ => false,
+            },
+            "+ n",
+        ),
+        (
+            |a| match a {
+                After::Node(o) if !o.view.is_empty() => {
+                    o.view.clear();
+                    true
+                }
+                _ => false,
+            },
+            "- n",
+        ),
+        (
+            |a| match a {
+                After::Client(c) if c.writes[0].outcome == Outcome::Ok => {
+                    c.writes[0].outcome = Outcome::Timeout;
+                    true
+                }
+                _ => false,
+            },
+            "Ok [INSERT",
+        ),
+    ];
+    for (edit, needle) in cases {
+        // The first run, by seed, with a line the edit applies to.
+        let (h, bad, i) = (0..40)
+            .find_map(|seed| {
+                let (_, h, mut lines) = trace_of(faulty(), seed);
+                let i = lines.iter_mut().position(|l| edit(&mut l.after))?;
+                Some((h, lines, i))
+            })
+            .expect("some line can be edited so");
+        let d = rejected(&h, &bad, &STRICT);
+        assert_eq!(d.index, i, "{d}");
+        let (_, diff) = observation_diff(&d);
+        assert!(diff.iter().any(|l| l.contains(needle)), "{needle:?} not in {diff:?}");
+        // The same edit is caught when steps may be hidden, too.
+        assert_eq!(rejected(&h, &bad, &Options { partial: Some(1) }).index, i);
+    }
+}
+
+#[test]
+fn entries_out_of_order_are_named() {
+    // Without the partition lock, one node holds two commit-log entries at once.
+    for seed in 0..40 {
+        let (_, h, mut lines) = trace_of(MvModelCfg::for_variant(Variant::NoPartitionLock), seed);
+        let Some(i) = lines
+            .iter()
+            .position(|l| matches!(&l.after, After::Node(o) if o.commitlog.len() > 1))
+        else {
+            continue;
+        };
+        let After::Node(o) = &mut lines[i].after else {
+            unreachable!()
+        };
+        o.commitlog.reverse();
+        let d = rejected(&h, &lines, &STRICT);
+        assert_eq!(d.index, i);
+        let (_, diff) = observation_diff(&d);
+        assert!(diff[0].contains("not in the documented order"), "{diff:?}");
+        return;
+    }
+    panic!("no run held two commit-log entries at once");
+}
+
+/// Whether `a` delivers the coordinator its client's request.
+fn is_request(l: &TraceLine) -> bool {
+    matches!(
+        &l.step,
+        Step::Deliver {
+            msg: Msg::Write { .. },
+            ..
+        }
+    )
+}
+
+#[test]
+fn a_removed_event_is_rejected() {
+    // Removing a client request takes away the messages it sends: the first line that
+    // delivers one of them can no longer happen.
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.crashes = 0;
+    for seed in 0..10 {
+        let (_, h, lines) = trace_of(cfg.clone(), seed);
+        for i in lines.iter().enumerate().filter(|(_, l)| is_request(l)).map(|x| x.0) {
+            let Step::Deliver {
+                msg: Msg::Write { write, .. },
+                ..
+            } = &lines[i].step
+            else {
+                unreachable!()
+            };
+            let consumer = lines[i + 1..]
+                .iter()
+                .position(
+                    |l| matches!(&l.step, Step::Deliver { msg: Msg::BaseWrite { write: w, .. }, .. } if w == write),
+                )
+                .expect("a complete run delivers the base writes")
+                + i;
+            let mut cut = lines.clone();
+            cut.remove(i);
+            let d = rejected(&h, &cut, &STRICT);
+            assert!(d.index >= i && d.index <= consumer, "seed {seed}, removed {i}: {d}");
+            assert!(
+                matches!(d.reason, Reason::NotEnabled { .. } | Reason::Observation { .. }),
+                "{d}"
+            );
+            assert_eq!(d.last_matched_seq, d.index.checked_sub(1).map(|j| cut[j].seq));
+        }
+    }
+}
+
+#[test]
+fn a_removed_step_is_found_again_with_partial() {
+    let (_, h, lines) = trace_of(MvModelCfg::for_variant(Variant::Cassandra40), 11);
+    // Every third line unrecorded.
+    let gappy: Vec<TraceLine> = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 1)
+        .map(|(_, l)| l.clone())
+        .collect();
+    assert!(validate(&h, &gappy, &STRICT).is_err());
+    let v = validate(&h, &gappy, &Options { partial: Some(1) }).expect("one hidden step per gap suffices");
+    assert_eq!(v.events, gappy.len());
+    // Larger gaps need a larger bound.
+    let sparse: Vec<TraceLine> = lines.iter().step_by(4).cloned().collect();
+    assert!(validate(&h, &sparse, &Options { partial: Some(3) }).is_ok());
+}
+
+#[test]
+fn left_over_events_are_rejected() {
+    let m = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
+    let run = random_run(&m, 2, 10_000);
+    let (h, mut lines) = record(&m, &run, None).unwrap();
+    // The run is complete: nothing is left for the model to do.
+    let extra = lines[0].clone();
+    let n = lines.len();
+    lines.push(TraceLine {
+        seq: lines[n - 1].seq + 1,
+        ..extra
+    });
+    let d = rejected(&h, &lines, &STRICT);
+    assert_eq!(d.index, n);
+    assert_eq!(d.reason, Reason::NotEnabled { enabled: vec![] });
+    let text = d.to_string();
+    assert!(text.contains("nothing (the model run is over)"), "{text}");
+    assert!(text.contains(&format!("1 of {} events not matched", n + 1)), "{text}");
+}
+
+#[test]
+fn an_unknown_actor_is_named() {
+    let (_, h, mut lines) = trace_of(MvModelCfg::for_variant(Variant::Cassandra40), 1);
+    lines[0].step = Step::Crash { node: "n9".into() };
+    lines[0].node = "n9".into();
+    let d = rejected(&h, &lines, &STRICT);
+    assert_eq!(d.index, 0);
+    assert!(matches!(&d.reason, Reason::Unknown(e) if e.contains("\"n9\"")), "{d}");
+    assert!(d.to_string().contains("longest matched prefix: none"), "{d}");
+}
+
+#[test]
+fn a_header_the_model_cannot_build_is_a_config_divergence() {
+    let (_, mut h, lines) = trace_of(MvModelCfg::for_variant(Variant::Cassandra40), 1);
+    h.config.rf = 7;
+    assert!(matches!(rejected(&h, &lines, &STRICT).reason, Reason::Config(e) if e.contains("--rf")));
+}
+
+/// Finds a state on a run where delivering some message to an up node changes nothing (a
+/// base write waiting for the partition lock), and returns the run up to it and that action.
+fn no_op_delivery(m: &MvModel) -> (Vec<Action>, Action) {
+    for seed in 0..50 {
+        let run = random_run(m, seed, 400);
+        let mut s = m.init_states().remove(0);
+        for (i, a) in run.iter().enumerate() {
+            let mut enabled = Vec::new();
+            m.actions(&s, &mut enabled);
+            let noop = enabled.into_iter().find(|e| match e {
+                ActorModelAction::Deliver { dst, .. } => {
+                    !s.crashed[usize::from(*dst)] && m.next_state(&s, e.clone()).is_none()
+                }
+                _ => false,
+            });
+            if let Some(noop) = noop {
+                return (run[..i].to_vec(), noop);
+            }
+            s = m.next_state(&s, a.clone()).unwrap();
+        }
+    }
+    panic!("no run meets a delivery that changes nothing");
+}
+
+#[test]
+fn a_delivery_the_model_ignores_is_a_step_that_changes_nothing() {
+    let m = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
+    let (prefix, noop) = no_op_delivery(&m);
+    let mut actions = prefix.clone();
+    actions.push(noop);
+    let (h, lines) = record(&m, &actions, None).unwrap();
+    assert!(validate(&h, &lines, &STRICT).is_ok());
+    // Its observation is the one before it: same actor, unchanged.
+    let last = lines.last().unwrap();
+    if let Some(before) = lines[..lines.len() - 1].iter().rev().find(|l| l.node == last.node) {
+        assert_eq!(before.after, last.after);
+    }
+    // An implementation that changes state on it diverges.
+    let mut bad = lines.clone();
+    let After::Node(o) = &mut bad.last_mut().unwrap().after else {
+        panic!("deliveries that wait are to nodes")
+    };
+    o.commitlog.clear();
+    o.commitlog.push(mv_spec::WriteId(9));
+    assert_eq!(rejected(&h, &bad, &STRICT).index, lines.len() - 1);
+}
+
+#[test]
+fn a_delivery_to_a_crashed_node_is_not_a_step() {
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.crashes = 1;
+    let m = cfg.into_model();
+    // Crash the first request's coordinator before it receives the request.
+    let s = m.init_states().remove(0);
+    let mut enabled = Vec::new();
+    m.actions(&s, &mut enabled);
+    let request = enabled
+        .iter()
+        .find(|a| {
+            matches!(
+                a,
+                ActorModelAction::Deliver {
+                    msg: Msg::Write { .. },
+                    ..
+                }
+            )
+        })
+        .unwrap()
+        .clone();
+    let ActorModelAction::Deliver { dst, .. } = &request else {
+        unreachable!()
+    };
+    let (h, lines) = record(&m, &[ActorModelAction::Crash(*dst)], None).unwrap();
+    let mut with_delivery = lines.clone();
+    let step = m.to_step(&request);
+    with_delivery.push(TraceLine {
+        seq: 2,
+        node: step.actor().to_string(),
+        after: lines[0].after.clone(),
+        step,
+    });
+    let d = rejected(&h, &with_delivery, &STRICT);
+    assert_eq!(d.index, 1);
+    assert!(matches!(d.reason, Reason::NotEnabled { .. }), "{d}");
+}
