@@ -1,0 +1,224 @@
+//! Model → implementation conformance.
+//!
+//! 1. Every path of the model up to depth `k` of a tiny configuration is replayed on the
+//!    implementation. After every step the two must agree on the whole observation (every
+//!    node's tables and queues, every client's outcomes, quiescence) and on the set of steps
+//!    that are enabled next, which checks the simulation's network, timers, timer guards and
+//!    fault budgets as well as the node.
+//! 2. The counterexample the model finds for each broken variant is replayed on the
+//!    implementation built with the same switch: it must replay step for step and end in the
+//!    same anomaly. Built without the switch (the variant's correct design), the
+//!    implementation must not show it: the path either stops replaying or ends with the
+//!    property holding.
+
+mod conformance_support;
+
+use conformance_support::{compare, impl_config, replay, replay_steps};
+use mv_impl::node::Variant as ImplVariant;
+use mv_impl::sim::{Cluster, ClusterConfig};
+use mv_model::{MvModel, MvModelCfg, State, Variant, Workload};
+use mv_spec::trace::Step;
+use mv_spec::{Cl, Pairing, Ring};
+use stateright::{Checker, Model};
+
+/// Walks every path of length at most `depth`, comparing at every state. Returns the number
+/// of states compared.
+fn every_path(cfg: MvModelCfg, depth: usize) -> usize {
+    let model = cfg.clone().into_model();
+    let cluster = Cluster::new(impl_config(&cfg)).expect("valid configuration");
+    let mut stack: Vec<(State, Cluster, Vec<Step>)> = vec![(model.init_states().remove(0), cluster, Vec::new())];
+    let mut compared = 0;
+    while let Some((s, c, path)) = stack.pop() {
+        compared += 1;
+        if let Err(e) = compare(&model, &s, &c, true) {
+            panic!("{}\nafter the path:\n  {}\n{e}", model.summary(), show(&path));
+        }
+        if path.len() == depth {
+            continue;
+        }
+        let mut actions = Vec::new();
+        model.actions(&s, &mut actions);
+        for a in actions {
+            let Some(next) = model.next_state(&s, a.clone()) else {
+                continue;
+            };
+            let step = model.to_step(&a);
+            let mut c2 = c.clone();
+            if let Err(e) = c2.apply(&step) {
+                panic!(
+                    "{}\nafter the path:\n  {}\nthe implementation cannot take {step}: {e}",
+                    model.summary(),
+                    show(&path)
+                );
+            }
+            let mut p2 = path.clone();
+            p2.push(step);
+            stack.push((next, c2, p2));
+        }
+    }
+    compared
+}
+
+fn show(path: &[Step]) -> String {
+    if path.is_empty() {
+        return "(the initial state)".into();
+    }
+    path.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("\n  ")
+}
+
+fn cfg(variant: Variant, nodes: u8, rf: u8, cl: Cl, workload: Workload) -> MvModelCfg {
+    MvModelCfg {
+        ring: Ring {
+            nodes,
+            rf,
+            pairing: Pairing::SelfFirst,
+        },
+        cl,
+        workload,
+        crashes: 0,
+        data_loss: 0,
+        lossy: false,
+        ..MvModelCfg::for_variant(variant)
+    }
+}
+
+/// Two concurrent writes to one row at QUORUM, with a crash: locks, both halves of the base
+/// write, the coordinator's counting and recovery's commit-log replay.
+#[test]
+fn every_path_4_0_concurrent_with_a_crash() {
+    let c = MvModelCfg {
+        crashes: 1,
+        ..cfg(
+            Variant::Cassandra40,
+            2,
+            2,
+            Cl::Quorum,
+            Workload::Concurrent { writes: 2, keys: 1 },
+        )
+    };
+    assert!(every_path(c, 9) > 10_000);
+}
+
+/// A remote paired view replica (RF 1 on 2 nodes) on a lossy network: the local batchlog,
+/// its replay into hints, hint delivery and the view acks.
+#[test]
+fn every_path_3_0_batchlog_and_hints_on_a_lossy_network() {
+    let c = MvModelCfg {
+        lossy: true,
+        ..cfg(
+            Variant::Cassandra30,
+            2,
+            1,
+            Cl::All,
+            Workload::Concurrent { writes: 2, keys: 2 },
+        )
+    };
+    assert!(every_path(c, 9) > 10_000);
+}
+
+/// The coordinator batchlog with a crash: W2, W7-W9 and the replay after the coordinator is
+/// gone.
+#[test]
+fn every_path_coordinator_batchlog_with_a_crash() {
+    let c = MvModelCfg {
+        crashes: 1,
+        ..cfg(
+            Variant::Cassandra40Cbl,
+            2,
+            2,
+            Cl::One,
+            Workload::Concurrent { writes: 1, keys: 1 },
+        )
+    };
+    assert!(every_path(c, 11) > 10_000);
+}
+
+/// Positional pairing, data loss and a crash on three nodes at RF 1.
+#[test]
+fn every_path_positional_pairing_with_data_loss() {
+    let mut c = MvModelCfg {
+        crashes: 1,
+        data_loss: 1,
+        ..cfg(
+            Variant::Cassandra40,
+            3,
+            2,
+            Cl::One,
+            Workload::Concurrent { writes: 1, keys: 1 },
+        )
+    };
+    c.ring.pairing = Pairing::Positional;
+    assert!(every_path(c, 8) > 10_000);
+}
+
+/// Every broken variant at its default configuration, and the scripted workloads.
+#[test]
+fn every_path_of_every_broken_variant_default() {
+    for v in Variant::ALL {
+        if v.anomaly_property().is_none() {
+            continue;
+        }
+        let n = every_path(MvModelCfg::for_variant(v), 10);
+        assert!(n > 50, "{}: only {n} states", v.name());
+    }
+}
+
+/// The variant a broken variant takes a design choice away from.
+fn fixed(v: ImplVariant) -> ImplVariant {
+    match v {
+        ImplVariant::NoPartitionLock | ImplVariant::NoLocalBatchlog | ImplVariant::NonStrictLiveness => {
+            ImplVariant::Cassandra40
+        }
+        ImplVariant::RegularTombstone | ImplVariant::SingleDeletionSlot => ImplVariant::Cassandra30,
+        other => other,
+    }
+}
+
+fn holds(c: &Cluster, property: &str) -> bool {
+    let p = mv_spec::props::property(property).expect("a spec property");
+    (p.holds)(&c.observe())
+}
+
+/// Every counterexample of every broken variant shows the same anomaly on the implementation
+/// with the switch, and not without it.
+#[test]
+fn counterexamples_replay_with_the_switch_only() {
+    for v in Variant::ALL {
+        let Some(property) = v.anomaly_property() else {
+            continue;
+        };
+        let model: MvModel = MvModelCfg::for_variant(v).into_model();
+        let checker = MvModelCfg::for_variant(v).into_model().checker().spawn_bfs().join();
+        let path = checker
+            .discovery(property)
+            .unwrap_or_else(|| panic!("{}: the model finds no counterexample to {property}", v.name()));
+        let actions = path.into_actions();
+        let with = impl_config(&model.cfg);
+        let end = replay(&model, with.clone(), &actions)
+            .unwrap_or_else(|m| panic!("{}: the counterexample does not replay: {m:?}", v.name()));
+        assert!(
+            end.quiescent(),
+            "{}: the replayed counterexample is not quiescent",
+            v.name()
+        );
+        assert!(
+            !holds(&end, property),
+            "{}: the implementation does not violate {property}",
+            v.name()
+        );
+
+        let without = ClusterConfig {
+            variant: fixed(with.variant),
+            ..with
+        };
+        let steps: Vec<Step> = actions.iter().map(|a| model.to_step(a)).collect();
+        if let Ok(end) = replay_steps(without.clone(), &steps) {
+            assert!(
+                !end.quiescent() || holds(&end, property),
+                "{}: {} shows the anomaly too",
+                v.name(),
+                without.variant.name()
+            );
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Shared by the conformance tests: the bridge between a model configuration and the
+//! implementation's, and step-by-step replay of model paths on the implementation.
+
+#![allow(dead_code)]
+
+use mv_impl::node::{SeededBugs, Variant};
+use mv_impl::sim::{Cluster, ClusterConfig, Workload};
+use mv_model::{Action, MvModel, MvModelCfg, State};
+use mv_spec::trace::Step;
+use stateright::Model;
+
+/// The implementation's configuration for a model configuration: same names, same sizes.
+pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
+    let (writes, keys) = match m.workload {
+        mv_model::Workload::Concurrent { writes, keys } => (writes, keys),
+        w => (w.len() as u8, 1),
+    };
+    ClusterConfig {
+        variant: Variant::from_name(m.variant.name()).expect("every model variant exists in the implementation"),
+        ring: m.ring,
+        cl: m.cl,
+        workload: Workload::from_name(m.workload.name(), writes, keys).expect("same workload names"),
+        crashes: m.crashes,
+        data_loss: m.data_loss,
+        lossy: m.lossy,
+        bugs: SeededBugs::default(),
+    }
+}
+
+/// A step as canonical JSON, for comparing sets of steps.
+pub fn key(s: &Step) -> String {
+    serde_json::to_string(s).expect("steps serialize")
+}
+
+/// The steps the model can take in `s` (actions that change the state), canonical and
+/// deduplicated.
+pub fn model_enabled(model: &MvModel, s: &State) -> Vec<String> {
+    let mut actions = Vec::new();
+    model.actions(s, &mut actions);
+    let mut out: Vec<String> = actions
+        .into_iter()
+        .filter(|a| model.next_state(s, a.clone()).is_some())
+        .map(|a| key(&model.to_step(&a)))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The steps the implementation can take, canonical.
+pub fn impl_enabled(c: &Cluster) -> Vec<String> {
+    let mut out: Vec<String> = c.enabled_steps().iter().map(key).collect();
+    out.sort();
+    out
+}
+
+/// Where a replay on the implementation parted from the model.
+#[derive(Debug)]
+pub struct Mismatch {
+    /// Steps taken before the mismatch.
+    pub at: usize,
+    /// What differed.
+    pub what: String,
+}
+
+/// Compares the implementation with the model in state `s`: the whole observation (every
+/// node, every write, quiescence) and, if `enabled` is set, the set of enabled steps.
+pub fn compare(model: &MvModel, s: &State, c: &Cluster, enabled: bool) -> Result<(), String> {
+    let want = model.observe(s);
+    let got = c.observe();
+    if want != got {
+        return Err(format!("observations differ:\n  model: {want:?}\n  impl:  {got:?}"));
+    }
+    if enabled {
+        let (m, i) = (model_enabled(model, s), impl_enabled(c));
+        if m != i {
+            let only_m: Vec<_> = m.iter().filter(|x| !i.contains(x)).collect();
+            let only_i: Vec<_> = i.iter().filter(|x| !m.contains(x)).collect();
+            return Err(format!(
+                "enabled steps differ:\n  model only: {only_m:?}\n  impl only:  {only_i:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Replays model actions on a fresh implementation cluster, comparing after every step.
+/// Returns the final cluster, or where and how it parted from the model.
+pub fn replay(model: &MvModel, cfg: ClusterConfig, actions: &[Action]) -> Result<Cluster, Mismatch> {
+    let mut c = Cluster::new(cfg).map_err(|e| Mismatch { at: 0, what: e })?;
+    let mut s = model.init_states().remove(0);
+    compare(model, &s, &c, false).map_err(|what| Mismatch { at: 0, what })?;
+    for (i, a) in actions.iter().enumerate() {
+        let step = model.to_step(a);
+        c.apply(&step).map_err(|e| Mismatch {
+            at: i,
+            what: format!("{step}: {e}"),
+        })?;
+        s = model.next_state(&s, a.clone()).ok_or_else(|| Mismatch {
+            at: i,
+            what: format!("the model cannot take {step}"),
+        })?;
+        compare(model, &s, &c, false).map_err(|what| Mismatch {
+            at: i + 1,
+            what: format!("after {step}: {what}"),
+        })?;
+    }
+    Ok(c)
+}
+
+/// Replays steps on a fresh implementation cluster without a model: `Err` names the first
+/// step the implementation does not take.
+pub fn replay_steps(cfg: ClusterConfig, steps: &[Step]) -> Result<Cluster, Mismatch> {
+    let mut c = Cluster::new(cfg).map_err(|e| Mismatch { at: 0, what: e })?;
+    for (i, s) in steps.iter().enumerate() {
+        c.apply(s).map_err(|e| Mismatch {
+            at: i,
+            what: format!("{s}: {e}"),
+        })?;
+    }
+    Ok(c)
+}
