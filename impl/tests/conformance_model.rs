@@ -13,57 +13,19 @@
 
 mod conformance_support;
 
-use conformance_support::{compare, impl_config, replay, replay_steps};
+use conformance_support::{every_path_against, impl_config, replay, replay_steps};
 use mv_impl::node::Variant as ImplVariant;
 use mv_impl::sim::{Cluster, ClusterConfig};
-use mv_model::{MvModel, MvModelCfg, State, Variant, Workload};
+use mv_model::{MvModel, MvModelCfg, Variant, Workload};
 use mv_spec::trace::Step;
 use mv_spec::{Cl, Pairing, Ring};
 use stateright::{Checker, Model};
 
-/// Walks every path of length at most `depth`, comparing at every state. Returns the number
-/// of states compared.
+/// Walks every path of length at most `depth`, comparing at every state; panics with the
+/// path at the first difference. Returns the number of states compared.
 fn every_path(cfg: MvModelCfg, depth: usize) -> usize {
-    let model = cfg.clone().into_model();
-    let cluster = Cluster::new(impl_config(&cfg)).expect("valid configuration");
-    let mut stack: Vec<(State, Cluster, Vec<Step>)> = vec![(model.init_states().remove(0), cluster, Vec::new())];
-    let mut compared = 0;
-    while let Some((s, c, path)) = stack.pop() {
-        compared += 1;
-        if let Err(e) = compare(&model, &s, &c, true) {
-            panic!("{}\nafter the path:\n  {}\n{e}", model.summary(), show(&path));
-        }
-        if path.len() == depth {
-            continue;
-        }
-        let mut actions = Vec::new();
-        model.actions(&s, &mut actions);
-        for a in actions {
-            let Some(next) = model.next_state(&s, a.clone()) else {
-                continue;
-            };
-            let step = model.to_step(&a);
-            let mut c2 = c.clone();
-            if let Err(e) = c2.apply(&step) {
-                panic!(
-                    "{}\nafter the path:\n  {}\nthe implementation cannot take {step}: {e}",
-                    model.summary(),
-                    show(&path)
-                );
-            }
-            let mut p2 = path.clone();
-            p2.push(step);
-            stack.push((next, c2, p2));
-        }
-    }
-    compared
-}
-
-fn show(path: &[Step]) -> String {
-    if path.is_empty() {
-        return "(the initial state)".into();
-    }
-    path.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("\n  ")
+    let imp = impl_config(&cfg);
+    every_path_against(&cfg, imp, depth).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn cfg(variant: Variant, nodes: u8, rf: u8, cl: Cl, workload: Workload) -> MvModelCfg {

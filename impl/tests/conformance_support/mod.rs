@@ -120,3 +120,51 @@ pub fn replay_steps(cfg: ClusterConfig, steps: &[Step]) -> Result<Cluster, Misma
     }
     Ok(c)
 }
+
+/// Walks every path of the model of length at most `depth` from its initial state, and
+/// replays each on the implementation built with `imp`, comparing observations and enabled
+/// steps at every state. Returns the number of states compared, or the first difference
+/// with the path that led to it.
+pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) -> Result<usize, String> {
+    let model = cfg.clone().into_model();
+    let cluster = Cluster::new(imp).map_err(|e| format!("bad configuration: {e}"))?;
+    let mut stack: Vec<(State, Cluster, Vec<Step>)> = vec![(model.init_states().remove(0), cluster, Vec::new())];
+    let mut compared = 0;
+    while let Some((s, c, path)) = stack.pop() {
+        compared += 1;
+        if let Err(e) = compare(&model, &s, &c, true) {
+            return Err(format!("{}\nafter the path:\n  {}\n{e}", model.summary(), show(&path)));
+        }
+        if path.len() == depth {
+            continue;
+        }
+        let mut actions = Vec::new();
+        model.actions(&s, &mut actions);
+        for a in actions {
+            let Some(next) = model.next_state(&s, a.clone()) else {
+                continue;
+            };
+            let step = model.to_step(&a);
+            let mut c2 = c.clone();
+            if let Err(e) = c2.apply(&step) {
+                return Err(format!(
+                    "{}\nafter the path:\n  {}\nthe implementation cannot take {step}: {e}",
+                    model.summary(),
+                    show(&path)
+                ));
+            }
+            let mut p2 = path.clone();
+            p2.push(step);
+            stack.push((next, c2, p2));
+        }
+    }
+    Ok(compared)
+}
+
+/// A path, one step a line.
+pub fn show(path: &[Step]) -> String {
+    if path.is_empty() {
+        return "(the initial state)".into();
+    }
+    path.iter().map(|s| s.to_string()).collect::<Vec<_>>().join("\n  ")
+}
