@@ -1527,3 +1527,331 @@ fn seed_003_a_b_c_example_trees() {
     );
     assert_eq!(u.where_clause, vec![eq("a", int("0")), eq("b", int("0"))]);
 }
+
+// ---- properties -------------------------------------------------------------------------------
+
+mod props {
+    use super::super::lexer::{tokenize, Tok};
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    /// Valid statements to mutate: the seeds plus one of every form with every clause.
+    fn corpus() -> Vec<String> {
+        let extra = "
+            CREATE KEYSPACE IF NOT EXISTS ks WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+            USE ks;
+            CREATE TABLE IF NOT EXISTS ks.t (k int, c1 int, c2 text, s int static, l list<int>, st set<text>,
+                m map<text, frozen<list<int>>>, PRIMARY KEY ((k, c1), c2)) WITH CLUSTERING ORDER BY (c2 DESC)
+                AND comment = 'x' AND COMPACT STORAGE;
+            CREATE MATERIALIZED VIEW IF NOT EXISTS ks.v AS SELECT k, c1 AS x, ttl(s) FROM ks.t
+                WHERE k IS NOT NULL AND c1 > 3 AND (c2, s) >= ('a', 1) AND token(k) > 0
+                PRIMARY KEY ((c1), k, c2) WITH CLUSTERING ORDER BY (k ASC, c2 DESC);
+            ALTER MATERIALIZED VIEW v WITH gc_grace_seconds = 10;
+            DROP MATERIALIZED VIEW IF EXISTS ks.v;
+            ALTER TABLE t ADD (x int, y set<int> static);
+            ALTER TABLE t DROP x USING TIMESTAMP 3;
+            DROP TABLE IF EXISTS t;
+            DROP KEYSPACE ks;
+            TRUNCATE TABLE t;
+            INSERT INTO t (k, a, b, c, d, e) VALUES (-1, 2.5e3, 'it''s', $$dollar$$, 0xCAFE,
+                123e4567-e89b-12d3-a456-426614174000) IF NOT EXISTS USING TIMESTAMP 5 AND TTL 7;
+            UPDATE t USING TTL 5 SET a = a + [1], b = {'x'} + b, c = c - 1, m['k'] = {1: 2}, n += 1
+                WHERE k = 1 AND c IN (1, 2) IF a = 1 AND b != null;
+            DELETE a, m['k'] FROM t USING TIMESTAMP 3 WHERE k = 1 AND (c1, c2) > (1, 'a') IF EXISTS;
+            BEGIN UNLOGGED BATCH USING TIMESTAMP 9 INSERT INTO t (k) VALUES (1); UPDATE t SET v = 2 WHERE k = 1
+                DELETE FROM t WHERE k = 1; APPLY BATCH;
+            SELECT DISTINCT k, writetime(v) AS w, count(*), f(g(x)) FROM t WHERE k = ? AND c <= :c
+                ORDER BY c DESC PER PARTITION LIMIT 1 LIMIT 3 ALLOW FILTERING;
+            ADVANCE CLOCK 1000;
+            /* comment */ SELECT * FROM \"Quoted\"\"Name\" -- trailing
+        ";
+        [SEED_002, SEED_003, SEED_004, extra]
+            .iter()
+            .flat_map(|src| parse_script(src))
+            .map(|r| r.map(|s| s.text).expect("corpus statements parse"))
+            .collect()
+    }
+
+    /// Every valid position in `src`: each character's line:column, and the end of input.
+    fn position_is_inside(src: &str, pos: Pos) -> bool {
+        let lines: Vec<&str> = src.split('\n').collect();
+        let Some(line) = (pos.line as usize).checked_sub(1).and_then(|i| lines.get(i)) else {
+            return false;
+        };
+        pos.col >= 1 && (pos.col as usize) <= line.chars().count() + 1
+    }
+
+    /// The properties every input must satisfy: no panic (implicit), every error and every
+    /// statement at a position inside the input, statement texts are slices of the input that
+    /// parse back to themselves.
+    fn check(src: &str) -> Result<(), TestCaseError> {
+        for result in parse_script(src) {
+            match result {
+                Err(e) => {
+                    prop_assert!(position_is_inside(src, e.pos), "error {e} outside {src:?}");
+                    prop_assert!(!e.message.is_empty());
+                }
+                Ok(stmt) => {
+                    prop_assert!(
+                        position_is_inside(src, stmt.pos),
+                        "statement at {} outside {src:?}",
+                        stmt.pos
+                    );
+                    prop_assert!(src.contains(&stmt.text), "{:?} is not a slice of {src:?}", stmt.text);
+                    let again = parse_statement(&stmt.text);
+                    prop_assert_eq!(again.as_ref().map(|s| &s.text), Ok(&stmt.text));
+                    if !matches!(stmt.kind, StmtKind::Batch(_)) {
+                        prop_assert_eq!(again.map(|s| s.kind), Ok(stmt.kind));
+                    }
+                }
+            }
+        }
+        let _ = parse_statement(src).map_err(|e| {
+            assert!(position_is_inside(src, e.pos), "error {e} outside {src:?}");
+        });
+        Ok(())
+    }
+
+    /// Pieces of CQL that random scripts are glued from: keywords, punctuation, literal
+    /// openers and closers, comment markers and whitespace, so the parser gets deep often.
+    const FRAGMENTS: &[&str] = &[
+        "SELECT",
+        "INSERT",
+        "INTO",
+        "VALUES",
+        "UPDATE",
+        "SET",
+        "DELETE",
+        "FROM",
+        "WHERE",
+        "AND",
+        "IS",
+        "NOT",
+        "NULL",
+        "IN",
+        "CREATE",
+        "TABLE",
+        "MATERIALIZED",
+        "VIEW",
+        "AS",
+        "PRIMARY",
+        "KEY",
+        "WITH",
+        "CLUSTERING",
+        "ORDER",
+        "BY",
+        "DESC",
+        "BEGIN",
+        "BATCH",
+        "APPLY",
+        "UNLOGGED",
+        "USING",
+        "TIMESTAMP",
+        "TTL",
+        "IF",
+        "EXISTS",
+        "token",
+        "writetime",
+        "LIMIT",
+        "ADVANCE",
+        "CLOCK",
+        "list",
+        "map",
+        "frozen",
+        "<",
+        ">",
+        "=",
+        "<=",
+        ">=",
+        "!=",
+        "+",
+        "-",
+        "+=",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ";",
+        ".",
+        ":",
+        "*",
+        "?",
+        "'",
+        "''",
+        "\"",
+        "$$",
+        "--",
+        "//",
+        "/*",
+        "*/",
+        " ",
+        " ",
+        "\n",
+        "\t",
+        "k",
+        "v",
+        "t",
+        "\"Q\"",
+        "1",
+        "-1",
+        "2.5",
+        "1e3",
+        "0x0f",
+        "'s'",
+        "true",
+        "NaN",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "é",
+        "\u{0}",
+    ];
+
+    fn fragment_script() -> impl Strategy<Value = String> {
+        prop::collection::vec(prop::sample::select(FRAGMENTS), 0..60).prop_map(|parts| parts.join(" "))
+    }
+
+    fn random_chars() -> impl Strategy<Value = String> {
+        prop::collection::vec(any::<char>(), 0..80).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    #[derive(Debug, Clone)]
+    enum Mutation {
+        InsertByte(usize, u8),
+        DeleteByte(usize),
+        ReplaceByte(usize, u8),
+        DeleteToken(usize),
+        DuplicateToken(usize),
+        SwapTokens(usize, usize),
+    }
+
+    fn mutation() -> impl Strategy<Value = Mutation> {
+        prop_oneof![
+            (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::InsertByte(i, b)),
+            any::<usize>().prop_map(Mutation::DeleteByte),
+            (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Mutation::ReplaceByte(i, b)),
+            any::<usize>().prop_map(Mutation::DeleteToken),
+            any::<usize>().prop_map(Mutation::DuplicateToken),
+            (any::<usize>(), any::<usize>()).prop_map(|(i, j)| Mutation::SwapTokens(i, j)),
+        ]
+    }
+
+    /// Applies a mutation; indices wrap around the statement's length or token count. Byte edits
+    /// may break UTF-8; the result is read back lossily, as a front end reading a file would.
+    fn mutate(src: &str, m: &Mutation) -> String {
+        let mut bytes = src.as_bytes().to_vec();
+        let spans: Vec<(usize, usize)> = tokenize(src)
+            .iter()
+            .filter(|t| t.tok != Tok::Eof)
+            .map(|t| (t.start, t.end))
+            .collect();
+        let span = |i: usize| spans.get(i % spans.len().max(1)).copied();
+        match *m {
+            Mutation::InsertByte(i, b) => bytes.insert(i % (bytes.len() + 1), b),
+            Mutation::DeleteByte(i) if !bytes.is_empty() => {
+                bytes.remove(i % bytes.len());
+            }
+            Mutation::ReplaceByte(i, b) if !bytes.is_empty() => {
+                let at = i % bytes.len();
+                bytes[at] = b;
+            }
+            Mutation::DeleteToken(i) => {
+                if let Some((s, e)) = span(i) {
+                    bytes.drain(s..e);
+                }
+            }
+            Mutation::DuplicateToken(i) => {
+                if let Some((s, e)) = span(i) {
+                    let copy: Vec<u8> = bytes[s..e].to_vec();
+                    bytes.splice(e..e, [b" ".as_slice(), &copy].concat());
+                }
+            }
+            Mutation::SwapTokens(i, j) => {
+                if let (Some(a), Some(b)) = (span(i), span(j)) {
+                    let (first, second) = if a.0 <= b.0 { (a, b) } else { (b, a) };
+                    if first.1 <= second.0 {
+                        let mut out = bytes[..first.0].to_vec();
+                        out.extend_from_slice(&bytes[second.0..second.1]);
+                        out.extend_from_slice(&bytes[first.1..second.0]);
+                        out.extend_from_slice(&bytes[first.0..first.1]);
+                        out.extend_from_slice(&bytes[second.1..]);
+                        bytes = out;
+                    }
+                }
+            }
+            _ => {}
+        }
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn config(cases: u32) -> Config {
+        // PROPTEST_CASES still overrides the count for a long run. No regression files: the
+        // test must not write into the source tree.
+        let cases = std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(cases);
+        Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(2000))]
+
+        #[test]
+        fn random_characters_never_panic(src in random_chars()) {
+            check(&src)?;
+        }
+
+        #[test]
+        fn random_cql_fragments_never_panic(src in fragment_script()) {
+            check(&src)?;
+        }
+
+        #[test]
+        fn mutated_statements_never_panic(
+            pick in any::<usize>(),
+            mutations in prop::collection::vec(mutation(), 1..4),
+        ) {
+            let corpus = corpus();
+            let mut src = corpus[pick % corpus.len()].clone();
+            for m in &mutations {
+                src = mutate(&src, m);
+            }
+            check(&src)?;
+        }
+
+        #[test]
+        fn mutated_scripts_keep_their_other_statements(
+            pick in any::<usize>(),
+            m in mutation(),
+        ) {
+            // A broken statement never changes how the statements before it parse. (What follows
+            // it can change: a mutation that opens a string, a comment or a batch swallows the
+            // rest of the script, as it does in cqlsh.)
+            let corpus = corpus();
+            let first = &corpus[pick % corpus.len()];
+            let middle = mutate(&corpus[(pick / 7) % corpus.len()], &m);
+            let script = format!("{first};\n{middle};\nSELECT * FROM t;");
+            check(&script)?;
+            let results = parse_script(&script);
+            let first_alone = parse_statement(first);
+            prop_assert_eq!(results.first().cloned().map(|r| r.map(|s| s.kind)), Some(first_alone.map(|s| s.kind)));
+        }
+    }
+
+    #[test]
+    fn the_corpus_is_big_and_valid() {
+        // Guards the properties above against a corpus that silently shrank or broke.
+        let corpus = corpus();
+        assert!(corpus.len() >= 60, "{}", corpus.len());
+        for stmt in &corpus {
+            assert!(parse_statement(stmt).is_ok(), "{stmt}");
+        }
+    }
+}
