@@ -218,7 +218,8 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
                     i + 1,
                     model.describe(a)
                 );
-                return Ok(0);
+                // The file and the model disagree: a divergence, as in `mvcheck validate`.
+                return Ok(crate::validate::EXIT_DIVERGENCE);
             }
         }
     }

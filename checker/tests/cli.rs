@@ -80,6 +80,14 @@ fn broken_variant_exits_12_and_its_file_replays() {
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
     assert!(stdout(&r).contains("still ends in a violation of P-one-row"));
 
+    // Without its first step the path cannot be walked: a divergence, exit 20.
+    let mut cut = doc.clone();
+    cut["states"].as_array_mut().unwrap().remove(1);
+    std::fs::write(dir.path().join("cut.itf.json"), cut.to_string()).unwrap();
+    let r = mvcheck(dir.path(), &["replay", "cut.itf.json"]);
+    assert_eq!(r.status.code(), Some(20), "{}{}", stdout(&r), stderr(&r));
+    assert!(stdout(&r).contains("is not possible in this model"), "{}", stdout(&r));
+
     // A second run never overwrites the first file.
     let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
     assert_eq!(o.status.code(), Some(12));
