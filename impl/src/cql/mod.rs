@@ -49,6 +49,14 @@ pub fn parse_script(src: &str) -> Vec<Result<ast::Stmt, ParseError>> {
     parser::parse_script(src)
 }
 
+/// Does `src` end with a complete top-level statement, i.e. with a `;` that is outside strings,
+/// comments and any open `BEGIN BATCH ... APPLY BATCH`? An interactive shell reads lines until
+/// this holds, then runs the buffer with [`parse_script`]; this uses the parser's own lexer and
+/// splitter, so the two never disagree about where a statement ends.
+pub fn input_complete(src: &str) -> bool {
+    parser::input_complete(src)
+}
+
 /// Parses exactly one statement (an optional trailing `;` is allowed). Anything after it is an
 /// error, as is an empty input.
 pub fn parse_statement(src: &str) -> Result<ast::Stmt, ParseError> {

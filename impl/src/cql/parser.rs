@@ -82,6 +82,28 @@ pub(crate) fn parse_script(src: &str) -> Vec<Result<Stmt, ParseError>> {
         .collect()
 }
 
+pub(crate) fn input_complete(src: &str) -> bool {
+    let tokens = tokenize(src);
+    // An unterminated string or comment continues on the next line.
+    if tokens
+        .iter()
+        .any(|t| matches!(&t.tok, Tok::Error(msg) if msg.starts_with("unterminated")))
+    {
+        return false;
+    }
+    let Some(last) = tokens.iter().rev().find(|t| t.tok != Tok::Eof) else {
+        return false;
+    };
+    if last.tok != Tok::Semicolon {
+        return false;
+    }
+    // The final `;` must end a top-level statement, not a statement inside an open batch.
+    match split(&tokens, src).last() {
+        Some(chunk) => chunk.terminator.start == last.start,
+        None => true,
+    }
+}
+
 pub(crate) fn parse_statement(src: &str) -> Result<Stmt, ParseError> {
     let tokens = tokenize(src);
     let chunks = split(&tokens, src);

@@ -1328,6 +1328,30 @@ fn parse_statement_wants_exactly_one() {
 }
 
 #[test]
+fn input_is_complete_at_a_top_level_semicolon() {
+    assert!(input_complete("SELECT * FROM t;\n"));
+    assert!(input_complete("SELECT * FROM t; -- done\n"));
+    assert!(input_complete("SELECT * FROM t; SELECT * FROM u;"));
+    assert!(
+        input_complete("SELECT * FROM t FORM u;"),
+        "a syntax error is complete too: run it and report"
+    );
+    assert!(input_complete(";"));
+    assert!(!input_complete(""));
+    assert!(!input_complete("  -- only a comment\n"));
+    assert!(!input_complete("SELECT * FROM t\n"));
+    assert!(!input_complete("SELECT * FROM t; SELECT * FROM u"));
+    assert!(!input_complete("INSERT INTO t (k, v) VALUES (1, 'a;\n"));
+    assert!(!input_complete("INSERT INTO t (k, v) VALUES (1, $$a;\n"));
+    assert!(!input_complete("SELECT * FROM t -- ;\n"));
+    assert!(!input_complete("SELECT * /* ; \n"));
+    let open = "BEGIN BATCH\nINSERT INTO t (k) VALUES (1);\n";
+    assert!(!input_complete(open));
+    assert!(!input_complete(&format!("{open}APPLY BATCH\n")));
+    assert!(input_complete(&format!("{open}apply  batch ;\n")));
+}
+
+#[test]
 fn long_tokens_are_shortened_in_messages() {
     let long = "x".repeat(100);
     let msg = error(&format!("SELECT * FROM t WHERE k = 1 {long}"));
@@ -1607,6 +1631,7 @@ mod props {
                 }
             }
         }
+        let _ = input_complete(src);
         let _ = parse_statement(src).map_err(|e| {
             assert!(position_is_inside(src, e.pos), "error {e} outside {src:?}");
         });
