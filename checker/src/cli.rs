@@ -58,6 +58,8 @@ pub enum Command {
         /// The file written by `check` or `simulate`.
         file: PathBuf,
     },
+    /// Run the reference implementation in a seeded simulation and write its trace (NDJSON).
+    ImplSim(crate::impl_sim::ImplSimArgs),
     /// Replay an implementation trace (NDJSON) on the model; exit 20 at the first divergence.
     Validate {
         /// The trace (`specs/trace-format.md`, "NDJSON implementation traces").

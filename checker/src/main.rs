@@ -6,6 +6,7 @@
 //! error.
 
 mod cli;
+mod impl_sim;
 mod itf;
 mod report;
 mod validate;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
             Ok(0)
         }
         Command::Replay { file } => itf::replay(&file),
+        Command::ImplSim(args) => impl_sim::impl_sim(&args),
         Command::Validate { file, partial } => validate::validate(&file, partial),
     };
     match result {

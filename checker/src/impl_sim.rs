@@ -1,0 +1,191 @@
+//! `mvcheck impl-sim`: run the reference implementation (`mv-impl`) in a seeded simulation,
+//! write its NDJSON trace, and optionally validate the trace on the model.
+//!
+//! The configuration flags are the model's (`--variant --nodes --rf --pairing --cl
+//! --workload --writes --keys --crashes --data-loss --lossy`), so a trace always names a
+//! configuration `mvcheck validate` can rebuild. `--faults` sets the fault budgets in one
+//! flag and adds duplication, which the model does not need to know about.
+//!
+//! Exit codes: 0 when the run is clean (and, with `--validate`, the model explains it), 12
+//! when the final quiescent state violates a property, 20 when validation diverges, 2 for
+//! bad flags, and 1 when a node breaks the protocol. Every failing run prints its seed.
+
+use crate::cli::ModelArgs;
+use crate::{Failure, EXIT_VIOLATION};
+use clap::Args;
+use mv_impl::sim::{self, ClusterConfig, SimOptions};
+use mv_model::trace::{model_config, trace_config, validate_on, Options};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Exit code when the model does not explain the trace (as `mvcheck validate`).
+const EXIT_DIVERGENCE: u8 = 20;
+
+/// The flags of `mvcheck impl-sim`.
+#[derive(Args, Debug, Clone)]
+pub struct ImplSimArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Scheduler seed; the same seed gives the same trace, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// At most this many steps (the run also ends once only faults are left to do).
+    #[arg(long, default_value_t = 1000)]
+    steps: u64,
+    /// Faults, comma-separated: crash[=N], data-loss[=N], drop, dup, or none. Budgets
+    /// default to 1. Overrides --crashes, --data-loss and --lossy.
+    #[arg(long, value_name = "LIST")]
+    faults: Option<String>,
+    /// Where to write the trace.
+    #[arg(long)]
+    out: PathBuf,
+    /// Validate the trace on the model after writing it.
+    #[arg(long)]
+    validate: bool,
+}
+
+/// Fault settings from `--faults`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Faults {
+    crashes: u8,
+    data_loss: u8,
+    drop: bool,
+    duplicate: bool,
+}
+
+fn parse_faults(list: &str) -> Result<Faults, String> {
+    let mut f = Faults::default();
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, count) = match item.split_once('=') {
+            Some((n, c)) => {
+                let c: u8 = c
+                    .parse()
+                    .map_err(|_| format!("--faults: {item:?}: the count must be a number from 0 to 3"))?;
+                (n, Some(c))
+            }
+            None => (item, None),
+        };
+        let no_count = |c: Option<u8>| match c {
+            Some(_) => Err(format!("--faults: {name} takes no count")),
+            None => Ok(()),
+        };
+        match name {
+            "crash" => f.crashes = count.unwrap_or(1),
+            "data-loss" => f.data_loss = count.unwrap_or(1),
+            "drop" => {
+                no_count(count)?;
+                f.drop = true;
+            }
+            "dup" => {
+                no_count(count)?;
+                f.duplicate = true;
+            }
+            "none" => {
+                no_count(count)?;
+                f = Faults::default();
+            }
+            other => {
+                return Err(format!(
+                    "--faults: unknown fault {other:?}; known faults: crash[=N], data-loss[=N], drop, dup, none"
+                ))
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// Runs `mvcheck impl-sim`.
+pub fn impl_sim(args: &ImplSimArgs) -> Result<u8, Failure> {
+    let mut model_cfg = args.model.config().map_err(Failure::Usage)?;
+    let mut duplicate = false;
+    if let Some(list) = &args.faults {
+        let f = parse_faults(list).map_err(Failure::Usage)?;
+        model_cfg.crashes = f.crashes;
+        model_cfg.data_loss = f.data_loss;
+        model_cfg.lossy = f.drop;
+        duplicate = f.duplicate;
+        model_cfg
+            .validate()
+            .map_err(|e| Failure::Usage(format!("--faults: {e}")))?;
+    }
+    let cfg = ClusterConfig::from_trace_config(&trace_config(&model_cfg)).map_err(Failure::Usage)?;
+    let opts = SimOptions {
+        duplicate,
+        ..SimOptions::new(args.seed, args.steps)
+    };
+    let started = Instant::now();
+    let run = sim::run(cfg, &opts).map_err(Failure::Usage)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    std::fs::write(&args.out, run.ndjson())
+        .map_err(|e| Failure::Usage(format!("{}: cannot write: {e}", args.out.display())))?;
+    let seed = args.seed;
+    println!(
+        "wrote {} steps to {} in {elapsed:.3}s (seed {seed}; {}{})",
+        run.steps,
+        args.out.display(),
+        summary(&model_cfg),
+        if duplicate { " dup=true" } else { "" }
+    );
+    println!(
+        "final state: {}",
+        if run.quiescent {
+            "quiescent"
+        } else {
+            "not quiescent (step budget spent or work left)"
+        }
+    );
+    if let Some(e) = &run.error {
+        return Err(Failure::Internal(format!(
+            "the implementation broke the protocol (seed {seed}): {e}"
+        )));
+    }
+    if args.validate {
+        let model = model_config(&run.header.config).map_err(Failure::Usage)?.into_model();
+        match validate_on(&model, &run.lines, &Options { partial: None }) {
+            Ok(v) => println!("valid: the model explains all {} events", v.events),
+            Err(d) => {
+                println!("divergence (seed {seed}): {d}");
+                return Ok(EXIT_DIVERGENCE);
+            }
+        }
+    }
+    if !run.violated.is_empty() {
+        println!("violated at the final state (seed {seed}): {}", run.violated.join(", "));
+        return Ok(EXIT_VIOLATION);
+    }
+    if run.quiescent {
+        println!("every property holds at the final state");
+    }
+    Ok(0)
+}
+
+fn summary(c: &mv_model::MvModelCfg) -> String {
+    c.clone().into_model().summary()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_parse_with_and_without_counts() {
+        assert_eq!(
+            parse_faults("crash=2,drop,dup").unwrap(),
+            Faults {
+                crashes: 2,
+                data_loss: 0,
+                drop: true,
+                duplicate: true
+            }
+        );
+        assert_eq!(parse_faults("data-loss").unwrap().data_loss, 1);
+        assert_eq!(parse_faults("crash,none").unwrap(), Faults::default());
+    }
+
+    #[test]
+    fn bad_faults_are_named() {
+        assert!(parse_faults("fire").unwrap_err().contains("\"fire\""));
+        assert!(parse_faults("crash=x").unwrap_err().contains("crash=x"));
+        assert!(parse_faults("drop=2").unwrap_err().contains("drop takes no count"));
+    }
+}
