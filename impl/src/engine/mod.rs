@@ -5,14 +5,28 @@
 //!   reconciliation (reference note §1, §7).
 //! * [`schema`]: table and view definitions.
 //! * [`view`]: view maintenance on values: read-before-write and `ViewUpdateGenerator`'s
-//!   decision (§2-§4, §9), callable without CQL.
+//!   decision (§2-§4, §9), callable without CQL (the distributed node uses it directly).
+//! * [`Engine`] (`exec.rs`, `write.rs`, `select.rs`): the CQL executor over those layers,
+//!   with schema validation in Cassandra's words (§10), view builds and their status tables
+//!   (§11).
 
+mod convert;
 pub mod data;
+mod error;
+mod exec;
+mod restrict;
 pub mod schema;
+mod select;
 pub mod value;
 pub mod view;
+mod write;
 
 pub use data::{Cell, ClusteringKey, DeletionTime, Liveness, Partition, PartitionKey, Row, Ts};
+pub use error::{CqlError, ErrorKind, QueryResult, Rows};
+pub use exec::{Engine, EngineConfig, Table, DEFAULT_KEYSPACE, DEFAULT_NOW_MICROS, MAX_TTL, VIEW_WARNING};
 pub use schema::{ColumnDef, ColumnKind, TableSchema, ViewDef};
 pub use value::{DataType, Decimal, Value};
 pub use view::{DeletionStyle, ViewMutation, ViewRules};
+
+#[cfg(test)]
+mod tests;

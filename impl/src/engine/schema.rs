@@ -119,16 +119,13 @@ impl TableSchema {
         self.columns.values().filter(|c| c.kind == ColumnKind::Static)
     }
 
-    /// `SELECT *` order: partition key, clustering, then the rest alphabetically.
+    /// `SELECT *` order: partition key, clustering, then the other columns alphabetically,
+    /// static columns before regular ones (Cassandra iterates statics first).
     pub fn select_star_order(&self) -> Vec<String> {
         let mut out: Vec<String> = self.partition_key.clone();
         out.extend(self.clustering.iter().cloned());
-        out.extend(
-            self.columns
-                .values()
-                .filter(|c| matches!(c.kind, ColumnKind::Static | ColumnKind::Regular))
-                .map(|c| c.name.clone()),
-        );
+        out.extend(self.static_columns().map(|c| c.name.clone()));
+        out.extend(self.regular_columns().map(|c| c.name.clone()));
         out
     }
 

@@ -1,0 +1,557 @@
+//! Executor tests: CQL in, rows and errors out.
+
+use super::*;
+
+fn engine() -> Engine {
+    Engine::new(EngineConfig::default())
+}
+
+fn engine_with(rules: ViewRules, step: usize) -> Engine {
+    Engine::new(EngineConfig {
+        rules,
+        view_build_step: step,
+        ..EngineConfig::default()
+    })
+}
+
+/// Runs statements that must all succeed.
+fn ok(e: &mut Engine, src: &str) {
+    for (i, r) in e.execute_script(src).into_iter().enumerate() {
+        if let Err(err) = r {
+            panic!("statement {i} of {src:?} failed: {err}");
+        }
+    }
+}
+
+/// The single statement's error.
+fn err(e: &mut Engine, src: &str) -> CqlError {
+    let mut rs = e.execute_script(src);
+    assert_eq!(rs.len(), 1, "{src:?} is one statement");
+    match rs.remove(0) {
+        Ok(r) => panic!("{src:?} should fail, got {r:?}"),
+        Err(err) => err,
+    }
+}
+
+/// A SELECT's rows, values rendered as cqlsh does, null as "null".
+fn rows(e: &mut Engine, src: &str) -> Vec<Vec<String>> {
+    let mut rs = e.execute_script(src);
+    match rs.remove(0) {
+        Ok(QueryResult::Rows(r)) => r
+            .rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|v| v.as_ref().map_or("null".to_string(), Value::to_cql))
+                    .collect()
+            })
+            .collect(),
+        other => panic!("{src:?} should return rows, got {other:?}"),
+    }
+}
+
+fn columns(e: &mut Engine, src: &str) -> Vec<String> {
+    match e.execute_script(src).remove(0) {
+        Ok(QueryResult::Rows(r)) => r.columns,
+        other => panic!("{src:?} should return rows, got {other:?}"),
+    }
+}
+
+fn table(rs: &[&[&str]]) -> Vec<Vec<String>> {
+    rs.iter().map(|r| r.iter().map(|s| s.to_string()).collect()).collect()
+}
+
+const RANKING: &str = "
+CREATE TABLE ranking (year INT, place INT, athlete TEXT, PRIMARY KEY(year, place));
+INSERT INTO ranking (year, place, athlete) VALUES (1986, 1, 'Frank');
+INSERT INTO ranking (year, place, athlete) VALUES (1986, 2, 'Tom');
+INSERT INTO ranking (year, place, athlete) VALUES (1986, 3, 'Mike');
+INSERT INTO ranking (year, place, athlete) VALUES (1987, 1, 'John');
+INSERT INTO ranking (year, place, athlete) VALUES (1987, 2, 'Frank');
+INSERT INTO ranking (year, place, athlete) VALUES (1987, 3, 'Tom');
+";
+
+#[test]
+fn seed_002_ranking_and_a_view_built_in_the_background() {
+    let mut e = engine_with(ViewRules::current(), 1);
+    ok(&mut e, RANKING);
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM ranking WHERE year = 1987;"),
+        table(&[&["1987", "1", "John"], &["1987", "2", "Frank"], &["1987", "3", "Tom"]])
+    );
+    let created = e.execute_script(
+        "CREATE MATERIALIZED VIEW ranking_by_athlete AS SELECT * FROM ranking \
+         WHERE athlete IS NOT NULL AND year IS NOT NULL AND place IS NOT NULL \
+         PRIMARY KEY (athlete, year, place);",
+    );
+    assert_eq!(
+        created,
+        vec![Ok(QueryResult::Done {
+            warnings: vec![VIEW_WARNING.to_string()]
+        })]
+    );
+    // Two base partitions: the build is in progress right after CREATE.
+    assert_eq!(
+        rows(
+            &mut e,
+            "SELECT keyspace_name, view_name, keys_built FROM system.view_builds_in_progress;"
+        ),
+        table(&[&["ks", "ranking_by_athlete", "0"]])
+    );
+    // The SELECT above let the builder do one partition; this write lands mid-build.
+    ok(
+        &mut e,
+        "INSERT INTO ranking (year, place, athlete) VALUES (1988, 1, 'Frank');",
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM system.materialized_views_builds_in_progress;").len(),
+        0,
+        "two partitions, one per statement: done"
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM system.built_materialized_views;"),
+        table(&[&["ks", "ranking_by_athlete"]])
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM ranking_by_athlete WHERE athlete = 'Frank';"),
+        table(&[
+            &["Frank", "1986", "1"],
+            &["Frank", "1987", "2"],
+            &["Frank", "1988", "1"]
+        ])
+    );
+}
+
+#[test]
+fn seed_002_rejected_views() {
+    let mut e = engine();
+    ok(&mut e, RANKING);
+    let no_year = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW champion AS SELECT athlete, place FROM ranking \
+         WHERE athlete IS NOT NULL AND place IS NOT NULL PRIMARY KEY (athlete, place);",
+    );
+    assert_eq!(no_year.kind, ErrorKind::Invalid);
+    assert_eq!(
+        no_year.message,
+        "Cannot create materialized view 'champion' without primary key columns year from base table 'ranking'"
+    );
+    let filter = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW champion AS SELECT athlete FROM ranking \
+         WHERE place = 1 AND athlete IS NOT NULL PRIMARY KEY (athlete);",
+    );
+    assert_eq!(
+        filter.message,
+        "Cannot create materialized view 'champion' without primary key columns year, place from base table 'ranking'"
+    );
+    // The seed's working alternative: place as partition key, filtering by reading.
+    ok(
+        &mut e,
+        "CREATE MATERIALIZED VIEW champion AS SELECT * FROM ranking \
+         WHERE place IS NOT NULL AND year IS NOT NULL AND athlete IS NOT NULL \
+         PRIMARY KEY (place, year, athlete);",
+    );
+    e.finish_view_builds();
+    assert_eq!(
+        rows(&mut e, "SELECT athlete FROM champion WHERE place = 1;"),
+        table(&[&["Frank"], &["John"]])
+    );
+}
+
+#[test]
+fn view_schema_rules() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, a int, b int, s int static, PRIMARY KEY (k, c));",
+    );
+    let cases = [
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c, a, b FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND a IS NOT NULL AND b IS NOT NULL PRIMARY KEY ((a, b), k, c);",
+            "Cannot include more than one non-primary key column in materialized view primary key (got a, b)",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT * FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, k);",
+            "Cannot include static column 's' in materialized view 'v'",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c, a FROM t WHERE k IS NOT NULL PRIMARY KEY (c, k);",
+            "Primary key columns c must be restricted with 'IS NOT NULL' or otherwise",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c, a FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND a = 1 PRIMARY KEY (c, k);",
+            "Non-primary key columns can only be restricted with 'IS NOT NULL' (got: a restricted illegally)",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c AS x FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, k);",
+            "Cannot use aliases when defining a materialized view (got x)",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c FROM nope WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, k);",
+            "Base table 'nope' doesn't exist",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW t AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, k);",
+            "Cannot create materialized view 't' - a table with the same name already exists",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND token(k) > 0 PRIMARY KEY (c, k);",
+            "Cannot use token relation when defining a materialized view",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW v AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, k) WITH default_time_to_live = 5;",
+            "Cannot set default_time_to_live for a materialized view. Data in a materialized view always expire at the same time than the corresponding data in the parent table.",
+        ),
+    ];
+    for (stmt, msg) in cases {
+        let got = err(&mut e, stmt);
+        assert_eq!((got.kind, got.message.as_str()), (ErrorKind::Invalid, msg), "{stmt}");
+    }
+    ok(
+        &mut e,
+        "CREATE MATERIALIZED VIEW v AS SELECT k, c, a FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND a IS NOT NULL PRIMARY KEY (a, c, k);",
+    );
+    let again = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW v AS SELECT k, c, a FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND a IS NOT NULL PRIMARY KEY (a, c, k);",
+    );
+    assert_eq!(again.kind, ErrorKind::AlreadyExists);
+    let of_view = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW w AS SELECT * FROM v WHERE k IS NOT NULL AND c IS NOT NULL AND a IS NOT NULL PRIMARY KEY (k, c, a);",
+    );
+    assert_eq!(
+        of_view.message,
+        "Materialized views cannot be created against other materialized views"
+    );
+    assert_eq!(
+        err(&mut e, "DROP TABLE t;").message,
+        "Cannot drop a table when materialized views still depend on it (ks.v)"
+    );
+    assert_eq!(
+        err(&mut e, "INSERT INTO v (a, c, k) VALUES (1, 1, 1);").message,
+        "Cannot directly modify a materialized view"
+    );
+    assert_eq!(
+        err(&mut e, "DROP TABLE v;").message,
+        "Cannot use DROP TABLE on a materialized view. Please use DROP MATERIALIZED VIEW instead."
+    );
+    assert_eq!(
+        err(&mut e, "TRUNCATE v;").message,
+        "Cannot TRUNCATE materialized view directly; must truncate base table instead"
+    );
+    ok(&mut e, "DROP MATERIALIZED VIEW v; DROP TABLE t;");
+    assert_eq!(
+        err(&mut e, "DROP MATERIALIZED VIEW v;").message,
+        "Materialized view 'ks.v' doesn't exist"
+    );
+}
+
+#[test]
+fn seed_003_user_by_country_and_the_abc_example() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE user (id int PRIMARY KEY, login text, firstname text, lastname text, country text);
+         CREATE MATERIALIZED VIEW user_by_country AS SELECT * FROM user
+           WHERE country IS NOT NULL AND id IS NOT NULL PRIMARY KEY (country, id);
+         INSERT INTO user (id, login, country) VALUES (1, 'jdoe', 'UK');
+         UPDATE user SET country = 'US' WHERE id = 1;
+         UPDATE user SET country = 'FR' WHERE id = 1;",
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT country, id, login FROM user_by_country;"),
+        table(&[&["FR", "1", "jdoe"]])
+    );
+    // The a/b/c example under 3.0's shadowable tombstones.
+    let mut e = engine_with(ViewRules::cassandra_30(), 1);
+    ok(
+        &mut e,
+        "CREATE TABLE base (a int, b int, c int, PRIMARY KEY (a));
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM base WHERE a IS NOT NULL AND b IS NOT NULL PRIMARY KEY (a, b);
+         INSERT INTO base (a, b, c) VALUES (0, 0, 1) USING TIMESTAMP 0;
+         UPDATE base USING TIMESTAMP 2 SET b = 1 WHERE a = 0;
+         UPDATE base USING TIMESTAMP 3 SET b = 0 WHERE a = 0;",
+    );
+    assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["0", "0", "1"]]));
+    assert_eq!(
+        rows(&mut e, "SELECT WRITETIME(c) FROM mv WHERE a = 0 AND b = 0;"),
+        table(&[&["0"]])
+    );
+}
+
+#[test]
+fn a_failed_statement_changes_nothing() {
+    let mut e = engine();
+    ok(&mut e, "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c));");
+    let r = e.execute_script(
+        "BEGIN BATCH
+           INSERT INTO t (k, c, v) VALUES (1, 1, 1);
+           INSERT INTO t (k, c, v) VALUES (1, 2, 'two');
+         APPLY BATCH;",
+    );
+    assert_eq!(
+        r[0].as_ref().map_err(|e| e.message.clone()),
+        Err("Invalid STRING constant (two) for \"v\" of type int".to_string())
+    );
+    assert!(rows(&mut e, "SELECT * FROM t;").is_empty());
+}
+
+#[test]
+fn batch_statements_share_one_timestamp_and_timestamps_increase() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c));
+         BEGIN UNLOGGED BATCH
+           INSERT INTO t (k, c, v) VALUES (1, 1, 1);
+           UPDATE t SET v = 2 WHERE k = 1 AND c = 2;
+         APPLY BATCH;
+         INSERT INTO t (k, c, v) VALUES (1, 3, 3);",
+    );
+    let w = rows(&mut e, "SELECT WRITETIME(v) FROM t WHERE k = 1;");
+    let ts: Vec<i64> = w.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(ts[0], ts[1], "one batch, one timestamp");
+    assert_eq!(ts[2], ts[0] + 1, "the next statement gets a strictly greater one");
+    assert_eq!(ts[0], e.now_micros(), "the first write uses the clock");
+}
+
+#[test]
+fn ttl_expires_with_the_clock() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, v int, w int);
+         INSERT INTO t (k, v) VALUES (1, 1) USING TTL 10;
+         UPDATE t USING TTL 100 SET w = 2 WHERE k = 1;",
+    );
+    assert_eq!(rows(&mut e, "SELECT TTL(v), TTL(w) FROM t;"), table(&[&["10", "100"]]));
+    ok(&mut e, "ADVANCE CLOCK 10000;");
+    assert_eq!(rows(&mut e, "SELECT * FROM t;"), table(&[&["1", "null", "2"]]));
+    e.advance_millis(90_000);
+    assert!(rows(&mut e, "SELECT * FROM t;").is_empty());
+}
+
+#[test]
+fn ttl_on_the_view_key_column_expires_the_view_row() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, v int, w int);
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);
+         INSERT INTO t (k, w) VALUES (1, 5);
+         UPDATE t USING TTL 5 SET v = 7 WHERE k = 1;",
+    );
+    assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["7", "1", "5"]]));
+    ok(&mut e, "ADVANCE CLOCK 5000;");
+    assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
+    assert_eq!(rows(&mut e, "SELECT * FROM t;"), table(&[&["1", "null", "5"]]));
+}
+
+#[test]
+fn deletes_rows_ranges_and_partitions() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c1 int, c2 int, v int, PRIMARY KEY (k, c1, c2)) WITH CLUSTERING ORDER BY (c1 ASC, c2 DESC);
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE k IS NOT NULL AND c1 IS NOT NULL AND c2 IS NOT NULL PRIMARY KEY (c1, k, c2);",
+    );
+    for c1 in 1..=3 {
+        for c2 in 1..=3 {
+            ok(
+                &mut e,
+                &format!("INSERT INTO t (k, c1, c2, v) VALUES (1, {c1}, {c2}, 0);"),
+            );
+        }
+    }
+    assert_eq!(
+        rows(&mut e, "SELECT c2 FROM t WHERE k = 1 AND c1 = 1;"),
+        table(&[&["3"], &["2"], &["1"]]),
+        "c2 is DESC"
+    );
+    ok(&mut e, "DELETE FROM t WHERE k = 1 AND c1 = 1 AND c2 > 1;");
+    assert_eq!(
+        rows(&mut e, "SELECT c2 FROM t WHERE k = 1 AND c1 = 1;"),
+        table(&[&["1"]])
+    );
+    assert_eq!(rows(&mut e, "SELECT c2 FROM mv WHERE c1 = 1;"), table(&[&["1"]]));
+    ok(&mut e, "DELETE FROM t WHERE k = 1 AND c1 = 2;");
+    assert!(rows(&mut e, "SELECT * FROM mv WHERE c1 = 2;").is_empty());
+    ok(&mut e, "DELETE FROM t WHERE k = 1 AND c1 = 3 AND c2 = 3;");
+    assert_eq!(
+        rows(&mut e, "SELECT c1, c2 FROM t WHERE k = 1 AND c1 >= 2;"),
+        table(&[&["3", "2"], &["3", "1"]])
+    );
+    assert_eq!(
+        rows(
+            &mut e,
+            "SELECT c2 FROM t WHERE k = 1 AND c1 = 3 ORDER BY c1 DESC, c2 ASC;"
+        ),
+        table(&[&["1"], &["2"]])
+    );
+    assert_eq!(rows(&mut e, "SELECT c2 FROM t WHERE k = 1 LIMIT 2;").len(), 2);
+    ok(&mut e, "DELETE FROM t WHERE k = 1;");
+    assert!(rows(&mut e, "SELECT * FROM t;").is_empty());
+    assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
+}
+
+#[test]
+fn collections() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, l list<int>, s set<text>, m map<text, int>);
+         INSERT INTO t (k, l, s, m) VALUES (1, [1, 2], {'b', 'a'}, {'x': 1});
+         UPDATE t SET l = l + [3], s = s - {'a'}, m['y'] = 2 WHERE k = 1;
+         UPDATE t SET l = [0] + l WHERE k = 1;
+         UPDATE t SET l[1] = 10 WHERE k = 1;
+         UPDATE t SET l = l - [2] WHERE k = 1;
+         DELETE m['x'] FROM t WHERE k = 1;",
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT l, s, m FROM t;"),
+        table(&[&["[0, 10, 3]", "{'b'}", "{'y': 2}"]])
+    );
+    ok(&mut e, "UPDATE t SET s = {'z'}, l = null WHERE k = 1;");
+    assert_eq!(rows(&mut e, "SELECT l, s FROM t;"), table(&[&["null", "{'z'}"]]));
+    assert_eq!(
+        err(&mut e, "UPDATE t SET l[7] = 1 WHERE k = 1;").message,
+        "List index 7 out of bound, list has size 0"
+    );
+    assert_eq!(
+        err(&mut e, "SELECT WRITETIME(l) FROM t;").message,
+        "Cannot use selection function writetime on non-frozen collection l"
+    );
+}
+
+#[test]
+fn select_star_orders_columns_like_cassandra() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (z int, b int, a int, y int static, k2 int, k1 int, PRIMARY KEY ((k1, k2), z, b));",
+    );
+    assert_eq!(columns(&mut e, "SELECT * FROM t;"), ["k1", "k2", "z", "b", "y", "a"]);
+}
+
+#[test]
+fn writes_during_a_build_are_not_lost() {
+    let mut e = engine_with(ViewRules::current(), 1);
+    ok(&mut e, "CREATE TABLE t (k int PRIMARY KEY, v int);");
+    for k in 0..5 {
+        ok(&mut e, &format!("INSERT INTO t (k, v) VALUES ({k}, {k});"));
+    }
+    ok(
+        &mut e,
+        "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);",
+    );
+    // Switch every row's view key while the build is running.
+    for k in 0..5 {
+        ok(&mut e, &format!("UPDATE t SET v = {} WHERE k = {k};", k + 10));
+    }
+    ok(&mut e, "INSERT INTO t (k, v) VALUES (9, 9);");
+    e.finish_view_builds();
+    let mut got = rows(&mut e, "SELECT v, k FROM mv;");
+    got.sort();
+    let mut want: Vec<Vec<String>> = (0..5)
+        .map(|k| vec![(k + 10).to_string(), k.to_string()])
+        .chain([vec!["9".to_string(), "9".to_string()]])
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn schema_and_statement_errors() {
+    let mut e = engine();
+    ok(&mut e, "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c));");
+    let cases = [
+        ("CREATE TABLE t (k int PRIMARY KEY);", ErrorKind::AlreadyExists, "Cannot add already existing table \"t\" to keyspace \"ks\""),
+        ("CREATE TABLE u (k int, v int);", ErrorKind::Invalid, "No PRIMARY KEY specifed for table 'u' (exactly one required)"),
+        ("CREATE TABLE u (k int PRIMARY KEY, l list<int>, PRIMARY KEY (l));", ErrorKind::Invalid, "Multiple PRIMARY KEY specifed for table 'u' (exactly one required)"),
+        ("CREATE TABLE u (k list<int> PRIMARY KEY);", ErrorKind::Invalid, "Invalid non-frozen collection type 'list<int>' for PRIMARY KEY column 'k'"),
+        ("INSERT INTO t (k, v) VALUES (1, 1);", ErrorKind::Invalid, "Some clustering keys are missing: c"),
+        ("INSERT INTO t (k, c, x) VALUES (1, 1, 1);", ErrorKind::Invalid, "Undefined column name x"),
+        ("INSERT INTO t (k, c, v) VALUES (1, 1);", ErrorKind::Invalid, "Unmatched column names/values"),
+        ("INSERT INTO t (k, c, v) VALUES (1, 1, 1) USING TTL -1;", ErrorKind::Invalid, "A TTL must be greater or equal to 0, but was -1"),
+        ("UPDATE t SET k = 1 WHERE k = 1 AND c = 1;", ErrorKind::Invalid, "PRIMARY KEY part k found in SET part"),
+        ("UPDATE t SET v = 1 WHERE k = 1;", ErrorKind::Invalid, "Some clustering keys are missing: c"),
+        ("SELECT * FROM nope;", ErrorKind::Invalid, "unconfigured table nope"),
+        ("SELECT * FROM t WHERE v = 1;", ErrorKind::Invalid, "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING"),
+        ("SELECT * FROM t LIMIT 0;", ErrorKind::Invalid, "LIMIT must be strictly positive"),
+        ("USE nope;", ErrorKind::Invalid, "Keyspace 'nope' does not exist"),
+        ("INSERT INTO t (k, c, v) VALUES (99999999999, 1, 1);", ErrorKind::Invalid, "Unable to make int from '99999999999'"),
+    ];
+    for (stmt, kind, msg) in cases {
+        let got = err(&mut e, stmt);
+        assert_eq!((got.kind, got.message.as_str()), (kind, msg), "{stmt}");
+    }
+    let syntax = err(&mut e, "SELECT * FORM t;");
+    assert_eq!(syntax.kind, ErrorKind::Syntax);
+    assert!(syntax.message.starts_with("line 1:10"), "{}", syntax.message);
+}
+
+#[test]
+fn keyspaces_and_use() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE KEYSPACE app WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+         USE app;
+         CREATE TABLE t (k int PRIMARY KEY, v int);
+         INSERT INTO t (k, v) VALUES (1, 1);",
+    );
+    assert_eq!(e.current_keyspace(), "app");
+    assert_eq!(rows(&mut e, "SELECT * FROM app.t;"), table(&[&["1", "1"]]));
+    assert_eq!(err(&mut e, "SELECT * FROM ks.t;").message, "unconfigured table t");
+    assert_eq!(
+        err(
+            &mut e,
+            "CREATE KEYSPACE app WITH replication = {'class': 'SimpleStrategy'};"
+        )
+        .kind,
+        ErrorKind::AlreadyExists
+    );
+}
+
+#[test]
+fn static_only_partitions_and_statics() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, s int static, v int, PRIMARY KEY (k, c));
+         INSERT INTO t (k, s) VALUES (1, 7);",
+    );
+    assert_eq!(rows(&mut e, "SELECT * FROM t;"), table(&[&["1", "null", "7", "null"]]));
+    ok(&mut e, "INSERT INTO t (k, c, v) VALUES (1, 1, 1);");
+    assert_eq!(rows(&mut e, "SELECT * FROM t;"), table(&[&["1", "1", "7", "1"]]));
+}
+
+#[test]
+fn unselected_columns_keep_view_rows_alive_through_cql() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, a int, b int, PRIMARY KEY (k, c));
+         CREATE MATERIALIZED VIEW mv AS SELECT k, c, a FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, k);
+         UPDATE t SET b = 1 WHERE k = 1 AND c = 2;",
+    );
+    assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["2", "1", "null"]]));
+    ok(&mut e, "DELETE b FROM t WHERE k = 1 AND c = 2;");
+    assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
+}
+
+#[test]
+fn truncate_clears_base_and_views() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, v int);
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);
+         INSERT INTO t (k, v) VALUES (1, 1);
+         TRUNCATE t;",
+    );
+    assert!(rows(&mut e, "SELECT * FROM t;").is_empty());
+    assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
+}
