@@ -132,6 +132,7 @@ fn parse_chunk(src: &str, chunk: &Chunk<'_>) -> Result<Stmt, ParseError> {
         at: 0,
         end: chunk.terminator,
         expected: Vec::new(),
+        depth: 0,
     };
     let stmt = p.statement()?;
     p.expect_end()?;
@@ -154,7 +155,14 @@ struct Parser<'s, 't> {
     end: &'t Token,
     /// What the parser tried at the current token; cleared when a token is consumed.
     expected: Vec<Expected>,
+    /// How deeply terms, types and selectors are nested right now; see [`MAX_NESTING`].
+    depth: usize,
 }
+
+/// Nesting limit for terms (`[[[...]]]`), types (`frozen<list<...>>`) and selectors. Recursive
+/// descent uses the call stack, so without a bound a long run of `[` would overflow it (an
+/// abort, not even a panic). Real statements nest a handful of levels.
+const MAX_NESTING: usize = 64;
 
 type PResult<T> = Result<T, ParseError>;
 
@@ -238,6 +246,17 @@ impl<'s, 't> Parser<'s, 't> {
             pos: self.peek().pos,
             message,
         }
+    }
+
+    /// Runs `f` one nesting level deeper, refusing to go past [`MAX_NESTING`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_NESTING {
+            return Err(self.error_here(format!("nesting deeper than {MAX_NESTING} levels")));
+        }
+        self.depth += 1;
+        let result = f(self);
+        self.depth -= 1;
+        result
     }
 
     // ---- matching -----------------------------------------------------------------------------
@@ -644,6 +663,10 @@ impl<'s, 't> Parser<'s, 't> {
     }
 
     fn cql_type(&mut self) -> PResult<CqlType> {
+        self.nested(Self::cql_type_inner)
+    }
+
+    fn cql_type_inner(&mut self) -> PResult<CqlType> {
         let t = self.peek();
         let word = match &t.tok {
             Tok::Word => self.text(t).to_ascii_lowercase(),
@@ -1187,6 +1210,10 @@ impl<'s, 't> Parser<'s, 't> {
     }
 
     fn selector_expr(&mut self) -> PResult<SelectorExpr> {
+        self.nested(Self::selector_expr_inner)
+    }
+
+    fn selector_expr_inner(&mut self) -> PResult<SelectorExpr> {
         let call = self.peek_at(1).tok == Tok::LParen && self.peek().tok == Tok::Word;
         if call && is_word(self.peek(), self.src, "writetime") {
             self.advance();
@@ -1392,6 +1419,10 @@ impl<'s, 't> Parser<'s, 't> {
     }
 
     fn term(&mut self) -> PResult<Term> {
+        self.nested(Self::term_inner)
+    }
+
+    fn term_inner(&mut self) -> PResult<Term> {
         let t = self.peek();
         let term = match &t.tok {
             Tok::Integer => Term::Integer(self.text(t).to_string()),

@@ -1352,6 +1352,28 @@ fn input_is_complete_at_a_top_level_semicolon() {
 }
 
 #[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    let deep = "[".repeat(100_000);
+    assert_eq!(
+        error(&format!("INSERT INTO t (a) VALUES ({deep})")),
+        "line 1:91 nesting deeper than 64 levels"
+    );
+    let deep_type = "frozen<".repeat(100_000);
+    assert_eq!(
+        error(&format!("CREATE TABLE t (k {deep_type})")),
+        "line 1:467 nesting deeper than 64 levels"
+    );
+    let deep_call = "f(".repeat(100_000);
+    assert_eq!(
+        error(&format!("SELECT {deep_call} FROM t")),
+        "line 1:136 nesting deeper than 64 levels"
+    );
+    // Within the limit, nesting is fine.
+    let ok = format!("INSERT INTO t (a) VALUES ({}{})", "[".repeat(60), "]".repeat(60));
+    assert!(parse_statement(&ok).is_ok());
+}
+
+#[test]
 fn long_tokens_are_shortened_in_messages() {
     let long = "x".repeat(100);
     let msg = error(&format!("SELECT * FROM t WHERE k = 1 {long}"));
