@@ -1,7 +1,7 @@
 //! The CQL lexer: source text to tokens, each with its byte span and line:column.
 //!
 //! The lexer never fails. Malformed input (an unterminated string, a stray `%`) becomes a
-//! [`Tok::Error`] token carrying the message, so statement splitting still works around it and
+//! [`Tok::Error`] (or [`Tok::Unterminated`]) token carrying the message, so statement splitting still works around it and
 //! the parser reports the error, with its position, only for the statement that contains it.
 //!
 //! Keywords are not distinguished here: every bare word is a [`Tok::Word`] and the parser decides,
@@ -52,6 +52,10 @@ pub(crate) enum Tok {
     Question,
     /// Malformed input; the message says what is wrong.
     Error(String),
+    /// A string, quoted identifier or comment still open at the end of input (it runs to the
+    /// end); the message says which. Apart from [`Tok::Error`] so an interactive shell knows to
+    /// read another line.
+    Unterminated(String),
     /// End of input (its span is empty, at the end of the source).
     Eof,
 }
@@ -128,7 +132,7 @@ impl<'a> Lexer<'a> {
                     }
                     if self.bump().is_none() {
                         return Some(Token {
-                            tok: Tok::Error("unterminated comment".into()),
+                            tok: Tok::Unterminated("unterminated comment".into()),
                             pos,
                             start,
                             end: self.at,
@@ -300,7 +304,7 @@ impl<'a> Lexer<'a> {
         let mut out = String::new();
         loop {
             match self.bump() {
-                None => return Tok::Error(format!("unterminated {what}")),
+                None => return Tok::Unterminated(format!("unterminated {what}")),
                 Some(c) if c == quote => {
                     if self.peek() == Some(quote) {
                         self.bump();
@@ -327,7 +331,7 @@ impl<'a> Lexer<'a> {
                 return Tok::Str(body);
             }
             if self.bump().is_none() {
-                return Tok::Error("unterminated $$ string literal".into());
+                return Tok::Unterminated("unterminated $$ string literal".into());
             }
         }
     }

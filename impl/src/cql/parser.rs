@@ -8,7 +8,7 @@
 //! Error messages come from an "expected" set: every time the parser tests the current token
 //! against an alternative and it does not match, the alternative's name is recorded; consuming a
 //! token clears the set. When nothing matches, the message lists everything that was tried at
-//! that token (`unexpected 'WHER', expected WHERE, ORDER BY, LIMIT, ALLOW or ';'`).
+//! that token (`unexpected 'WHER', expected '.', WHERE, ORDER, PER, LIMIT, ALLOW or ';'`).
 //!
 //! The grammar follows Cassandra's `Cql.g` for the statements we support: what that grammar
 //! accepts parses here, and what it refuses is a syntax error here too, as far as the subset goes.
@@ -85,10 +85,7 @@ pub(crate) fn parse_script(src: &str) -> Vec<Result<Stmt, ParseError>> {
 pub(crate) fn input_complete(src: &str) -> bool {
     let tokens = tokenize(src);
     // An unterminated string or comment continues on the next line.
-    if tokens
-        .iter()
-        .any(|t| matches!(&t.tok, Tok::Error(msg) if msg.starts_with("unterminated")))
-    {
+    if tokens.iter().any(|t| matches!(t.tok, Tok::Unterminated(_))) {
         return false;
     }
     let Some(last) = tokens.iter().rev().find(|t| t.tok != Tok::Eof) else {
@@ -216,7 +213,7 @@ impl<'s, 't> Parser<'s, 't> {
     /// The error for the current token, listing what was expected there.
     fn unexpected(&self) -> ParseError {
         let t = self.peek();
-        if let Tok::Error(msg) = &t.tok {
+        if let Tok::Error(msg) | Tok::Unterminated(msg) = &t.tok {
             return ParseError {
                 pos: t.pos,
                 message: msg.clone(),
