@@ -24,14 +24,18 @@ pub fn validate(file: &Path, partial: Option<usize>) -> Result<u8, Failure> {
     let model = cfg.into_model();
     let mode = match partial {
         None => "strict".to_string(),
-        Some(n) => format!("partial, up to {n} hidden steps between events"),
+        Some(n) => format!("partial, gaps of up to {n} unrecorded steps searched"),
     };
     match validate_on(&model, &trace.lines, &Options { partial }) {
         Ok(v) => {
+            let unrecorded = match v.hidden {
+                0 => String::new(),
+                h => format!(" ({h} unrecorded)"),
+            };
             println!(
-                "valid: {} events, {} steps matched in {:.3}s ({}; {mode})",
+                "valid: {} events, {} steps matched{unrecorded} in {:.3}s ({}; {mode})",
                 trace.lines.len(),
-                v.events,
+                v.events + v.hidden,
                 started.elapsed().as_secs_f64(),
                 model.summary()
             );

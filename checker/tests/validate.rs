@@ -100,8 +100,25 @@ fn partial_accepts_unrecorded_steps_that_strict_rejects() {
     let o = validate(&f, &["--partial"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    assert!(out.contains("up to 3 hidden steps"), "{out}");
+    assert!(out.contains("gaps of up to 3 unrecorded steps"), "{out}");
+    // Steps after the last recorded line are not searched for.
+    let unrecorded = gappy.last().unwrap().seq as usize - gappy.len();
+    assert!(
+        out.starts_with(&format!(
+            "valid: {} events, {} steps matched ({unrecorded} unrecorded)",
+            gappy.len(),
+            gappy.len() + unrecorded
+        )),
+        "{out}"
+    );
+    let o = validate(&f, &[]);
+    assert!(
+        text(&o).0.contains("were not recorded (validate with --partial"),
+        "{}",
+        text(&o).0
+    );
     assert_eq!(validate(&f, &["--partial", "1"]).status.code(), Some(0));
+    assert_eq!(validate(&f, &["--partial", "0"]).status.code(), Some(20));
 }
 
 #[test]

@@ -45,6 +45,7 @@ fn random_runs_of_every_variant_validate() {
                 validate(&h, &lines, &STRICT),
                 Ok(Validated {
                     events: lines.len(),
+                    hidden: 0,
                     peak_frontier: 1
                 }),
                 "{name} seed {seed}"
@@ -221,8 +222,33 @@ fn is_request(l: &TraceLine) -> bool {
     )
 }
 
+/// Numbers the lines 1.. again, as an emitter that lost a line without knowing would.
+fn renumbered(mut lines: Vec<TraceLine>) -> Vec<TraceLine> {
+    for (i, l) in lines.iter_mut().enumerate() {
+        l.seq = i as u64 + 1;
+    }
+    lines
+}
+
 #[test]
-fn a_removed_event_is_rejected() {
+fn a_removed_event_leaves_a_gap_that_strict_validation_names() {
+    let (_, h, mut lines) = trace_of(MvModelCfg::for_variant(Variant::Cassandra40), 6);
+    lines.remove(4);
+    let d = rejected(&h, &lines, &STRICT);
+    assert_eq!((d.index, d.seq, d.reason.clone()), (4, 6, Reason::Missing { gap: 1 }));
+    let text = d.to_string();
+    assert!(
+        text.contains("seq jumps from 4 to 6: 1 step(s) before this one were not recorded"),
+        "{text}"
+    );
+    assert!(
+        text.contains("longest matched prefix: 4 events (through seq 4)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_removed_event_is_rejected_even_when_seq_hides_it() {
     // Removing a client request takes away the messages it sends: the first line that
     // delivers one of them can no longer happen.
     let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
@@ -246,6 +272,7 @@ fn a_removed_event_is_rejected() {
                 + i;
             let mut cut = lines.clone();
             cut.remove(i);
+            let cut = renumbered(cut);
             let d = rejected(&h, &cut, &STRICT);
             assert!(d.index >= i && d.index <= consumer, "seed {seed}, removed {i}: {d}");
             assert!(
@@ -258,7 +285,7 @@ fn a_removed_event_is_rejected() {
 }
 
 #[test]
-fn a_removed_step_is_found_again_with_partial() {
+fn partial_validation_finds_unrecorded_steps() {
     let (_, h, lines) = trace_of(MvModelCfg::for_variant(Variant::Cassandra40), 11);
     // Every third line unrecorded.
     let gappy: Vec<TraceLine> = lines
@@ -267,12 +294,53 @@ fn a_removed_step_is_found_again_with_partial() {
         .filter(|(i, _)| i % 3 != 1)
         .map(|(_, l)| l.clone())
         .collect();
-    assert!(validate(&h, &gappy, &STRICT).is_err());
+    assert!(matches!(
+        rejected(&h, &gappy, &STRICT).reason,
+        Reason::Missing { gap: 1 }
+    ));
     let v = validate(&h, &gappy, &Options { partial: Some(1) }).expect("one hidden step per gap suffices");
-    assert_eq!(v.events, gappy.len());
+    assert_eq!((v.events, v.events + v.hidden), (gappy.len(), lines.len()));
     // Larger gaps need a larger bound.
-    let sparse: Vec<TraceLine> = lines.iter().step_by(4).cloned().collect();
+    let sparse: Vec<TraceLine> = lines.iter().skip(3).step_by(4).cloned().collect();
     assert!(validate(&h, &sparse, &Options { partial: Some(3) }).is_ok());
+    let d = rejected(&h, &sparse, &Options { partial: Some(2) });
+    assert_eq!((d.index, d.reason), (0, Reason::GapTooLarge { gap: 3, limit: 2 }));
+    // A changed observation after a gap is still caught, at its line.
+    let mut bad = gappy.clone();
+    let i = bad
+        .iter()
+        .rposition(|l| matches!(&l.after, After::Node(o) if !o.base.is_empty()))
+        .unwrap();
+    let After::Node(o) = &mut bad[i].after else {
+        unreachable!()
+    };
+    o.base.clear();
+    assert_eq!(rejected(&h, &bad, &Options { partial: Some(1) }).index, i);
+}
+
+#[test]
+fn a_duplicate_delivery_is_accepted_only_if_the_model_would_ignore_it() {
+    // Positional pairing sends view writes to other nodes, which ack them.
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.ring.pairing = mv_spec::Pairing::Positional;
+    let (_, h, lines) = trace_of(cfg, 8);
+    let dup_of = |pred: fn(&Msg) -> bool| {
+        let i = lines
+            .iter()
+            .position(|l| matches!(&l.step, Step::Deliver { msg, .. } if pred(msg)))
+            .expect("the run delivers such a message");
+        let mut with = lines.clone();
+        with.insert(i + 1, lines[i].clone());
+        (i + 1, renumbered(with))
+    };
+    // A second ack changes nothing: the batchlog entry it acknowledges is already gone.
+    let (_, acked_twice) = dup_of(|m| matches!(m, Msg::ViewWriteAck { .. }));
+    assert!(validate(&h, &acked_twice, &STRICT).is_ok());
+    // A second client request would make the coordinator forward the write again.
+    let (i, requested_twice) = dup_of(|m| matches!(m, Msg::Write { .. }));
+    let d = rejected(&h, &requested_twice, &STRICT);
+    assert_eq!((d.index, d.reason.clone()), (i, Reason::Redelivered), "{d}");
+    assert!(d.to_string().contains("delivers each message once"), "{d}");
 }
 
 #[test]
@@ -280,12 +348,17 @@ fn left_over_events_are_rejected() {
     let m = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
     let run = random_run(&m, 2, 10_000);
     let (h, mut lines) = record(&m, &run, None).unwrap();
-    // The run is complete: nothing is left for the model to do.
-    let extra = lines[0].clone();
+    // The run is complete: nothing is left for the model to do, not even a timer.
     let n = lines.len();
+    let step = Step::Timeout {
+        node: "n0".into(),
+        timer: mv_spec::Timer::ApplyBase(mv_spec::WriteId(1)),
+    };
     lines.push(TraceLine {
         seq: lines[n - 1].seq + 1,
-        ..extra
+        node: "n0".into(),
+        step,
+        after: lines.iter().rev().find(|l| l.node == "n0").unwrap().after.clone(),
     });
     let d = rejected(&h, &lines, &STRICT);
     assert_eq!(d.index, n);

@@ -27,7 +27,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// One step of a run: one model action, one implementation step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Deserialization is written by hand: serde's derive for an internally tagged enum buffers
+/// every step into an intermediate tree before it can look at `kind`, which made parsing the
+/// slowest part of validation. Every field has the same type whatever the kind, so the
+/// fields can be read as they come, in any order, and checked against `kind` at the end.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind")]
 pub enum Step {
     /// A message is delivered.
@@ -94,6 +99,100 @@ impl Step {
             Step::Timeout { node, .. } | Step::Crash { node } | Step::Recover { node } | Step::DataLoss { node } => {
                 node
             }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        d.deserialize_map(StepVisitor)
+    }
+}
+
+const STEP_KINDS: &[&str] = &["Deliver", "Drop", "Timeout", "Crash", "Recover", "DataLoss"];
+const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer"];
+
+struct StepVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StepVisitor {
+    type Value = Step;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a step object with a \"kind\"")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Step, A::Error> {
+        use serde::de::Error;
+        fn once<T, E: Error>(slot: &mut Option<T>, field: &'static str, v: T) -> Result<(), E> {
+            if slot.replace(v).is_some() {
+                return Err(E::duplicate_field(field));
+            }
+            Ok(())
+        }
+        let (mut kind, mut src, mut dst, mut msg, mut node, mut timer) = (
+            None::<String>,
+            None::<String>,
+            None::<String>,
+            None::<Msg>,
+            None::<String>,
+            None::<Timer>,
+        );
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "kind" => once(&mut kind, "kind", map.next_value()?)?,
+                "src" => once(&mut src, "src", map.next_value()?)?,
+                "dst" => once(&mut dst, "dst", map.next_value()?)?,
+                "msg" => once(&mut msg, "msg", map.next_value()?)?,
+                "node" => once(&mut node, "node", map.next_value()?)?,
+                "timer" => once(&mut timer, "timer", map.next_value()?)?,
+                other => return Err(A::Error::unknown_field(other, STEP_FIELDS)),
+            }
+        }
+        let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
+        let need = |v: Option<String>, f: &'static str| v.ok_or_else(|| A::Error::missing_field(f));
+        // A field that belongs to another kind is as wrong as an unknown one.
+        let only = |allowed: &[&str]| -> Result<(), A::Error> {
+            let present = [
+                ("src", src.is_some()),
+                ("dst", dst.is_some()),
+                ("msg", msg.is_some()),
+                ("node", node.is_some()),
+                ("timer", timer.is_some()),
+            ];
+            match present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
+                Some((f, _)) => Err(A::Error::custom(format!("a {kind} step has no field `{f}`"))),
+                None => Ok(()),
+            }
+        };
+        match kind.as_str() {
+            "Deliver" | "Drop" => {
+                only(&["src", "dst", "msg"])?;
+                let (src, dst) = (need(src, "src")?, need(dst, "dst")?);
+                let msg = msg.ok_or_else(|| A::Error::missing_field("msg"))?;
+                Ok(if kind == "Deliver" {
+                    Step::Deliver { src, dst, msg }
+                } else {
+                    Step::Drop { src, dst, msg }
+                })
+            }
+            "Timeout" => {
+                only(&["node", "timer"])?;
+                let timer = timer.ok_or_else(|| A::Error::missing_field("timer"))?;
+                Ok(Step::Timeout {
+                    node: need(node, "node")?,
+                    timer,
+                })
+            }
+            "Crash" | "Recover" | "DataLoss" => {
+                only(&["node"])?;
+                let node = need(node, "node")?;
+                Ok(match kind.as_str() {
+                    "Crash" => Step::Crash { node },
+                    "Recover" => Step::Recover { node },
+                    _ => Step::DataLoss { node },
+                })
+            }
+            other => Err(A::Error::unknown_variant(other, STEP_KINDS)),
         }
     }
 }
@@ -185,8 +284,9 @@ pub struct TraceConfig {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceLine {
-    /// The emitter's step number, strictly increasing. Gaps are allowed; they mean steps the
-    /// emitter did not record (see `--partial`).
+    /// The step's number in the run, from 1, counting every step, recorded or not; strictly
+    /// increasing. A gap of `g` means `g` steps without a line (strict validation rejects it,
+    /// `--partial` searches for them).
     pub seq: u64,
     /// The observed actor: always `step.actor()`.
     pub node: String,
@@ -575,6 +675,54 @@ mod tests {
             let e = read(&text).expect_err(&text);
             assert_eq!(e.line, line, "{text}: {e}");
             assert!(e.to_string().contains(needle), "{e} lacks {needle:?}");
+        }
+    }
+
+    #[test]
+    fn steps_parse_in_any_field_order_and_reject_what_their_kind_lacks() {
+        let steps = [
+            node_line().step,
+            Step::Drop {
+                src: "n0".into(),
+                dst: "n1".into(),
+                msg: Msg::WriteOk { write: WriteId(2) },
+            },
+            Step::Timeout {
+                node: "n2".into(),
+                timer: crate::Timer::ApplyBase(WriteId(1)),
+            },
+            Step::Crash { node: "n0".into() },
+            Step::Recover { node: "n0".into() },
+            Step::DataLoss { node: "n1".into() },
+        ];
+        for s in steps {
+            let text = to_line(&s);
+            assert!(text.starts_with(&format!("{{\"kind\":\"{}\"", s.kind())), "{text}");
+            assert_eq!(serde_json::from_str::<Step>(&text).unwrap(), s);
+            // `kind` last: another emitter's order.
+            let moved = format!(
+                "{{{},\"kind\":\"{}\"}}",
+                &text[text.find(',').unwrap() + 1..text.len() - 1],
+                s.kind()
+            );
+            assert_eq!(serde_json::from_str::<Step>(&moved).unwrap(), s, "{moved}");
+        }
+        let bad = [
+            (r#"{"kind":"Crash"}"#, "missing field `node`"),
+            (r#"{"node":"n0"}"#, "missing field `kind`"),
+            (
+                r#"{"kind":"Crash","node":"n0","timer":{"ApplyBase":1}}"#,
+                "a Crash step has no field `timer`",
+            ),
+            (r#"{"kind":"Crash","node":"n0","node":"n1"}"#, "duplicate field `node`"),
+            (r#"{"kind":"Crash","nod":"n0"}"#, "unknown field `nod`"),
+            (r#"{"kind":"Warp","node":"n0"}"#, "unknown variant `Warp`"),
+            (r#"{"kind":"Deliver","src":"c0","dst":"n0"}"#, "missing field `msg`"),
+            (r#"["Crash","n0"]"#, "a step object"),
+        ];
+        for (text, needle) in bad {
+            let e = serde_json::from_str::<Step>(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
         }
     }
 
