@@ -36,12 +36,16 @@ pub struct ImplSimArgs {
     /// default to 1. Overrides --crashes, --data-loss and --lossy.
     #[arg(long, value_name = "LIST")]
     faults: Option<String>,
-    /// Where to write the trace.
-    #[arg(long)]
-    out: PathBuf,
+    /// Where to write the trace (required unless --bench).
+    #[arg(long, required_unless_present = "bench")]
+    out: Option<PathBuf>,
     /// Validate the trace on the model after writing it.
     #[arg(long)]
     validate: bool,
+    /// Measure instead: run seeds SEED, SEED+1, ... until --steps steps in total, recording
+    /// and serializing every trace, and report steps per second.
+    #[arg(long, conflicts_with_all = ["validate", "out"])]
+    bench: bool,
 }
 
 /// Fault settings from `--faults`.
@@ -113,16 +117,19 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<u8, Failure> {
         duplicate,
         ..SimOptions::new(args.seed, args.steps)
     };
+    if args.bench {
+        return bench(cfg, opts, &model_cfg);
+    }
+    let out = args.out.as_ref().expect("clap requires --out without --bench");
     let started = Instant::now();
     let run = sim::run(cfg, &opts).map_err(Failure::Usage)?;
     let elapsed = started.elapsed().as_secs_f64();
-    std::fs::write(&args.out, run.ndjson())
-        .map_err(|e| Failure::Usage(format!("{}: cannot write: {e}", args.out.display())))?;
+    std::fs::write(out, run.ndjson()).map_err(|e| Failure::Usage(format!("{}: cannot write: {e}", out.display())))?;
     let seed = args.seed;
     println!(
         "wrote {} steps to {} in {elapsed:.3}s (seed {seed}; {}{})",
         run.steps,
-        args.out.display(),
+        out.display(),
         summary(&model_cfg),
         if duplicate { " dup=true" } else { "" }
     );
@@ -156,6 +163,39 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<u8, Failure> {
     if run.quiescent {
         println!("every property holds at the final state");
     }
+    Ok(0)
+}
+
+/// `--bench`: many seeds, traces recorded and serialized, steps per second.
+fn bench(cfg: ClusterConfig, opts: SimOptions, model_cfg: &mv_model::MvModelCfg) -> Result<u8, Failure> {
+    let started = Instant::now();
+    let (mut steps, mut runs, mut bytes) = (0u64, 0u64, 0usize);
+    while steps < opts.max_steps {
+        let run = sim::run(
+            cfg.clone(),
+            &SimOptions {
+                seed: opts.seed.wrapping_add(runs),
+                ..opts
+            },
+        )
+        .map_err(Failure::Usage)?;
+        if let Some(e) = &run.error {
+            return Err(Failure::Internal(format!(
+                "the implementation broke the protocol (seed {}): {e}",
+                opts.seed.wrapping_add(runs)
+            )));
+        }
+        bytes += run.ndjson().len();
+        steps += run.steps.max(1);
+        runs += 1;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{steps} steps in {runs} runs, {secs:.3}s: {:.0} steps/s, trace {:.1} MB ({})",
+        steps as f64 / secs,
+        bytes as f64 / 1e6,
+        summary(model_cfg)
+    );
     Ok(0)
 }
 

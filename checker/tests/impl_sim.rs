@@ -129,3 +129,13 @@ fn broken_variant_shows_its_anomaly_and_bad_flags_exit_2() {
     let o = mvcheck(dir.path(), &["impl-sim", "--variant", "nope", "--out", "t.ndjson"]);
     assert_eq!(code(&o), 2, "{}", text(&o));
 }
+
+#[test]
+fn bench_mode_reports_a_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["impl-sim", "--bench", "--steps", "2000"]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("steps/s"), "{}", text(&o));
+    let o = mvcheck(dir.path(), &["impl-sim", "--seed", "1"]);
+    assert_eq!(code(&o), 2, "--out is required without --bench: {}", text(&o));
+}
