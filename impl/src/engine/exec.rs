@@ -63,7 +63,7 @@ impl Default for EngineConfig {
 }
 
 /// A table (or view) and its data.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Table {
     pub schema: TableSchema,
     pub data: BTreeMap<PartitionKey, Partition>,
@@ -87,6 +87,7 @@ struct ViewBuild {
     last_token: Option<i64>,
 }
 
+#[derive(Clone)]
 pub struct Engine {
     cfg: EngineConfig,
     now_micros: i64,
@@ -169,6 +170,14 @@ impl Engine {
         &self.keyspace
     }
 
+    /// Every table and view, by keyspace and name, in name order: what a failed statement
+    /// must leave unchanged.
+    pub fn tables(&self) -> impl Iterator<Item = (&str, &str, &Table)> {
+        self.keyspaces
+            .iter()
+            .flat_map(|(ks, k)| k.tables.iter().map(move |(name, t)| (ks.as_str(), name.as_str(), t)))
+    }
+
     /// A table or view, by keyspace and name.
     pub fn table(&self, keyspace: &str, name: &str) -> Option<&Table> {
         self.keyspaces.get(keyspace)?.tables.get(name)
@@ -188,7 +197,9 @@ impl Engine {
 
     pub fn execute(&mut self, stmt: &Stmt) -> Result<QueryResult, CqlError> {
         let result = self.dispatch(stmt);
-        if !matches!(stmt.kind, StmtKind::CreateView(_)) {
+        // The builder runs after each successful statement (a failed one changes nothing), but
+        // not right after the CREATE that queued it, so its progress is observable.
+        if result.is_ok() && !matches!(stmt.kind, StmtKind::CreateView(_)) {
             self.step_builds();
         }
         result

@@ -75,6 +75,9 @@ impl fmt::Display for DataType {
     }
 }
 
+/// The largest |scale| a decimal literal may have.
+pub const MAX_DECIMAL_SCALE: u32 = 1000;
+
 /// An exact decimal: `unscaled * 10^-scale`, like `java.math.BigDecimal` (38 digits).
 #[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct Decimal {
@@ -107,6 +110,10 @@ impl Decimal {
             unscaled = unscaled.checked_mul(10)?.checked_add(d)?;
         }
         let scale = i32::try_from(frac_part.len()).ok()?.checked_sub(exp)?;
+        // Far beyond any real use, and it keeps every rendering of the number small.
+        if scale.unsigned_abs() > MAX_DECIMAL_SCALE {
+            return None;
+        }
         Some(Decimal {
             unscaled: if neg { -unscaled } else { unscaled },
             scale,
@@ -121,7 +128,7 @@ impl Decimal {
         }
         while d.unscaled % 10 == 0 {
             d.unscaled /= 10;
-            d.scale -= 1;
+            d.scale = d.scale.saturating_sub(1);
         }
         d
     }
@@ -532,6 +539,10 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
     };
     let mut dp = date.split('-');
     let y: i64 = dp.next()?.parse().ok()?;
+    // Java's millisecond timestamps span about ±292 million years.
+    if !(-292_000_000..=292_000_000).contains(&y) {
+        return None;
+    }
     let mo: u32 = dp.next()?.parse().ok()?;
     let d: u32 = dp.next()?.parse().ok()?;
     if dp.next().is_some() || !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
