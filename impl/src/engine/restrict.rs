@@ -165,7 +165,7 @@ impl KeyRestrictions {
                 join(&missing)
             )));
         }
-        Ok(Some(product(schema.partition_key.iter().map(|c| &self.eq[c]))))
+        Ok(Some(product(schema.partition_key.iter().map(|c| &self.eq[c]))?))
     }
 
     /// The clustering restriction: equality prefixes (the product of the leading restricted
@@ -203,7 +203,7 @@ impl KeyRestrictions {
             last_restricted = Some(c);
         }
         Ok(ClusteringRestriction {
-            prefixes: product(eq_cols.iter().map(|c| &self.eq[*c])),
+            prefixes: product(eq_cols.iter().map(|c| &self.eq[*c]))?,
             slice,
             full: eq_cols.len() == schema.clustering.len(),
         })
@@ -283,10 +283,19 @@ fn join(cols: &[&String]) -> String {
     cols.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
 }
 
+/// The most keys a product of `IN` restrictions may name (Cassandra bounds it too, with a
+/// guardrail); beyond it a short statement could ask for billions of keys.
+pub const MAX_CARTESIAN_PRODUCT: usize = 100_000;
+
 /// The cartesian product of per-column value lists, in order.
-fn product<'a>(lists: impl Iterator<Item = &'a Vec<Value>>) -> Vec<Vec<Value>> {
+fn product<'a>(lists: impl Iterator<Item = &'a Vec<Value>>) -> Result<Vec<Vec<Value>>, CqlError> {
     let mut out: Vec<Vec<Value>> = vec![Vec::new()];
     for list in lists {
+        if out.len().saturating_mul(list.len()) > MAX_CARTESIAN_PRODUCT {
+            return Err(CqlError::invalid(format!(
+                "The cartesian product of the IN restrictions names more than {MAX_CARTESIAN_PRODUCT} keys"
+            )));
+        }
         out = out
             .into_iter()
             .flat_map(|prefix| {
@@ -298,5 +307,5 @@ fn product<'a>(lists: impl Iterator<Item = &'a Vec<Value>>) -> Vec<Vec<Value>> {
             })
             .collect();
     }
-    out
+    Ok(out)
 }

@@ -555,3 +555,102 @@ fn truncate_clears_base_and_views() {
     assert!(rows(&mut e, "SELECT * FROM t;").is_empty());
     assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
 }
+
+/// Mutated statements never panic, and a statement that fails leaves every table as it was.
+#[test]
+fn mutated_statements_fail_cleanly() {
+    let corpus = [
+        "INSERT INTO t (k, c, v, w, l, s, m) VALUES (1, 2, 3, 'a', [1, 2], {1}, {'x': 1}) USING TTL 100;",
+        "INSERT INTO t (k, c, v) VALUES (2, 1, 5) USING TIMESTAMP 10;",
+        "UPDATE t SET v = 4, w = 'b', l = l + [3], s = s - {1}, m['y'] = 2 WHERE k = 1 AND c = 2;",
+        "UPDATE t USING TTL 5 SET l = [9] + l, m = m - {'x'} WHERE k IN (1, 2) AND c = 2;",
+        "UPDATE t SET l[0] = 7 WHERE k = 1 AND c = 2;",
+        "DELETE v, l[0], m['x'] FROM t WHERE k = 1 AND c = 2;",
+        "DELETE FROM t WHERE k = 1 AND c > 1 AND c <= 3;",
+        "DELETE FROM t USING TIMESTAMP 5 WHERE k = 2;",
+        "BEGIN BATCH INSERT INTO t (k, c, v) VALUES (3, 1, 1); UPDATE t SET w = 'z' WHERE k = 3 AND c = 2; APPLY BATCH;",
+        "SELECT k, c, WRITETIME(v), TTL(w) FROM t WHERE k = 1 AND c >= 1 ORDER BY c DESC LIMIT 3;",
+        "SELECT * FROM mv WHERE v = 3;",
+        "CREATE MATERIALIZED VIEW mv2 AS SELECT k, c, w FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND w IS NOT NULL PRIMARY KEY (w, k, c);",
+        "CREATE TABLE u (a int, b text, c decimal, d timestamp, PRIMARY KEY ((a, b), c)) WITH CLUSTERING ORDER BY (c DESC);",
+        "INSERT INTO u (a, b, c, d) VALUES (1, 'x', 1.5, '2015-05-03 13:30:54.234');",
+        "ALTER TABLE t ADD z int;",
+        "TRUNCATE u;",
+        "DROP MATERIALIZED VIEW mv2;",
+    ];
+    let replacements = [
+        "null",
+        "'x'",
+        "1.5",
+        "-1",
+        "99999999999",
+        "k",
+        "v",
+        "(",
+        ")",
+        "?",
+        "[1]",
+        "{}",
+        "IN",
+        ">",
+        "=",
+        "AND",
+        "now()",
+        "0x00",
+        "1e400",
+        "c",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, v int, w text, l list<int>, s set<int>, m map<text, int>, PRIMARY KEY (k, c));
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (v, k, c);",
+    );
+    let snapshot = |e: &Engine| -> Vec<(String, String, Table)> {
+        e.tables()
+            .map(|(k, n, t)| (k.to_string(), n.to_string(), t.clone()))
+            .collect()
+    };
+    let mut failures = 0;
+    for _ in 0..3000 {
+        let stmt = corpus[next(corpus.len())];
+        let mut words: Vec<String> = stmt.split(' ').map(str::to_string).collect();
+        for _ in 0..=next(2) {
+            let i = next(words.len());
+            match next(4) {
+                0 => words[i] = replacements[next(replacements.len())].to_string(),
+                1 => {
+                    words.remove(i);
+                    if words.is_empty() {
+                        words.push(";".into());
+                    }
+                }
+                2 => {
+                    let w = words[i].clone();
+                    words.insert(i, w);
+                }
+                _ => {
+                    let j = next(words.len());
+                    words.swap(i, j);
+                }
+            }
+        }
+        let src = words.join(" ");
+        for parsed in crate::cql::parse_script(&src) {
+            let Ok(parsed) = parsed else { continue };
+            let before = snapshot(&e);
+            if e.execute(&parsed).is_err() {
+                failures += 1;
+                assert!(before == snapshot(&e), "{src:?} failed and changed a table");
+            }
+        }
+    }
+    assert!(failures > 100, "the mutations should mostly produce invalid statements");
+}
