@@ -120,6 +120,11 @@ pub enum Reason {
         /// The largest gap searched.
         limit: usize,
     },
+    /// No model run takes `gap` more steps from where the earlier lines left it.
+    GapUnfillable {
+        /// How many steps were not recorded.
+        gap: u64,
+    },
     /// The model cannot take the step here; `enabled` lists what it could do instead.
     NotEnabled {
         /// The model's enabled steps, described.
@@ -159,6 +164,11 @@ impl fmt::Display for Divergence {
             Reason::GapTooLarge { gap, limit } => writeln!(
                 f,
                 "  seq jumps from {prev} to {}: {gap} unrecorded steps, more than --partial {limit} searches",
+                self.seq
+            )?,
+            Reason::GapUnfillable { gap } => writeln!(
+                f,
+                "  seq jumps from {prev} to {}, but no model run takes {gap} more step(s) from here",
                 self.seq
             )?,
             Reason::NotEnabled { enabled } => {
@@ -391,6 +401,15 @@ enum Taken {
     Stutter,
 }
 
+/// Why an action cannot be taken. What the model could do instead is worked out only for
+/// the report: in a partial search most candidates are blocked, and listing their enabled
+/// steps would cost more than the search.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Blocked {
+    NotEnabled,
+    Redelivered,
+}
+
 /// Takes `a` in `s`, or says why it cannot be taken. `delivered` holds the envelopes earlier
 /// lines delivered, to recognise a duplicate.
 fn take(
@@ -399,20 +418,18 @@ fn take(
     a: &Action,
     delivered: &HashSet<(Id, Id, Msg)>,
     scratch: &mut Vec<Action>,
-) -> Result<Taken, Reason> {
+) -> Result<Taken, Blocked> {
     if !enabled(model, s, a, scratch) {
         if let ActorModelAction::Deliver { src, dst, msg } = a {
             if delivered.contains(&(*src, *dst, msg.clone())) && !s.crashed[usize::from(*dst)] {
                 return if ignored_by_receiver(model, s, *src, *dst, msg) {
                     Ok(Taken::Stutter)
                 } else {
-                    Err(Reason::Redelivered)
+                    Err(Blocked::Redelivered)
                 };
             }
         }
-        return Err(Reason::NotEnabled {
-            enabled: enabled_steps(model, s),
-        });
+        return Err(Blocked::NotEnabled);
     }
     match model.next_state(s, a.clone()) {
         Some(next) => Ok(Taken::Next(next)),
@@ -424,9 +441,7 @@ fn take(
                 _ => false,
             };
             if down {
-                Err(Reason::NotEnabled {
-                    enabled: enabled_steps(model, s),
-                })
+                Err(Blocked::NotEnabled)
             } else {
                 Ok(Taken::Stutter)
             }
@@ -512,7 +527,8 @@ pub fn validate_on(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Resu
     for (i, line) in lines.iter().enumerate() {
         let fail = |reason| divergence(lines, i, reason);
         let a = model.from_step(&line.step).map_err(|e| fail(Reason::Unknown(e)))?;
-        let gap = line.seq.saturating_sub(prev_seq + 1);
+        // `trace::read` guarantees increasing `seq`; lines built by hand may not have it.
+        let gap = line.seq.saturating_sub(prev_seq).saturating_sub(1);
         prev_seq = line.seq;
         if gap > 0 {
             let limit = opts.partial.ok_or_else(|| fail(Reason::Missing { gap }))?;
@@ -522,40 +538,29 @@ pub fn validate_on(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Resu
             frontier =
                 reachable(model, frontier, gap, &mut scratch).map_err(|states| fail(Reason::SearchLimit { states }))?;
             hidden += gap as usize;
+            if frontier.is_empty() {
+                return Err(fail(Reason::GapUnfillable { gap }));
+            }
         }
         let w = who(model, &a);
         let mut next_frontier = Vec::with_capacity(frontier.len());
         // With one candidate there is nothing to deduplicate; skip hashing states.
         let mut kept: Option<HashSet<State>> = (frontier.len() > 1).then(HashSet::new);
-        // Why the closest candidate failed: (diff size, reason).
-        let mut best: Option<(usize, Reason)> = None;
         for s in &frontier {
             let after = match take(model, s, &a, &delivered, &mut scratch) {
-                Ok(Taken::Next(n)) => Cow::Owned(n),
-                Ok(Taken::Stutter) => Cow::Borrowed(s),
-                Err(r) => {
-                    if best.is_none() {
-                        best = Some((usize::MAX, r));
-                    }
-                    continue;
-                }
+                Ok(Taken::Next(n)) => n,
+                Ok(Taken::Stutter) => s.clone(),
+                Err(_) => continue,
             };
             if observed_as(model, &after, w, &line.after) {
-                let after = after.into_owned();
                 let fresh = kept.as_mut().is_none_or(|k| k.insert(after.clone()));
                 if fresh {
                     next_frontier.push(after);
                 }
-            } else if next_frontier.is_empty() {
-                let size = diff_size(model, &after, w, &line.after);
-                if best.as_ref().is_none_or(|(b, _)| size < *b) {
-                    best = Some((size, mismatch(model, &after, w, &line.after)));
-                }
             }
         }
         if next_frontier.is_empty() {
-            let (_, reason) = best.expect("an empty frontier had a reason for each candidate");
-            return Err(fail(reason));
+            return Err(fail(explain(model, &frontier, &a, w, &line.after, &delivered)));
         }
         if let ActorModelAction::Deliver { src, dst, msg } = a {
             delivered.insert((src, dst, msg));
@@ -568,6 +573,44 @@ pub fn validate_on(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Resu
         hidden,
         peak_frontier: peak,
     })
+}
+
+/// Why no state of `frontier` can take `a` and then observe `actual`: the closest observation
+/// (fewest differing lines) if some state can take the step, otherwise why it cannot. Runs
+/// once, on failure, so the search itself never renders anything.
+fn explain(
+    model: &MvModel,
+    frontier: &[State],
+    a: &Action,
+    w: Who,
+    actual: &After,
+    delivered: &HashSet<(Id, Id, Msg)>,
+) -> Reason {
+    let mut scratch = Vec::new();
+    let mut closest: Option<(usize, Reason)> = None;
+    let mut blocked = None;
+    for s in frontier {
+        let after = match take(model, s, a, delivered, &mut scratch) {
+            Ok(Taken::Next(n)) => Cow::Owned(n),
+            Ok(Taken::Stutter) => Cow::Borrowed(s),
+            Err(b) => {
+                blocked.get_or_insert((b, s));
+                continue;
+            }
+        };
+        let size = diff_size(model, &after, w, actual);
+        if closest.as_ref().is_none_or(|(best, _)| size < *best) {
+            closest = Some((size, mismatch(model, &after, w, actual)));
+        }
+    }
+    match (closest, blocked) {
+        (Some((_, reason)), _) => reason,
+        (None, Some((Blocked::Redelivered, _))) => Reason::Redelivered,
+        (None, Some((Blocked::NotEnabled, s))) => Reason::NotEnabled {
+            enabled: enabled_steps(model, s),
+        },
+        (None, None) => unreachable!("the frontier is never empty"),
+    }
 }
 
 /// Records a model path as an NDJSON trace: a header, then one line per action with the

@@ -366,6 +366,14 @@ fn left_over_events_are_rejected() {
     let text = d.to_string();
     assert!(text.contains("nothing (the model run is over)"), "{text}");
     assert!(text.contains(&format!("1 of {} events not matched", n + 1)), "{text}");
+    // Claiming unrecorded steps after the end is no better.
+    lines[n].seq += 2;
+    let d = rejected(&h, &lines, &Options { partial: Some(3) });
+    assert_eq!((d.index, d.reason.clone()), (n, Reason::GapUnfillable { gap: 2 }));
+    assert!(
+        d.to_string().contains("no model run takes 2 more step(s) from here"),
+        "{d}"
+    );
 }
 
 #[test]

@@ -112,6 +112,40 @@ impl<'de> Deserialize<'de> for Step {
 const STEP_KINDS: &[&str] = &["Deliver", "Drop", "Timeout", "Crash", "Recover", "DataLoss"];
 const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer"];
 
+/// A key of a step object, read without allocating.
+enum StepField {
+    Kind,
+    Src,
+    Dst,
+    Msg,
+    Node,
+    Timer,
+}
+
+impl<'de> Deserialize<'de> for StepField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<StepField, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = StepField;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a step field")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<StepField, E> {
+                Ok(match v {
+                    "kind" => StepField::Kind,
+                    "src" => StepField::Src,
+                    "dst" => StepField::Dst,
+                    "msg" => StepField::Msg,
+                    "node" => StepField::Node,
+                    "timer" => StepField::Timer,
+                    other => return Err(E::unknown_field(other, STEP_FIELDS)),
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
 struct StepVisitor;
 
 impl<'de> serde::de::Visitor<'de> for StepVisitor {
@@ -137,15 +171,14 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
             None::<String>,
             None::<Timer>,
         );
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match &*key {
-                "kind" => once(&mut kind, "kind", map.next_value()?)?,
-                "src" => once(&mut src, "src", map.next_value()?)?,
-                "dst" => once(&mut dst, "dst", map.next_value()?)?,
-                "msg" => once(&mut msg, "msg", map.next_value()?)?,
-                "node" => once(&mut node, "node", map.next_value()?)?,
-                "timer" => once(&mut timer, "timer", map.next_value()?)?,
-                other => return Err(A::Error::unknown_field(other, STEP_FIELDS)),
+        while let Some(key) = map.next_key::<StepField>()? {
+            match key {
+                StepField::Kind => once(&mut kind, "kind", map.next_value()?)?,
+                StepField::Src => once(&mut src, "src", map.next_value()?)?,
+                StepField::Dst => once(&mut dst, "dst", map.next_value()?)?,
+                StepField::Msg => once(&mut msg, "msg", map.next_value()?)?,
+                StepField::Node => once(&mut node, "node", map.next_value()?)?,
+                StepField::Timer => once(&mut timer, "timer", map.next_value()?)?,
             }
         }
         let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
@@ -504,8 +537,11 @@ mod cl_name {
 /// Maps serialized as lists of `[key, value]` pairs: JSON object keys must be strings, and
 /// view keys are records. The order is the map's, so the output stays deterministic.
 pub(crate) mod entries {
+    use serde::de::{SeqAccess, Visitor};
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
     use std::collections::BTreeMap;
+    use std::fmt;
+    use std::marker::PhantomData;
 
     pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(m: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(m.iter())
@@ -517,13 +553,28 @@ pub(crate) mod entries {
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {
-        let pairs: Vec<(K, V)> = Vec::deserialize(d)?;
-        let n = pairs.len();
-        let m: BTreeMap<K, V> = pairs.into_iter().collect();
-        if m.len() != n {
-            return Err(serde::de::Error::custom("a key appears twice"));
+        d.deserialize_seq(Pairs(PhantomData))
+    }
+
+    /// Reads the pairs straight into the map, without an intermediate list.
+    struct Pairs<K, V>(PhantomData<(K, V)>);
+
+    impl<'de, K: Deserialize<'de> + Ord, V: Deserialize<'de>> Visitor<'de> for Pairs<K, V> {
+        type Value = BTreeMap<K, V>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a list of [key, value] pairs")
         }
-        Ok(m)
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<BTreeMap<K, V>, A::Error> {
+            let mut m = BTreeMap::new();
+            while let Some((k, v)) = seq.next_element::<(K, V)>()? {
+                if m.insert(k, v).is_some() {
+                    return Err(serde::de::Error::custom("a key appears twice"));
+                }
+            }
+            Ok(m)
+        }
     }
 }
 
