@@ -6,7 +6,7 @@ use super::convert::{self, FnCtx};
 use super::data::{Bound, KeyPart, Slice};
 use super::error::CqlError;
 use super::schema::{ColumnKind, TableSchema};
-use super::value::Value;
+use super::value::{DataType, Value};
 use crate::cql::ast::{Operator, Relation};
 use std::collections::BTreeMap;
 
@@ -22,6 +22,41 @@ pub struct KeyRestrictions {
     pub slices: BTreeMap<String, (SliceEnd, SliceEnd)>,
     /// Restricted columns that are not part of the primary key, in order of appearance.
     pub non_key: Vec<String>,
+    /// Their restrictions, for a SELECT with `ALLOW FILTERING`.
+    pub filters: Vec<(String, Filter)>,
+}
+
+/// A restriction on a non-key column, checked against each row (`ALLOW FILTERING`).
+#[derive(Debug, Clone)]
+pub enum Filter {
+    Cmp(Operator, Value),
+    In(Vec<Value>),
+}
+
+impl Filter {
+    pub fn matches(&self, v: Option<&Value>) -> bool {
+        let Some(v) = v else { return false };
+        match self {
+            Filter::Cmp(op, x) => match op {
+                Operator::Eq => v == x,
+                Operator::Ne => v != x,
+                Operator::Lt => v < x,
+                Operator::Le => v <= x,
+                Operator::Gt => v > x,
+                Operator::Ge => v >= x,
+                Operator::Contains => match v {
+                    Value::List(xs) | Value::Set(xs) => xs.contains(x),
+                    Value::Map(kvs) => kvs.iter().any(|(_, y)| y == x),
+                    _ => false,
+                },
+                Operator::ContainsKey => match v {
+                    Value::Map(kvs) => kvs.iter().any(|(k, _)| k == x),
+                    _ => false,
+                },
+            },
+            Filter::In(xs) => xs.contains(v),
+        }
+    }
 }
 
 /// Where a statement uses the WHERE clause; decides some messages.
@@ -47,6 +82,17 @@ pub fn analyze(
                     .ok_or_else(|| CqlError::invalid(format!("Undefined column name {column}")))?;
                 if !schema.is_primary_key(column) {
                     r.non_key.push(column.clone());
+                    let ty = match (op, def.ty.unfrozen()) {
+                        (Operator::Contains, DataType::List(e) | DataType::Set(e)) => (**e).clone(),
+                        (Operator::Contains, DataType::Map(_, v)) => (**v).clone(),
+                        (Operator::ContainsKey, DataType::Map(k, _)) => (**k).clone(),
+                        _ => def.ty.clone(),
+                    };
+                    if let Some(v) = convert::value(value, &ty, column, ctx)? {
+                        r.filters.push((column.clone(), Filter::Cmp(*op, v)));
+                    } else {
+                        return Err(CqlError::invalid(format!("Unsupported null value for column {column}")));
+                    }
                     continue;
                 }
                 let v = convert::value(value, &def.ty, column, ctx)?
@@ -108,6 +154,13 @@ pub fn analyze(
                     .ok_or_else(|| CqlError::invalid(format!("Undefined column name {column}")))?;
                 if !schema.is_primary_key(column) {
                     r.non_key.push(column.clone());
+                    let mut vs = Vec::new();
+                    for t in values {
+                        if let Some(v) = convert::value(t, &def.ty, column, ctx)? {
+                            vs.push(v);
+                        }
+                    }
+                    r.filters.push((column.clone(), Filter::In(vs)));
                     continue;
                 }
                 if r.eq.contains_key(column) {

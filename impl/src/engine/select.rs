@@ -10,6 +10,8 @@ use super::schema::{ColumnKind, TableSchema};
 use super::value::{DataType, Value};
 use crate::cql::ast::{self, SelectorExpr};
 
+const FILTERING: &str = "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING";
+
 #[derive(Clone)]
 enum Sel {
     Col(String),
@@ -31,10 +33,26 @@ impl Engine {
         let (sels, headers) = selection(schema, &s.selection)?;
         let mut ctx = self.fn_ctx();
         let r = restrict::analyze(schema, &s.where_clause, Use::Select, &mut ctx)?;
-        if !r.non_key.is_empty() {
-            return Err(CqlError::invalid(
-                "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
-            ));
+        if !r.non_key.is_empty() && !s.allow_filtering {
+            return Err(CqlError::invalid(FILTERING));
+        }
+        if s.distinct {
+            if let Some(c) = sels.iter().find_map(|sel| match sel {
+                Sel::Col(c)
+                    if !matches!(
+                        schema.column(c).map(|d| d.kind),
+                        Some(ColumnKind::PartitionKey | ColumnKind::Static)
+                    ) =>
+                {
+                    Some(c.clone())
+                }
+                Sel::WriteTime(c) | Sel::Ttl(c) => Some(c.clone()),
+                _ => None,
+            }) {
+                return Err(CqlError::invalid(format!(
+                    "SELECT DISTINCT queries must only request partition key columns and/or static columns (not {c})"
+                )));
+            }
         }
         let keys = match r.partition_keys(schema) {
             Ok(k) => k,
@@ -53,9 +71,7 @@ impl Engine {
         };
         let cr = r.clustering(schema)?;
         if keys.is_none() && !cr.is_unrestricted() && !s.allow_filtering {
-            return Err(CqlError::invalid(
-                "Cannot execute this query as it might involve data filtering and thus may have unpredictable performance. If you want to execute this query despite the performance unpredictability, use ALLOW FILTERING",
-            ));
+            return Err(CqlError::invalid(FILTERING));
         }
         let reverse = order_by(schema, &s.order_by, keys.is_some())?;
         let per_partition = parse_limit(&s.per_partition_limit, "PER PARTITION LIMIT")?;
@@ -92,6 +108,13 @@ impl Engine {
                 if !row.has_live_data(now, strict) {
                     continue;
                 }
+                if !r.filters.is_empty() {
+                    let wanted: Vec<Sel> = r.filters.iter().map(|(c, _)| Sel::Col(c.clone())).collect();
+                    let vals = project(table, &wanted, key, Some(&ck.values()), &row, &static_row, now);
+                    if !r.filters.iter().zip(&vals).all(|((_, f), v)| f.matches(v.as_ref())) {
+                        continue;
+                    }
+                }
                 any_row = true;
                 if s.distinct {
                     break;
@@ -111,7 +134,9 @@ impl Engine {
             // A partition with live static data but no live row still shows up, with nulls
             // for the clustering and regular columns.
             let static_live = static_row.has_live_data(now, false);
-            if (!any_row && static_live && cr.is_unrestricted()) || (s.distinct && (any_row || static_live)) {
+            if (!any_row && static_live && cr.is_unrestricted() && r.filters.is_empty())
+                || (s.distinct && (any_row || static_live))
+            {
                 count += 1;
                 if !counting {
                     out.push(project(table, &sels, key, None, &Row::default(), &static_row, now));

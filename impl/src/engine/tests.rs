@@ -654,3 +654,28 @@ fn mutated_statements_fail_cleanly() {
     }
     assert!(failures > 100, "the mutations should mostly produce invalid statements");
 }
+
+#[test]
+fn allow_filtering_and_distinct() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, v int, l list<int>, PRIMARY KEY (k, c));
+         INSERT INTO t (k, c, v, l) VALUES (1, 1, 10, [1]);
+         INSERT INTO t (k, c, v, l) VALUES (1, 2, 20, [2]);
+         INSERT INTO t (k, c, v) VALUES (2, 1, 10);",
+    );
+    let mut got = rows(&mut e, "SELECT k, c FROM t WHERE v = 10 ALLOW FILTERING;");
+    got.sort();
+    assert_eq!(got, table(&[&["1", "1"], &["2", "1"]]));
+    assert_eq!(
+        rows(&mut e, "SELECT c FROM t WHERE k = 1 AND l CONTAINS 2 ALLOW FILTERING;"),
+        table(&[&["2"]])
+    );
+    assert_eq!(rows(&mut e, "SELECT DISTINCT k FROM t;").len(), 2);
+    assert_eq!(
+        err(&mut e, "SELECT DISTINCT k, v FROM t;").message,
+        "SELECT DISTINCT queries must only request partition key columns and/or static columns (not v)"
+    );
+    assert_eq!(rows(&mut e, "SELECT COUNT(*) FROM t;"), table(&[&["3"]]));
+}
