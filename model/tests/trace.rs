@@ -187,6 +187,145 @@ fn other_changed_observations_are_rejected_with_a_diff() {
     }
 }
 
+/// Applies `f` to a node's observation; false for a client's.
+fn on_node(a: &mut After, f: impl FnOnce(&mut mv_spec::obs::NodeObservation) -> bool) -> bool {
+    match a {
+        After::Node(o) => f(o),
+        After::Client(_) => false,
+    }
+}
+
+/// Applies `f` to a client's observation; false for a node's.
+fn on_client(a: &mut After, f: impl FnOnce(&mut mv_spec::trace::ClientObservation) -> bool) -> bool {
+    match a {
+        After::Client(c) => f(c),
+        After::Node(_) => false,
+    }
+}
+
+/// Adds `x` to an empty list, or takes the last entry off a full one.
+fn toggle<T>(v: &mut Vec<T>, x: T) -> bool {
+    if v.pop().is_none() {
+        v.push(x);
+    }
+    true
+}
+
+type Mutation = (&'static str, fn(&mut After) -> bool);
+
+/// Every way to change one observed value that this test knows; each returns whether it
+/// applied to the observation it was given.
+fn mutations() -> Vec<Mutation> {
+    use mv_spec::{BaseRow, BatchId, NodeId, ViewKey, ViewRow, WriteId};
+    const BATCH: BatchId = BatchId {
+        origin: NodeId(0),
+        seq: 7,
+    };
+    vec![
+        ("up", |a| {
+            on_node(a, |o| {
+                o.up = !o.up;
+                true
+            })
+        }),
+        ("extra base row", |a| {
+            on_node(a, |o| o.base.insert(9, BaseRow::default()).is_none())
+        }),
+        ("base row gone", |a| on_node(a, |o| o.base.pop_first().is_some())),
+        ("base marker", |a| {
+            on_node(a, |o| {
+                o.base.values_mut().next().is_some_and(|r| {
+                    r.marker = Some(r.marker.map_or(0, |t| t.wrapping_add(1)));
+                    true
+                })
+            })
+        }),
+        ("extra view row", |a| {
+            on_node(a, |o| {
+                o.view.insert(ViewKey { v: 9, k: 9 }, ViewRow::default()).is_none()
+            })
+        }),
+        ("view row gone", |a| on_node(a, |o| o.view.pop_last().is_some())),
+        ("view deletion", |a| {
+            on_node(a, |o| {
+                o.view.values_mut().next().is_some_and(|r| {
+                    r.deletion = Some(r.deletion.map_or(0, |t| t.wrapping_add(1)));
+                    true
+                })
+            })
+        }),
+        ("batchlog", |a| on_node(a, |o| toggle(&mut o.batchlog, BATCH))),
+        ("hints", |a| on_node(a, |o| toggle(&mut o.hints, (NodeId(1), BATCH)))),
+        ("commitlog", |a| on_node(a, |o| toggle(&mut o.commitlog, WriteId(1)))),
+        ("coord_batchlog", |a| {
+            on_node(a, |o| toggle(&mut o.coord_batchlog, WriteId(1)))
+        }),
+        ("outcome", |a| {
+            on_client(a, |c| {
+                let w = &mut c.writes[0];
+                w.outcome = if w.outcome == Outcome::Ok {
+                    Outcome::Timeout
+                } else {
+                    Outcome::Ok
+                };
+                true
+            })
+        }),
+        ("statement", |a| {
+            on_client(a, |c| {
+                c.writes[0].stmt.ts = c.writes[0].stmt.ts.wrapping_add(1);
+                true
+            })
+        }),
+        ("a write too many", |a| {
+            on_client(a, |c| {
+                c.writes.push(c.writes[0]);
+                true
+            })
+        }),
+        ("observation of the other kind", |a| {
+            *a = match a {
+                After::Node(_) => After::Client(mv_spec::trace::ClientObservation { writes: vec![] }),
+                After::Client(_) => After::Node(Default::default()),
+            };
+            true
+        }),
+    ]
+}
+
+/// The model's state after each line is determined, and observations are compared exactly:
+/// any single change to any line's `after` is rejected at that line, with a diff.
+#[test]
+fn every_single_changed_value_is_rejected_at_its_line() {
+    let mut checked = std::collections::BTreeMap::new();
+    for (cfg, seed) in [
+        (MvModelCfg::for_variant(Variant::Cassandra40), 1),
+        (faulty(), 2),
+        (faulty(), 3),
+    ] {
+        let (_, h, lines) = trace_of(cfg, seed);
+        for i in 0..lines.len() {
+            for (name, edit) in mutations() {
+                let mut bad = lines.clone();
+                if !edit(&mut bad[i].after) {
+                    continue;
+                }
+                let d = rejected(&h, &bad, &STRICT);
+                assert_eq!(d.index, i, "{name} at line {i}: {d}");
+                let (actor, diff) = observation_diff(&d);
+                assert_eq!(actor, lines[i].node);
+                assert!(!diff.is_empty());
+                *checked.entry(name).or_insert(0) += 1;
+            }
+        }
+    }
+    assert_eq!(
+        checked.len(),
+        mutations().len(),
+        "every mutation applied somewhere: {checked:?}"
+    );
+}
+
 #[test]
 fn entries_out_of_order_are_named() {
     // Without the partition lock, one node holds two commit-log entries at once.
