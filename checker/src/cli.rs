@@ -62,7 +62,7 @@ pub enum Command {
     ImplSim(crate::impl_sim::ImplSimArgs),
     /// Replay an implementation trace (NDJSON) on the model; exit 20 at the first divergence.
     Validate {
-        /// The trace (`specs/trace-format.md`, "NDJSON implementation traces").
+        /// The trace (`specs/trace-format.md`, "NDJSON implementation traces"); `-` for stdin.
         file: PathBuf,
         /// Allow up to N unrecorded model steps before each recorded one (3 if N is omitted).
         #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "N")]

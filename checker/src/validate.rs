@@ -16,7 +16,12 @@ pub const EXIT_DIVERGENCE: u8 = 20;
 /// Runs `mvcheck validate`.
 pub fn validate(file: &Path, partial: Option<usize>) -> Result<u8, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
-    let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?;
+    // `-` reads standard input, so a simulation can pipe its trace straight in.
+    let text = if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| bad(format!("cannot read: {e}")))?
+    } else {
+        std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?
+    };
     let started = Instant::now();
     let trace = mv_spec::trace::read(&text).map_err(|e| bad(e.to_string()))?;
     let header_line = text.lines().position(|l| !l.trim().is_empty()).map_or(1, |i| i + 1);

@@ -56,6 +56,28 @@ fn a_valid_trace_exits_0_with_a_summary() {
 }
 
 #[test]
+fn a_trace_can_come_from_stdin() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let (h, lines) = model_trace();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(["validate", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let ndjson = trace::to_ndjson(&h, &lines[..lines.len() - 1]);
+    child.stdin.take().unwrap().write_all(ndjson.as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let (out, err) = text(&o);
+    assert!(
+        out.starts_with(&format!("valid: {} events", lines.len() - 1)),
+        "{out}{err}"
+    );
+}
+
+#[test]
 fn a_changed_value_exits_20_naming_the_line_and_the_difference() {
     let dir = tempfile::tempdir().unwrap();
     let (h, mut lines) = model_trace();
