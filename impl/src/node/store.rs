@@ -1,98 +1,216 @@
-//! The node's adapter to single-node storage: the base table `t`, the view table `mv`, and
-//! the view-maintenance rules a BaseReplica and a ViewReplica apply (B3, B4, V1, B8).
+//! The node's adapter to single-node storage: the base table `t` and the view `mv` of
+//! `mv-spec`'s fixed schema, kept by part 1's storage engine ([`crate::engine`]), whose view
+//! maintenance layer computes the view mutations (B3, B4) and whose reconciliation merges
+//! them (V1) and the base writes (B8).
 //!
-//! The protocol core in [`super`] talks only to [`Store`], so that the storage engine behind
-//! it can change without touching the step logic. The rows are `mv-spec`'s [`BaseRow`] and
-//! [`ViewRow`] because those are what travels on the wire ([`ViewMutation`]) and what the
-//! observations compare.
+//! The protocol core in [`super`] talks only to [`Store`], in `mv-spec`'s vocabulary:
+//! [`Statement`]s in, [`ViewMutation`]s out and in, and [`BaseRow`]s and [`ViewRow`]s for
+//! observations. This module converts between that vocabulary and the engine's partitions,
+//! rows and cells, so that neither side knows the other.
 //!
-//! View-update generation follows `ViewUpdateGenerator.updateAction` as `specs/protocol.md`
-//! ("Storage rules") states it: compare the live view key `v` before and after merging the
-//! statement, then write a new entry, delete the old one, or both.
+//! One deliberate difference from the engine's output: `specs/protocol.md` ("Storage rules")
+//! says a view entry carries the whole merged `w` even when the update did not change it,
+//! where Cassandra's `updateEntry` (and the engine) copy only the cells that differ. The two
+//! agree while every view replica keeps the entries it received; they differ once a view
+//! replica lost an earlier entry (data loss, a dropped view write without a batchlog). The
+//! node implements the protocol as written, so [`Store::view_updates`] adds the merged `w` to
+//! an updated entry. Likewise the single deletion slot (A2) applies where a view replica
+//! stores a row (V1), so mutations are generated with both slots.
 
-use mv_spec::{BaseRow, Cell, Key, Liveness, ReadRules, Statement, Ts, ViewKey, ViewMutation, ViewRow};
+use crate::engine::ViewDef;
+use crate::engine::{
+    view, Cell as ECell, ClusteringKey, ColumnDef, ColumnKind, DataType, DeletionTime, Liveness as ELiveness,
+    Partition, PartitionKey, Row, TableSchema, Value,
+};
+pub use crate::engine::{DeletionStyle, ViewRules};
+use mv_spec::{Assign, BaseRow, Cell, Key, Liveness, ReadRules, Statement, Ts, Val, ViewKey, ViewMutation, ViewRow};
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-/// How a BaseReplica deletes the view row that a base row leaves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum DeletionStyle {
-    /// Cassandra 3.11.1 and later (CASSANDRA-11500): an expired liveness marker.
-    ExpiredLiveness,
-    /// Cassandra 3.0 to 3.11.0 (CASSANDRA-10261): a shadowable row deletion.
-    Shadowable,
-    /// Before CASSANDRA-10261: an ordinary row deletion (anomaly A1).
-    Regular,
-}
-
-/// The view-maintenance switches of one variant.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ViewRules {
-    /// How the old view row is deleted.
-    pub deletion: DeletionStyle,
-    /// One deletion slot per view row instead of a regular and a shadowable one (A2).
-    pub single_deletion_slot: bool,
-    /// View rows are visible only while their marker is live (CASSANDRA-11500).
-    pub strict_liveness: bool,
-}
-
-impl ViewRules {
-    /// Cassandra 3.11.1+ and 4.x.
-    pub fn current() -> Self {
-        ViewRules {
-            deletion: DeletionStyle::ExpiredLiveness,
-            single_deletion_slot: false,
-            strict_liveness: true,
-        }
-    }
-
-    /// Cassandra 3.0 to 3.11.0: shadowable tombstones, no strict liveness.
-    pub fn cassandra_30() -> Self {
-        ViewRules {
-            deletion: DeletionStyle::Shadowable,
-            single_deletion_slot: false,
-            strict_liveness: false,
-        }
-    }
-
-    /// How the view is read under these rules.
-    pub fn read_rules(&self) -> ReadRules {
-        ReadRules {
-            strict_liveness: self.strict_liveness,
-        }
+/// How the view is read under `rules`.
+pub fn read_rules(rules: &ViewRules) -> ReadRules {
+    ReadRules {
+        strict_liveness: rules.strict_liveness,
     }
 }
 
-/// One node's two tables.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Store {
-    base: BTreeMap<Key, BaseRow>,
-    view: BTreeMap<ViewKey, ViewRow>,
+/// The engine's time: these tables have no TTLs, so every tombstone is written at local time 0.
+const NOW_SEC: i64 = 0;
+
+fn column(name: &str, kind: ColumnKind) -> (String, ColumnDef) {
+    (
+        name.to_string(),
+        ColumnDef {
+            name: name.to_string(),
+            ty: DataType::Int,
+            kind,
+        },
+    )
 }
 
-/// A cell survives a row deletion at `d` only if it is strictly newer.
-fn survives(ts: Ts, deletion: Option<Ts>) -> bool {
-    deletion.is_none_or(|d| ts > d)
+/// `CREATE TABLE t (k int PRIMARY KEY, v int, w int)` and
+/// `CREATE MATERIALIZED VIEW mv AS SELECT k, v, w FROM t WHERE v IS NOT NULL AND k IS NOT NULL
+/// PRIMARY KEY (v, k)`.
+fn schemas() -> &'static (TableSchema, TableSchema) {
+    static SCHEMAS: OnceLock<(TableSchema, TableSchema)> = OnceLock::new();
+    SCHEMAS.get_or_init(|| {
+        let t = TableSchema {
+            keyspace: "ks".into(),
+            name: "t".into(),
+            partition_key: vec!["k".into()],
+            clustering: vec![],
+            columns: [
+                column("k", ColumnKind::PartitionKey),
+                column("v", ColumnKind::Regular),
+                column("w", ColumnKind::Regular),
+            ]
+            .into_iter()
+            .collect(),
+            view: None,
+            default_ttl: 0,
+        };
+        let mv = TableSchema {
+            keyspace: "ks".into(),
+            name: "mv".into(),
+            partition_key: vec!["v".into()],
+            clustering: vec!["k".into()],
+            columns: [
+                column("v", ColumnKind::PartitionKey),
+                column("k", ColumnKind::Clustering { desc: false }),
+                column("w", ColumnKind::Regular),
+            ]
+            .into_iter()
+            .collect(),
+            view: Some(ViewDef {
+                base: "t".into(),
+                include_all: false,
+                v_column: Some("v".into()),
+                restrictions: vec![],
+                where_text: "v IS NOT NULL AND k IS NOT NULL".into(),
+            }),
+            default_ttl: 0,
+        };
+        (t, mv)
+    })
 }
 
-/// The `v` cell a read-before-write sees: a value the row deletion does not cover.
-fn live_key_cell(row: &BaseRow) -> Option<(Val8, Ts)> {
-    match row.v {
-        Some(Cell { ts, value: Some(x) }) if survives(ts, row.deletion) => Some((x, ts)),
+fn int(x: u8) -> Value {
+    Value::Int(i32::from(x))
+}
+
+/// The engine's values of these tables are ints written by this adapter, so they fit a u8.
+fn small(v: &Value) -> Option<u8> {
+    match v {
+        Value::Int(i) => u8::try_from(*i).ok(),
         _ => None,
     }
 }
 
-type Val8 = mv_spec::Val;
-
-/// The `w` cell as the merged row carries it: dropped when the row deletion covers it,
-/// whether it is a value or a tombstone.
-fn uncovered_w(row: &BaseRow) -> Option<Cell> {
-    row.w.filter(|c| survives(c.ts, row.deletion))
+fn ts8(ts: i64) -> Ts {
+    // Timestamps come from `Statement`s (u8) and are only copied by the engine.
+    u8::try_from(ts).unwrap_or(Ts::MAX)
 }
 
-/// The base row marker if the row deletion does not cover it.
-fn live_marker(row: &BaseRow) -> Option<Ts> {
-    row.marker.filter(|&m| survives(m, row.deletion))
+fn deletion(ts: Ts) -> DeletionTime {
+    DeletionTime {
+        ts: i64::from(ts),
+        local_time: NOW_SEC,
+    }
+}
+
+fn to_engine_cell(c: Cell) -> ECell {
+    match c.value {
+        Some(x) => ECell::live(i64::from(c.ts), int(x)),
+        None => ECell::tombstone(i64::from(c.ts), NOW_SEC),
+    }
+}
+
+fn from_engine_cell(row: &Row, col: &str) -> Option<Cell> {
+    row.cell(col).map(|c| Cell {
+        ts: ts8(c.ts),
+        value: c.value(NOW_SEC).and_then(small),
+    })
+}
+
+fn base_clustering() -> ClusteringKey {
+    ClusteringKey::default()
+}
+
+fn view_clustering(k: Key) -> ClusteringKey {
+    schemas().1.clustering_key(vec![int(k)])
+}
+
+/// A statement as the engine's partition update. `DELETE FROM t WHERE k = ..` is a partition
+/// deletion, as in Cassandra for a table without clustering columns.
+fn update_of(stmt: &Statement) -> Partition {
+    let mut row = Row {
+        marker: stmt.insert.then_some(ELiveness::Live { ts: i64::from(stmt.ts) }),
+        ..Row::default()
+    };
+    for (name, a) in [("v", stmt.v), ("w", stmt.w)] {
+        let cell = match a {
+            Assign::Keep => continue,
+            Assign::Set(x) => ECell::live(i64::from(stmt.ts), int(x)),
+            Assign::Null => ECell::tombstone(i64::from(stmt.ts), NOW_SEC),
+        };
+        row.columns
+            .insert(name.to_string(), crate::engine::data::ColumnData::Simple(cell));
+    }
+    let mut p = Partition {
+        deletion: stmt.delete.then(|| deletion(stmt.ts)),
+        ..Partition::default()
+    };
+    if !row.is_empty() {
+        p.rows.insert(base_clustering(), row);
+    }
+    p
+}
+
+fn view_row_to_engine(r: &ViewRow) -> Row {
+    let mut row = Row {
+        marker: r.marker.map(|m| {
+            if m.expired {
+                ELiveness::Expired {
+                    ts: i64::from(m.ts),
+                    local_time: NOW_SEC,
+                }
+            } else {
+                ELiveness::Live { ts: i64::from(m.ts) }
+            }
+        }),
+        deletion: r.deletion.map(deletion),
+        shadowable: r.shadowable.map(deletion),
+        ..Row::default()
+    };
+    if let Some(w) = r.w {
+        row.columns
+            .insert("w".into(), crate::engine::data::ColumnData::Simple(to_engine_cell(w)));
+    }
+    row
+}
+
+fn view_row_from_engine(row: &Row) -> ViewRow {
+    ViewRow {
+        marker: row.marker.map(|m| Liveness {
+            ts: ts8(m.ts()),
+            expired: matches!(m, ELiveness::Expired { .. }),
+        }),
+        deletion: row.deletion.map(|d| ts8(d.ts)),
+        shadowable: row.shadowable.map(|d| ts8(d.ts)),
+        w: from_engine_cell(row, "w"),
+    }
+}
+
+/// One node's two tables, in the engine's representation.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Store {
+    /// Base partitions by `k`.
+    base: BTreeMap<Key, Partition>,
+    /// View partitions by `v`, each row keyed by `k`.
+    view: BTreeMap<Val, Partition>,
+    /// The projections the observations read, kept in step with the partitions.
+    base_rows: BTreeMap<Key, BaseRow>,
+    view_rows: BTreeMap<ViewKey, ViewRow>,
 }
 
 impl Store {
@@ -103,134 +221,91 @@ impl Store {
 
     /// B3: the stored base row `k`, empty when there is none.
     pub fn read_base(&self, k: Key) -> BaseRow {
-        self.base.get(&k).copied().unwrap_or_default()
+        self.base_rows.get(&k).copied().unwrap_or_default()
+    }
+
+    fn project_base(p: &Partition) -> BaseRow {
+        let row = p.rows.get(&base_clustering()).cloned().unwrap_or_default();
+        let row_deletion = row.deletion.map(|d| ts8(d.ts));
+        let partition_deletion = p.deletion.map(|d| ts8(d.ts));
+        BaseRow {
+            marker: row.marker.map(|m| ts8(m.ts())),
+            deletion: row_deletion.max(partition_deletion),
+            v: from_engine_cell(&row, "v"),
+            w: from_engine_cell(&row, "w"),
+        }
     }
 
     /// B8, R2: merge a statement into the base table.
     pub fn apply_base(&mut self, stmt: &Statement) {
-        let merged = self.read_base(stmt.k).merge(&stmt.as_row());
-        self.base.insert(stmt.k, merged);
+        let p = self.base.entry(stmt.k).or_default();
+        p.apply(&update_of(stmt), false);
+        self.base_rows.insert(stmt.k, Self::project_base(p));
     }
 
     /// B3 + B4: read the base row before the write and compute the view mutations `stmt`
-    /// implies. The base table is not changed.
+    /// implies, the new entry before the old entry's deletion (SWITCH_ENTRY). The base table
+    /// is not changed.
     pub fn view_updates(&self, rules: &ViewRules, stmt: &Statement) -> Vec<ViewMutation> {
-        let before = self.read_base(stmt.k);
-        let after = before.merge(&stmt.as_row());
-        let k = stmt.k;
-        let old = live_key_cell(&before);
-        let new = live_key_cell(&after);
-        let mut out = Vec::with_capacity(2);
-        // NEW_ENTRY / UPDATE_EXISTING / the first half of SWITCH_ENTRY.
-        if let Some((x, ts)) = new {
-            out.push(ViewMutation {
-                key: ViewKey { v: x, k },
-                row: new_entry(rules, &after, ts),
-            });
-        }
-        // DELETE_OLD / the second half of SWITCH_ENTRY: only when the key value changes.
-        if let Some((x, ts)) = old {
-            if new.map(|(y, _)| y) != Some(x) {
+        let (t, mv) = schemas();
+        let update = update_of(stmt);
+        let existing = view::read_before_write(self.base.get(&stmt.k), &update);
+        let key = PartitionKey::new(vec![int(stmt.k)]);
+        // One deletion slot (A2) is a property of how a view replica stores a row (V1), not of
+        // what travels: protocol.md collapses the slots on apply, so the mutation keeps both.
+        let wire_rules = ViewRules {
+            single_deletion_slot: false,
+            ..*rules
+        };
+        let generated = view::generate(t, &[mv], &wire_rules, &key, &existing, &update, NOW_SEC);
+        let merged = self.read_base(stmt.k).merge(&stmt.as_row());
+        let new_v = merged.live_v();
+        let whole_w = merged.w.filter(|c| merged.deletion.is_none_or(|d| c.ts > d));
+        let mut out: Vec<ViewMutation> = Vec::with_capacity(2);
+        for m in generated {
+            let Some(v) = m.key.values.first().and_then(small) else {
+                continue;
+            };
+            for (ck, row) in &m.update.rows {
+                let Some(k) = ck.values().first().and_then(small) else {
+                    continue;
+                };
+                let mut row = view_row_from_engine(row);
+                if Some(v) == new_v && row.marker.is_some_and(|l| !l.expired) {
+                    // protocol.md: an entry carries the whole merged w (see the module docs).
+                    row.w = whole_w;
+                }
                 out.push(ViewMutation {
-                    key: ViewKey { v: x, k },
-                    row: old_entry_deletion(rules, &before, &after, ts),
+                    key: ViewKey { v, k },
+                    row,
                 });
             }
         }
+        // The new entry first, then the old one's deletion, as ViewUpdateGenerator emits them.
+        out.sort_by_key(|m| Some(m.key.v) != new_v);
         out
     }
 
-    /// V1: merge a view mutation into the view table, slot by slot.
+    /// V1: merge a view mutation into the view table.
     pub fn apply_view(&mut self, rules: &ViewRules, m: &ViewMutation) {
-        let stored = self.view.get(&m.key).copied().unwrap_or_default();
-        let mut row = stored.merge(&m.row);
-        if rules.single_deletion_slot {
-            // A2: the row keeps one deletion; the older one is forgotten, the regular one
-            // wins a tie.
-            if let (Some(d), Some(s)) = (row.deletion, row.shadowable) {
-                if s > d {
-                    row.deletion = None;
-                } else {
-                    row.shadowable = None;
-                }
-            }
-        }
-        self.view.insert(m.key, row);
+        let p = self.view.entry(m.key.v).or_default();
+        let ck = view_clustering(m.key.k);
+        p.rows
+            .entry(ck.clone())
+            .or_default()
+            .merge(&view_row_to_engine(&m.row), rules.single_deletion_slot);
+        let stored = view_row_from_engine(&p.rows[&ck]);
+        self.view_rows.insert(m.key, stored);
     }
 
     /// The base table as stored.
     pub fn base_rows(&self) -> &BTreeMap<Key, BaseRow> {
-        &self.base
+        &self.base_rows
     }
 
     /// The view table as stored.
     pub fn view_rows(&self) -> &BTreeMap<ViewKey, ViewRow> {
-        &self.view
-    }
-}
-
-/// The view row a live view key `v` (at `v_ts`) maps to: a live marker, the base row deletion
-/// copied as a regular deletion (CASSANDRA-13409), and `w` unless the deletion covers it.
-fn new_entry(rules: &ViewRules, after: &BaseRow, v_ts: Ts) -> ViewRow {
-    let marker_ts = match rules.deletion {
-        DeletionStyle::ExpiredLiveness => v_ts,
-        // CASSANDRA-10910: the newest of the base marker and the view key's cell.
-        DeletionStyle::Shadowable | DeletionStyle::Regular => live_marker(after).map_or(v_ts, |m| m.max(v_ts)),
-    };
-    ViewRow {
-        marker: Some(Liveness {
-            ts: marker_ts,
-            expired: false,
-        }),
-        deletion: after.deletion,
-        shadowable: None,
-        w: uncovered_w(after),
-    }
-}
-
-/// The mutation that kills the view row under the old key (at `old_ts`).
-fn old_entry_deletion(rules: &ViewRules, before: &BaseRow, after: &BaseRow, old_ts: Ts) -> ViewRow {
-    let row_deletion = after.deletion;
-    match rules.deletion {
-        DeletionStyle::ExpiredLiveness => {
-            // When the row deletion already covers the old entry (its time is at or after
-            // the old key's), an expired marker would add nothing.
-            let covered_by_row_deletion = row_deletion.is_some_and(|r| r >= old_ts);
-            let marker = (!covered_by_row_deletion).then_some(Liveness {
-                ts: old_ts,
-                expired: true,
-            });
-            let w_changed = after.w != before.w;
-            ViewRow {
-                marker,
-                deletion: row_deletion,
-                shadowable: None,
-                w: if w_changed { uncovered_w(after) } else { None },
-            }
-        }
-        DeletionStyle::Shadowable | DeletionStyle::Regular => {
-            // The newest timestamp the old entry was built from.
-            let newest = [live_marker(before), Some(old_ts), uncovered_w(before).map(|c| c.ts)]
-                .into_iter()
-                .flatten()
-                .max()
-                .unwrap_or(old_ts);
-            if rules.deletion == DeletionStyle::Shadowable {
-                ViewRow {
-                    marker: None,
-                    deletion: row_deletion,
-                    shadowable: Some(newest),
-                    w: None,
-                }
-            } else {
-                ViewRow {
-                    marker: None,
-                    deletion: Some(row_deletion.map_or(newest, |r| r.max(newest))),
-                    shadowable: None,
-                    w: None,
-                }
-            }
-        }
+        &self.view_rows
     }
 }
 
@@ -253,7 +328,7 @@ mod tests {
     fn visible(rules: ViewRules, s: &Store) -> Vec<(u8, u8, Option<u8>)> {
         s.view_rows()
             .iter()
-            .filter_map(|(k, r)| r.resolve(rules.read_rules()).map(|w| (k.v, k.k, w)))
+            .filter_map(|(k, r)| r.resolve(read_rules(&rules)).map(|w| (k.v, k.k, w)))
             .collect()
     }
 

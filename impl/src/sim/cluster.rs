@@ -689,7 +689,7 @@ impl Cluster {
         writes.sort_by_key(|w| w.write);
         Observation {
             ring: self.cfg.ring,
-            rules: self.cfg.variant.switches().view.read_rules(),
+            rules: crate::node::store::read_rules(&self.cfg.variant.switches().view),
             nodes: (0..self.nodes.len()).map(|n| self.observe_node(n)).collect(),
             writes,
             quiescent: self.quiescent(),
