@@ -304,20 +304,15 @@ impl ColumnData {
         }
     }
 
-    /// The data without what a deletion at `d` covers; `None` when nothing remains.
-    fn purged(&self, d: Option<DeletionTime>) -> Option<ColumnData> {
+    /// Drops what a deletion at `d` covers; false when nothing remains.
+    fn purge(&mut self, d: Option<DeletionTime>) -> bool {
         match self {
-            ColumnData::Simple(c) => (!deleted_by(d, c.ts)).then(|| self.clone()),
+            ColumnData::Simple(c) => !deleted_by(d, c.ts),
             ColumnData::Complex(cx) => {
-                let own = cx.deletion.filter(|cd| !deleted_by(d, cd.ts));
-                let active = max_deletion(d, own);
-                let cells: BTreeMap<Value, Cell> = cx
-                    .cells
-                    .iter()
-                    .filter(|(_, c)| !deleted_by(active, c.ts))
-                    .map(|(p, c)| (p.clone(), c.clone()))
-                    .collect();
-                (own.is_some() || !cells.is_empty()).then_some(ColumnData::Complex(Complex { deletion: own, cells }))
+                cx.deletion = cx.deletion.filter(|cd| !deleted_by(d, cd.ts));
+                let active = max_deletion(d, cx.deletion);
+                cx.cells.retain(|_, c| !deleted_by(active, c.ts));
+                cx.deletion.is_some() || !cx.cells.is_empty()
             }
         }
     }
@@ -386,19 +381,20 @@ impl Row {
     /// marker and every cell that the active deletion covers (§1: `ts <= markedForDeleteAt`)
     /// are dropped. This is Cassandra's merged row, on which the view generator works.
     pub fn purged(&self, covering: Option<DeletionTime>) -> Row {
+        let mut r = self.clone();
+        r.purge(covering);
+        r
+    }
+
+    /// [`Row::purged`] in place.
+    pub fn purge(&mut self, covering: Option<DeletionTime>) {
         let regular = max_deletion(self.deletion, covering);
         let shadowable = self.active_shadowable();
         let active = max_deletion(regular, shadowable);
-        Row {
-            marker: self.marker.filter(|m| !deleted_by(active, m.ts())),
-            deletion: regular,
-            shadowable: shadowable.filter(|s| regular.is_none_or(|r| s.supersedes(&r))),
-            columns: self
-                .columns
-                .iter()
-                .filter_map(|(n, d)| d.purged(active).map(|d| (n.clone(), d)))
-                .collect(),
-        }
+        self.marker = self.marker.filter(|m| !deleted_by(active, m.ts()));
+        self.deletion = regular;
+        self.shadowable = shadowable.filter(|s| regular.is_none_or(|r| s.supersedes(&r)));
+        self.columns.retain(|_, d| d.purge(active));
     }
 
     /// §1/§7 `hasLiveData`, on a purged row: a live marker, or (unless `strict`) any live

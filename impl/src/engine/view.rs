@@ -148,21 +148,24 @@ pub fn generate(
     }
     let mut touched: BTreeSet<&ClusteringKey> = update.rows.keys().collect();
     touched.extend(existing.rows.keys());
-    let empty = Row::default();
     let pairs: Vec<Pair> = touched
         .into_iter()
         .map(|c| {
-            let stored = existing.rows.get(c).unwrap_or(&empty);
-            let mut before = stored.clone();
+            let mut before = existing.rows.get(c).cloned().unwrap_or_default();
             before.deletion = max_deletion(before.deletion, existing.covering(c));
-            let mut after = update.rows.get(c).cloned().unwrap_or_default();
-            after.deletion = max_deletion(after.deletion, update.covering(c));
+            before.purge(None);
+            // Merging the purged existing row is the same as merging and then purging: the
+            // merged deletion is at least the existing one.
             let mut merged = before.clone();
-            merged.merge(&after, false);
+            if let Some(u) = update.rows.get(c) {
+                merged.merge(u, false);
+            }
+            merged.deletion = max_deletion(merged.deletion, update.covering(c));
+            merged.purge(None);
             Pair {
                 clustering: c,
-                existing: before.purged(None),
-                merged: merged.purged(None),
+                existing: before,
+                merged,
             }
         })
         .collect();
