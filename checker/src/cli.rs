@@ -68,7 +68,36 @@ pub enum Command {
         #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "N")]
         partial: Option<usize>,
     },
+    /// Run CQL against one in-process node of the reference implementation (like cqlsh).
+    #[command(after_help = CQL_HELP)]
+    Cql {
+        /// Script to run; stdin when absent (an interactive prompt when stdin is a terminal).
+        file: Option<PathBuf>,
+        /// Output format: cqlsh-like tables, or one JSON line per top-level statement.
+        #[arg(long, value_enum, default_value_t = crate::cql::CqlFormat::Human)]
+        format: crate::cql::CqlFormat,
+        /// Node clock: the system clock, or a manual clock moved by `ADVANCE CLOCK <ms>;`.
+        #[arg(long, value_enum, default_value_t = crate::cql::ClockArg::System)]
+        clock: crate::cql::ClockArg,
+        /// View rules: current Cassandra, or 3.0's shadowable tombstones (seed 003).
+        #[arg(long, value_enum, default_value_t = crate::cql::SemanticsArg::Current)]
+        semantics: crate::cql::SemanticsArg,
+        /// Start of the manual clock in microseconds since the Unix epoch (default: now).
+        #[arg(long, value_name = "MICROS")]
+        now: Option<i64>,
+    },
 }
+
+/// The part of `mvcheck cql --help` that flags cannot say.
+const CQL_HELP: &str = "\
+Shell commands:
+  ADVANCE CLOCK <milliseconds>;   move the manual clock forward (with --clock manual only);
+                                  statements without USING TIMESTAMP get the clock in
+                                  microseconds, and TTLs expire against it
+  exit / quit                     leave the interactive prompt
+
+Exit codes: 0 every statement succeeded, 2 a statement failed (the others still ran) or bad
+flags or input.";
 
 /// The flags shared by every subcommand that builds a model. Unset flags take the variant's
 /// default configuration.

@@ -6,6 +6,7 @@
 //! error.
 
 mod cli;
+mod cql;
 mod impl_sim;
 mod itf;
 mod report;
@@ -47,6 +48,19 @@ fn main() -> ExitCode {
         Command::Replay { file } => itf::replay(&file),
         Command::ImplSim(args) => impl_sim::impl_sim(&args),
         Command::Validate { file, partial } => validate::validate(&file, partial),
+        Command::Cql {
+            file,
+            format,
+            clock,
+            semantics,
+            now,
+        } => cql::run(&cql::CqlArgs {
+            file,
+            format,
+            clock,
+            semantics,
+            now,
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code),
