@@ -679,3 +679,73 @@ fn allow_filtering_and_distinct() {
     );
     assert_eq!(rows(&mut e, "SELECT COUNT(*) FROM t;"), table(&[&["3"]]));
 }
+
+/// ViewTimesTest `complexTimestampUpdateTest` (note §4.4, §9): under both rule sets the entry
+/// switched away at 3 comes back at 4 with its cells, and a later cell update at an old
+/// timestamp reaches it.
+#[test]
+fn complex_timestamp_updates_under_both_rule_sets() {
+    for rules in [ViewRules::current(), ViewRules::cassandra_30()] {
+        let mut e = engine_with(rules, 1);
+        ok(
+            &mut e,
+            "CREATE TABLE t (a int, b int, c int, d int, e int, PRIMARY KEY (a, b));
+             CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE a IS NOT NULL AND b IS NOT NULL AND c IS NOT NULL PRIMARY KEY (c, a, b);
+             INSERT INTO t (a, b, c, d) VALUES (0, 0, 1, 0) USING TIMESTAMP 0;",
+        );
+        let q = "SELECT d, e FROM mv WHERE c = 1 AND a = 0 AND b = 0;";
+        assert_eq!(rows(&mut e, q), table(&[&["0", "null"]]), "{rules:?}");
+        ok(&mut e, "UPDATE t USING TIMESTAMP 2 SET c = 1 WHERE a = 0 AND b = 0;");
+        assert_eq!(rows(&mut e, q), table(&[&["0", "null"]]), "{rules:?}");
+        ok(&mut e, "UPDATE t USING TIMESTAMP 3 SET c = 0 WHERE a = 0 AND b = 0;");
+        assert!(rows(&mut e, q).is_empty(), "{rules:?}");
+        assert_eq!(
+            rows(&mut e, "SELECT d FROM mv WHERE c = 0;"),
+            table(&[&["0"]]),
+            "{rules:?}"
+        );
+        ok(&mut e, "UPDATE t USING TIMESTAMP 4 SET c = 1 WHERE a = 0 AND b = 0;");
+        assert_eq!(rows(&mut e, q), table(&[&["0", "null"]]), "{rules:?}");
+        assert!(rows(&mut e, "SELECT d FROM mv WHERE c = 0;").is_empty(), "{rules:?}");
+        ok(&mut e, "UPDATE t USING TIMESTAMP 1 SET e = 1 WHERE a = 0 AND b = 0;");
+        assert_eq!(rows(&mut e, q), table(&[&["0", "1"]]), "{rules:?}");
+    }
+}
+
+/// ViewTest `testOldTimestamps`: a write older than the stored V loses in the base, and the
+/// view keeps the entry it had.
+#[test]
+fn an_older_write_does_not_move_the_view_entry() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, v int, w int);
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);
+         INSERT INTO t (k, v, w) VALUES (1, 1, 1) USING TIMESTAMP 10;
+         UPDATE t USING TIMESTAMP 5 SET v = 2, w = 2 WHERE k = 1;",
+    );
+    assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["1", "1", "1"]]));
+    // A tie goes to the tombstone (§7): the entry disappears with V.
+    ok(&mut e, "UPDATE t USING TIMESTAMP 10 SET v = null WHERE k = 1;");
+    assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
+    assert_eq!(rows(&mut e, "SELECT * FROM t;"), table(&[&["1", "null", "1"]]));
+}
+
+/// A row deletion copied onto the view keeps cells older than it dead when the row is
+/// re-inserted (CASSANDRA-13409, `testCommutativeRowDeletion`).
+#[test]
+fn reinsert_after_a_row_deletion_keeps_older_cells_dead() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, v int, w int, x int);
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);
+         INSERT INTO t (k, v, w) VALUES (1, 1, 1) USING TIMESTAMP 1;
+         UPDATE t USING TIMESTAMP 3 SET x = 3 WHERE k = 1;
+         DELETE FROM t USING TIMESTAMP 2 WHERE k = 1;",
+    );
+    // The deletion at 2 removed v and w; x (written at 3) survives, V is gone.
+    assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
+    ok(&mut e, "INSERT INTO t (k, v) VALUES (1, 1) USING TIMESTAMP 4;");
+    assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["1", "1", "null", "3"]]));
+}
