@@ -875,3 +875,242 @@ impl Node {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mv_spec::{Pairing, ViewKey};
+
+    fn ring(nodes: u8, rf: u8) -> Ring {
+        Ring {
+            nodes,
+            rf,
+            pairing: Pairing::SelfFirst,
+        }
+    }
+
+    fn n(i: u8) -> NodeId {
+        NodeId(i)
+    }
+
+    fn base_write(write: u8, stmt: Statement, from: u8) -> Input {
+        Input::Deliver {
+            from: Addr::Node(n(from)),
+            msg: Msg::BaseWrite {
+                write: WriteId(write),
+                stmt,
+            },
+        }
+    }
+
+    fn sends(fx: &Effects) -> Vec<(Addr, Msg)> {
+        fx.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send { to, msg } => Some((*to, msg.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_partition_lock_holds_a_second_write_until_the_first_is_applied() {
+        let mut node = Node::new(n(0), ring(1, 1), Variant::Cassandra40.switches());
+        let s1 = Statement::insert(0, Some(1), Some(1), 1);
+        let s2 = Statement::insert(0, Some(2), Some(2), 2);
+        assert!(node.step(base_write(1, s1, 0)).taken);
+        let before = node.clone();
+        let fx = node.step(base_write(2, s2, 0));
+        assert!(
+            !fx.taken && fx.outputs.is_empty(),
+            "B1: a locked partition does not take the write"
+        );
+        assert_eq!(node, before, "a write not taken changes nothing");
+        // Another partition is not locked.
+        assert!(
+            node.step(base_write(3, Statement::insert(1, Some(1), None, 3), 0))
+                .taken
+        );
+        let fx = node.step(Input::Fire(Timer::ApplyBase(WriteId(1))));
+        assert_eq!(
+            sends(&fx),
+            vec![(Addr::Node(n(0)), Msg::BaseWriteAck { write: WriteId(1) })]
+        );
+        assert_eq!(node.base_row(0).resolve().map(|r| r.v), Some(Some(1)));
+        assert!(node.step(base_write(2, s2, 0)).taken, "B8 released the lock");
+    }
+
+    #[test]
+    fn without_the_lock_a_second_write_reads_the_same_stale_row() {
+        let mut node = Node::new(n(0), ring(1, 1), Variant::NoPartitionLock.switches());
+        assert!(
+            node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0))
+                .taken
+        );
+        assert!(
+            node.step(base_write(2, Statement::insert(0, Some(2), Some(2), 2), 0))
+                .taken
+        );
+        // Both writes generated a NEW_ENTRY against the empty row: two view rows for k=0.
+        assert_eq!(node.observe().view.len(), 2);
+    }
+
+    #[test]
+    fn a_remote_view_write_is_batchlogged_before_it_leaves_and_acked_once() {
+        // RF 1 on 2 nodes: base k=0 lives on n0, view v=1 on n1.
+        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra40.switches());
+        let fx = node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        let batch = BatchId { origin: n(0), seq: 0 };
+        let persisted = fx
+            .outputs
+            .iter()
+            .position(|o| *o == Output::Persist(Persist::BatchlogWrite(batch)))
+            .expect("B6 writes the batchlog");
+        let sent = fx
+            .outputs
+            .iter()
+            .position(|o| {
+                matches!(
+                    o,
+                    Output::Send {
+                        msg: Msg::ViewWrite { .. },
+                        ..
+                    }
+                )
+            })
+            .expect("B6 sends the view write");
+        assert!(persisted < sent, "the batchlog is durable before the view write leaves");
+        assert!(fx.outputs.contains(&Output::SetTimer(Timer::BatchlogReplay(batch))));
+        let ack = Input::Deliver {
+            from: Addr::Node(n(1)),
+            msg: Msg::ViewWriteAck { batch },
+        };
+        let fx = node.step(ack.clone());
+        assert!(fx.taken);
+        assert!(fx.outputs.contains(&Output::CancelTimer(Timer::BatchlogReplay(batch))));
+        assert!(node.observe().batchlog.is_empty());
+        assert!(!node.step(ack).taken, "a second ack is nobody's business");
+    }
+
+    #[test]
+    fn replay_turns_unacked_mutations_into_hints_that_are_retried() {
+        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra30.switches());
+        node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        let batch = BatchId { origin: n(0), seq: 0 };
+        let fx = node.step(Input::Fire(Timer::BatchlogReplay(batch)));
+        assert!(fx.taken);
+        assert_eq!(node.observe().hints, vec![(n(1), batch)]);
+        assert!(node.observe().batchlog.is_empty());
+        let fx = node.step(Input::Fire(Timer::HintDelivery(n(1))));
+        assert!(
+            matches!(&sends(&fx)[..], [(Addr::Node(t), Msg::ViewWrite { batch: Some(b), .. })] if *t == n(1) && *b == batch)
+        );
+        assert!(fx.outputs.contains(&Output::SetTimer(Timer::HintDelivery(n(1)))));
+        node.step(Input::Deliver {
+            from: Addr::Node(n(1)),
+            msg: Msg::ViewWriteAck { batch },
+        });
+        assert!(node.observe().hints.is_empty());
+    }
+
+    #[test]
+    fn a_crash_keeps_the_disk_and_a_restart_replays_the_commit_log_without_acking() {
+        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra40.switches());
+        node.step(Input::Deliver {
+            from: Addr::Client(0),
+            msg: Msg::Write {
+                write: WriteId(1),
+                stmt: Statement::insert(0, Some(1), Some(1), 1),
+                cl: Cl::One,
+            },
+        });
+        assert!(node.coordinates(WriteId(1)));
+        node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        assert!(node.step(Input::Crash).taken);
+        assert!(!node.coordinates(WriteId(1)), "coordinator state is memory");
+        assert_eq!(node.observe().commitlog, vec![WriteId(1)], "the commit log is disk");
+        assert!(
+            !node.step(Input::Fire(Timer::ApplyBase(WriteId(1)))).taken,
+            "a down node takes nothing"
+        );
+        let fx = node.step(Input::Restart);
+        assert!(fx.taken && node.is_up());
+        let o = node.observe();
+        assert!(o.commitlog.is_empty());
+        assert_eq!(o.base[&0].resolve().map(|r| r.v), Some(Some(1)));
+        assert!(
+            !sends(&fx).iter().any(|(_, m)| matches!(m, Msg::BaseWriteAck { .. })),
+            "R2 sends no ack"
+        );
+        // R2 regenerated the view update (a new batch) and R3 re-armed the old batch's replay.
+        assert_eq!(o.batchlog.len(), 2);
+        assert!(fx.outputs.contains(&Output::SetTimer(Timer::BatchlogReplay(BatchId {
+            origin: n(0),
+            seq: 0
+        }))));
+    }
+
+    #[test]
+    fn data_loss_wipes_everything() {
+        let mut node = Node::new(n(0), ring(1, 1), Variant::Cassandra40.switches());
+        node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        node.step(Input::Fire(Timer::ApplyBase(WriteId(1))));
+        assert!(!node.observe().view.is_empty());
+        node.step(Input::DataLoss);
+        assert_eq!(
+            node.observe(),
+            NodeObservation {
+                up: true,
+                ..Default::default()
+            }
+        );
+    }
+
+    #[test]
+    fn the_coordinator_answers_at_its_consistency_level_and_forgets_at_rf() {
+        let mut node = Node::new(n(0), ring(3, 3), Variant::Cassandra40.switches());
+        let w = WriteId(1);
+        let fx = node.step(Input::Deliver {
+            from: Addr::Client(0),
+            msg: Msg::Write {
+                write: w,
+                stmt: Statement::insert(0, Some(1), Some(1), 1),
+                cl: Cl::Quorum,
+            },
+        });
+        assert_eq!(sends(&fx).len(), 3, "W3: one base write per replica");
+        let ack = |from: u8| Input::Deliver {
+            from: Addr::Node(n(from)),
+            msg: Msg::BaseWriteAck { write: w },
+        };
+        assert!(sends(&node.step(ack(0))).is_empty());
+        assert_eq!(
+            sends(&node.step(ack(1))),
+            vec![(Addr::Client(0), Msg::WriteOk { write: w })]
+        );
+        let fx = node.step(ack(2));
+        assert!(sends(&fx).is_empty(), "W5 answers once");
+        assert!(fx.outputs.contains(&Output::CancelTimer(Timer::WriteTimeout(w))));
+        assert!(!node.coordinates(w));
+        assert!(!node.step(Input::Fire(Timer::WriteTimeout(w))).taken);
+    }
+
+    #[test]
+    fn a_misdirected_view_mutation_is_reported_not_applied() {
+        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra40.switches());
+        let m = ViewMutation {
+            key: ViewKey { v: 1, k: 0 },
+            row: mv_spec::ViewRow::default(),
+        };
+        let fx = node.step(Input::Deliver {
+            from: Addr::Node(n(1)),
+            msg: Msg::ViewWrite {
+                batch: None,
+                mutations: vec![m],
+            },
+        });
+        assert_eq!(fx.violations.len(), 1);
+        assert!(fx.violations[0].contains("does not replicate view partition v=1"));
+        assert!(node.observe().view.is_empty());
+    }
+}
