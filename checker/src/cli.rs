@@ -67,6 +67,10 @@ pub enum Command {
         /// Allow up to N unrecorded model steps before each recorded one (3 if N is omitted).
         #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "N")]
         partial: Option<usize>,
+        /// The run ended: the model must be quiescent after the last line, not merely agree
+        /// with a prefix of a run.
+        #[arg(long)]
+        complete: bool,
     },
     /// Run CQL against one in-process node of the reference implementation (like cqlsh).
     #[command(after_help = CQL_HELP)]

@@ -47,7 +47,11 @@ fn main() -> ExitCode {
         }
         Command::Replay { file } => itf::replay(&file),
         Command::ImplSim(args) => impl_sim::impl_sim(&args),
-        Command::Validate { file, partial } => validate::validate(&file, partial),
+        Command::Validate {
+            file,
+            partial,
+            complete,
+        } => validate::validate(&file, partial, complete),
         Command::Cql {
             file,
             format,

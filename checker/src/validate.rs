@@ -6,7 +6,7 @@
 //! the file is not a trace (naming the line).
 
 use crate::Failure;
-use mv_model::trace::{model_config, validate_on, Options};
+use mv_model::trace::{model_config, validate_complete, validate_on, Options};
 use std::path::Path;
 use std::time::Instant;
 
@@ -14,7 +14,7 @@ use std::time::Instant;
 pub const EXIT_DIVERGENCE: u8 = 20;
 
 /// Runs `mvcheck validate`.
-pub fn validate(file: &Path, partial: Option<usize>) -> Result<u8, Failure> {
+pub fn validate(file: &Path, partial: Option<usize>, complete: bool) -> Result<u8, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     // `-` reads standard input, so a simulation can pipe its trace straight in.
     let text = if file == Path::new("-") {
@@ -27,18 +27,26 @@ pub fn validate(file: &Path, partial: Option<usize>) -> Result<u8, Failure> {
     let header_line = text.lines().position(|l| !l.trim().is_empty()).map_or(1, |i| i + 1);
     let cfg = model_config(&trace.header.config).map_err(|e| bad(format!("line {header_line}: {e}")))?;
     let model = cfg.into_model();
-    let mode = match partial {
+    let mut mode = match partial {
         None => "strict".to_string(),
         Some(n) => format!("partial, gaps of up to {n} unrecorded steps searched"),
     };
-    match validate_on(&model, &trace.lines, &Options { partial }) {
+    let opts = Options { partial };
+    let verdict = if complete {
+        mode.push_str(", complete run");
+        validate_complete(&model, &trace.lines, &opts)
+    } else {
+        validate_on(&model, &trace.lines, &opts)
+    };
+    match verdict {
         Ok(v) => {
             let unrecorded = match v.hidden {
                 0 => String::new(),
                 h => format!(" ({h} unrecorded)"),
             };
+            let end = if v.quiescent { "quiescent" } else { "work left" };
             println!(
-                "valid: {} events, {} steps matched{unrecorded} in {:.3}s ({}; {mode})",
+                "valid: {} events, {} steps matched{unrecorded}, model {end} at the end, in {:.3}s ({}; {mode})",
                 trace.lines.len(),
                 v.events + v.hidden,
                 started.elapsed().as_secs_f64(),
@@ -48,7 +56,10 @@ pub fn validate(file: &Path, partial: Option<usize>) -> Result<u8, Failure> {
         }
         Err(d) => {
             println!("mvcheck validate {} | {} | {mode}", file.display(), model.summary());
-            println!("divergence at line {}, {d}", trace.line_numbers[d.index]);
+            match trace.line_numbers.get(d.index) {
+                Some(line) => println!("divergence at line {line}, {d}"),
+                None => println!("divergence at the {d}"),
+            }
             Ok(EXIT_DIVERGENCE)
         }
     }

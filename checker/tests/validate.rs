@@ -3,7 +3,8 @@
 
 use mv_model::trace::{random_run, record};
 use mv_model::{MvModelCfg, Variant};
-use mv_spec::trace::{self, After, TraceHeader, TraceLine};
+use mv_spec::trace::{self, After, Step, TraceHeader, TraceLine};
+use mv_spec::Msg;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -49,10 +50,51 @@ fn a_valid_trace_exits_0_with_a_summary() {
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     let n = lines.len();
     assert!(
-        out.starts_with(&format!("valid: {n} events, {n} steps matched in ")),
+        out.starts_with(&format!(
+            "valid: {n} events, {n} steps matched, model quiescent at the end, in "
+        )),
         "{out}"
     );
     assert!(out.contains("variant=cassandra-4.0") && out.contains("strict"), "{out}");
+}
+
+#[test]
+fn complete_rejects_a_run_that_stops_with_work_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, lines) = model_trace();
+    let whole = write(dir.path(), "whole.ndjson", &trace::to_ndjson(&h, &lines));
+    assert_eq!(validate(&whole, &["--complete"]).status.code(), Some(0));
+    // Stop right after the first client request: its base writes are still in flight.
+    let cut = 1 + lines
+        .iter()
+        .position(|l| {
+            matches!(
+                &l.step,
+                Step::Deliver {
+                    msg: Msg::Write { .. },
+                    ..
+                }
+            )
+        })
+        .unwrap();
+    let f = write(dir.path(), "cut.ndjson", &trace::to_ndjson(&h, &lines[..cut]));
+    let o = validate(&f, &[]);
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("model work left at the end"), "{out}");
+    let o = validate(&f, &["--complete"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(20), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "divergence at the end of trace, after event {cut} (seq {cut})"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("can still take: ") && out.contains(" BaseWrite w"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -127,7 +169,7 @@ fn partial_accepts_unrecorded_steps_that_strict_rejects() {
     let unrecorded = gappy.last().unwrap().seq as usize - gappy.len();
     assert!(
         out.starts_with(&format!(
-            "valid: {} events, {} steps matched ({unrecorded} unrecorded)",
+            "valid: {} events, {} steps matched ({unrecorded} unrecorded),",
             gappy.len(),
             gappy.len() + unrecorded
         )),

@@ -81,6 +81,11 @@ pub struct Validated {
     /// The largest number of model states that agreed with a prefix of the trace at once (1
     /// when the trace has no gaps; more when unrecorded steps leave the state ambiguous).
     pub peak_frontier: usize,
+    /// Whether the model can be quiescent after the last line: no node down, no commit-log,
+    /// batchlog, hint or coordinator-batchlog entry, and no delivery or timer that would
+    /// change anything. A trace of a run that ended must end so; [`validate_complete`]
+    /// requires it.
+    pub quiescent: bool,
 }
 
 /// The first line the model cannot explain.
@@ -93,8 +98,8 @@ pub struct Divergence {
     pub seq: u64,
     /// The `seq` of the last matched line, if any.
     pub last_matched_seq: Option<u64>,
-    /// The line's step.
-    pub step: Step,
+    /// The line's step; `None` when the divergence is at the end of the trace.
+    pub step: Option<Step>,
     /// How many step lines the trace has.
     pub total: usize,
     /// Why the line does not match.
@@ -141,6 +146,12 @@ pub enum Reason {
         /// The differences.
         diff: Vec<String>,
     },
+    /// The run ended ([`validate_complete`]), but after the last line the model still has
+    /// work to do.
+    Incomplete {
+        /// What is left, described.
+        pending: Vec<String>,
+    },
     /// A partial search grew beyond [`MAX_SEARCH`] states.
     SearchLimit {
         /// How many states it held.
@@ -150,7 +161,10 @@ pub enum Reason {
 
 impl fmt::Display for Divergence {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "event {} (seq {}): {}", self.index + 1, self.seq, self.step)?;
+        match &self.step {
+            Some(step) => writeln!(f, "event {} (seq {}): {step}", self.index + 1, self.seq)?,
+            None => writeln!(f, "end of trace, after event {} (seq {})", self.index, self.seq)?,
+        }
         let prev = self.last_matched_seq.unwrap_or(0);
         match &self.reason {
             Reason::Config(e) => writeln!(f, "  the header's configuration is unusable: {e}")?,
@@ -192,6 +206,12 @@ impl fmt::Display for Divergence {
                 )?;
                 for d in diff {
                     writeln!(f, "    {d}")?;
+                }
+            }
+            Reason::Incomplete { pending } => {
+                writeln!(f, "  the run ended, but the model still has work to do:")?;
+                for p in pending {
+                    writeln!(f, "    {p}")?;
                 }
             }
             Reason::SearchLimit { states } => writeln!(
@@ -459,7 +479,7 @@ pub fn validate(header: &TraceHeader, lines: &[TraceLine], opts: &Options) -> Re
                 index: 0,
                 seq: first.map_or(0, |l| l.seq),
                 last_matched_seq: None,
-                step: first.map_or(Step::Crash { node: "-".into() }, |l| l.step.clone()),
+                step: first.map(|l| l.step.clone()),
                 total: lines.len(),
                 reason: Reason::Config(e),
             });
@@ -473,7 +493,7 @@ fn divergence(lines: &[TraceLine], index: usize, reason: Reason) -> Divergence {
         index,
         seq: lines[index].seq,
         last_matched_seq: index.checked_sub(1).map(|i| lines[i].seq),
-        step: lines[index].step.clone(),
+        step: Some(lines[index].step.clone()),
         total: lines.len(),
         reason,
     }
@@ -519,6 +539,11 @@ fn reachable(model: &MvModel, from: Vec<State>, steps: u64, scratch: &mut Vec<Ac
 
 /// Validates a trace on an already built model.
 pub fn validate_on(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<Validated, Divergence> {
+    search(model, lines, opts).map(|(v, _)| v)
+}
+
+/// The search of the module docs: the verdict, and the frontier after the last line.
+fn search(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<(Validated, Vec<State>), Divergence> {
     let mut frontier: Vec<State> = model.init_states();
     let mut scratch = Vec::new();
     let mut delivered: HashSet<(Id, Id, Msg)> = HashSet::new();
@@ -568,11 +593,63 @@ pub fn validate_on(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Resu
         peak = peak.max(next_frontier.len());
         frontier = next_frontier;
     }
-    Ok(Validated {
+    let quiescent = frontier.iter().any(|s| model.quiescent(s));
+    let v = Validated {
         events: lines.len(),
         hidden,
         peak_frontier: peak,
+        quiescent,
+    };
+    Ok((v, frontier))
+}
+
+/// Validates the trace of a run that ended: as [`validate_on`], and the model must be
+/// quiescent after the last line. Without this a trace is accepted as a prefix of a run,
+/// so work the implementation never did (a view write it never sent, a hint it never
+/// replayed) goes unnoticed.
+pub fn validate_complete(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<Validated, Divergence> {
+    let (v, frontier) = search(model, lines, opts)?;
+    if v.quiescent {
+        return Ok(v);
+    }
+    Err(Divergence {
+        index: lines.len(),
+        seq: lines.last().map_or(0, |l| l.seq),
+        last_matched_seq: lines.last().map(|l| l.seq),
+        step: None,
+        total: lines.len(),
+        reason: Reason::Incomplete {
+            pending: pending_work(model, &frontier[0]),
+        },
     })
+}
+
+/// What keeps `s` from being quiescent: nodes down, queued entries, and the deliveries and
+/// timers that would still change something.
+fn pending_work(model: &MvModel, s: &State) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in 0..model.cfg.ring.nodes as usize {
+        let o = observe_node(model, s, n);
+        if !o.up {
+            out.push(format!("n{n} is down"));
+        }
+        out.extend(o.commitlog.iter().map(|w| format!("n{n} commitlog {w}")));
+        out.extend(o.batchlog.iter().map(|b| format!("n{n} batchlog {b}")));
+        out.extend(o.hints.iter().map(|(t, b)| format!("n{n} hint ->{t} {b}")));
+        out.extend(o.coord_batchlog.iter().map(|w| format!("n{n} coord-batchlog {w}")));
+    }
+    let mut actions = Vec::new();
+    model.actions(s, &mut actions);
+    let mut steps: Vec<String> = actions
+        .into_iter()
+        .filter(|a| matches!(a, ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..)))
+        .filter(|a| model.next_state(s, a.clone()).is_some())
+        .map(|a| format!("can still take: {}", model.describe(&a)))
+        .collect();
+    steps.sort();
+    steps.dedup();
+    out.extend(steps);
+    out
 }
 
 /// Why no state of `frontier` can take `a` and then observe `actual`: the closest observation
@@ -860,7 +937,8 @@ mod tests {
             Ok(Validated {
                 events: run.len(),
                 hidden: 0,
-                peak_frontier: 1
+                peak_frontier: 1,
+                quiescent: run.len() < 200,
             })
         );
         // Through the text form too.

@@ -2,7 +2,7 @@
 //! traces pass, and a changed observation, a removed event, a left-over event or an unknown
 //! actor is rejected at the right line with the right explanation.
 
-use mv_model::trace::{random_run, record, validate, Options, Reason, Validated};
+use mv_model::trace::{random_run, record, validate, validate_complete, Options, Reason, Validated};
 use mv_model::{Action, MvModel, MvModelCfg, Variant};
 use mv_spec::obs::Outcome;
 use mv_spec::trace::{self, After, Step, TraceHeader, TraceLine};
@@ -41,12 +41,16 @@ fn random_runs_of_every_variant_validate() {
         let name = cfg.variant.name();
         for seed in 0..12 {
             let (_, h, lines) = trace_of(cfg.clone(), seed);
+            // A random run stops before its cap only when the model has nothing left to
+            // do, which must be a quiescent state.
+            let ended = lines.len() < 400;
             assert_eq!(
                 validate(&h, &lines, &STRICT),
                 Ok(Validated {
                     events: lines.len(),
                     hidden: 0,
-                    peak_frontier: 1
+                    peak_frontier: 1,
+                    quiescent: ended,
                 }),
                 "{name} seed {seed}"
             );
@@ -108,7 +112,7 @@ fn a_changed_base_value_is_rejected_at_its_step_with_a_diff() {
     let d = rejected(&h, &lines, &STRICT);
     assert_eq!(d.index, i);
     assert_eq!(d.seq, lines[i].seq);
-    assert_eq!(d.step, lines[i].step);
+    assert_eq!(d.step.as_ref(), Some(&lines[i].step));
     let (actor, diff) = observation_diff(&d);
     assert_eq!(actor, lines[i].node);
     assert_eq!(diff.len(), 1, "{diff:?}");
@@ -513,6 +517,57 @@ fn left_over_events_are_rejected() {
         d.to_string().contains("no model run takes 2 more step(s) from here"),
         "{d}"
     );
+}
+
+#[test]
+fn a_run_that_ended_must_leave_the_model_quiescent() {
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.ring.pairing = mv_spec::Pairing::Positional;
+    let m = cfg.into_model();
+    let run = random_run(&m, 5, 10_000);
+    let (_, lines) = record(&m, &run, None).unwrap();
+    assert!(validate_complete(&m, &lines, &STRICT).unwrap().quiescent);
+    // Cut the run where a view write is still on its way: as a prefix it is fine, as a
+    // whole run it leaves the model with work the trace never shows.
+    let cut = lines
+        .iter()
+        .rposition(|l| {
+            matches!(
+                &l.step,
+                Step::Deliver {
+                    msg: Msg::ViewWrite { .. },
+                    ..
+                }
+            )
+        })
+        .expect("positional pairing sends view writes");
+    let prefix = &lines[..cut];
+    let v = validate(&h_of(&m), prefix, &STRICT).unwrap();
+    assert!(!v.quiescent);
+    let d = validate_complete(&m, prefix, &STRICT).expect_err("work is left");
+    assert_eq!((d.index, d.step.clone()), (cut, None));
+    let Reason::Incomplete { pending } = &d.reason else {
+        panic!("{d}")
+    };
+    assert!(
+        pending
+            .iter()
+            .any(|p| p.starts_with("can still take: ") && p.contains("ViewWrite")),
+        "{pending:?}"
+    );
+    let text = d.to_string();
+    assert!(
+        text.starts_with(&format!("end of trace, after event {cut} (seq {cut})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("the run ended, but the model still has work to do"),
+        "{text}"
+    );
+}
+
+fn h_of(m: &MvModel) -> TraceHeader {
+    mv_model::trace::header(m, None)
 }
 
 #[test]
