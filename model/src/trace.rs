@@ -1,6 +1,7 @@
 //! Implementation traces against the model: [`validate`] replays an NDJSON trace
 //! (`mv_spec::trace`, `specs/trace-format.md`) on the model, and [`record`] turns a model path
-//! into such a trace.
+//! (a checker's counterexample, or a [`random_run`]) into such a trace, so that the validator
+//! is tested on traces whose verdict is known.
 //!
 //! # Validation
 //!
@@ -21,6 +22,10 @@
 //! next frontier. A divergence is a line that leaves the frontier empty. Without gaps the
 //! frontier is one state, and the search is the walk above.
 //!
+//! A prefix of a run is a valid trace. When the run ended, [`validate_complete`] also
+//! requires the model to be quiescent after the last line, so that work the implementation
+//! skipped at the end cannot hide behind the end of the trace.
+//!
 //! # Why it is fast
 //!
 //! A walk keeps one state, and `ActorModelState` shares each actor's state behind an `Arc`, so
@@ -32,10 +37,10 @@
 //! # Steps the model ignores
 //!
 //! Stateright treats a delivery or timer that changes nothing as not taken (the message stays
-//! in flight, the timer stays set). An implementation still consumes such a message, for
-//! instance a base write it queues behind a partition lock or a stale ack, so the validator
-//! accepts an enabled no-op as a step that leaves the model where it was, provided the receiver
-//! is up; the implementation's observation must then be unchanged too.
+//! in flight, the timer stays set). An implementation may still consume such a message, for
+//! instance a stale ack, so the validator accepts an enabled no-op as a step that leaves the
+//! model where it was, provided the receiver is up; the implementation's observation must then
+//! be unchanged too.
 //!
 //! The model's network never duplicates a message; a simulation may. A delivery of a message
 //! that an earlier line already delivered, and that is no longer in flight in the model, is
