@@ -64,7 +64,7 @@ pub enum Command {
     Validate {
         /// The trace (`specs/trace-format.md`, "NDJSON implementation traces"); `-` for stdin.
         file: PathBuf,
-        /// Allow up to N unrecorded model steps before each recorded one (3 if N is omitted).
+        /// Search for unrecorded steps where `seq` skips up to N of them (3 if N is omitted).
         #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "N")]
         partial: Option<usize>,
         /// The run ended: the model must be quiescent after the last line, not merely agree

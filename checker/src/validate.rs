@@ -1,5 +1,5 @@
-//! `mvcheck validate FILE [--partial [N]]`: replays an NDJSON implementation trace
-//! (`specs/trace-format.md`) on the model and reports the first divergence.
+//! `mvcheck validate FILE [--partial [N]] [--complete]`: replays an NDJSON implementation
+//! trace (`specs/trace-format.md`) on the model and reports the first divergence.
 //!
 //! Exit codes: 0 when the model explains every line, 20 on a divergence (the trace-testing
 //! code of `checker-ux-and-trace-testing.md`, distinct from a property violation's 12), 2 when
