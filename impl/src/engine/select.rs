@@ -18,6 +18,8 @@ enum Sel {
     WriteTime(String),
     Ttl(String),
     Count,
+    /// `token(partition key columns)`: the Murmur3 token.
+    Token,
 }
 
 impl Engine {
@@ -210,6 +212,23 @@ fn selection(schema: &TableSchema, sel: &ast::Selection) -> Result<(Vec<Sel>, Ve
                         (sel, format!("{f}({c})"))
                     }
                     SelectorExpr::CountAll => (Sel::Count, "count".to_string()),
+                    SelectorExpr::Function { name, args } if name.name.eq_ignore_ascii_case("token") => {
+                        let cols: Vec<&str> = args
+                            .iter()
+                            .filter_map(|a| match a {
+                                SelectorExpr::Column(c) => Some(c.as_str()),
+                                _ => None,
+                            })
+                            .collect();
+                        let pk: Vec<&str> = schema.partition_key.iter().map(String::as_str).collect();
+                        if cols.len() != args.len() || cols != pk {
+                            return Err(CqlError::invalid(format!(
+                                "The token function arguments must be the partition key columns, in order ({})",
+                                pk.join(", ")
+                            )));
+                        }
+                        (Sel::Token, format!("system.token({})", pk.join(", ")))
+                    }
                     other => {
                         return Err(CqlError::invalid(format!(
                             "Selector {} is not supported by this engine (columns, WRITETIME, TTL and COUNT(*) are)",
@@ -308,6 +327,7 @@ fn project(
                 _ => None,
             },
             Sel::Count => None,
+            Sel::Token => Some(Value::BigInt(key.token)),
         })
         .collect()
 }
