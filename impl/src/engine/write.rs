@@ -187,14 +187,12 @@ impl Engine {
             ));
         }
         let attrs = self.attrs(&i.using, default_ts, &schema)?;
-        let mut given: BTreeMap<&String, &Term> = BTreeMap::new();
-        for (c, t) in i.columns.iter().zip(&i.values) {
-            if schema.column(c).is_none() {
-                return Err(CqlError::invalid(format!("Undefined column name {c}")));
-            }
-            if given.insert(c, t).is_some() {
-                return Err(CqlError::invalid(format!("Multiple definitions found for column {c}")));
-            }
+        let given: BTreeMap<&String, &Term> = i.columns.iter().zip(&i.values).collect();
+        if given.len() != i.columns.len() {
+            return Err(CqlError::invalid("The column names contains duplicates"));
+        }
+        if let Some(c) = i.columns.iter().find(|c| schema.column(c).is_none()) {
+            return Err(CqlError::invalid(format!("Undefined column name {c}")));
         }
         let key_value = |c: &String, ctx: &mut FnCtx| -> Result<Value, CqlError> {
             let def = &schema.columns[c];
