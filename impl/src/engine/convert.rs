@@ -156,7 +156,7 @@ pub fn value(term: &Term, ty: &DataType, col: &str, ctx: &mut FnCtx) -> Result<O
         (DataType::BigInt, Term::Integer(s)) => Value::BigInt(s.parse().map_err(|_| unable("long", s))?),
         (DataType::Counter, Term::Integer(s)) => Value::Counter(s.parse().map_err(|_| unable("long", s))?),
         (DataType::Decimal, Term::Integer(s) | Term::Float(s)) => {
-            Value::Decimal(Decimal::parse(s).ok_or_else(|| unable("decimal", s))?)
+            Value::Decimal(Decimal::parse(s).ok_or_else(|| unable("BigDecimal", s))?)
         }
         (DataType::Double, Term::Integer(s) | Term::Float(s)) => {
             Value::Double(parse_float(s).ok_or_else(|| unable("double", s))?)
@@ -177,7 +177,7 @@ pub fn value(term: &Term, ty: &DataType, col: &str, ctx: &mut FnCtx) -> Result<O
             Value::Ascii(s.clone())
         }
         (DataType::Boolean, Term::Boolean(b)) => Value::Boolean(*b),
-        (DataType::Uuid, Term::Uuid(s)) => Value::Uuid(parse_uuid(s).ok_or_else(|| unable("uuid", s))?),
+        (DataType::Uuid, Term::Uuid(s)) => Value::Uuid(parse_uuid(s).ok_or_else(|| unable("UUID", s))?),
         (DataType::List(e), Term::List(items)) => Value::List(elements(items, e, col, ctx)?),
         (DataType::Set(e), Term::Set(items)) => {
             let mut xs = elements(items, e, col, ctx)?;
