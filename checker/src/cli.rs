@@ -71,6 +71,9 @@ pub enum Command {
         /// with a prefix of a run.
         #[arg(long)]
         complete: bool,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Run CQL against one in-process node of the reference implementation (like cqlsh).
     #[command(after_help = CQL_HELP)]

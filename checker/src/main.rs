@@ -51,7 +51,8 @@ fn main() -> ExitCode {
             file,
             partial,
             complete,
-        } => validate::validate(&file, partial, complete),
+            format,
+        } => validate::validate(&file, partial, complete, format),
         Command::Cql {
             file,
             format,

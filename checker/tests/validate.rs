@@ -155,6 +155,37 @@ fn a_changed_value_exits_20_naming_the_line_and_the_difference() {
 }
 
 #[test]
+fn json_reports_the_verdict_and_the_divergence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (h, mut lines) = model_trace();
+    let f = write(dir.path(), "ok.ndjson", &trace::to_ndjson(&h, &lines));
+    let o = validate(&f, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(
+        (v["valid"].as_bool(), v["events"].as_u64()),
+        (Some(true), Some(lines.len() as u64))
+    );
+    assert_eq!(v["quiescent"].as_bool(), Some(true));
+    let i = lines.iter().position(|l| matches!(l.after, After::Node(_))).unwrap();
+    let After::Node(o) = &mut lines[i].after else {
+        unreachable!()
+    };
+    o.up = !o.up;
+    let f = write(dir.path(), "bad.ndjson", &trace::to_ndjson(&h, &lines));
+    let o = validate(&f, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(20));
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    let d = &v["divergence"];
+    assert_eq!(v["valid"].as_bool(), Some(false));
+    assert_eq!(d["line"].as_u64(), Some(i as u64 + 2));
+    assert_eq!(d["matched"].as_u64(), Some(i as u64));
+    assert_eq!(d["reason"].as_str(), Some("observation"));
+    assert_eq!(d["step"]["kind"].as_str(), Some(lines[i].step.kind()));
+    assert!(d["details"][0].as_str().unwrap().contains(" status: "), "{d}");
+}
+
+#[test]
 fn partial_accepts_unrecorded_steps_that_strict_rejects() {
     let dir = tempfile::tempdir().unwrap();
     let (h, lines) = model_trace();
