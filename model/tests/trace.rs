@@ -68,19 +68,33 @@ fn random_runs_of_every_variant_validate() {
     );
 }
 
+/// Every broken variant's counterexample validates on its own model, and diverges from the
+/// correct model's: validation tells the designs apart, which is what lets it catch an
+/// implementation that has one of these bugs. The exception is A3 (`non-strict-liveness`),
+/// which changes only how a stored view row *reads*: the steps and the stored rows are the
+/// same, so its trace validates on both, and only the properties, evaluated on what the rows
+/// read as, tell the two apart.
 #[test]
-fn counterexamples_of_broken_variants_validate() {
-    for v in [
-        Variant::NoPartitionLock,
-        Variant::NoLocalBatchlog,
-        Variant::RegularTombstone,
-    ] {
+fn counterexamples_of_broken_variants_validate_only_on_their_own_model() {
+    for v in Variant::ALL.into_iter().filter(|v| !v.is_correct()) {
         let c = MvModelCfg::for_variant(v).into_model().checker().spawn_bfs().join();
         let m = c.model();
         let prop = v.anomaly_property().expect("a broken variant names its anomaly");
         let path = c.discovery(prop).expect("the anomaly is found");
-        let (h, lines) = record(m, &path.into_actions(), None).unwrap();
+        let (mut h, lines) = record(m, &path.into_actions(), None).unwrap();
         assert!(validate(&h, &lines, &STRICT).is_ok(), "{}", v.name());
+        h.config.variant = Variant::Cassandra40.name().to_string();
+        h.variant = h.config.variant.clone();
+        if v == Variant::NonStrictLiveness {
+            assert!(validate(&h, &lines, &STRICT).is_ok());
+            continue;
+        }
+        let d = validate(&h, &lines, &STRICT).expect_err(v.name());
+        assert!(
+            matches!(d.reason, Reason::Observation { .. } | Reason::NotEnabled { .. }),
+            "{}: {d}",
+            v.name()
+        );
     }
 }
 
