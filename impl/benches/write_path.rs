@@ -8,11 +8,16 @@
 //!   and does not depend on the number of views").
 //! * `write/batch/k`: the same data as one logged batch into the base table and k tables
 //!   keyed like the views (no views anywhere).
+//! * `switch/views/k` and `switch/read+batch/k` (k = 1, 2, 5): every write changes the value of
+//!   every view key column, so each view does SWITCH_ENTRY (a new view row, and the old one
+//!   killed). The correct hand-written equivalent must know the old values: the client reads
+//!   the base row, then sends one logged batch that deletes the k old rows and writes the k+1
+//!   new ones (seed 003's "DELETE + INSERT per view").
 //! * `read/base` and `read/view`: a SELECT of one row by its key, from the base, and from a
 //!   view by the view's key.
 //!
-//! Every write overwrites a row that exists (the key space is written once before measuring),
-//! with new values for the columns outside the view keys: the steady state of an
+//! Every write overwrites a row that exists (the key space is written once before measuring).
+//! In `write/*` only the columns outside the view keys change: the steady state of an
 //! update-heavy table, where each view does UPDATE_EXISTING and the batch rewrites k+1 rows.
 //! Statements are parsed once, outside the measurement: this measures the engine, not the
 //! parser. Run with
@@ -58,17 +63,23 @@ fn parse(src: &str) -> Stmt {
 /// The base table: a key, five columns that views may be keyed by, and a payload.
 const BASE: &str = "CREATE TABLE base (id int PRIMARY KEY, v0 int, v1 int, v2 int, v3 int, v4 int, payload text)";
 
-/// Values of row `id` in generation `gen`: the view keys depend on the id only (so an
-/// overwrite keeps every view entry), the payload changes with the generation.
-fn insert_base(id: u32, gen: u32) -> String {
+/// Row `id` in generation `gen`, into `table`. The view key columns v0..v4 depend on the id
+/// and on `key_gen` (so that `write/*` keeps every view entry and `switch/*` moves them all);
+/// the payload changes with `gen`.
+fn insert_into(table: &str, id: u32, gen: u32, key_gen: u32) -> String {
+    let v = |i: u32| id + i * 1_000_000 + key_gen * 100_000_000;
     format!(
-        "INSERT INTO base (id, v0, v1, v2, v3, v4, payload) VALUES ({id}, {}, {}, {}, {}, {}, 'payload-{id}-{gen}')",
-        id + 1_000_000,
-        id + 2_000_000,
-        id + 3_000_000,
-        id + 4_000_000,
-        id + 5_000_000
+        "INSERT INTO {table} (id, v0, v1, v2, v3, v4, payload) VALUES ({id}, {}, {}, {}, {}, {}, 'payload-{id}-{gen}')",
+        v(1),
+        v(2),
+        v(3),
+        v(4),
+        v(5)
     )
+}
+
+fn insert_base(id: u32, gen: u32) -> String {
+    insert_into("base", id, gen, 0)
 }
 
 /// A node with the base table and `k` views on it.
@@ -109,11 +120,30 @@ fn batch(k: usize, id: u32, gen: u32) -> String {
     src.push_str(&insert_base(id, gen));
     src.push_str(";\n");
     for i in 0..k {
-        src.push_str(&insert_base(id, gen).replacen("INTO base ", &format!("INTO base_by_v{i} "), 1));
+        src.push_str(&insert_into(&format!("base_by_v{i}"), id, gen, 0));
         src.push_str(";\n");
     }
     src.push_str("APPLY BATCH");
     src
+}
+
+/// The hand-written key switch of row `id` from key generation `old` to `new`: the client's
+/// read of the old values, and one logged batch deleting the k old rows and writing k+1.
+fn read_and_switch_batch(k: usize, id: u32, old: u32, new: u32) -> (String, String) {
+    let read = format!("SELECT v0, v1, v2, v3, v4 FROM base WHERE id = {id}");
+    let mut src = String::from("BEGIN BATCH\n");
+    src.push_str(&insert_into("base", id, new, new));
+    src.push_str(";\n");
+    for i in 0..k {
+        let old_key = id + (i as u32 + 1) * 1_000_000 + old * 100_000_000;
+        src.push_str(&format!(
+            "DELETE FROM base_by_v{i} WHERE v{i} = {old_key} AND id = {id};\n"
+        ));
+        src.push_str(&insert_into(&format!("base_by_v{i}"), id, new, new));
+        src.push_str(";\n");
+    }
+    src.push_str("APPLY BATCH");
+    (read, src)
 }
 
 /// Executes `stmts` round-robin, one per iteration.
@@ -145,6 +175,50 @@ fn writes(c: &mut Criterion) {
         let mut next = 0;
         group.bench_with_input(BenchmarkId::new("batch", k), &k, |b, _| {
             b.iter(|| cycle(&mut e, &stmts, &mut next))
+        });
+    }
+    group.finish();
+}
+
+/// Key generations alternate 1, 0, 1, 0... per pass over the keys, so every write switches.
+fn switches(c: &mut Criterion) {
+    let mut group = c.benchmark_group("switch");
+    group.throughput(Throughput::Elements(1));
+    for k in [1, 2, 5] {
+        let mut e = with_views(k);
+        for id in 0..KEYS {
+            run(&mut e, &insert_base(id, 0));
+        }
+        let stmts: Vec<Stmt> = [1, 0]
+            .iter()
+            .flat_map(|g| (0..KEYS).map(move |id| parse(&insert_into("base", id, *g, *g))))
+            .collect();
+        let mut next = 0;
+        group.bench_with_input(BenchmarkId::new("views", k), &k, |b, _| {
+            b.iter(|| cycle(&mut e, &stmts, &mut next))
+        });
+
+        let mut e = with_copies(k);
+        for id in 0..KEYS {
+            run(&mut e, &batch(k, id, 0));
+        }
+        let pairs: Vec<(Stmt, Stmt)> = [(0, 1), (1, 0)]
+            .iter()
+            .flat_map(|(old, new)| {
+                (0..KEYS).map(move |id| {
+                    let (read, write) = read_and_switch_batch(k, id, *old, *new);
+                    (parse(&read), parse(&write))
+                })
+            })
+            .collect();
+        let mut next = 0;
+        group.bench_with_input(BenchmarkId::new("read+batch", k), &k, |b, _| {
+            b.iter(|| {
+                let (read, write) = &pairs[next % pairs.len()];
+                next += 1;
+                black_box(e.execute(black_box(read)).expect("client read succeeds"));
+                black_box(e.execute(black_box(write)).expect("batch succeeds"));
+            })
         });
     }
     group.finish();
@@ -189,6 +263,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = writes, reads
+    targets = writes, switches, reads
 }
 criterion_main!(benches);
