@@ -573,10 +573,16 @@ impl Engine {
             ));
         }
         if !table.views.is_empty() {
-            // Cassandra 4.x's format string has one `%s` for two arguments (the keyspace and
-            // the view names), so only the keyspace shows; we print what it prints.
+            // Cassandra 4.x passes the keyspace and the view names to a format string with one
+            // `%s`, so it shows only the keyspace; we name the views it means to list.
             return Err(CqlError::invalid(format!(
-                "Cannot drop a table when materialized views still depend on it ({ks})"
+                "Cannot drop a table when materialized views still depend on it ({})",
+                table
+                    .views
+                    .iter()
+                    .map(|v| format!("{ks}.{v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         self.keyspace_mut(&ks)?.tables.remove(&name);

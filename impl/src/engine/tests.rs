@@ -227,7 +227,7 @@ fn view_schema_rules() {
     );
     assert_eq!(
         err(&mut e, "DROP TABLE t;").message,
-        "Cannot drop a table when materialized views still depend on it (ks)"
+        "Cannot drop a table when materialized views still depend on it (ks.v)"
     );
     assert_eq!(
         err(&mut e, "INSERT INTO v (a, c, k) VALUES (1, 1, 1);").message,
