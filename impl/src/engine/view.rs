@@ -356,7 +356,11 @@ impl Generator<'_> {
         let (pk, ck) = self.view_key(pair.clustering, &pair.merged)?;
         let mut row = Row {
             marker: self.liveness_for_entry(&pair.merged),
-            // CASSANDRA-13409: the base row deletion is copied onto the view row.
+            // CASSANDRA-13409: the base row deletion is copied onto the view row. The 3.0 rules
+            // copy it as well, as the model's cassandra-3.0 variant does (trace testing compares
+            // against it): §9 defines 3.0 by its shadowable deletion, 3.0's marker and TTL and
+            // non-strict reads, and this engine changes exactly those. A 3.0.x release without
+            // the copy would also resurrect cells a base row deletion removed (the 13409 bug).
             deletion: pair.merged.deletion,
             ..Row::default()
         };
