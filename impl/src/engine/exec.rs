@@ -417,7 +417,7 @@ impl Engine {
                 "Cannot mix counter and non counter columns in the same table",
             ));
         }
-        let (default_ttl, gc_grace) = table_options(&c.with, None)?;
+        let (default_ttl, gc_grace) = table_options(&c.with)?;
         let schema = TableSchema {
             keyspace: ks.clone(),
             name: name.clone(),
@@ -539,7 +539,7 @@ impl Engine {
             }
             ast::AlterAction::Rename(_) => Err(CqlError::invalid("Renaming columns is not supported by this engine")),
             ast::AlterAction::With(opts) => {
-                let (ttl, gc) = table_options(opts, None)?;
+                let (ttl, gc) = table_options(opts)?;
                 if has_views && gc == Some(0) {
                     return Err(CqlError::invalid(
                         "Cannot alter gc_grace_seconds of the base table of a materialized view to 0, since this value is used to TTL undelivered updates. Setting gc_grace_seconds too low might cause undelivered updates to expire before being replayed.",
@@ -621,7 +621,7 @@ impl Engine {
                 "Materialized view '{ks}.{name}' doesn't exist"
             )));
         }
-        let (ttl, gc) = table_options(&a.with, None)?;
+        let (ttl, gc) = table_options(&a.with)?;
         if gc == Some(0) {
             return Err(CqlError::invalid(
                 "Cannot alter gc_grace_seconds of a materialized view to 0, since this value is used to TTL undelivered updates. Setting gc_grace_seconds too low might cause undelivered updates to expire before being replayed.",
@@ -882,13 +882,12 @@ impl Engine {
                 unrestricted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
             )));
         }
-        let (default_ttl, gc) = table_options(&c.with, Some(()))?;
+        let (default_ttl, _) = table_options(&c.with)?;
         if default_ttl.is_some_and(|t| t != 0) {
             return Err(CqlError::invalid(
                 "Cannot set default_time_to_live for a materialized view. Data in a materialized view always expire at the same time than the corresponding data in the parent table.",
             ));
         }
-        let _ = gc;
         // The view's schema.
         let mut columns = BTreeMap::new();
         for col in &selected {
@@ -1111,7 +1110,7 @@ fn check_key_type(col: &str, ty: &DataType) -> Result<(), CqlError> {
 
 /// `default_time_to_live` and `gc_grace_seconds` among the `WITH` options; the others are
 /// accepted and ignored.
-fn table_options(with: &ast::TableOptions, _view: Option<()>) -> Result<(Option<u32>, Option<i64>), CqlError> {
+fn table_options(with: &ast::TableOptions) -> Result<(Option<u32>, Option<i64>), CqlError> {
     let mut ttl = None;
     let mut gc = None;
     for o in &with.options {
