@@ -14,6 +14,37 @@
 //! [`ViewRules`] picks between the current rules (expired liveness at V's old timestamp, strict
 //! liveness, §4.2/§4.4) and Cassandra 3.0's (shadowable deletion at the row's max timestamp,
 //! §9), plus the broken switches the model's variants A1/A2/A3 take away.
+//!
+//! Used without CQL, as a base replica would: read, generate, apply the view mutations
+//! (possibly on another node), then apply the base update.
+//!
+//! ```
+//! use mv_impl::engine::{view, Engine, EngineConfig, Partition, PartitionKey, Row, Cell, Value};
+//! use mv_impl::engine::data::{ColumnData, Liveness};
+//!
+//! let mut e = Engine::new(EngineConfig::default());
+//! e.execute_script(
+//!     "CREATE TABLE t (k int PRIMARY KEY, v int);
+//!      CREATE MATERIALIZED VIEW mv AS SELECT * FROM t
+//!        WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);",
+//! );
+//! let base = e.table("ks", "t").unwrap();
+//! let mv = e.table("ks", "mv").unwrap();
+//! // INSERT INTO t (k, v) VALUES (1, 7) USING TIMESTAMP 10, as a partition update.
+//! let key = PartitionKey::new(vec![Value::Int(1)]);
+//! let mut row = Row { marker: Some(Liveness::Live { ts: 10 }), ..Row::default() };
+//! row.columns.insert("v".into(), ColumnData::Simple(Cell::live(10, Value::Int(7))));
+//! let mut update = Partition::default();
+//! update.rows.insert(base.schema.clustering_key(vec![]), row);
+//!
+//! let existing = view::read_before_write(base.data.get(&key), &update);
+//! let muts = view::generate(
+//!     &base.schema, &[&mv.schema], &view::ViewRules::current(), &key, &existing, &update, 0,
+//! );
+//! assert_eq!(muts.len(), 1);
+//! assert_eq!(muts[0].view, "mv");
+//! assert_eq!(muts[0].key.values, vec![Value::Int(7)]);
+//! ```
 
 use super::data::{
     max_deletion, Cell, ClusteringKey, ColumnData, DeletionTime, KeyPart, Liveness, Partition, PartitionKey, Row, Ts,
