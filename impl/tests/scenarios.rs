@@ -33,18 +33,14 @@ fn scenario_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs/scenarios")
 }
 
-fn scenario_files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+fn scenario_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(scenario_dir())
         .expect("specs/scenarios exists")
         .map(|e| e.expect("readable directory entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "cql"))
         .collect();
     files.sort();
     files
-}
-
-fn scenario_files() -> Vec<PathBuf> {
-    scenario_files_in(&scenario_dir())
 }
 
 /// The `-- semantics:` directive, if any.
@@ -257,30 +253,6 @@ fn scenarios_produce_their_expected_output() {
         failures.len(),
         files.len(),
         failures.join("\n\n")
-    );
-}
-
-/// `specs/scenarios/gaps/`: scenarios whose expected output comes from the semantics note and
-/// which the engine does not produce yet. Each file's story names the rule and what the engine
-/// does instead. This test fails while any gap remains open, so it is not part of the default
-/// run; a fixed gap's file moves up into `specs/scenarios/`. Never rewritten by UPDATE_GOLDEN.
-#[test]
-#[ignore = "known engine gaps, expected to fail until the engine is fixed: cargo test -p mv-impl --test scenarios -- --ignored"]
-fn known_engine_gaps() {
-    let mut open = Vec::new();
-    for path in scenario_files_in(&scenario_dir().join("gaps")) {
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let actual = run_scenario(&src).unwrap_or_else(|e| panic!("{name}: {e}"));
-        if actual != src {
-            open.push(format!("{name}:\n{}", first_difference(&src, &actual)));
-        }
-    }
-    assert!(
-        open.is_empty(),
-        "{} engine gaps open:\n\n{}",
-        open.len(),
-        open.join("\n\n")
     );
 }
 
