@@ -62,20 +62,23 @@ impl Addr {
     }
 }
 
-/// Seeded bugs, for showing that the conformance tests catch real mistakes. Test-only: no
-/// variant sets them and the command line does not expose them.
+/// Seeded bugs, for showing that the conformance tests catch real mistakes. Test-only: the
+/// only way to turn one on is [`SeededBugs::named`], which exists only with the
+/// `seeded-bugs` cargo feature (the crate's own tests enable it); no variant sets them and the
+/// command line does not expose them.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SeededBugs {
     /// Merge the statement into the base table in the first half, before the local batchlog
     /// is written (B6), instead of in B8.
-    pub apply_base_before_batchlog: bool,
+    pub(crate) apply_base_before_batchlog: bool,
     /// Send `BaseWriteAck` in the first half, before the base table holds the write.
-    pub ack_before_apply: bool,
+    pub(crate) ack_before_apply: bool,
     /// Pair the i-th base replica with view replica i+1 instead of by the pairing rule.
-    pub pair_by_wrong_index: bool,
+    pub(crate) pair_by_wrong_index: bool,
 }
 
+#[cfg(feature = "seeded-bugs")]
 impl SeededBugs {
     /// Names used by tests and reports.
     pub const NAMES: [&'static str; 3] = ["apply-base-before-batchlog", "ack-before-apply", "pair-by-wrong-index"];
@@ -254,8 +257,10 @@ pub enum Input {
     DataLoss,
 }
 
-/// What the node made durable in a step. The host must persist these before it sends the
-/// step's messages; the simulation checks the order (`sim`).
+/// What the node made durable in a step, in order. A host with a real disk must sync these
+/// before it sends the step's messages. The simulation keeps the disk inside the node, so it
+/// checks the consequence instead: every `ViewWrite` with a batch id and every `BaseWriteAck`
+/// must be backed by what the node holds when it leaves (`sim::Cluster`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Persist {
     /// B2: a commit-log entry (this takes the partition lock).
