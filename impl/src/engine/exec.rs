@@ -1013,9 +1013,40 @@ impl Engine {
         }
     }
 
-    /// The status tables' rows: built views, and builds in progress (§11).
-    pub(super) fn system_table(&self, name: &str) -> Option<Rows> {
+    /// The status tables' rows: built views, builds in progress, and the view definitions
+    /// (§11).
+    pub(super) fn system_table(&self, keyspace: &str, name: &str) -> Option<Rows> {
         let text = |s: &str| Some(Value::Text(s.to_string()));
+        if keyspace == "system_schema" {
+            if name != "views" {
+                return None;
+            }
+            // §11 `system_schema.views`: the definitions, WHERE clause as written.
+            let mut rows = Vec::new();
+            for (ks, _, t) in self.tables() {
+                let Some(def) = &t.schema.view else { continue };
+                rows.push(vec![
+                    text(ks),
+                    text(&t.schema.name),
+                    text(&def.base),
+                    Some(Value::Boolean(def.include_all)),
+                    text(&def.where_text),
+                ]);
+            }
+            return Some(Rows {
+                columns: [
+                    "keyspace_name",
+                    "view_name",
+                    "base_table_name",
+                    "include_all_columns",
+                    "where_clause",
+                ]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+                rows,
+            });
+        }
         match name {
             "built_materialized_views" | "built_views" => Some(Rows {
                 columns: vec!["keyspace_name".into(), "view_name".into()],

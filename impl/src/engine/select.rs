@@ -25,8 +25,8 @@ enum Sel {
 impl Engine {
     pub(super) fn select(&mut self, s: &ast::Select) -> Result<Rows, CqlError> {
         let (ks, name) = self.resolve(&s.from);
-        if ks == "system" {
-            if let Some(rows) = self.system_table(&name) {
+        if ks == "system" || ks == "system_schema" {
+            if let Some(rows) = self.system_table(&ks, &name) {
                 return filter_system(rows, s);
             }
         }

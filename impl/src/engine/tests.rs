@@ -113,6 +113,15 @@ fn seed_002_ranking_and_a_view_built_in_the_background() {
         table(&[&["ks", "ranking_by_athlete"]])
     );
     assert_eq!(
+        rows(&mut e, "SELECT view_name, base_table_name, include_all_columns, where_clause FROM system_schema.views WHERE keyspace_name = 'ks';"),
+        table(&[&[
+            "ranking_by_athlete",
+            "ranking",
+            "True",
+            "athlete IS NOT NULL AND year IS NOT NULL AND place IS NOT NULL"
+        ]])
+    );
+    assert_eq!(
         rows(&mut e, "SELECT * FROM ranking_by_athlete WHERE athlete = 'Frank';"),
         table(&[
             &["Frank", "1986", "1"],
