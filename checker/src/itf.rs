@@ -1,13 +1,119 @@
 //! Counterexample files (ITF, `specs/trace-format.md`) and `mvcheck replay`.
+//!
+//! ITF (Apalache ADR-015) has no `null`, and JSON numbers are only exact up to 2^53, so every
+//! value goes through [`to_itf`] before it is written: an absent `Option` field is left out of
+//! its record (every `Option` in the state and in steps is a struct field, so there is always a
+//! record to leave it out of), and an integer beyond 2^53 becomes `{"#bigint": "..."}`.
+//! [`from_itf`] undoes the second; serde already reads a missing `Option` field as `None`, so
+//! the step in `#meta.action` decodes with the ordinary `Step` deserializer, and files written
+//! before this encoding (format version 1, with `null`s) still replay.
+//!
+//! `mbt::nondetPicks` follows the Quint MBT convention: one record with a field per choice any
+//! step can make (`src`, `dst`, `msg`, `node`, `timer`), each an `Option` variant, `Some` for
+//! the choices this step made and `None` for the rest, so every state has the same shape.
 
 use crate::report::print_path;
 use crate::{Failure, EXIT_VIOLATION};
 use mv_model::{Action, MvModel, MvModelCfg, State, Variant, Workload};
 use mv_spec::trace::Step;
 use mv_spec::{Cl, Pairing};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use stateright::{Model, Path};
+use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
+
+/// The version of the file layout in `#meta.format-version`. 1 (no field): `null`s, and a
+/// message in flight twice listed once. 2: the ITF encoding described in the module docs.
+pub const FORMAT_VERSION: u64 = 2;
+
+/// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
+const MAX_EXACT_INT: u64 = 1 << 53;
+
+/// A serde JSON value as an ITF value: `null` record fields omitted, big integers as
+/// `#bigint`. A `null` outside a record (none occurs in today's types) becomes the `None`
+/// variant, so the output never holds a JSON `null` whatever the types become.
+fn to_itf(v: Value) -> Value {
+    match v {
+        Value::Null => none(),
+        Value::Number(n) => {
+            let big = match (n.as_u64(), n.as_i64()) {
+                (Some(u), _) => u > MAX_EXACT_INT,
+                (None, Some(i)) => i.unsigned_abs() > MAX_EXACT_INT,
+                _ => false,
+            };
+            if big {
+                json!({"#bigint": n.to_string()})
+            } else {
+                Value::Number(n)
+            }
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(to_itf).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, to_itf(v)))
+                .collect(),
+        ),
+        v => v,
+    }
+}
+
+/// The inverse of [`to_itf`] on what serde will read back: `#bigint` to a number, the `None`
+/// variant to `null`. A `#bigint` that does not fit 64 bits is an error naming it.
+fn from_itf(v: &Value) -> Result<Value, String> {
+    match v {
+        Value::Object(o) => {
+            if let Some(b) = o.get("#bigint").filter(|_| o.len() == 1) {
+                let s = b.as_str().ok_or("#bigint holds no string")?;
+                return s
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .or_else(|_| s.parse::<u64>().map(Value::from))
+                    .map_err(|_| format!("#bigint {s:?} does not fit 64 bits"));
+            }
+            if *v == none() {
+                return Ok(Value::Null);
+            }
+            let mut out = Map::new();
+            for (k, x) in o {
+                out.insert(k.clone(), from_itf(x)?);
+            }
+            Ok(Value::Object(out))
+        }
+        Value::Array(a) => a.iter().map(from_itf).collect::<Result<_, _>>().map(Value::Array),
+        v => Ok(v.clone()),
+    }
+}
+
+/// ITF's `None` variant (ADR-015 sum types: `tag` and `value`, unit as the empty tuple).
+fn none() -> Value {
+    json!({"tag": "None", "value": {"#tup": []}})
+}
+
+fn some(v: Value) -> Value {
+    json!({"tag": "Some", "value": to_itf(v)})
+}
+
+/// `mbt::nondetPicks`: the choices behind a step, the same five fields in every state.
+fn nondet_picks(step: Option<&Step>) -> Value {
+    let (mut src, mut dst, mut msg, mut node, mut timer) = (none(), none(), none(), none(), none());
+    match step {
+        None => {}
+        Some(Step::Deliver { src: s, dst: d, msg: m } | Step::Drop { src: s, dst: d, msg: m }) => {
+            src = some(json!(s));
+            dst = some(json!(d));
+            msg = some(serde_json::to_value(m).expect("a Msg serializes"));
+        }
+        Some(Step::Timeout { node: n, timer: t }) => {
+            node = some(json!(n));
+            timer = some(serde_json::to_value(t).expect("a Timer serializes"));
+        }
+        Some(Step::Crash { node: n } | Step::Recover { node: n } | Step::DataLoss { node: n }) => {
+            node = some(json!(n));
+        }
+    }
+    json!({"src": src, "dst": dst, "msg": msg, "node": node, "timer": timer})
+}
 
 fn pairing_name(p: Pairing) -> &'static str {
     match p {
@@ -99,27 +205,39 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
                 "up": n.up,
                 "base": {"#map": n.base.iter().map(|(k, r)| json!([k, r])).collect::<Vec<_>>()},
                 "view": {"#map": n.view.iter().map(|(k, r)| json!([k, r])).collect::<Vec<_>>()},
-                "batchlog": n.batchlog.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
-                "hints": n.hints.iter().map(|(t, b)| format!("->{t} {b}")).collect::<Vec<_>>(),
-                "commitlog": n.commitlog.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
-                "coord_batchlog": n.coord_batchlog.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+                // The model keeps these four in maps keyed by them: sets, not lists.
+                "batchlog": {"#set": n.batchlog.iter().map(|b| b.to_string()).collect::<Vec<_>>()},
+                "hints": {"#set": n.hints.iter().map(|(t, b)| json!({"#tup": [t.to_string(), b.to_string()]})).collect::<Vec<_>>()},
+                "commitlog": {"#set": n.commitlog.iter().map(|w| w.to_string()).collect::<Vec<_>>()},
+                "coord_batchlog": {"#set": n.coord_batchlog.iter().map(|w| w.to_string()).collect::<Vec<_>>()},
             })
         })
         .collect();
-    let network = model.in_flight_lines(s);
+    // The network is a multiset: `iter_all` yields an envelope once per copy in flight, and a
+    // second copy of a message is a real difference between states, so it is counted.
+    let mut network: BTreeMap<String, u64> = BTreeMap::new();
+    for e in s.network.iter_all() {
+        let line = format!("{} -> {} {}", model.actor_label(e.src), model.actor_label(e.dst), e.msg);
+        *network.entry(line).or_default() += 1;
+    }
+    let network: Vec<Value> = network.into_iter().map(|(m, c)| json!([m, c])).collect();
     let writes: Vec<Value> = obs
         .writes
         .iter()
         .map(|w| json!({"write": w.write.to_string(), "outcome": format!("{:?}", w.outcome)}))
         .collect();
-    json!({
-        "#meta": {"index": index, "action": step},
+    let mut meta = json!({"index": index});
+    if let Some(step) = step {
+        meta["action"] = serde_json::to_value(step).expect("a Step serializes");
+    }
+    to_itf(json!({
+        "#meta": meta,
         "nodes": nodes,
-        "network": network,
+        "network": {"#map": network},
         "writes": writes,
         "mbt::actionTaken": step.map_or("init", |s| s.kind()),
-        "mbt::nondetPicks": step,
-    })
+        "mbt::nondetPicks": nondet_picks(step),
+    }))
 }
 
 /// Writes a path as `<variant>.<property>.itf.json` in `dir`, never overwriting a file.
@@ -140,6 +258,7 @@ pub fn save(
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+            "format-version": FORMAT_VERSION,
             "tool": "mvcheck",
             "version": env!("CARGO_PKG_VERSION"),
             "variant": model.cfg.variant.name(),
@@ -178,6 +297,18 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
             "#meta.tool is not \"mvcheck\": this trace was not written by mvcheck".into(),
         ));
     }
+    // Version 1 files lack the field; their steps decode the same way, so they still replay.
+    let version = match meta.get("format-version") {
+        None => 1,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| bad("#meta.format-version is not a number".into()))?,
+    };
+    if version > FORMAT_VERSION {
+        return Err(bad(format!(
+            "#meta.format-version {version} is newer than this mvcheck reads ({FORMAT_VERSION})"
+        )));
+    }
     let cfg = config_from_json(meta.get("config").unwrap_or(&Value::Null)).map_err(bad)?;
     let property = meta
         .get("property")
@@ -196,8 +327,9 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
             .get("#meta")
             .and_then(|m| m.get("action"))
             .ok_or_else(|| bad(format!("state {i} has no #meta.action")))?;
+        let step_json = from_itf(step_json).map_err(|e| bad(format!("state {i}: #meta.action: {e}")))?;
         let step: Step =
-            serde_json::from_value(step_json.clone()).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
+            serde_json::from_value(step_json).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
         actions.push(model.from_step(&step).map_err(|e| bad(format!("state {i}: {e}")))?);
     }
     println!("mvcheck replay {} | {}", file.display(), model.summary());
@@ -252,5 +384,41 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
             );
             Ok(0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn itf_encoding_drops_nulls_and_round_trips_big_integers() {
+        let v = json!({"a": null, "b": [1, u64::MAX, -(1i64 << 60)], "c": {"d": null, "e": 9007199254740992u64}});
+        let itf = to_itf(v.clone());
+        assert_eq!(
+            itf,
+            json!({"b": [1, {"#bigint": u64::MAX.to_string()}, {"#bigint": (-(1i64 << 60)).to_string()}],
+                   "c": {"e": 9007199254740992u64}})
+        );
+        let back = from_itf(&itf).unwrap();
+        assert_eq!(back["b"], v["b"]);
+        assert_eq!(back["c"]["e"], v["c"]["e"]);
+        // A null outside a record becomes the None variant and reads back as null.
+        assert_eq!(to_itf(json!([null])), json!([none()]));
+        assert_eq!(from_itf(&json!([none()])).unwrap(), json!([null]));
+        assert!(from_itf(&json!({"#bigint": "1e99"})).unwrap_err().contains("1e99"));
+    }
+
+    #[test]
+    fn steps_with_absent_fields_decode_from_itf() {
+        let step: Step = serde_json::from_value(json!({
+            "kind": "Deliver", "src": "n0", "dst": "n1",
+            "msg": {"ViewWrite": {"batch": null, "mutations": []}}
+        }))
+        .unwrap();
+        let itf = to_itf(serde_json::to_value(&step).unwrap());
+        assert!(itf["msg"]["ViewWrite"].get("batch").is_none(), "{itf}");
+        let back: Step = serde_json::from_value(from_itf(&itf).unwrap()).unwrap();
+        assert_eq!(back, step);
     }
 }

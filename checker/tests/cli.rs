@@ -234,3 +234,99 @@ fn explore_refuses_a_taken_port() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("cannot listen on"), "{}", stderr(&o));
 }
+
+/// Every place in `v` holding a JSON `null`, as a JSON pointer.
+fn nulls(v: &Value, at: &str, out: &mut Vec<String>) {
+    match v {
+        Value::Null => out.push(at.to_string()),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, x)| nulls(x, &format!("{at}/{i}"), out)),
+        Value::Object(o) => o.iter().for_each(|(k, x)| nulls(x, &format!("{at}/{k}"), out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
+    let dir = tempfile::tempdir().unwrap();
+    // Its rows have no deletion (`Option::None`), which used to be written as `null`.
+    let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
+    assert_eq!(o.status.code(), Some(12), "{}", stdout(&o));
+    let name = "no-partition-lock.P-one-row.itf.json";
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap();
+
+    let mut found = Vec::new();
+    nulls(&doc, "", &mut found);
+    assert!(found.is_empty(), "JSON null at {found:?}");
+    assert_eq!(doc["#meta"]["format-version"], 2);
+
+    let states = doc["states"].as_array().unwrap();
+    assert!(states.len() > 1);
+    let mut absent_fields = 0;
+    for (i, s) in states.iter().enumerate() {
+        let taken = s["mbt::actionTaken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("state {i}: {s}"));
+        let picks = s["mbt::nondetPicks"]
+            .as_object()
+            .unwrap_or_else(|| panic!("state {i}: {s}"));
+        // The same five choices in every state, each an ITF Option variant.
+        let mut keys: Vec<&str> = picks.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["dst", "msg", "node", "src", "timer"], "state {i}");
+        for (k, p) in picks {
+            let tag = p["tag"].as_str().unwrap_or_else(|| panic!("state {i} pick {k}: {p}"));
+            assert!(tag == "Some" || tag == "None", "state {i} pick {k}: {p}");
+        }
+        if i == 0 {
+            assert_eq!(taken, "init");
+            assert!(s["#meta"].get("action").is_none(), "state 0 has no step");
+            assert!(picks.values().all(|p| p["tag"] == "None"), "{s}");
+            continue;
+        }
+        let step = &s["#meta"]["action"];
+        assert_eq!(taken, step["kind"], "state {i}: actionTaken is the step's kind");
+        if taken == "Deliver" {
+            assert_eq!(picks["src"]["value"], step["src"], "state {i}");
+            assert_eq!(picks["dst"]["value"], step["dst"], "state {i}");
+            assert_eq!(picks["msg"]["value"], step["msg"], "state {i}");
+            assert_eq!(picks["node"]["tag"], "None", "state {i}");
+        }
+        // The network is a multiset: message line to a count of copies, at least 1.
+        for entry in s["network"]["#map"].as_array().unwrap() {
+            assert!(entry[0].is_string(), "state {i}: {entry}");
+            assert!(entry[1].as_u64().unwrap() >= 1, "state {i}: {entry}");
+        }
+        for n in s["nodes"].as_array().unwrap() {
+            for set in ["batchlog", "hints", "commitlog", "coord_batchlog"] {
+                assert!(n[set]["#set"].is_array(), "state {i}: {set} is an ITF set");
+            }
+            for (_, row) in n["base"]["#map"].as_array().unwrap().iter().map(|e| (&e[0], &e[1])) {
+                absent_fields += ["marker", "deletion", "v", "w"]
+                    .iter()
+                    .filter(|f| row.get(**f).is_none())
+                    .count();
+            }
+        }
+    }
+    // Otherwise the null check above would prove nothing about absent values.
+    assert!(absent_fields > 0, "the path never stores a row with an absent field");
+
+    let r = mvcheck(dir.path(), &["replay", name]);
+    assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+    assert!(
+        stdout(&r).contains("still ends in a violation of P-one-row"),
+        "{}",
+        stdout(&r)
+    );
+
+    // A file from a newer mvcheck is refused by name, not misread.
+    let mut newer = doc.clone();
+    newer["#meta"]["format-version"] = 3.into();
+    std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
+    let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
+    assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
+    assert!(stderr(&r).contains("format-version 3"), "{}", stderr(&r));
+}
