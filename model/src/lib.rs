@@ -54,7 +54,7 @@ pub mod render;
 pub mod storage;
 pub mod trace;
 pub mod variant;
-pub mod workload;
+pub use mv_spec::workload;
 
 pub use model::{Action, MvModel, State};
 pub use variant::{Expected, Variant};

@@ -21,10 +21,10 @@
 //! that carries a batch id leaves only while the sender holds that batch durably, and a
 //! `BaseWriteAck` leaves only once the sender's base table holds the write.
 
-use super::workload::{ClientScript, Workload};
 use crate::node::{Addr, Effects, Input, Node, Output, SeededBugs, Variant};
 use mv_spec::obs::{NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::trace::{ClientObservation, Step, TraceConfig};
+use mv_spec::workload::{ClientScript, Workload};
 use mv_spec::{Cl, Msg, NodeId, Pairing, Ring, Statement, Timer, WriteId};
 use std::collections::BTreeSet;
 use std::fmt;

@@ -18,11 +18,10 @@
 
 mod cluster;
 mod rng;
-mod workload;
 
 pub use cluster::{Cluster, ClusterConfig, Envelope, StepError};
+pub use mv_spec::workload::{ClientScript, Workload};
 pub use rng::SplitMix64;
-pub use workload::{ClientScript, Workload};
 
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::trace::{After, Step, TraceHeader, TraceLine};

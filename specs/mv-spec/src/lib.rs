@@ -36,6 +36,7 @@ pub mod props;
 mod ring;
 mod rows;
 pub mod trace;
+pub mod workload;
 
 pub use ring::{Pairing, Ring};
 pub use rows::{derive_view, merge_base, merge_view, BaseRow, Cell, Liveness, ReadRules, ResolvedBase, ViewRow};

@@ -1,12 +1,16 @@
 //! Workloads: what the clients write.
 //!
+//! Vocabulary, not step logic: a trace header names its workload instead of listing
+//! statements, so the model and the implementation must build the same clients from a name.
+//! One definition, here, guarantees that.
+//!
 //! Each client runs a script: it sends one write, waits for `WriteOk` or `WriteTimeout`, then
 //! sends the next. Concurrency comes from several clients; ordering within one client's
 //! script is what turns a story ("set v to 1, then 2, then back to 1") into a workload.
 //! Timestamps are chosen by the workload (`USING TIMESTAMP`) so that every run is
 //! deterministic and last-write-wins decisions are visible in the trace.
 
-use mv_spec::{Assign, NodeId, Statement, WriteId};
+use crate::{Assign, NodeId, Statement, WriteId};
 
 /// One client's script and the node it sends to (its coordinator).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -111,6 +115,15 @@ impl Workload {
         }
     }
 
+    /// `(writes, keys)` as a trace header records them: the concurrent workload's size, or a
+    /// script's length and 1.
+    pub fn size(&self) -> (u8, u8) {
+        match *self {
+            Workload::Concurrent { writes, keys } => (writes, keys),
+            w => (w.story().len() as u8, 1),
+        }
+    }
+
     /// Whether the workload writes nothing.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
@@ -121,7 +134,7 @@ impl Workload {
         match *self {
             Workload::Concurrent { writes, keys } => (0..writes)
                 .map(|i| ClientScript {
-                    coordinator: NodeId(i % nodes),
+                    coordinator: NodeId(i % nodes.max(1)),
                     writes: vec![(
                         WriteId(i + 1),
                         Statement::insert(i % keys.max(1), Some(i + 1), Some(i + 1), i + 1),
