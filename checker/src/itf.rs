@@ -421,4 +421,31 @@ mod tests {
         let back: Step = serde_json::from_value(from_itf(&itf).unwrap()).unwrap();
         assert_eq!(back, step);
     }
+
+    #[test]
+    fn nondet_picks_name_exactly_the_choices_of_each_step_kind() {
+        let some_keys = |step: &Step| {
+            let picks = nondet_picks(Some(step));
+            let mut keys: Vec<String> = picks
+                .as_object()
+                .unwrap()
+                .iter()
+                .filter(|(_, p)| p["tag"] == "Some")
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.sort();
+            keys
+        };
+        let timeout = Step::Timeout {
+            node: "n1".into(),
+            timer: mv_spec::Timer::ApplyBase(mv_spec::WriteId(3)),
+        };
+        assert_eq!(some_keys(&timeout), ["node", "timer"]);
+        assert_eq!(nondet_picks(Some(&timeout))["timer"]["value"], json!({"ApplyBase": 3}));
+        assert_eq!(some_keys(&Step::Crash { node: "n0".into() }), ["node"]);
+        assert_eq!(some_keys(&Step::DataLoss { node: "n0".into() }), ["node"]);
+        let picks = nondet_picks(None);
+        assert_eq!(picks.as_object().unwrap().len(), 5);
+        assert!(picks.as_object().unwrap().values().all(|p| *p == none()));
+    }
 }
