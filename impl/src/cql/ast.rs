@@ -320,8 +320,11 @@ pub struct TableOptions {
     /// `CLUSTERING ORDER BY (...)`, empty if absent. If it appears twice, the entries are
     /// concatenated (the executor validates them against the key).
     pub clustering_order: Vec<Ordering>,
-    /// `COMPACT STORAGE` was given.
-    pub compact_storage: bool,
+    /// `COMPACT STORAGE` was given: `Some(n)`, `n` being the number of `clustering_order`
+    /// entries written before it. Cassandra's grammar rejects both COMPACT STORAGE and a
+    /// column ordered twice as it reads them, so the executor needs the source order to report
+    /// the one that comes first.
+    pub compact_storage: Option<usize>,
     /// Every other `name = value` option, in source order. Accepted and ignored by the engine.
     pub options: Vec<OptionSetting>,
 }

@@ -756,7 +756,7 @@ impl<'s, 't> Parser<'s, 't> {
         loop {
             if self.eat_kw("compact") {
                 self.expect_kw("storage")?;
-                out.compact_storage = true;
+                out.compact_storage = Some(out.clustering_order.len());
             } else if self.check_kw("clustering") && self.peek_at(1).tok != Tok::Eq {
                 self.advance();
                 self.expect_kw("order")?;
@@ -1236,8 +1236,15 @@ impl<'s, 't> Parser<'s, 't> {
                 return Ok(SelectorExpr::CountAll);
             }
         }
-        if self.check_ident() {
-            let first = self.ident()?;
+        // `token` is reserved, but `token(...)` is a selector (Cassandra's `system.token`).
+        let token_call = call && is_word(self.peek(), self.src, "token");
+        if token_call || self.check_ident() {
+            let first = if token_call {
+                self.advance();
+                "token".to_string()
+            } else {
+                self.ident()?
+            };
             let dotted = self.peek().tok == Tok::Dot && self.peek_at(2).tok == Tok::LParen;
             let name = if dotted {
                 self.advance();

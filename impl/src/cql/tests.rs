@@ -313,7 +313,8 @@ fn create_table_options() {
             }
         ]
     );
-    assert!(t.with.compact_storage);
+    // After both ordered columns: the executor reports the first of the grammar's refusals.
+    assert_eq!(t.with.compact_storage, Some(2));
     assert_eq!(
         t.with.options,
         vec![
@@ -1148,6 +1149,40 @@ fn select_relations() {
                 values: vec![Term::Bind(None)]
             },
         ]
+    );
+}
+
+/// `token` is a reserved word, yet `token(k)` is a selector (Cassandra's `system.token`); a
+/// bare `token` is still no column name.
+#[test]
+fn token_selector() {
+    let s = select("SELECT token(k), TOKEN(k1, \"K2\") AS t, k FROM t");
+    assert_eq!(
+        s.selection,
+        Selection::Selectors(vec![
+            Selector {
+                expr: SelectorExpr::Function {
+                    name: name("token"),
+                    args: vec![SelectorExpr::Column("k".into())]
+                },
+                alias: None
+            },
+            Selector {
+                expr: SelectorExpr::Function {
+                    name: name("token"),
+                    args: vec![SelectorExpr::Column("k1".into()), SelectorExpr::Column("K2".into())]
+                },
+                alias: Some("t".into())
+            },
+            Selector {
+                expr: SelectorExpr::Column("k".into()),
+                alias: None
+            },
+        ])
+    );
+    assert_eq!(
+        error("SELECT token FROM t"),
+        "line 1:8 unexpected 'token', expected '*' or an identifier"
     );
 }
 

@@ -318,7 +318,7 @@ impl Engine {
             }
             return Err(already_exists(&ks, &name));
         }
-        if c.with.compact_storage {
+        if c.with.compact_storage.is_some() {
             return Err(CqlError::invalid(
                 "COMPACT STORAGE tables are not allowed starting with version 4.0",
             ));
@@ -658,14 +658,16 @@ impl Engine {
         Ok(QueryResult::done())
     }
 
-    /// `CREATE MATERIALIZED VIEW`, with the checks of reference note §10 in its order.
+    /// `CREATE MATERIALIZED VIEW`, with the checks of reference note §10 in Cassandra's order:
+    /// first those its grammar makes while parsing (COMPACT STORAGE, a column ordered twice),
+    /// then those of `prepare` (base in another keyspace, bind variables), and only then the
+    /// schema lookups of `apply`.
     fn create_view(&mut self, c: &ast::CreateView) -> Result<QueryResult, CqlError> {
+        view_grammar_checks(c)?;
         let (ks, name) = self.resolve(&c.name);
-        if !self.keyspaces.contains_key(&ks) {
-            return Err(CqlError::invalid(format!("Keyspace '{ks}' doesn't exist")));
-        }
-        let (base_ks, base_name) = self.resolve(&c.base);
-        if base_ks != ks {
+        // Only a base written with its keyspace can be elsewhere: an unqualified base is
+        // looked up in the view's keyspace, whatever the session's keyspace is.
+        if c.base.keyspace.as_ref().is_some_and(|b| *b != ks) {
             return Err(CqlError::invalid(
                 "Cannot create a materialized view on a table in a different keyspace",
             ));
@@ -675,12 +677,10 @@ impl Engine {
                 "Bind variables are not allowed in CREATE MATERIALIZED VIEW statements",
             ));
         }
-        if c.with.compact_storage {
-            return Err(CqlError::new(
-                ErrorKind::Syntax,
-                "COMPACT STORAGE tables are not allowed starting with version 4.0",
-            ));
+        if !self.keyspaces.contains_key(&ks) {
+            return Err(CqlError::invalid(format!("Keyspace '{ks}' doesn't exist")));
         }
+        let base_name = c.base.name.clone();
         let base = self
             .table(&ks, &base_name)
             .ok_or_else(|| CqlError::invalid(format!("Base table '{base_name}' doesn't exist")))?;
@@ -723,7 +723,9 @@ impl Engine {
                 bs.select_star_order()
             }
             ast::Selection::Selectors(sels) => {
-                let mut out = Vec::new();
+                // Every selector is resolved (an unknown column fails here) before the static
+                // check looks at the whole selection, as Cassandra does.
+                let mut out: Vec<String> = Vec::new();
                 for s in sels {
                     if let Some(alias) = &s.alias {
                         return Err(CqlError::invalid(format!(
@@ -736,17 +738,20 @@ impl Engine {
                             selector_text(&s.expr)
                         )));
                     };
-                    let def = bs
-                        .column(col)
-                        .ok_or_else(|| CqlError::invalid(format!("Undefined column name {col}")))?;
-                    if def.kind == ColumnKind::Static {
-                        return Err(CqlError::invalid(format!(
-                            "Cannot include static column '{col}' in materialized view '{name}'"
-                        )));
+                    if bs.column(col).is_none() {
+                        return Err(CqlError::invalid(format!("Undefined column name {col}")));
                     }
                     if !out.contains(col) {
                         out.push(col.clone());
                     }
+                }
+                if let Some(s) = out
+                    .iter()
+                    .find(|col| bs.column(col).is_some_and(|d| d.kind == ColumnKind::Static))
+                {
+                    return Err(CqlError::invalid(format!(
+                        "Cannot include static column '{s}' in materialized view '{name}'"
+                    )));
                 }
                 out
             }
@@ -772,17 +777,8 @@ impl Engine {
             }
             check_key_type(k, &def.ty)?;
         }
-        // CLUSTERING ORDER BY.
+        // CLUSTERING ORDER BY (a column named twice was refused by `view_grammar_checks`).
         let order = &c.with.clustering_order;
-        let mut order_seen = BTreeSet::new();
-        for o in order {
-            if !order_seen.insert(&o.column) {
-                return Err(CqlError::invalid(format!(
-                    "Duplicate column '{}' in CLUSTERING ORDER BY clause for view '{name}'",
-                    o.column
-                )));
-            }
-        }
         if !order.is_empty()
             && order.iter().map(|o| &o.column).collect::<Vec<_>>() != pk.clustering.iter().collect::<Vec<_>>()
         {
@@ -818,6 +814,7 @@ impl Engine {
         // WHERE.
         let mut restricted = BTreeSet::new();
         let mut restrictions = Vec::new();
+        let mut filtered_regular: Vec<String> = Vec::new();
         let mut ctx = self.fn_ctx();
         for rel in &c.where_clause {
             let (col, r) = match rel {
@@ -840,12 +837,6 @@ impl Engine {
                 .ok_or_else(|| CqlError::invalid(format!("Undefined column name {col}")))?;
             restricted.insert(col.clone());
             let Some((op, terms)) = r else { continue };
-            if !bs.is_primary_key(col) {
-                return Err(CqlError::invalid(format!(
-                    "Non-primary key columns can only be restricted with 'IS NOT NULL' (got: {} restricted illegally)",
-                    col
-                )));
-            }
             let mut vals = Vec::new();
             for t in terms {
                 vals.push(
@@ -868,7 +859,13 @@ impl Engine {
                     )))
                 }
             };
-            restrictions.push((col.clone(), restriction));
+            // A filter on a regular column is refused (CASSANDRA-13798), but only after the
+            // key columns' check below; its value is validated like any other.
+            if bs.is_primary_key(col) {
+                restrictions.push((col.clone(), restriction));
+            } else if !filtered_regular.contains(col) {
+                filtered_regular.push(col.clone());
+            }
         }
         let unrestricted: Vec<&String> = pk
             .partition
@@ -880,6 +877,14 @@ impl Engine {
             return Err(CqlError::invalid(format!(
                 "Primary key columns {} must be restricted with 'IS NOT NULL' or otherwise",
                 unrestricted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            )));
+        }
+        // Cassandra joins these with "," and no space, in its set's order; ours is the WHERE
+        // clause's.
+        if !filtered_regular.is_empty() {
+            return Err(CqlError::invalid(format!(
+                "Non-primary key columns can only be restricted with 'IS NOT NULL' (got: {} restricted illegally)",
+                filtered_regular.join(",")
             )));
         }
         let (default_ttl, _) = table_options(&c.with)?;
@@ -1047,19 +1052,38 @@ impl Engine {
                 rows,
             });
         }
+        // `SELECT *` order, as for any table: partition key, clustering, then the regular
+        // columns alphabetically.
         match name {
-            "built_materialized_views" | "built_views" => Some(Rows {
+            // §11: `status_replicated` turns true once the build's status is written to the
+            // distributed table; a single node writes it right after the local build, so a
+            // listed view always shows true.
+            "built_views" => Some(Rows {
+                columns: ["keyspace_name", "view_name", "status_replicated"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+                rows: self
+                    .built
+                    .iter()
+                    .map(|(ks, v)| vec![text(ks), text(v), Some(Value::Boolean(true))])
+                    .collect(),
+            }),
+            // Seed 002's name, which no Cassandra 4.x table has: it keeps the two columns the
+            // seed shows.
+            "built_materialized_views" => Some(Rows {
                 columns: vec!["keyspace_name".into(), "view_name".into()],
                 rows: self.built.iter().map(|(ks, v)| vec![text(ks), text(v)]).collect(),
             }),
+            // Seed 002's older name answers exactly as the 4.x table does.
             "view_builds_in_progress" | "materialized_views_builds_in_progress" => Some(Rows {
                 columns: [
                     "keyspace_name",
                     "view_name",
                     "start_token",
                     "end_token",
-                    "last_token",
                     "keys_built",
+                    "last_token",
                 ]
                 .iter()
                 .map(|s| s.to_string())
@@ -1073,8 +1097,8 @@ impl Engine {
                             text(&b.view),
                             text(&i64::MIN.to_string()),
                             text(&i64::MAX.to_string()),
-                            b.last_token.map(|t| Value::Text(t.to_string())),
                             Some(Value::BigInt(b.keys_built)),
+                            b.last_token.map(|t| Value::Text(t.to_string())),
                         ]
                     })
                     .collect(),
@@ -1183,6 +1207,32 @@ fn table_options(with: &ast::TableOptions) -> Result<(Option<u32>, Option<i64>),
         }
     }
     Ok((ttl, gc))
+}
+
+/// The refusals Cassandra's grammar makes while it reads a CREATE MATERIALIZED VIEW, in source
+/// order: COMPACT STORAGE (a syntax error since 4.0) and a column named twice in CLUSTERING
+/// ORDER BY, which names the view as written (with its keyspace if it has one).
+fn view_grammar_checks(c: &ast::CreateView) -> Result<(), CqlError> {
+    let order = &c.with.clustering_order;
+    let compact_at = c.with.compact_storage.unwrap_or(usize::MAX);
+    for (i, o) in order.iter().enumerate() {
+        if i >= compact_at {
+            break;
+        }
+        if order[..i].iter().any(|p| p.column == o.column) {
+            return Err(CqlError::invalid(format!(
+                "Duplicate column '{}' in CLUSTERING ORDER BY clause for view '{}'",
+                o.column, c.name
+            )));
+        }
+    }
+    if c.with.compact_storage.is_some() {
+        return Err(CqlError::new(
+            ErrorKind::Syntax,
+            "COMPACT STORAGE tables are not allowed starting with version 4.0",
+        ));
+    }
+    Ok(())
 }
 
 fn contains_bind(c: &ast::CreateView) -> bool {

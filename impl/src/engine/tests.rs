@@ -687,31 +687,8 @@ fn allow_filtering_and_distinct() {
         "SELECT DISTINCT queries must only request partition key columns and/or static columns (not v)"
     );
     assert_eq!(rows(&mut e, "SELECT COUNT(*) FROM t;"), table(&[&["3"]]));
-    // Partitions scan in token order; token(1) is Cassandra's well-known value. The parser
-    // does not take `token(k)` as a selector yet, so the statement is built as a tree.
-    let token_k = crate::cql::ast::Selector {
-        expr: crate::cql::ast::SelectorExpr::Function {
-            name: crate::cql::ast::QualifiedName {
-                keyspace: None,
-                name: "token".into(),
-            },
-            args: vec![crate::cql::ast::SelectorExpr::Column("k".into())],
-        },
-        alias: None,
-    };
-    let mut select = match crate::cql::parse_statement("SELECT k FROM t;").map(|s| s.kind) {
-        Ok(crate::cql::ast::StmtKind::Select(s)) => s,
-        other => panic!("not a select: {other:?}"),
-    };
-    if let crate::cql::ast::Selection::Selectors(sels) = &mut select.selection {
-        sels.insert(0, token_k);
-    }
-    let stmt = crate::cql::ast::Stmt {
-        kind: crate::cql::ast::StmtKind::Select(select),
-        pos: crate::cql::ast::Pos::default(),
-        text: String::new(),
-    };
-    match e.execute(&stmt) {
+    // Partitions scan in token order; token(1) is Cassandra's well-known value.
+    match e.execute_script("SELECT token(k), k FROM t;").remove(0) {
         Ok(QueryResult::Rows(r)) => {
             assert_eq!(r.columns, ["system.token(k)", "k"]);
             assert_eq!(
@@ -795,4 +772,198 @@ fn reinsert_after_a_row_deletion_keeps_older_cells_dead() {
     assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
     ok(&mut e, "INSERT INTO t (k, v) VALUES (1, 1) USING TIMESTAMP 4;");
     assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["1", "1", "null", "3"]]));
+}
+
+/// Note §11's status tables as Cassandra 4.x defines them: `SELECT *` lists partition key,
+/// clustering, then the regular columns alphabetically (keys_built before last_token), and
+/// `built_views` carries `status_replicated`. Seed 002's old names answer with the same rows.
+#[test]
+fn status_tables_have_cassandra_4_columns() {
+    let mut e = engine_with(ViewRules::current(), 0);
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int PRIMARY KEY, v int);
+         INSERT INTO t (k, v) VALUES (1, 1);
+         CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE k IS NOT NULL AND v IS NOT NULL PRIMARY KEY (v, k);",
+    );
+    let in_progress = [
+        "keyspace_name",
+        "view_name",
+        "start_token",
+        "end_token",
+        "keys_built",
+        "last_token",
+    ];
+    let running = table(&[&["ks", "mv", "-9223372036854775808", "9223372036854775807", "0", "null"]]);
+    for name in ["view_builds_in_progress", "materialized_views_builds_in_progress"] {
+        let q = format!("SELECT * FROM system.{name};");
+        assert_eq!(columns(&mut e, &q), in_progress, "{name}");
+        assert_eq!(rows(&mut e, &q), running, "{name}");
+    }
+    assert_eq!(
+        columns(&mut e, "SELECT * FROM system.built_views;"),
+        ["keyspace_name", "view_name", "status_replicated"]
+    );
+    assert!(rows(&mut e, "SELECT * FROM system.built_views;").is_empty());
+    e.finish_view_builds();
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM system.built_views;"),
+        table(&[&["ks", "mv", "True"]])
+    );
+    // The seed's name is not a Cassandra 4.x table; it keeps the two columns the seed shows.
+    assert_eq!(
+        columns(&mut e, "SELECT * FROM system.built_materialized_views;"),
+        ["keyspace_name", "view_name"]
+    );
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM system.built_materialized_views;"),
+        table(&[&["ks", "mv"]])
+    );
+    // Selecting by name picks the columns wherever `SELECT *` puts them.
+    assert_eq!(
+        rows(&mut e, "SELECT view_name, status_replicated FROM system.built_views;"),
+        table(&[&["mv", "True"]])
+    );
+}
+
+/// `CreateViewStatement`: the grammar rejects COMPACT STORAGE and a column named twice in
+/// CLUSTERING ORDER BY (in the order they are written), then `prepare` rejects a base in
+/// another keyspace and bind variables; only then does `apply` look the keyspace up.
+#[test]
+fn create_view_parse_and_prepare_checks_come_before_the_keyspace_lookup() {
+    let mut e = engine();
+    ok(&mut e, "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c));");
+    let cases = [
+        (
+            "CREATE MATERIALIZED VIEW nosuch.mv AS SELECT k, c FROM ks.t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c);",
+            ErrorKind::Invalid,
+            "Cannot create a materialized view on a table in a different keyspace",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW nosuch.mv AS SELECT k, c, v FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND v = ? PRIMARY KEY (v, k, c);",
+            ErrorKind::Invalid,
+            "Bind variables are not allowed in CREATE MATERIALIZED VIEW statements",
+        ),
+        // The view's name as written, keyspace included.
+        (
+            "CREATE MATERIALIZED VIEW nosuch.mv AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c) WITH CLUSTERING ORDER BY (c ASC, c DESC);",
+            ErrorKind::Invalid,
+            "Duplicate column 'c' in CLUSTERING ORDER BY clause for view 'nosuch.mv'",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW mv AS SELECT k, c FROM other.t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c) WITH CLUSTERING ORDER BY (c ASC, c DESC);",
+            ErrorKind::Invalid,
+            "Duplicate column 'c' in CLUSTERING ORDER BY clause for view 'mv'",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW nosuch.mv AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c) WITH COMPACT STORAGE;",
+            ErrorKind::Syntax,
+            "COMPACT STORAGE tables are not allowed starting with version 4.0",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW mv AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c) WITH COMPACT STORAGE AND CLUSTERING ORDER BY (c ASC, c DESC);",
+            ErrorKind::Syntax,
+            "COMPACT STORAGE tables are not allowed starting with version 4.0",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW mv AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c) WITH CLUSTERING ORDER BY (c ASC, c DESC) AND COMPACT STORAGE;",
+            ErrorKind::Invalid,
+            "Duplicate column 'c' in CLUSTERING ORDER BY clause for view 'mv'",
+        ),
+        // An unqualified base lives in the view's keyspace, so this is not "a different
+        // keyspace": it is a view in a keyspace that does not exist.
+        (
+            "CREATE MATERIALIZED VIEW nosuch.mv AS SELECT k, c FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c);",
+            ErrorKind::Invalid,
+            "Keyspace 'nosuch' doesn't exist",
+        ),
+    ];
+    for (stmt, kind, msg) in cases {
+        let got = err(&mut e, stmt);
+        assert_eq!((got.kind, got.message.as_str()), (kind, msg), "{stmt}");
+    }
+    // An unqualified base is looked up in the view's keyspace, not the session's.
+    ok(
+        &mut e,
+        "CREATE KEYSPACE other WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1};
+         CREATE TABLE other.t (k int PRIMARY KEY, w int);",
+    );
+    ok(
+        &mut e,
+        "CREATE MATERIALIZED VIEW other.mv AS SELECT k, w FROM t WHERE k IS NOT NULL AND w IS NOT NULL PRIMARY KEY (w, k);",
+    );
+    assert_eq!(
+        columns(&mut e, "SELECT * FROM other.mv;"),
+        ["w", "k"],
+        "the view was built on other.t, which has w"
+    );
+}
+
+/// `CreateViewStatement.apply` checks that every view key column is restricted before it
+/// refuses filters on regular columns (CASSANDRA-13798), and lists all those filters.
+#[test]
+fn create_view_reports_unrestricted_key_columns_before_regular_column_filters() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, v int, w int, x int, PRIMARY KEY (k, c));",
+    );
+    let cases = [
+        (
+            "CREATE MATERIALIZED VIEW mv AS SELECT k, c, v, w FROM t WHERE k IS NOT NULL AND w = 1 PRIMARY KEY (v, k, c);",
+            "Primary key columns v, c must be restricted with 'IS NOT NULL' or otherwise",
+        ),
+        (
+            "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE k IS NOT NULL AND c IS NOT NULL AND v IS NOT NULL AND x = 2 AND w = 1 PRIMARY KEY (v, k, c);",
+            "Non-primary key columns can only be restricted with 'IS NOT NULL' (got: x,w restricted illegally)",
+        ),
+        // Unknown columns and bad values in the WHERE clause fail while the restrictions are
+        // built, before either check.
+        (
+            "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE k IS NOT NULL AND nosuch = 1 PRIMARY KEY (v, k, c);",
+            "Undefined column name nosuch",
+        ),
+    ];
+    for (stmt, msg) in cases {
+        let got = err(&mut e, stmt);
+        assert_eq!((got.kind, got.message.as_str()), (ErrorKind::Invalid, msg), "{stmt}");
+    }
+    let bad_value = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE k IS NOT NULL AND w = 'one' PRIMARY KEY (v, k, c);",
+    );
+    assert_eq!(bad_value.kind, ErrorKind::Invalid);
+    assert!(!bad_value.message.starts_with("Primary key columns"), "{bad_value}");
+}
+
+/// Cassandra resolves every selected column (an unknown one fails at once) and only then
+/// looks for static columns among them.
+#[test]
+fn create_view_resolves_every_selector_before_the_static_check() {
+    let mut e = engine();
+    ok(
+        &mut e,
+        "CREATE TABLE t (k int, c int, v int, s int static, PRIMARY KEY (k, c));",
+    );
+    let unknown = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW mv AS SELECT k, c, s, nosuch FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c);",
+    );
+    assert_eq!(unknown.message, "Undefined column name nosuch");
+    let alias = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW mv AS SELECT k, c, s, v AS x FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c);",
+    );
+    assert_eq!(
+        alias.message,
+        "Cannot use aliases when defining a materialized view (got x)"
+    );
+    let static_col = err(
+        &mut e,
+        "CREATE MATERIALIZED VIEW mv AS SELECT k, c, s, v FROM t WHERE k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (k, c);",
+    );
+    assert_eq!(
+        static_col.message,
+        "Cannot include static column 's' in materialized view 'mv'"
+    );
 }
