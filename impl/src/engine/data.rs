@@ -15,6 +15,7 @@
 
 use super::value::Value;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -386,6 +387,25 @@ impl Row {
         r
     }
 
+    /// [`Row::purged`] without the copy when no deletion touches the row, which is the common
+    /// case of a point read. With no regular, shadowable, covering or collection-wide deletion
+    /// the purge can only drop a collection holding neither cells nor a deletion, which reads
+    /// exactly like an absent column, so a read may use the stored row as it is.
+    pub fn visible(&self, covering: Option<DeletionTime>) -> Cow<'_, Row> {
+        let untouched = covering.is_none()
+            && self.deletion.is_none()
+            && self.shadowable.is_none()
+            && self
+                .columns
+                .values()
+                .all(|d| !matches!(d, ColumnData::Complex(cx) if cx.deletion.is_some()));
+        if untouched {
+            Cow::Borrowed(self)
+        } else {
+            Cow::Owned(self.purged(covering))
+        }
+    }
+
     /// [`Row::purged`] in place.
     pub fn purge(&mut self, covering: Option<DeletionTime>) {
         let regular = max_deletion(self.deletion, covering);
@@ -600,6 +620,11 @@ impl Partition {
     pub fn read_static(&self) -> Row {
         self.static_row.purged(self.deletion)
     }
+
+    /// [`Partition::read_static`] for a read that only inspects the row (see [`Row::visible`]).
+    pub fn static_visible(&self) -> Cow<'_, Row> {
+        self.static_row.visible(self.deletion)
+    }
 }
 
 #[cfg(test)]
@@ -618,6 +643,31 @@ mod tests {
         let mut r = Row::default();
         r.columns.insert(col.into(), ColumnData::Simple(c));
         r
+    }
+
+    #[test]
+    fn visible_reads_exactly_like_purged() {
+        let mut plain = row_with("c", int_cell(3, 7));
+        let mut list = Complex::default();
+        list.cells.insert(Value::Int(1), int_cell(2, 1));
+        list.cells.insert(Value::Int(2), int_cell(4, 2));
+        plain.columns.insert("l".into(), ColumnData::Complex(list));
+        let mut collection_deleted = plain.clone();
+        if let Some(ColumnData::Complex(cx)) = collection_deleted.columns.get_mut("l") {
+            cx.deletion = Some(dt(2));
+        }
+        let mut row_deleted = plain.clone();
+        row_deleted.deletion = Some(dt(3));
+        let mut shadowed = plain.clone();
+        shadowed.shadowable = Some(dt(5));
+        for r in [&plain, &collection_deleted, &row_deleted, &shadowed] {
+            for covering in [None, Some(dt(2)), Some(dt(9))] {
+                assert_eq!(*r.visible(covering), r.purged(covering), "{r:?} under {covering:?}");
+            }
+        }
+        // The point of `visible`: an untouched row is read in place.
+        assert!(matches!(plain.visible(None), Cow::Borrowed(_)));
+        assert!(matches!(collection_deleted.visible(None), Cow::Owned(_)));
     }
 
     #[test]

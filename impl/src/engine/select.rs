@@ -2,7 +2,7 @@
 //! rows (strict liveness for views with a V column, §1), `WRITETIME`, `TTL`, `COUNT(*)`,
 //! `ORDER BY` on the clustering order, `LIMIT`, and the view build status tables.
 
-use super::data::{ColumnData, Partition, PartitionKey, Row};
+use super::data::{ClusteringKey, ColumnData, Partition, PartitionKey, Row};
 use super::error::{CqlError, Rows};
 use super::exec::{selector_text, Engine, Table};
 use super::restrict::{self, Use};
@@ -94,7 +94,7 @@ impl Engine {
         let mut count: i64 = 0;
         let counting = sels.iter().any(|s| matches!(s, Sel::Count));
         'parts: for (key, p) in partitions {
-            let static_row = p.read_static();
+            let static_row = p.static_visible();
             let mut in_partition = 0usize;
             let mut any_row = false;
             let rows: Box<dyn Iterator<Item = _>> = if reverse {
@@ -106,13 +106,13 @@ impl Engine {
                 if !slices.iter().any(|sl| sl.contains(ck)) {
                     continue;
                 }
-                let row = stored.purged(p.covering(ck));
+                let row = stored.visible(p.covering(ck));
                 if !row.has_live_data(now, strict) {
                     continue;
                 }
                 if !r.filters.is_empty() {
                     let wanted: Vec<Sel> = r.filters.iter().map(|(c, _)| Sel::Col(c.clone())).collect();
-                    let vals = project(table, &wanted, key, Some(&ck.values()), &row, &static_row, now);
+                    let vals = project(table, &wanted, key, Some(ck), &row, &static_row, now);
                     if !r.filters.iter().zip(&vals).all(|((_, f), v)| f.matches(v.as_ref())) {
                         continue;
                     }
@@ -127,7 +127,7 @@ impl Engine {
                 in_partition += 1;
                 count += 1;
                 if !counting {
-                    out.push(project(table, &sels, key, Some(&ck.values()), &row, &static_row, now));
+                    out.push(project(table, &sels, key, Some(ck), &row, &static_row, now));
                     if limit.is_some_and(|n| out.len() >= n) {
                         break 'parts;
                     }
@@ -292,7 +292,7 @@ fn project(
     table: &Table,
     sels: &[Sel],
     key: &PartitionKey,
-    clustering: Option<&[Value]>,
+    clustering: Option<&ClusteringKey>,
     row: &Row,
     static_row: &Row,
     now: i64,
@@ -311,7 +311,7 @@ fn project(
                     return key.values.get(i).cloned();
                 }
                 if let Some(i) = schema.clustering.iter().position(|k| k == c) {
-                    return clustering.and_then(|cl| cl.get(i).cloned());
+                    return clustering.and_then(|cl| cl.0.get(i)).map(|p| p.value.clone());
                 }
                 let ty = schema.column(c).map(|d| d.ty.clone())?;
                 column_value(data(c)?, &ty, now)
