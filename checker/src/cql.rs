@@ -22,7 +22,7 @@ use crate::Failure;
 use clap::ValueEnum;
 use mv_impl::cql::ast::{Stmt, StmtKind};
 use mv_impl::cql::{self, ParseError};
-use mv_impl::engine::{CqlError, Engine, EngineConfig, ErrorKind, QueryResult, Rows, ViewRules};
+use mv_impl::engine::{CqlError, Engine, EngineConfig, ErrorKind, QueryResult, ViewRules};
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -192,7 +192,7 @@ impl Shell {
             CqlFormat::Human => match result {
                 Ok(QueryResult::Rows(rows)) => {
                     writeln!(out)?;
-                    for l in table_lines(rows) {
+                    for l in rows.table_lines() {
                         writeln!(out, "{l}")?;
                     }
                     writeln!(out)
@@ -266,42 +266,4 @@ pub fn json_line(result: &Result<QueryResult, CqlError>) -> String {
         Err(e) => serde_json::json!({ "error": { "kind": e.kind.to_string(), "message": e.message } }),
     };
     v.to_string()
-}
-
-/// The lines cqlsh prints for a result set, without the blank lines around it: headers
-/// left-aligned, values right-aligned, every column as wide as its widest cell, then
-/// `(N rows)`.
-pub fn table_lines(rows: &Rows) -> Vec<String> {
-    let cells: Vec<Vec<String>> = rows
-        .rows
-        .iter()
-        .map(|r| {
-            r.iter()
-                .map(|c| c.as_ref().map_or_else(|| "null".to_string(), |v| v.to_cql()))
-                .collect()
-        })
-        .collect();
-    let mut widths: Vec<usize> = rows.columns.iter().map(|c| c.chars().count()).collect();
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut lines = Vec::with_capacity(cells.len() + 4);
-    let header: Vec<String> = rows
-        .columns
-        .iter()
-        .zip(&widths)
-        .map(|(c, w)| format!("{c:<w$}"))
-        .collect();
-    lines.push(format!(" {}", header.join(" | ")).trim_end().to_string());
-    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    lines.push(format!("-{}-", rule.join("-+-")));
-    for row in &cells {
-        let padded: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
-        lines.push(format!(" {}", padded.join(" | ")));
-    }
-    lines.push(String::new());
-    lines.push(format!("({} rows)", cells.len()));
-    lines
 }

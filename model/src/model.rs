@@ -24,7 +24,7 @@ use crate::actor::{actor_node, node_actor, ClientState, Fault, MvActor, MvState,
 use crate::variant::{Expected, Variant};
 use crate::workload::{ClientScript, Workload};
 use crate::MvModelCfg;
-use mv_spec::obs::{NodeObservation, Observation, WriteRecord};
+use mv_spec::obs::{Observation, WriteRecord};
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::{Msg, NodeId, ReadRules, Timer, WriteId};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
@@ -211,22 +211,7 @@ impl MvModel {
     /// Projects a state to the shared observation.
     pub fn observe(&self, s: &State) -> Observation {
         let nodes = (0..self.nodes())
-            .map(|n| {
-                let d = &self.node(s, n).disk;
-                NodeObservation {
-                    up: !s.crashed[n],
-                    base: d.base.clone(),
-                    view: d.view.clone(),
-                    batchlog: d.batchlog.keys().copied().collect(),
-                    hints: d
-                        .hints
-                        .iter()
-                        .flat_map(|(t, h)| h.keys().map(move |b| (*t, *b)))
-                        .collect(),
-                    commitlog: d.commitlog.keys().copied().collect(),
-                    coord_batchlog: d.coord_batchlog.keys().copied().collect(),
-                }
-            })
+            .map(|n| crate::trace::observe_node(self, s, n))
             .collect();
         Observation {
             ring: self.cfg.ring,

@@ -85,3 +85,44 @@ impl QueryResult {
         QueryResult::Done { warnings: Vec::new() }
     }
 }
+
+impl Rows {
+    /// The lines cqlsh prints for a result set, without the blank lines around it: headers
+    /// left-aligned, values right-aligned, every column as wide as its widest cell, then
+    /// `(N rows)`.
+    pub fn table_lines(&self) -> Vec<String> {
+        let rows = self;
+        let cells: Vec<Vec<String>> = rows
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|c| c.as_ref().map_or_else(|| "null".to_string(), |v| v.to_cql()))
+                    .collect()
+            })
+            .collect();
+        let mut widths: Vec<usize> = rows.columns.iter().map(|c| c.chars().count()).collect();
+        for row in &cells {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let mut lines = Vec::with_capacity(cells.len() + 4);
+        let header: Vec<String> = rows
+            .columns
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        lines.push(format!(" {}", header.join(" | ")).trim_end().to_string());
+        let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+        lines.push(format!("-{}-", rule.join("-+-")));
+        for row in &cells {
+            let padded: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:>w$}")).collect();
+            lines.push(format!(" {}", padded.join(" | ")));
+        }
+        lines.push(String::new());
+        lines.push(format!("({} rows)", cells.len()));
+        lines
+    }
+}
