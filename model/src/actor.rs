@@ -9,13 +9,32 @@ use crate::storage::{apply_view, view_updates};
 use crate::variant::Rules;
 use crate::workload::ClientScript;
 use mv_spec::obs::Outcome;
+use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::{
     BaseRow, BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, ViewRow, WriteId,
 };
 use stateright::actor::{model_timeout, Actor, Id, Out};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+thread_local! {
+    /// The rules the handler running on this thread has fired. Stateright's `Out` carries only
+    /// sends and timers, so a handler reports its rules here and `MvModel::step` collects them
+    /// around each transition (a thread runs one transition at a time).
+    static FIRED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Records that the running handler executed rule `r`.
+fn fired(r: Rule) {
+    FIRED.with(|f| f.set(f.get() | r.bit()));
+}
+
+/// The rules fired since the last call, clearing the record.
+pub fn take_fired() -> RuleSet {
+    FIRED.with(|f| RuleSet(f.replace(0)))
+}
 
 /// What every node knows about the cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -181,6 +200,7 @@ impl Actor for MvActor {
                 // C1: send the first write.
                 let mut outcomes = vec![Outcome::NotSent; script.writes.len()];
                 if let Some(&(write, stmt)) = script.writes.first() {
+                    fired(Rule::C1);
                     o.send(node_actor(script.coordinator), Msg::Write { write, stmt, cl: *cl });
                     outcomes[0] = Outcome::Pending;
                 }
@@ -192,6 +212,7 @@ impl Actor for MvActor {
                     // R1: restart from disk; locks and coordinator state are gone.
                     st.disk = disk.clone();
                     st.disk.restarts += 1;
+                    fired(Rule::R1);
                     node(*id, cfg).recover(&mut st, o);
                 }
                 if cfg.data_loss && st.disk.data_losses == 0 {
@@ -221,6 +242,7 @@ impl Actor for MvActor {
                     unreachable!()
                 };
                 // C2: record the answer, send the next write.
+                fired(Rule::C2);
                 cs.outcomes[i] = if matches!(msg, Msg::WriteOk { .. }) {
                     Outcome::Ok
                 } else {
@@ -250,6 +272,7 @@ impl Actor for MvActor {
                             unreachable!()
                         };
                         // W7: store the coordinator batchlog entry durably and confirm it.
+                        fired(Rule::W7);
                         let pending = cfg.ring.base_replicas(stmt.k).into_iter().collect();
                         ns.disk.coord_batchlog.insert(
                             write,
@@ -279,12 +302,14 @@ impl Actor for MvActor {
                             unreachable!()
                         };
                         // W8: the write reached a quorum; the entry is no longer needed.
+                        fired(Rule::W8);
                         ns.disk.coord_batchlog.remove(&write);
                         o.cancel_timer(Timer::CoordBatchlogReplay(write));
                     }
                     Msg::BaseWrite { write, stmt } => {
                         // B1: a write to a locked partition waits (stays in flight).
                         if cfg.rules.partition_lock && ns.locked(stmt.k) {
+                            fired(Rule::B1);
                             return;
                         }
                         let reply_to = src_node.expect("only nodes send base writes");
@@ -312,6 +337,7 @@ impl Actor for MvActor {
                         }
                         if for_replay {
                             // W9: a replayed base write landed.
+                            fired(Rule::W9);
                             let entry = ns.disk.coord_batchlog.get_mut(&write).expect("checked above");
                             entry.pending.remove(&from);
                             if entry.pending.is_empty() {
@@ -320,7 +346,7 @@ impl Actor for MvActor {
                             }
                         }
                     }
-                    Msg::ViewWrite { batch, mutations } => {
+                    Msg::ViewWrite { batch, mutations, .. } => {
                         let from = src_node.expect("only nodes send view writes");
                         for m in &mutations {
                             // Pair assertion: the sender chose us by the pairing rule (B5).
@@ -333,10 +359,12 @@ impl Actor for MvActor {
                             unreachable!()
                         };
                         // V1: apply with last-write-wins, V2: ack.
+                        fired(Rule::V1);
                         for m in &mutations {
                             me.apply_view(ns, m);
                         }
                         if let Some(batch) = batch {
+                            fired(Rule::V2);
                             o.send(src, Msg::ViewWriteAck { batch });
                         }
                     }
@@ -376,6 +404,7 @@ impl Actor for MvActor {
                     unreachable!()
                 };
                 // W6: give up; the client hears a timeout unless it already has its answer.
+                fired(Rule::W6);
                 let req = ns.coord.remove(&write).expect("checked by the guard");
                 if !req.replied {
                     o.send(req.client, Msg::WriteTimeout { write });
@@ -387,6 +416,7 @@ impl Actor for MvActor {
                 };
                 // B10: replay. Every unacknowledged mutation goes to the hint store, whose
                 // delivery (B11) retries it until its view replica acks.
+                fired(Rule::B10);
                 let pending = ns.disk.batchlog.remove(&batch).expect("checked by the guard");
                 for (target, mutations) in pending {
                     ns.disk.hints.entry(target).or_default().insert(batch, mutations);
@@ -395,20 +425,23 @@ impl Actor for MvActor {
             }
             Timer::HintDelivery(target) if ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty()) => {
                 // B11: deliver every hint held for `target`, and keep the timer for retries.
+                fired(Rule::B11);
                 for (&batch, mutations) in &ns.disk.hints[&target] {
                     o.send(
                         node_actor(target),
                         Msg::ViewWrite {
                             batch: Some(batch),
                             mutations: mutations.clone(),
+                            hint: true,
                         },
                     );
                 }
                 o.set_timer(Timer::HintDelivery(target), model_timeout());
             }
             Timer::CoordBatchlogReplay(write) if ns.disk.coord_batchlog.contains_key(&write) => {
-                // W9: the coordinator is gone without removing the entry: replay the base
-                // write to every base replica that has not acked, and keep retrying.
+                // W9: the entry outlived the batchlog timeout: replay the base write to every
+                // base replica that has not acked, and keep retrying.
+                fired(Rule::W9);
                 let entry = &ns.disk.coord_batchlog[&write];
                 for &r in &entry.pending {
                     o.send(
@@ -469,6 +502,7 @@ impl Node<'_> {
         cl: Cl,
         o: &mut Out<MvActor>,
     ) {
+        fired(Rule::W1);
         ns.coord.insert(
             write,
             CoordReq {
@@ -483,6 +517,7 @@ impl Node<'_> {
         o.set_timer(Timer::WriteTimeout(write), model_timeout());
         if self.cfg.rules.coordinator_batchlog {
             // W2: the coordinator batchlog goes to a quorum of nodes first.
+            fired(Rule::W2);
             for n in self.cfg.ring.batchlog_nodes(self.id) {
                 o.send(node_actor(n), Msg::BatchlogStore { write, stmt });
             }
@@ -493,6 +528,7 @@ impl Node<'_> {
 
     /// W3: send the base mutation to every base replica of the partition.
     fn forward(&self, write: WriteId, stmt: Statement, o: &mut Out<MvActor>) {
+        fired(Rule::W3);
         for r in self.cfg.ring.base_replicas(stmt.k) {
             o.send(node_actor(r), Msg::BaseWrite { write, stmt });
         }
@@ -502,12 +538,15 @@ impl Node<'_> {
     fn on_base_ack(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
         let rf = self.cfg.ring.rf;
         let req = ns.coord.get_mut(&write).expect("caller checked");
+        fired(Rule::W4);
         req.acks += 1;
         if req.acks == req.cl.required(rf) && !req.replied {
+            fired(Rule::W5);
             req.replied = true;
             o.send(req.client, Msg::WriteOk { write });
         }
         if self.cfg.rules.coordinator_batchlog && req.acks == Cl::Quorum.required(rf) {
+            fired(Rule::W8);
             for n in self.cfg.ring.batchlog_nodes(self.id) {
                 o.send(node_actor(n), Msg::BatchlogRemove { write });
             }
@@ -528,17 +567,24 @@ impl Node<'_> {
         o: &mut Out<MvActor>,
     ) {
         // B2: commit log first; from here on the partition is locked (`NodeState::locked`).
+        fired(Rule::B2);
         ns.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
         self.propagate(ns, stmt, o);
         // B7: the base apply is a separate step, on which other work can interleave.
+        fired(Rule::B7);
         o.set_timer(Timer::ApplyBase(write), model_timeout());
     }
 
-    /// B3-B6: read-before-write, generate, pair, batchlog, send.
-    fn propagate(&self, ns: &mut NodeState, stmt: Statement, o: &mut Out<MvActor>) {
+    /// B3-B6: read-before-write, generate, pair, batchlog, send. Returns how many view
+    /// mutations were generated.
+    fn propagate(&self, ns: &mut NodeState, stmt: Statement, o: &mut Out<MvActor>) -> usize {
+        fired(Rule::B3);
         let existing = ns.disk.base.get(&stmt.k).copied().unwrap_or_default();
         let mut remote: BTreeMap<NodeId, Vec<ViewMutation>> = BTreeMap::new();
-        for m in view_updates(&self.cfg.rules, &existing, &stmt) {
+        fired(Rule::B4);
+        let updates = view_updates(&self.cfg.rules, &existing, &stmt);
+        let generated = updates.len();
+        for m in updates {
             let target = self
                 .cfg
                 .ring
@@ -546,14 +592,16 @@ impl Node<'_> {
                 .expect("a base replica always has a paired view replica on a static ring");
             if target == self.id {
                 // B5: our own pair: apply locally and synchronously.
+                fired(Rule::B5);
                 self.apply_view(ns, &m);
             } else {
                 remote.entry(target).or_default().push(m);
             }
         }
         if remote.is_empty() {
-            return;
+            return generated;
         }
+        fired(Rule::B6);
         let batch = BatchId {
             origin: self.id,
             seq: ns.disk.next_batch,
@@ -566,12 +614,21 @@ impl Node<'_> {
         }
         for (target, mutations) in remote {
             let batch = self.cfg.rules.local_batchlog.then_some(batch);
-            o.send(node_actor(target), Msg::ViewWrite { batch, mutations });
+            o.send(
+                node_actor(target),
+                Msg::ViewWrite {
+                    batch,
+                    mutations,
+                    hint: false,
+                },
+            );
         }
+        generated
     }
 
     /// B8: apply the base mutation, release the lock, ack.
     fn base_write_second_half(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        fired(Rule::B8);
         let entry = ns.disk.commitlog.remove(&write).expect("caller checked");
         let row = ns.disk.base.get(&entry.stmt.k).copied().unwrap_or_default();
         ns.disk.base.insert(entry.stmt.k, row.merge(&entry.stmt.as_row()));
@@ -586,6 +643,7 @@ impl Node<'_> {
 
     /// B9: a view replica acked a batchlog entry or a hint.
     fn on_view_ack(&self, ns: &mut NodeState, batch: BatchId, from: NodeId, o: &mut Out<MvActor>) {
+        fired(Rule::B9);
         if let Some(entry) = ns.disk.batchlog.get_mut(&batch) {
             entry.remove(&from);
             if entry.is_empty() {
@@ -607,9 +665,15 @@ impl Node<'_> {
     fn recover(&self, ns: &mut NodeState, o: &mut Out<MvActor>) {
         let entries: Vec<CommitEntry> = std::mem::take(&mut ns.disk.commitlog).into_values().collect();
         for e in entries {
-            self.propagate(ns, e.stmt, o);
+            if self.propagate(ns, e.stmt, o) > 0 {
+                fired(Rule::R2);
+            }
             let row = ns.disk.base.get(&e.stmt.k).copied().unwrap_or_default();
             ns.disk.base.insert(e.stmt.k, row.merge(&e.stmt.as_row()));
+        }
+        let d = &ns.disk;
+        if !d.batchlog.is_empty() || !d.hints.is_empty() || !d.coord_batchlog.is_empty() {
+            fired(Rule::R3);
         }
         for &batch in ns.disk.batchlog.keys() {
             o.set_timer(Timer::BatchlogReplay(batch), model_timeout());

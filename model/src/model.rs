@@ -20,19 +20,20 @@
 //!   to saving on every step, because Storage is read only by `Recover`.
 //! * **Quiescence and properties**, projected to `mv_spec::obs::Observation`.
 
-use crate::actor::{actor_node, node_actor, ClientState, Fault, MvActor, MvState, NodeState};
+use crate::actor::{actor_node, node_actor, take_fired, ClientState, Fault, MvActor, MvState, NodeState};
 use crate::variant::{Expected, Variant};
 use crate::workload::{ClientScript, Workload};
 use crate::MvModelCfg;
-use mv_spec::obs::{Observation, WriteRecord};
+use mv_spec::obs::{History, Observation, Outcome, WriteRecord};
 use mv_spec::props::{Kind, PROPERTIES};
+use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::{Msg, NodeId, ReadRules, Timer, WriteId};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
 use stateright::{Expectation, Model, Path, Property};
 use std::sync::Arc;
 
 /// A state of the whole system.
-pub type State = ActorModelState<MvActor>;
+pub type State = ActorModelState<MvActor, History>;
 /// An action: deliver, drop, timeout, crash, recover, or data loss (a random choice).
 pub type Action = ActorModelAction<Msg, Timer, Fault>;
 
@@ -41,7 +42,7 @@ pub struct MvModel {
     /// The validated configuration.
     pub cfg: MvModelCfg,
     /// The actors, run by Stateright.
-    pub inner: ActorModel<MvActor>,
+    pub inner: ActorModel<MvActor, (), History>,
     /// Every client's script, in actor order.
     pub scripts: Vec<ClientScript>,
 }
@@ -56,7 +57,7 @@ impl MvModelCfg {
             data_loss: self.data_loss > 0,
         });
         let scripts = self.workload.scripts(self.ring.nodes);
-        let mut inner = ActorModel::new((), ())
+        let mut inner = ActorModel::new((), History::default())
             .actors((0..self.ring.nodes).map(|i| MvActor::Node {
                 id: NodeId(i),
                 cfg: cluster.clone(),
@@ -134,43 +135,36 @@ impl MvModel {
         };
         let my = node_actor(me);
         match *timer {
-            Timer::ApplyBase(_) => true,
-            Timer::WriteTimeout(w) => {
-                !Self::in_flight(s, |e| {
-                    let about_w = matches!(e.msg,
-                        Msg::BatchlogStore { write, .. } | Msg::BatchlogStored { write }
-                        | Msg::BaseWrite { write, .. } | Msg::BaseWriteAck { write } if write == w);
-                    about_w && (e.src == my || e.dst == my)
-                }) && !self.ack_owed(s, w, me)
-            }
-            Timer::BatchlogReplay(b) => !Self::in_flight(s, |e| match &e.msg {
-                Msg::ViewWrite { batch: Some(batch), .. } => *batch == b && e.src == my,
-                Msg::ViewWriteAck { batch } => *batch == b && e.dst == my,
-                _ => false,
-            }),
+            // Cassandra's timeouts race the messages they wait for: a write timeout can fire
+            // while an ack is on its way, and a batchlog replay while a view write is.
+            Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
+            // Hints go to a view replica that is up, even while the original view write is
+            // still on its way. Bound: a hint is not resent while an earlier hint to `t`, or
+            // an ack from `t`, is in flight; such a resend duplicates what is already on its
+            // way, and allowing it would make the multiset of messages unbounded.
             Timer::HintDelivery(t) => {
                 let target = node_actor(t);
                 !s.crashed[t.0 as usize]
                     && !Self::in_flight(s, |e| match e.msg {
-                        Msg::ViewWrite { .. } => e.src == my && e.dst == target,
+                        Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
                         Msg::ViewWriteAck { .. } => e.src == target && e.dst == my,
                         _ => false,
                     })
             }
+            // Cassandra replays a coordinator batchlog entry once it is older than the batchlog
+            // timeout, whether or not the coordinator is alive, so the replay may race the
+            // coordinator's own base writes. Bound: no second replay while the previous one's
+            // base writes or acks are in flight or an ack is owed, which would only duplicate them.
             Timer::CoordBatchlogReplay(w) => {
-                let Some(entry) = self.node(s, me.0 as usize).disk.coord_batchlog.get(&w) else {
+                if !self.node(s, me.0 as usize).disk.coord_batchlog.contains_key(&w) {
                     return true;
-                };
-                let c = entry.coordinator.0 as usize;
-                let coordinator_gone = s.crashed[c] || !self.node(s, c).coord.contains_key(&w);
-                coordinator_gone
-                    && !Self::in_flight(s, |e| match e.msg {
-                        Msg::BatchlogRemove { write } => write == w && e.dst == my,
-                        Msg::BaseWrite { write, .. } => write == w && e.src == my,
-                        Msg::BaseWriteAck { write } => write == w && e.dst == my,
-                        _ => false,
-                    })
-                    && !self.ack_owed(s, w, me)
+                }
+                !Self::in_flight(s, |e| match e.msg {
+                    Msg::BatchlogRemove { write } => write == w && e.dst == my,
+                    Msg::BaseWrite { write, .. } => write == w && e.src == my,
+                    Msg::BaseWriteAck { write } => write == w && e.dst == my,
+                    _ => false,
+                }) && !self.ack_owed(s, w, me)
             }
         }
     }
@@ -210,6 +204,10 @@ impl MvModel {
 
     /// Projects a state to the shared observation.
     pub fn observe(&self, s: &State) -> Observation {
+        self.observe_with(s, self.quiescent(s))
+    }
+
+    fn observe_with(&self, s: &State, quiescent: bool) -> Observation {
         let nodes = (0..self.nodes())
             .map(|n| crate::trace::observe_node(self, s, n))
             .collect();
@@ -220,7 +218,8 @@ impl MvModel {
             },
             nodes,
             writes: self.write_records(s),
-            quiescent: self.quiescent(s),
+            quiescent,
+            history: s.history,
         }
     }
 
@@ -244,20 +243,38 @@ impl MvModel {
 
     /// Evaluates spec property `i` of `mv_spec::props::PROPERTIES`.
     fn check(&self, i: usize, s: &State) -> bool {
-        let def = &PROPERTIES[i];
-        if def.id == "P-durable" {
-            // Cheap exit: nothing acknowledged at QUORUM or ALL yet.
-            let strong = matches!(self.cfg.cl, mv_spec::Cl::Quorum | mv_spec::Cl::All);
-            let acked =
-                (0..self.scripts.len()).any(|c| self.client(s, c).outcomes.contains(&mv_spec::obs::Outcome::Ok));
-            if !strong || !acked {
-                return true;
+        self.conditions(s, 1 << i) != 0
+    }
+
+    /// For the properties in `undecided` (bit `i` = `PROPERTIES[i]`), the bitmask of those
+    /// whose condition is true on `s`. The state is projected once for all of them.
+    pub fn conditions(&self, s: &State, undecided: u64) -> u64 {
+        let mut out = 0;
+        let quiescent = self.quiescent(s);
+        let acked = (0..self.scripts.len()).any(|c| self.client(s, c).outcomes.contains(&Outcome::Ok));
+        let mut obs: Option<Observation> = None;
+        for (i, def) in PROPERTIES.iter().enumerate() {
+            if undecided & (1 << i) == 0 {
+                continue;
             }
-        } else if !self.quiescent(s) {
-            // Every other property only says something about quiescent states.
-            return def.kind == Kind::Always;
+            // P-durable is the one property that speaks of states that are not quiescent; it
+            // has nothing to say before some write is acknowledged.
+            let vacuous = if def.id == "P-durable" { !acked } else { !quiescent };
+            let holds = if vacuous {
+                def.kind == Kind::Always
+            } else {
+                let o = obs.get_or_insert_with(|| {
+                    let mut o = self.observe_with(s, quiescent);
+                    o.history = s.history;
+                    o
+                });
+                (def.holds)(o)
+            };
+            if holds {
+                out |= 1 << i;
+            }
         }
-        (def.holds)(&self.observe(s))
+        out
     }
 
     /// The expected verdict of each property for this configuration's variant.
@@ -325,21 +342,116 @@ fn spec_property<const I: usize>(m: &MvModel, s: &State) -> bool {
     m.check(I, s)
 }
 
-fn property_fns() -> [fn(&MvModel, &State) -> bool; 12] {
-    [
-        spec_property::<0>,
-        spec_property::<1>,
-        spec_property::<2>,
-        spec_property::<3>,
-        spec_property::<4>,
-        spec_property::<5>,
-        spec_property::<6>,
-        spec_property::<7>,
-        spec_property::<8>,
-        spec_property::<9>,
-        spec_property::<10>,
-        spec_property::<11>,
-    ]
+/// Stateright takes a property as a plain `fn`, so each index of `PROPERTIES` needs its own
+/// instance. There are more than enough; `properties()` refuses to drop one silently.
+const PROPERTY_FNS: [fn(&MvModel, &State) -> bool; 24] = [
+    spec_property::<0>,
+    spec_property::<1>,
+    spec_property::<2>,
+    spec_property::<3>,
+    spec_property::<4>,
+    spec_property::<5>,
+    spec_property::<6>,
+    spec_property::<7>,
+    spec_property::<8>,
+    spec_property::<9>,
+    spec_property::<10>,
+    spec_property::<11>,
+    spec_property::<12>,
+    spec_property::<13>,
+    spec_property::<14>,
+    spec_property::<15>,
+    spec_property::<16>,
+    spec_property::<17>,
+    spec_property::<18>,
+    spec_property::<19>,
+    spec_property::<20>,
+    spec_property::<21>,
+    spec_property::<22>,
+    spec_property::<23>,
+];
+
+impl MvModel {
+    /// One transition: the successor of `s` under `a`, with the rules it fired. A delivery
+    /// that waits for the partition lock (B1) fires its rule but is no transition (`None`).
+    pub fn step(&self, s: &State, a: Action) -> (Option<State>, RuleSet) {
+        take_fired();
+        let mut fault = RuleSet::default();
+        match &a {
+            ActorModelAction::Crash(_) => fault.insert(Rule::Crash),
+            ActorModelAction::Drop(_) => fault.insert(Rule::Drop),
+            ActorModelAction::SelectRandom { .. } => fault.insert(Rule::DataLoss),
+            _ => {}
+        }
+        let history = self.history_of(s, &a);
+        let next = self.inner.next_state(s, a.clone());
+        let rules = RuleSet(take_fired().0 | fault.0);
+        let Some(mut next) = next else {
+            return (None, rules);
+        };
+        match a {
+            ActorModelAction::Crash(id) => {
+                let disk = self.node(&next, usize::from(id)).disk.clone();
+                next.actor_storages[usize::from(id)] = Some(disk);
+            }
+            ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
+            ActorModelAction::SelectRandom { actor, .. } => {
+                next.timers_set[usize::from(actor)].cancel_all();
+                Self::lose_outbound(&mut next, actor);
+            }
+            _ => {}
+        }
+        next.history.set(history);
+        if rules.contains(Rule::B10) {
+            next.history.set(History::REPLAY);
+        }
+        if rules.contains(Rule::R2) {
+            next.history.set(History::REGEN);
+        }
+        (Some(next), rules)
+    }
+
+    /// The history flags an action sets that can be read off the action and the state it
+    /// starts from (the others come from the rules it fires).
+    fn history_of(&self, s: &State, a: &Action) -> History {
+        let mut h = History::default();
+        match a {
+            ActorModelAction::Deliver {
+                msg: Msg::ViewWrite { mutations, hint, .. },
+                ..
+            } => {
+                if *hint {
+                    h.set(History::HINT);
+                }
+                // A mutation without a live marker deletes an old view row (DELETE_OLD or the
+                // second half of SWITCH_ENTRY); view writes always come from another node.
+                if mutations.iter().any(|m| !m.row.marker.is_some_and(|l| !l.expired)) {
+                    h.set(History::REMOTE_SWITCH);
+                }
+            }
+            ActorModelAction::Crash(id) => {
+                if let Some(n) = actor_node(*id, self.cfg.ring.nodes) {
+                    let base = &self.node(s, n.0 as usize).disk.base;
+                    let holds_acked = self.write_records(s).iter().any(|w| {
+                        w.outcome == Outcome::Ok
+                            && base.get(&w.stmt.k).is_some_and(|r| mv_spec::props::covers(r, &w.stmt))
+                    });
+                    if holds_acked {
+                        h.set(History::ACKED_CRASH);
+                    }
+                }
+            }
+            _ => {}
+        }
+        h
+    }
+
+    /// The rules the initial state fired (the clients' first writes, C1).
+    pub fn init_rules(&self) -> RuleSet {
+        take_fired();
+        let _ = self.inner.init_states();
+        take_fired()
+    }
 }
 
 impl Model for MvModel {
@@ -364,20 +476,7 @@ impl Model for MvModel {
     }
 
     fn next_state(&self, s: &State, a: Action) -> Option<State> {
-        let mut next = self.inner.next_state(s, a.clone())?;
-        match a {
-            ActorModelAction::Crash(id) => {
-                let disk = self.node(&next, usize::from(id)).disk.clone();
-                next.actor_storages[usize::from(id)] = Some(disk);
-            }
-            ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
-            ActorModelAction::SelectRandom { actor, .. } => {
-                next.timers_set[usize::from(actor)].cancel_all();
-                Self::lose_outbound(&mut next, actor);
-            }
-            _ => {}
-        }
-        Some(next)
+        self.step(s, a).0
     }
 
     fn format_action(&self, a: &Action) -> String {
@@ -394,10 +493,15 @@ impl Model for MvModel {
     }
 
     fn properties(&self) -> Vec<Property<Self>> {
-        let fns = property_fns();
+        assert!(
+            PROPERTIES.len() <= PROPERTY_FNS.len(),
+            "{} properties but {} property functions: add instances to PROPERTY_FNS, or the extra properties would never be checked",
+            PROPERTIES.len(),
+            PROPERTY_FNS.len()
+        );
         PROPERTIES
             .iter()
-            .zip(fns)
+            .zip(PROPERTY_FNS)
             .map(|(p, f)| match p.kind {
                 Kind::Always => Property::<Self>::always(p.id, f),
                 Kind::Sometimes => Property::<Self>::sometimes(p.id, f),

@@ -591,7 +591,7 @@ impl Node {
                     }
                 }
             }
-            (Msg::ViewWrite { batch, mutations }, Some(_)) => {
+            (Msg::ViewWrite { batch, mutations, .. }, Some(_)) => {
                 fx.taken = true;
                 let mut o = Out(&mut fx);
                 // V1: merge what this node replicates. A mutation for another view partition
@@ -688,6 +688,7 @@ impl Node {
                         Msg::ViewWrite {
                             batch: Some(batch),
                             mutations: mutations.clone(),
+                            hint: true,
                         },
                     );
                 }
@@ -825,7 +826,14 @@ impl Node {
             None
         };
         for (target, mutations) in remote {
-            o.send(Addr::Node(target), Msg::ViewWrite { batch, mutations });
+            o.send(
+                Addr::Node(target),
+                Msg::ViewWrite {
+                    batch,
+                    mutations,
+                    hint: false,
+                },
+            );
         }
     }
 
@@ -1112,6 +1120,7 @@ mod tests {
             msg: Msg::ViewWrite {
                 batch: None,
                 mutations: vec![m],
+                hint: false,
             },
         });
         assert_eq!(fx.violations.len(), 1);

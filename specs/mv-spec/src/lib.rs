@@ -35,6 +35,7 @@ pub mod obs;
 pub mod props;
 mod ring;
 mod rows;
+pub mod rule;
 pub mod trace;
 pub mod workload;
 
@@ -326,6 +327,11 @@ pub enum Msg {
         batch: Option<BatchId>,
         /// The view mutations for this view replica.
         mutations: Vec<ViewMutation>,
+        /// Sent by hint delivery (B11) rather than by the base write (B6). Cassandra sends
+        /// hints with a verb of their own; the flag lets a witness tell that a hint, not the
+        /// original write, brought the mutations.
+        #[serde(default)]
+        hint: bool,
     },
     /// `ViewReplica` → `BaseReplica`: the view mutations are applied (V2).
     ViewWriteAck {
@@ -373,10 +379,11 @@ impl fmt::Display for Msg {
             Msg::BatchlogRemove { write } => write!(f, "BatchlogRemove {write}"),
             Msg::BaseWrite { write, stmt } => write!(f, "BaseWrite {write} [{stmt}]"),
             Msg::BaseWriteAck { write } => write!(f, "BaseWriteAck {write}"),
-            Msg::ViewWrite { batch, mutations } => {
+            Msg::ViewWrite { batch, mutations, hint } => {
+                let kind = if *hint { "ViewWrite (hint)" } else { "ViewWrite" };
                 match batch {
-                    Some(b) => write!(f, "ViewWrite batch={b} [")?,
-                    None => write!(f, "ViewWrite (no batchlog) [")?,
+                    Some(b) => write!(f, "{kind} batch={b} [")?,
+                    None => write!(f, "{kind} (no batchlog) [")?,
                 }
                 for (i, m) in mutations.iter().enumerate() {
                     if i > 0 {

@@ -54,6 +54,45 @@ pub struct WriteRecord {
     pub outcome: Outcome,
 }
 
+/// The mechanisms a run has been through: a history the witnesses of `specs/properties.md`
+/// need, because a quiescent state alone does not show how it was reached. Each flag is set
+/// once, by the step that exercised the mechanism, and never cleared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct History(pub u8);
+
+impl History {
+    /// A view replica applied, from another node, a view write that deletes an old view row:
+    /// a view key switched on a remote view replica.
+    pub const REMOTE_SWITCH: History = History(1);
+    /// A batchlog replay (B10) handed at least one unacknowledged mutation to the hint store.
+    pub const REPLAY: History = History(2);
+    /// A view replica applied a view write that hint delivery (B11) sent.
+    pub const HINT: History = History(4);
+    /// Commit-log replay (R2) regenerated view mutations for a write between its two halves.
+    pub const REGEN: History = History(8);
+    /// A base replica holding an acknowledged write crashed.
+    pub const ACKED_CRASH: History = History(16);
+
+    /// Every flag, with its name.
+    pub const ALL: [(History, &'static str); 5] = [
+        (History::REMOTE_SWITCH, "remote-switch"),
+        (History::REPLAY, "batchlog-replay"),
+        (History::HINT, "hint-delivered"),
+        (History::REGEN, "commit-log-regenerated"),
+        (History::ACKED_CRASH, "acked-replica-crashed"),
+    ];
+
+    /// Whether every flag of `f` is set.
+    pub fn has(self, f: History) -> bool {
+        self.0 & f.0 == f.0
+    }
+
+    /// Sets the flags of `f`.
+    pub fn set(&mut self, f: History) {
+        self.0 |= f.0;
+    }
+}
+
 /// A whole-cluster observation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Observation {
@@ -68,6 +107,9 @@ pub struct Observation {
     /// No message in flight that would change anything, no pending commit-log, batchlog or
     /// hint entry, and no node down. Computed by the side that observes.
     pub quiescent: bool,
+    /// The mechanisms the run has been through (for witnesses).
+    #[serde(default)]
+    pub history: History,
 }
 
 impl Observation {
@@ -89,6 +131,14 @@ impl Observation {
         self.merged_view()
             .into_iter()
             .filter_map(|(k, r)| r.resolve(self.rules).map(|w| (k, w)))
+            .collect()
+    }
+
+    /// As [`Observation::visible_view`], with `w`'s cell (timestamp included).
+    pub fn visible_view_cells(&self) -> BTreeMap<ViewKey, Option<crate::Cell>> {
+        self.merged_view()
+            .into_iter()
+            .filter_map(|(k, r)| r.resolve_cell(self.rules).map(|w| (k, w)))
             .collect()
     }
 

@@ -6,9 +6,10 @@
 //! states), not stated with `eventually`, because Stateright's `eventually` misses violations
 //! on cyclic paths and never fires when crash actions are always enabled.
 
-use crate::obs::{Observation, Outcome};
-use crate::{BaseRow, Cl, Key, Statement};
+use crate::obs::{History, Observation, Outcome};
+use crate::{BaseRow, Key, NodeId, Statement, ViewKey};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Whether a property must hold on every state or be reached on some state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -41,6 +42,12 @@ pub const PROPERTIES: &[PropertyDef] = &[
         holds: converge,
     },
     PropertyDef {
+        id: "P-replica-converge",
+        kind: Kind::Always,
+        sentence: "when quiescent, every view replica holds, for the view partitions it owns, exactly the view derived from the base merged across replicas: same rows, cells and timestamps",
+        holds: replica_converge,
+    },
+    PropertyDef {
         id: "P-no-orphan",
         kind: Kind::Always,
         sentence: "when quiescent, every live view row has a live base row",
@@ -67,43 +74,49 @@ pub const PROPERTIES: &[PropertyDef] = &[
     PropertyDef {
         id: "P-durable",
         kind: Kind::Always,
-        sentence: "a write acknowledged at QUORUM or ALL is in the base on a quorum and, once quiescent, in the view",
+        sentence: "a write acknowledged at CL c is in the base of at least c replicas (one, a quorum, all) and, once quiescent, its effect is in the view with its cell values unless a later write superseded it",
         holds: durable,
     },
     PropertyDef {
         id: "P-converge:witness",
         kind: Kind::Sometimes,
-        sentence: "a quiescent state with a live view row after an acknowledged write",
+        sentence: "quiescent with a live view row after an acknowledged write, once commit-log replay regenerated view updates (R2)",
         holds: converge_witness,
+    },
+    PropertyDef {
+        id: "P-replica-converge:witness",
+        kind: Kind::Sometimes,
+        sentence: "quiescent with a live view row after a hint delivered view mutations (B11)",
+        holds: replica_converge_witness,
     },
     PropertyDef {
         id: "P-no-orphan:witness",
         kind: Kind::Sometimes,
-        sentence: "a quiescent state where a view row was deleted",
+        sentence: "quiescent where a view row was deleted, after a view key switched on a remote view replica",
         holds: orphan_witness,
     },
     PropertyDef {
         id: "P-no-missing:witness",
         kind: Kind::Sometimes,
-        sentence: "a quiescent state with a live base row with a non-null view key",
+        sentence: "quiescent with a live base row with a non-null view key, after a batchlog replay (B10)",
         holds: missing_witness,
     },
     PropertyDef {
         id: "P-one-row:witness",
         kind: Kind::Sometimes,
-        sentence: "a quiescent state where a base row moved from one view row to another",
+        sentence: "quiescent where a base row moved from one view row to another, after a view key switched on a remote view replica",
         holds: one_row_witness,
     },
     PropertyDef {
         id: "P-cells:witness",
         kind: Kind::Sometimes,
-        sentence: "a quiescent state with a live view row whose w is not null",
+        sentence: "quiescent with a live view row whose w is not null, after a hint delivered view mutations (B11)",
         holds: cells_witness,
     },
     PropertyDef {
         id: "P-durable:witness",
         kind: Kind::Sometimes,
-        sentence: "a quiescent state after a write acknowledged at QUORUM or ALL",
+        sentence: "quiescent after an acknowledged write whose base replica crashed while holding it",
         holds: durable_witness,
     },
 ];
@@ -177,14 +190,27 @@ pub fn covers(row: &BaseRow, stmt: &Statement) -> bool {
     marker_ok && cell_ok(row.v, written.v) && cell_ok(row.w, written.w)
 }
 
+/// Whether some part of `stmt` still wins in the merged base row: its deletion, its marker or
+/// one of its cells is the one in force. A write none of whose parts wins was superseded.
+fn current(row: &BaseRow, stmt: &Statement) -> bool {
+    let mine = stmt.as_row();
+    let deletion = stmt.delete && row.deletion == Some(stmt.ts);
+    let marker = mine.marker.is_some() && row.marker == mine.marker;
+    let cell = |m: Option<crate::Cell>, r: Option<crate::Cell>| m.is_some() && m == r;
+    deletion || marker || cell(mine.v, row.v) || cell(mine.w, row.w)
+}
+
 /// P-durable.
 pub fn durable(o: &Observation) -> bool {
-    let strong = |cl: Cl| matches!(cl, Cl::Quorum | Cl::All);
-    let acked = o.writes.iter().filter(|w| w.outcome == Outcome::Ok && strong(w.cl));
+    let mut acked = o.writes.iter().filter(|w| w.outcome == Outcome::Ok).peekable();
+    if acked.peek().is_none() {
+        return true;
+    }
     let merged = crate::merge_base(o.nodes.iter().map(|n| &n.base));
-    let view = if o.quiescent { Some(o.visible_view()) } else { None };
+    let views = o
+        .quiescent
+        .then(|| (o.visible_view_cells(), derive_view_cells(&merged)));
     for w in acked {
-        let quorum = Cl::Quorum.required(o.ring.rf) as usize;
         let holding = o
             .ring
             .base_replicas(w.stmt.k)
@@ -196,19 +222,20 @@ pub fn durable(o: &Observation) -> bool {
                     .is_some_and(|r| covers(r, &w.stmt))
             })
             .count();
-        if holding < quorum {
+        if holding < w.cl.required(o.ring.rf) as usize {
             return false;
         }
-        // Once quiescent, if this write's view key is still the winning one, the view shows it.
-        if let (Some(view), crate::Assign::Set(v)) = (&view, w.stmt.v) {
+        // Once quiescent, a write that still wins somewhere shows in the view of its row:
+        // the view rows of `k` are exactly what the base row derives, cells included.
+        if let Some((view, derived)) = &views {
             let row = merged.get(&w.stmt.k).copied().unwrap_or_default();
-            let current = row.v
-                == Some(crate::Cell {
-                    ts: w.stmt.ts,
-                    value: Some(v),
-                })
-                && row.live_v() == Some(v);
-            if current && !view.contains_key(&crate::ViewKey { v, k: w.stmt.k }) {
+            let of_k = |m: &BTreeMap<ViewKey, Option<crate::Cell>>| -> Vec<(ViewKey, Option<crate::Cell>)> {
+                m.iter()
+                    .filter(|(vk, _)| vk.k == w.stmt.k)
+                    .map(|(a, b)| (*a, *b))
+                    .collect()
+            };
+            if current(&row, &w.stmt) && of_k(view) != of_k(derived) {
                 return false;
             }
         }
@@ -216,25 +243,58 @@ pub fn durable(o: &Observation) -> bool {
     true
 }
 
+/// The view the merged base rows imply, `(v, k) -> w` with `w`'s cell (timestamp included).
+pub fn derive_view_cells(base: &BTreeMap<Key, BaseRow>) -> BTreeMap<ViewKey, Option<crate::Cell>> {
+    base.iter()
+        .filter(|(_, r)| r.resolve().is_some())
+        .filter_map(|(&k, r)| r.live_v().map(|v| (ViewKey { v, k }, r.live_w_cell())))
+        .collect()
+}
+
+/// P-replica-converge.
+pub fn replica_converge(o: &Observation) -> bool {
+    if !o.quiescent {
+        return true;
+    }
+    let derived = derive_view_cells(&crate::merge_base(o.nodes.iter().map(|n| &n.base)));
+    o.nodes.iter().enumerate().all(|(i, n)| {
+        let me = NodeId(i as u8);
+        let owns = |vk: &ViewKey| o.ring.view_replicas(*vk).contains(&me);
+        let mine = n
+            .view
+            .iter()
+            .filter_map(|(vk, r)| r.resolve_cell(o.rules).map(|w| (*vk, w)))
+            .filter(|(vk, _)| owns(vk));
+        let want = derived.iter().filter(|(vk, _)| owns(vk)).map(|(a, b)| (*a, *b));
+        mine.eq(want)
+    })
+}
+
 fn any_write_acked(o: &Observation) -> bool {
     o.writes.iter().any(|w| w.outcome == Outcome::Ok)
 }
 
 fn converge_witness(o: &Observation) -> bool {
-    o.quiescent && any_write_acked(o) && !o.visible_view().is_empty()
+    o.quiescent && o.history.has(History::REGEN) && any_write_acked(o) && !o.visible_view().is_empty()
+}
+
+fn replica_converge_witness(o: &Observation) -> bool {
+    o.quiescent && o.history.has(History::HINT) && !o.visible_view().is_empty()
 }
 
 /// Some view row is stored on a replica but no longer visible: a deletion happened.
 fn orphan_witness(o: &Observation) -> bool {
-    o.quiescent && o.merged_view().values().any(|r| r.resolve(o.rules).is_none())
+    o.quiescent
+        && o.history.has(History::REMOTE_SWITCH)
+        && o.merged_view().values().any(|r| r.resolve(o.rules).is_none())
 }
 
 fn missing_witness(o: &Observation) -> bool {
-    o.quiescent && o.visible_base().values().any(|r| r.v.is_some())
+    o.quiescent && o.history.has(History::REPLAY) && o.visible_base().values().any(|r| r.v.is_some())
 }
 
 fn one_row_witness(o: &Observation) -> bool {
-    if !o.quiescent {
+    if !o.quiescent || !o.history.has(History::REMOTE_SWITCH) {
         return false;
     }
     let merged = o.merged_view();
@@ -247,12 +307,9 @@ fn one_row_witness(o: &Observation) -> bool {
 }
 
 fn cells_witness(o: &Observation) -> bool {
-    o.quiescent && o.visible_view().values().any(|w| w.is_some())
+    o.quiescent && o.history.has(History::HINT) && o.visible_view().values().any(|w| w.is_some())
 }
 
 fn durable_witness(o: &Observation) -> bool {
-    o.quiescent
-        && o.writes
-            .iter()
-            .any(|w| w.outcome == Outcome::Ok && matches!(w.cl, Cl::Quorum | Cl::All))
+    o.quiescent && o.history.has(History::ACKED_CRASH) && any_write_acked(o)
 }

@@ -120,6 +120,11 @@ impl BaseRow {
         self.v.filter(|c| c.is_live(self.deletion)).and_then(|c| c.value)
     }
 
+    /// The cell of `w` if it is live (a value the row deletion does not cover).
+    pub fn live_w_cell(&self) -> Option<Cell> {
+        self.w.filter(|c| c.is_live(self.deletion))
+    }
+
     /// What a `SELECT` returns for this row: `None` if the row does not exist. A base table
     /// uses the ordinary liveness rule: a live marker or any live cell keeps the row.
     pub fn resolve(&self) -> Option<ResolvedBase> {
@@ -206,9 +211,14 @@ impl ViewRow {
     /// What a `SELECT` on the view returns for this row: `None` if the row does not exist,
     /// else the visible value of `w`.
     pub fn resolve(&self, rules: ReadRules) -> Option<Option<Val>> {
+        self.resolve_cell(rules).map(|w| w.and_then(|c| c.value))
+    }
+
+    /// As [`ViewRow::resolve`], with the visible `w` as a cell, timestamp included.
+    pub fn resolve_cell(&self, rules: ReadRules) -> Option<Option<Cell>> {
         let d = self.effective_deletion();
         let marker_live = self.marker.is_some_and(|m| !m.expired && d.is_none_or(|d| m.ts > d));
-        let w = self.w.filter(|c| c.is_live(d)).and_then(|c| c.value);
+        let w = self.w.filter(|c| c.is_live(d));
         let live = marker_live || (!rules.strict_liveness && w.is_some());
         live.then_some(w)
     }

@@ -1,0 +1,303 @@
+//! The rules of `specs/protocol.md` and the fault actions, as ids a transition is labelled
+//! with.
+//!
+//! TLC prints how often each action of a spec fired, so that a green run shows what it
+//! exercised. mvcheck does the same at the level of the protocol's rules: every transition of
+//! the model records the rules its handler ran, and `mvcheck check` prints a count per rule,
+//! marking the rules of the variant that never fired. A rule that never fired is a part of the
+//! write path the verdict says nothing about.
+//!
+//! The ids are vocabulary: the same strings appear in `protocol.md`, in the handlers that
+//! implement them and in coverage reports.
+
+use serde::{Deserialize, Serialize};
+
+/// A rule of the protocol, or a fault action of the environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[repr(u8)]
+pub enum Rule {
+    /// The client sends the first write of its script.
+    C1,
+    /// The client records an answer and sends its next write.
+    C2,
+    /// The client retries a timed-out write with the same statement and timestamp.
+    C3,
+    /// The coordinator accepts a client write.
+    W1,
+    /// The coordinator sends the write to the batchlog nodes.
+    W2,
+    /// The coordinator sends the write to every base replica.
+    W3,
+    /// The coordinator counts a base replica's ack.
+    W4,
+    /// The coordinator answers `WriteOk`.
+    W5,
+    /// The coordinator's write timeout fires.
+    W6,
+    /// A batchlog node stores a coordinator batchlog entry.
+    W7,
+    /// A coordinator batchlog entry is removed after a quorum acked.
+    W8,
+    /// A batchlog node replays a coordinator batchlog entry.
+    W9,
+    /// A base write waits for the partition lock (its delivery is not taken).
+    B1,
+    /// A base replica appends the write to its commit log (the lock is held from here).
+    B2,
+    /// Read-before-write of the existing base row.
+    B3,
+    /// View-update generation.
+    B4,
+    /// A view mutation paired with the base replica itself is applied locally.
+    B5,
+    /// Remote view mutations are written to the local batchlog and sent.
+    B6,
+    /// The base apply is deferred to a step of its own.
+    B7,
+    /// The base apply, unlock and ack.
+    B8,
+    /// A view replica's ack removes a batchlog entry's target or a hint.
+    B9,
+    /// Batchlog replay hands unacknowledged mutations to the hint store.
+    B10,
+    /// Hint delivery sends the hints held for a view replica.
+    B11,
+    /// A view replica applies a view write from another node.
+    V1,
+    /// A view replica acks a view write that carries a batch id.
+    V2,
+    /// A node restarts from its disk.
+    R1,
+    /// Commit-log replay regenerates view updates for writes between their two halves.
+    R2,
+    /// Replay timers are re-armed for what the disk still holds.
+    R3,
+    /// A node crashes.
+    Crash,
+    /// The network loses a message.
+    Drop,
+    /// A node loses its data for good.
+    DataLoss,
+}
+
+impl Rule {
+    /// Every rule, in report order.
+    pub const ALL: [Rule; 31] = [
+        Rule::C1,
+        Rule::C2,
+        Rule::C3,
+        Rule::W1,
+        Rule::W2,
+        Rule::W3,
+        Rule::W4,
+        Rule::W5,
+        Rule::W6,
+        Rule::W7,
+        Rule::W8,
+        Rule::W9,
+        Rule::B1,
+        Rule::B2,
+        Rule::B3,
+        Rule::B4,
+        Rule::B5,
+        Rule::B6,
+        Rule::B7,
+        Rule::B8,
+        Rule::B9,
+        Rule::B10,
+        Rule::B11,
+        Rule::V1,
+        Rule::V2,
+        Rule::R1,
+        Rule::R2,
+        Rule::R3,
+        Rule::Crash,
+        Rule::Drop,
+        Rule::DataLoss,
+    ];
+
+    /// The id as `protocol.md` writes it.
+    pub fn id(self) -> &'static str {
+        match self {
+            Rule::C1 => "C1",
+            Rule::C2 => "C2",
+            Rule::C3 => "C3",
+            Rule::W1 => "W1",
+            Rule::W2 => "W2",
+            Rule::W3 => "W3",
+            Rule::W4 => "W4",
+            Rule::W5 => "W5",
+            Rule::W6 => "W6",
+            Rule::W7 => "W7",
+            Rule::W8 => "W8",
+            Rule::W9 => "W9",
+            Rule::B1 => "B1",
+            Rule::B2 => "B2",
+            Rule::B3 => "B3",
+            Rule::B4 => "B4",
+            Rule::B5 => "B5",
+            Rule::B6 => "B6",
+            Rule::B7 => "B7",
+            Rule::B8 => "B8",
+            Rule::B9 => "B9",
+            Rule::B10 => "B10",
+            Rule::B11 => "B11",
+            Rule::V1 => "V1",
+            Rule::V2 => "V2",
+            Rule::R1 => "R1",
+            Rule::R2 => "R2",
+            Rule::R3 => "R3",
+            Rule::Crash => "crash",
+            Rule::Drop => "drop",
+            Rule::DataLoss => "data-loss",
+        }
+    }
+
+    /// What firing the rule means, in a few words (for coverage tables).
+    pub fn summary(self) -> &'static str {
+        match self {
+            Rule::C1 => "client sends its first write",
+            Rule::C2 => "client gets an answer, sends its next write",
+            Rule::C3 => "client retries a timed-out write (same timestamp)",
+            Rule::W1 => "coordinator accepts a write",
+            Rule::W2 => "coordinator writes its batchlog to the batchlog nodes",
+            Rule::W3 => "coordinator sends the write to the base replicas",
+            Rule::W4 => "coordinator counts a base replica's ack",
+            Rule::W5 => "coordinator answers WriteOk",
+            Rule::W6 => "coordinator's write timeout fires",
+            Rule::W7 => "batchlog node stores the coordinator batchlog entry",
+            Rule::W8 => "coordinator batchlog entry removed after a quorum",
+            Rule::W9 => "coordinator batchlog replayed to base replicas",
+            Rule::B1 => "base write waits for the partition lock",
+            Rule::B2 => "base replica appends to its commit log (lock held)",
+            Rule::B3 => "read-before-write of the existing base row",
+            Rule::B4 => "view mutations generated",
+            Rule::B5 => "self-paired view mutation applied locally",
+            Rule::B6 => "remote view mutations batchlogged and sent",
+            Rule::B7 => "base apply deferred to its own step",
+            Rule::B8 => "base apply, unlock, ack",
+            Rule::B9 => "view replica's ack clears a batchlog target or hint",
+            Rule::B10 => "batchlog replay hands mutations to hints",
+            Rule::B11 => "hints delivered to a view replica",
+            Rule::V1 => "view replica applies a remote view write",
+            Rule::V2 => "view replica acks a view write",
+            Rule::R1 => "node restarts from its disk",
+            Rule::R2 => "commit-log replay regenerates view updates",
+            Rule::R3 => "replay timers re-armed after a restart",
+            Rule::Crash => "a node crashes",
+            Rule::Drop => "the network loses a message",
+            Rule::DataLoss => "a node loses its data for good",
+        }
+    }
+
+    /// The rule's bit in a [`RuleSet`].
+    pub const fn bit(self) -> u32 {
+        1 << self as u8
+    }
+
+    /// Parses an id as [`Rule::id`] writes it.
+    pub fn from_id(id: &str) -> Option<Rule> {
+        Rule::ALL.into_iter().find(|r| r.id() == id)
+    }
+}
+
+impl std::fmt::Display for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A set of rules: what one transition fired.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct RuleSet(pub u32);
+
+impl RuleSet {
+    /// Adds a rule.
+    pub fn insert(&mut self, r: Rule) {
+        self.0 |= r.bit();
+    }
+
+    /// Whether the set holds `r`.
+    pub fn contains(self, r: Rule) -> bool {
+        self.0 & r.bit() != 0
+    }
+
+    /// The rules in the set, in report order.
+    pub fn iter(self) -> impl Iterator<Item = Rule> {
+        Rule::ALL.into_iter().filter(move |r| self.contains(*r))
+    }
+
+    /// Whether no rule fired.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// How many transitions fired each rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Coverage(pub [u64; Rule::ALL.len()]);
+
+impl Default for Coverage {
+    fn default() -> Self {
+        Coverage([0; Rule::ALL.len()])
+    }
+}
+
+impl Coverage {
+    /// Counts one transition that fired `rules`.
+    #[inline]
+    pub fn add(&mut self, rules: RuleSet) {
+        let mut bits = rules.0;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            self.0[i] += 1;
+            bits &= bits - 1;
+        }
+    }
+
+    /// Adds another count into this one.
+    pub fn merge(&mut self, other: &Coverage) {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a += b;
+        }
+    }
+
+    /// The count of one rule.
+    pub fn get(&self, r: Rule) -> u64 {
+        self.0[r as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Rule::ALL` lists every rule once, in declaration order, so `r as usize` indexes both
+    /// `ALL` and `Coverage`, and ids round-trip.
+    #[test]
+    fn rule_table_is_consistent() {
+        for (i, r) in Rule::ALL.into_iter().enumerate() {
+            assert_eq!(r as usize, i, "{r} is out of order in Rule::ALL");
+            assert_eq!(Rule::from_id(r.id()), Some(r));
+            assert!(!r.summary().is_empty());
+        }
+        assert!(Rule::ALL.len() <= 32, "RuleSet is a u32 bitset");
+    }
+
+    #[test]
+    fn coverage_counts_each_rule_of_a_transition() {
+        let mut c = Coverage::default();
+        let mut s = RuleSet::default();
+        s.insert(Rule::B2);
+        s.insert(Rule::DataLoss);
+        c.add(s);
+        c.add(s);
+        let mut d = Coverage::default();
+        d.add(RuleSet(Rule::B2.bit()));
+        c.merge(&d);
+        assert_eq!(c.get(Rule::B2), 3);
+        assert_eq!(c.get(Rule::DataLoss), 2);
+        assert_eq!(c.0.iter().sum::<u64>(), 5);
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![Rule::B2, Rule::DataLoss]);
+    }
+}
