@@ -229,14 +229,7 @@ pub enum ClArg {
 impl ModelArgs {
     /// Validates the flags into a model configuration, or says what is wrong in one line.
     pub fn config(&self) -> Result<MvModelCfg, String> {
-        let variant = Variant::from_name(&self.variant).ok_or_else(|| {
-            let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
-            format!(
-                "unknown variant {:?}; known variants: {}",
-                self.variant,
-                names.join(", ")
-            )
-        })?;
+        let variant = Variant::from_name(&self.variant)?;
         let mut cfg = MvModelCfg::for_variant(variant);
         if let Some(n) = self.nodes {
             cfg.ring.nodes = n;

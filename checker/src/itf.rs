@@ -14,9 +14,9 @@
 
 use crate::report::print_path;
 use crate::{Failure, EXIT_VIOLATION};
-use mv_model::{Action, MvModel, MvModelCfg, State, Variant, Workload};
-use mv_spec::trace::Step;
-use mv_spec::{Cl, Pairing};
+use mv_model::{Action, MvModel, MvModelCfg, State, Workload};
+use mv_spec::trace::{Step, TraceConfig};
+use mv_spec::Pairing;
 use serde_json::{json, Map, Value};
 use stateright::{Model, Path};
 use std::collections::BTreeMap;
@@ -122,17 +122,10 @@ fn pairing_name(p: Pairing) -> &'static str {
     }
 }
 
-/// The configuration as JSON (ITF `#meta.config`, and `--format json`).
+/// The configuration as JSON (ITF `#meta.config`, and `--format json`): a trace header's
+/// `config`, so that both file formats name a configuration the same way.
 pub fn config_json(c: &MvModelCfg) -> Value {
-    let (writes, keys) = match c.workload {
-        Workload::Concurrent { writes, keys } => (writes, keys),
-        w => (w.len() as u8, 1),
-    };
-    json!({
-        "variant": c.variant.name(), "nodes": c.ring.nodes, "rf": c.ring.rf,
-        "pairing": pairing_name(c.ring.pairing), "cl": c.cl.name(), "workload": c.workload.name(),
-        "writes": writes, "keys": keys, "crashes": c.crashes, "data_loss": c.data_loss, "lossy": c.lossy,
-    })
+    serde_json::to_value(mv_model::trace::trace_config(c)).expect("a TraceConfig serializes")
 }
 
 /// The flags that rebuild this configuration.
@@ -157,42 +150,8 @@ pub fn model_flags(c: &MvModelCfg) -> String {
 }
 
 fn config_from_json(v: &Value) -> Result<MvModelCfg, String> {
-    let s = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("#meta.config.{k} is missing or not a string"))
-    };
-    let n = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_u64)
-            .and_then(|x| u8::try_from(x).ok())
-            .ok_or_else(|| format!("#meta.config.{k} is missing or not a small number"))
-    };
-    let variant = Variant::from_name(s("variant")?).ok_or("#meta.config.variant names no known variant")?;
-    let mut cfg = MvModelCfg::for_variant(variant);
-    cfg.ring.nodes = n("nodes")?;
-    cfg.ring.rf = n("rf")?;
-    cfg.ring.pairing = match s("pairing")? {
-        "self-first" => Pairing::SelfFirst,
-        "positional" => Pairing::Positional,
-        p => return Err(format!("#meta.config.pairing {p:?} is unknown")),
-    };
-    cfg.cl = match s("cl")? {
-        "ONE" => Cl::One,
-        "QUORUM" => Cl::Quorum,
-        "ALL" => Cl::All,
-        c => return Err(format!("#meta.config.cl {c:?} is unknown")),
-    };
-    cfg.workload =
-        Workload::from_name(s("workload")?, n("writes")?, n("keys")?).ok_or("#meta.config.workload is unknown")?;
-    cfg.crashes = n("crashes")?;
-    cfg.data_loss = n("data_loss")?;
-    cfg.lossy = v
-        .get("lossy")
-        .and_then(Value::as_bool)
-        .ok_or("#meta.config.lossy is missing")?;
-    cfg.validate()?;
-    Ok(cfg)
+    let c: TraceConfig = serde_json::from_value(v.clone()).map_err(|e| format!("#meta.config: {e}"))?;
+    mv_model::trace::model_config(&c).map_err(|e| format!("#meta: {e}"))
 }
 
 fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> Value {

@@ -10,7 +10,7 @@
 mod conformance_support;
 
 use conformance_support::{every_path_against, impl_config};
-use mv_impl::node::{SeededBugs, Variant as ImplVariant};
+use mv_impl::node::SeededBugs;
 use mv_impl::sim::{self, ClusterConfig, SimOptions};
 use mv_model::trace::{validate, Options};
 use mv_model::{MvModelCfg, Variant, Workload};
@@ -74,20 +74,14 @@ fn seeded_bugs_are_caught_by_replay() {
 /// An implementation that claims a correct design but has one design choice taken away.
 #[test]
 fn broken_switches_are_caught_by_replay() {
-    for (broken, correct) in [
-        (Variant::NoPartitionLock, Variant::Cassandra40),
-        (Variant::RegularTombstone, Variant::Cassandra30),
-        (Variant::NoLocalBatchlog, Variant::Cassandra40),
-        (Variant::SingleDeletionSlot, Variant::Cassandra30),
-        (Variant::NonStrictLiveness, Variant::Cassandra40),
-    ] {
+    for broken in Variant::ALL.into_iter().filter(|v| !v.is_correct()) {
         // The broken variant's own smallest configuration, checked against the correct design.
         let model = MvModelCfg {
-            variant: correct,
+            variant: broken.baseline().expect("a broken variant has a baseline"),
             ..MvModelCfg::for_variant(broken)
         };
         let imp = ClusterConfig {
-            variant: ImplVariant::from_name(broken.name()).expect("same names"),
+            variant: broken,
             ..impl_config(&model)
         };
         caught(broken.name(), &model, imp, 14);
@@ -97,7 +91,7 @@ fn broken_switches_are_caught_by_replay() {
 /// Simulates with the bug (or the broken switch) under a header that claims the correct
 /// design, and validates on the model. Returns how many of `seeds` runs were rejected and the
 /// first rejection.
-fn rejected_by_validation(imp: &ClusterConfig, claimed: ImplVariant, seeds: u64) -> (u64, Option<String>) {
+fn rejected_by_validation(imp: &ClusterConfig, claimed: Variant, seeds: u64) -> (u64, Option<String>) {
     let mut rejected = 0;
     let mut first = None;
     for seed in 0..seeds {
@@ -126,18 +120,14 @@ fn rejected_by_validation(imp: &ClusterConfig, claimed: ImplVariant, seeds: u64)
 #[test]
 fn seeded_bugs_and_broken_switches_are_caught_by_validation() {
     let seeds = 30;
-    let mut cases: Vec<(String, ClusterConfig, ImplVariant)> = Vec::new();
+    let mut cases: Vec<(String, ClusterConfig, Variant)> = Vec::new();
     for bug in SeededBugs::NAMES {
-        let mut imp = ClusterConfig::for_variant(ImplVariant::Cassandra40);
+        let mut imp = ClusterConfig::for_variant(Variant::Cassandra40);
         imp.bugs = SeededBugs::named(bug).expect("a seeded bug");
-        cases.push((bug.to_string(), imp, ImplVariant::Cassandra40));
+        cases.push((bug.to_string(), imp, Variant::Cassandra40));
     }
-    for v in ImplVariant::ALL.into_iter().filter(|v| !v.is_correct()) {
-        let claimed = if v.switches().view.deletion == mv_impl::node::DeletionStyle::ExpiredLiveness {
-            ImplVariant::Cassandra40
-        } else {
-            ImplVariant::Cassandra30
-        };
+    for v in Variant::ALL.into_iter().filter(|v| !v.is_correct()) {
+        let claimed = v.baseline().expect("a broken variant has a baseline");
         cases.push((v.name().to_string(), ClusterConfig::for_variant(v), claimed));
     }
     let mut missed = Vec::new();

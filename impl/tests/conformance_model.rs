@@ -14,7 +14,6 @@
 mod conformance_support;
 
 use conformance_support::{every_path_against, impl_config, replay, replay_steps};
-use mv_impl::node::Variant as ImplVariant;
 use mv_impl::sim::{Cluster, ClusterConfig};
 use mv_model::{MvModel, MvModelCfg, Variant, Workload};
 use mv_spec::trace::Step;
@@ -125,17 +124,6 @@ fn every_path_of_every_broken_variant_default() {
     }
 }
 
-/// The variant a broken variant takes a design choice away from.
-fn fixed(v: ImplVariant) -> ImplVariant {
-    match v {
-        ImplVariant::NoPartitionLock | ImplVariant::NoLocalBatchlog | ImplVariant::NonStrictLiveness => {
-            ImplVariant::Cassandra40
-        }
-        ImplVariant::RegularTombstone | ImplVariant::SingleDeletionSlot => ImplVariant::Cassandra30,
-        other => other,
-    }
-}
-
 fn holds(c: &Cluster, property: &str) -> bool {
     let p = mv_spec::props::property(property).expect("a spec property");
     (p.holds)(&c.observe())
@@ -181,7 +169,7 @@ fn counterexamples_replay_with_the_switch_only() {
             );
 
             let without = ClusterConfig {
-                variant: fixed(with.variant),
+                variant: v.baseline().expect("a broken variant has a baseline"),
                 ..with
             };
             let steps: Vec<Step> = actions.iter().map(|a| model.to_step(a)).collect();

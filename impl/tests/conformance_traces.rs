@@ -14,6 +14,7 @@ mod conformance_support;
 use mv_impl::node::{SeededBugs, Variant};
 use mv_impl::sim::{self, ClusterConfig, SimOptions, Workload};
 use mv_model::trace::{validate, Options};
+use mv_spec::variant::DeletionStyle;
 use mv_spec::{Cl, Pairing, Ring};
 use proptest::prelude::*;
 
@@ -134,6 +135,18 @@ fn shrinking_yields_a_minimal_divergent_trace() {
     }
 }
 
+/// The correct design with expired liveness that keeps `v`'s coordinator batchlog choice.
+fn on_4_0(v: Variant) -> Variant {
+    Variant::ALL
+        .into_iter()
+        .find(|c| {
+            c.is_correct()
+                && c.design().deletion == DeletionStyle::ExpiredLiveness
+                && c.design().coordinator_batchlog == v.design().coordinator_batchlog
+        })
+        .expect("a 4.0 design with and without the coordinator batchlog")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
@@ -146,16 +159,14 @@ proptest! {
         seed in any::<u64>(),
         duplicate in any::<bool>(),
     ) {
+        let correct = cfg.variant.baseline().unwrap_or(cfg.variant);
         // 3.0's shadowable deletion loses the row in CASSANDRA-11500's case (protocol.md,
         // "Known weaknesses" (b)): that is the design, not the implementation, so that
-        // workload runs on 4.0 only.
-        let v30 = cfg.variant.switches().view.deletion != mv_impl::node::DeletionStyle::ExpiredLiveness
-            && cfg.workload != Workload::LateCellSwitchBack;
-        let variant = match (v30, cfg.variant.switches().coordinator_batchlog) {
-            (true, false) => Variant::Cassandra30,
-            (true, true) => Variant::Cassandra30Cbl,
-            (false, false) => Variant::Cassandra40,
-            (false, true) => Variant::Cassandra40Cbl,
+        // workload runs on the 4.0 design with the same coordinator batchlog.
+        let variant = if cfg.workload == Workload::LateCellSwitchBack {
+            on_4_0(correct)
+        } else {
+            correct
         };
         let cfg = ClusterConfig { variant, data_loss: 0, lossy: false, ..cfg };
         let opts = SimOptions { duplicate, ..SimOptions::new(seed, 10_000) };

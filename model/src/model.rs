@@ -22,7 +22,7 @@
 
 use crate::actor::{actor_node, node_actor, take_fired, ClientState, Fault, MvActor, MvState, NodeState};
 use crate::variant::{Expected, Variant};
-use crate::workload::{ClientScript, Workload};
+use crate::workload::ClientScript;
 use crate::MvModelCfg;
 use mv_spec::obs::{History, Observation, Outcome, WriteRecord};
 use mv_spec::props::{Kind, PROPERTIES};
@@ -50,7 +50,7 @@ pub struct MvModel {
 impl MvModelCfg {
     /// Builds the model.
     pub fn into_model(self) -> MvModel {
-        let rules = self.variant.rules();
+        let rules = self.variant.design();
         let cluster = Arc::new(crate::actor::ClusterCfg {
             ring: self.ring,
             rules,
@@ -214,7 +214,7 @@ impl MvModel {
         Observation {
             ring: self.cfg.ring,
             rules: ReadRules {
-                strict_liveness: self.cfg.variant.rules().strict_liveness,
+                strict_liveness: self.cfg.variant.design().strict_liveness,
             },
             nodes,
             writes: self.write_records(s),
@@ -537,27 +537,6 @@ impl MvModelCfg {
     /// Checks a configuration for things that cannot be modeled, with a message that names
     /// the offending setting.
     pub fn validate(&self) -> Result<(), String> {
-        let r = &self.ring;
-        if r.nodes == 0 || r.nodes > 7 {
-            return Err(format!("--nodes must be between 1 and 7 (got {})", r.nodes));
-        }
-        if r.rf == 0 || r.rf > r.nodes {
-            return Err(format!("--rf must be between 1 and --nodes={} (got {})", r.nodes, r.rf));
-        }
-        if self.workload.is_empty() {
-            return Err("the workload has no writes: --writes must be at least 1".into());
-        }
-        if let Workload::Concurrent { writes, keys } = self.workload {
-            if writes > 9 {
-                return Err(format!("--writes must be at most 9 (got {writes})"));
-            }
-            if keys == 0 || keys > 3 {
-                return Err(format!("--keys must be between 1 and 3 (got {keys})"));
-            }
-        }
-        if self.crashes > 3 || self.data_loss > 3 {
-            return Err("--crashes and --data-loss must be at most 3".into());
-        }
-        Ok(())
+        crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss)
     }
 }

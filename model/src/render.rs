@@ -89,7 +89,7 @@ impl MvModel {
     /// The state as labelled lines.
     pub fn lines(&self, s: &State) -> Lines {
         let rules = ReadRules {
-            strict_liveness: self.cfg.variant.rules().strict_liveness,
+            strict_liveness: self.cfg.variant.design().strict_liveness,
         };
         let mut out = Lines::new();
         for n in 0..self.cfg.ring.nodes as usize {

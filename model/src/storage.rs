@@ -146,7 +146,7 @@ mod tests {
     use mv_spec::{Assign, ReadRules};
 
     fn run(variant: Variant, stmts: &[Statement]) -> (BaseRow, std::collections::BTreeMap<ViewKey, ViewRow>) {
-        let rules = variant.rules();
+        let rules = variant.design();
         let mut base = BaseRow::default();
         let mut view = std::collections::BTreeMap::new();
         for s in stmts {
@@ -161,7 +161,7 @@ mod tests {
 
     fn visible(variant: Variant, view: &std::collections::BTreeMap<ViewKey, ViewRow>) -> Vec<(u8, Option<u8>)> {
         let rules = ReadRules {
-            strict_liveness: variant.rules().strict_liveness,
+            strict_liveness: variant.design().strict_liveness,
         };
         view.iter()
             .filter_map(|(k, r)| r.resolve(rules).map(|w| (k.v, w)))

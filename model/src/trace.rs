@@ -263,7 +263,7 @@ pub fn trace_config(cfg: &MvModelCfg) -> TraceConfig {
 
 /// The model configuration a trace header describes, validated.
 pub fn model_config(c: &TraceConfig) -> Result<MvModelCfg, String> {
-    let variant = Variant::from_name(&c.variant).ok_or_else(|| format!("config.variant {:?} is unknown", c.variant))?;
+    let variant = Variant::from_name(&c.variant).map_err(|e| format!("config.variant: {e}"))?;
     let workload = Workload::from_name(&c.workload, c.writes, c.keys)
         .ok_or_else(|| format!("config.workload {:?} is unknown", c.workload))?;
     let mut cfg = MvModelCfg::for_variant(variant);
@@ -773,7 +773,7 @@ fn label(w: Who) -> String {
 
 fn rules(model: &MvModel) -> ReadRules {
     ReadRules {
-        strict_liveness: model.cfg.variant.rules().strict_liveness,
+        strict_liveness: model.cfg.variant.design().strict_liveness,
     }
 }
 

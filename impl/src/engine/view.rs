@@ -68,8 +68,8 @@ pub enum DeletionStyle {
     Regular,
 }
 
-/// The semantic switches of view maintenance (the model's variants' `Rules` that concern
-/// storage).
+/// The semantic switches of view maintenance: the storage choices of a variant's design
+/// (`node::store::view_rules` converts them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ViewRules {
     pub deletion: DeletionStyle,

@@ -26,6 +26,7 @@
 pub mod store;
 
 use mv_spec::obs::NodeObservation;
+pub use mv_spec::variant::{Design, Variant};
 use mv_spec::{BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, WriteId};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -96,7 +97,8 @@ impl SeededBugs {
     }
 }
 
-/// The design choices of a node: one per model variant, plus the seeded bugs.
+/// The design choices of a node: a variant's [`Design`] as the node reads it, plus the seeded
+/// bugs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Switches {
     /// Storage rules for the view.
@@ -113,126 +115,15 @@ pub struct Switches {
     pub bugs: SeededBugs,
 }
 
-/// The variants of `specs/protocol.md` ("Design choices per variant"), by the names the model
-/// and the command line use.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Variant {
-    /// Shadowable tombstones, two deletion slots.
-    Cassandra30,
-    /// 3.0 with the coordinator batchlog.
-    Cassandra30Cbl,
-    /// Expired liveness, strict liveness.
-    Cassandra40,
-    /// 4.0 with the coordinator batchlog.
-    Cassandra40Cbl,
-    /// 4.0 without the partition lock (A8).
-    NoPartitionLock,
-    /// 3.0 with ordinary row tombstones (A1).
-    RegularTombstone,
-    /// 4.0 without the local batchlog (A11).
-    NoLocalBatchlog,
-    /// 3.0 with one deletion slot (A2).
-    SingleDeletionSlot,
-    /// 4.0 without strict liveness (A3).
-    NonStrictLiveness,
-}
-
-impl Variant {
-    /// Every variant, correct ones first.
-    pub const ALL: [Variant; 9] = [
-        Variant::Cassandra30,
-        Variant::Cassandra30Cbl,
-        Variant::Cassandra40,
-        Variant::Cassandra40Cbl,
-        Variant::NoPartitionLock,
-        Variant::RegularTombstone,
-        Variant::NoLocalBatchlog,
-        Variant::SingleDeletionSlot,
-        Variant::NonStrictLiveness,
-    ];
-
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Cassandra30 => "cassandra-3.0",
-            Variant::Cassandra30Cbl => "cassandra-3.0+coordinator-batchlog",
-            Variant::Cassandra40 => "cassandra-4.0",
-            Variant::Cassandra40Cbl => "cassandra-4.0+coordinator-batchlog",
-            Variant::NoPartitionLock => "no-partition-lock",
-            Variant::RegularTombstone => "regular-tombstone",
-            Variant::NoLocalBatchlog => "no-local-batchlog",
-            Variant::SingleDeletionSlot => "single-deletion-slot",
-            Variant::NonStrictLiveness => "non-strict-liveness",
-        }
-    }
-
-    /// The variant with this name.
-    pub fn from_name(name: &str) -> Option<Variant> {
-        Variant::ALL.into_iter().find(|v| v.name() == name)
-    }
-
-    /// Whether this is one of Cassandra's own designs (as opposed to one with a design choice
-    /// taken away).
-    pub fn is_correct(self) -> bool {
-        matches!(
-            self,
-            Variant::Cassandra30 | Variant::Cassandra30Cbl | Variant::Cassandra40 | Variant::Cassandra40Cbl
-        )
-    }
-
-    /// The node switches of this variant.
-    pub fn switches(self) -> Switches {
-        let v30 = Switches {
-            view: ViewRules::cassandra_30(),
-            partition_lock: true,
-            local_batchlog: true,
-            coordinator_batchlog: false,
+impl From<Design> for Switches {
+    /// A design's switches, with no seeded bug.
+    fn from(design: Design) -> Switches {
+        Switches {
+            view: store::view_rules(&design),
+            partition_lock: design.partition_lock,
+            local_batchlog: design.local_batchlog,
+            coordinator_batchlog: design.coordinator_batchlog,
             bugs: SeededBugs::default(),
-        };
-        let v40 = Switches {
-            view: ViewRules::current(),
-            ..v30
-        };
-        match self {
-            Variant::Cassandra30 => v30,
-            Variant::Cassandra30Cbl => Switches {
-                coordinator_batchlog: true,
-                ..v30
-            },
-            Variant::Cassandra40 => v40,
-            Variant::Cassandra40Cbl => Switches {
-                coordinator_batchlog: true,
-                ..v40
-            },
-            Variant::NoPartitionLock => Switches {
-                partition_lock: false,
-                ..v40
-            },
-            Variant::RegularTombstone => Switches {
-                view: ViewRules {
-                    deletion: DeletionStyle::Regular,
-                    ..v30.view
-                },
-                ..v30
-            },
-            Variant::NoLocalBatchlog => Switches {
-                local_batchlog: false,
-                ..v40
-            },
-            Variant::SingleDeletionSlot => Switches {
-                view: ViewRules {
-                    single_deletion_slot: true,
-                    ..v30.view
-                },
-                ..v30
-            },
-            Variant::NonStrictLiveness => Switches {
-                view: ViewRules {
-                    strict_liveness: false,
-                    ..v40.view
-                },
-                ..v40
-            },
         }
     }
 }
@@ -928,7 +819,7 @@ mod tests {
 
     #[test]
     fn the_partition_lock_holds_a_second_write_until_the_first_is_applied() {
-        let mut node = Node::new(n(0), ring(1, 1), Variant::Cassandra40.switches());
+        let mut node = Node::new(n(0), ring(1, 1), Switches::from(Variant::Cassandra40.design()));
         let s1 = Statement::insert(0, Some(1), Some(1), 1);
         let s2 = Statement::insert(0, Some(2), Some(2), 2);
         assert!(node.step(base_write(1, s1, 0)).taken);
@@ -955,7 +846,7 @@ mod tests {
 
     #[test]
     fn without_the_lock_a_second_write_reads_the_same_stale_row() {
-        let mut node = Node::new(n(0), ring(1, 1), Variant::NoPartitionLock.switches());
+        let mut node = Node::new(n(0), ring(1, 1), Switches::from(Variant::NoPartitionLock.design()));
         assert!(
             node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0))
                 .taken
@@ -971,7 +862,7 @@ mod tests {
     #[test]
     fn a_remote_view_write_is_batchlogged_before_it_leaves_and_acked_once() {
         // RF 1 on 2 nodes: base k=0 lives on n0, view v=1 on n1.
-        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra40.switches());
+        let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra40.design()));
         let fx = node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
         let batch = BatchId { origin: n(0), seq: 0 };
         let persisted = fx
@@ -1007,7 +898,7 @@ mod tests {
 
     #[test]
     fn replay_turns_unacked_mutations_into_hints_that_are_retried() {
-        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra30.switches());
+        let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra30.design()));
         node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
         let batch = BatchId { origin: n(0), seq: 0 };
         let fx = node.step(Input::Fire(Timer::BatchlogReplay(batch)));
@@ -1028,7 +919,7 @@ mod tests {
 
     #[test]
     fn a_crash_keeps_the_disk_and_a_restart_replays_the_commit_log_without_acking() {
-        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra40.switches());
+        let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra40.design()));
         node.step(Input::Deliver {
             from: Addr::Client(0),
             msg: Msg::Write {
@@ -1065,7 +956,7 @@ mod tests {
 
     #[test]
     fn data_loss_wipes_everything() {
-        let mut node = Node::new(n(0), ring(1, 1), Variant::Cassandra40.switches());
+        let mut node = Node::new(n(0), ring(1, 1), Switches::from(Variant::Cassandra40.design()));
         node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
         node.step(Input::Fire(Timer::ApplyBase(WriteId(1))));
         assert!(!node.observe().view.is_empty());
@@ -1081,7 +972,7 @@ mod tests {
 
     #[test]
     fn the_coordinator_answers_at_its_consistency_level_and_forgets_at_rf() {
-        let mut node = Node::new(n(0), ring(3, 3), Variant::Cassandra40.switches());
+        let mut node = Node::new(n(0), ring(3, 3), Switches::from(Variant::Cassandra40.design()));
         let w = WriteId(1);
         let fx = node.step(Input::Deliver {
             from: Addr::Client(0),
@@ -1110,7 +1001,7 @@ mod tests {
 
     #[test]
     fn a_misdirected_view_mutation_is_reported_not_applied() {
-        let mut node = Node::new(n(0), ring(2, 1), Variant::Cassandra40.switches());
+        let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra40.design()));
         let m = ViewMutation {
             key: ViewKey { v: 1, k: 0 },
             row: mv_spec::ViewRow::default(),

@@ -23,9 +23,24 @@ use crate::engine::{
     Partition, PartitionKey, Row, TableSchema, Value,
 };
 pub use crate::engine::{DeletionStyle, ViewRules};
+use mv_spec::variant::{self, Design};
 use mv_spec::{Assign, BaseRow, Cell, Key, Liveness, ReadRules, Statement, Ts, Val, ViewKey, ViewMutation, ViewRow};
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
+
+/// The engine's view rules for a design. The engine keeps its own deletion styles because it
+/// is a single-node CQL engine that knows nothing of `mv-spec`; this module is the bridge.
+pub fn view_rules(design: &Design) -> ViewRules {
+    ViewRules {
+        deletion: match design.deletion {
+            variant::DeletionStyle::Shadowable => DeletionStyle::Shadowable,
+            variant::DeletionStyle::Regular => DeletionStyle::Regular,
+            variant::DeletionStyle::ExpiredLiveness => DeletionStyle::ExpiredLiveness,
+        },
+        single_deletion_slot: design.single_slot,
+        strict_liveness: design.strict_liveness,
+    }
+}
 
 /// How the view is read under `rules`.
 pub fn read_rules(rules: &ViewRules) -> ReadRules {

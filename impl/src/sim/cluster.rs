@@ -21,11 +21,11 @@
 //! that carries a batch id leaves only while the sender holds that batch durably, and a
 //! `BaseWriteAck` leaves only once the sender's base table holds the write.
 
-use crate::node::{Addr, Effects, Input, Node, Output, SeededBugs, Variant};
+use crate::node::{Addr, Effects, Input, Node, Output, SeededBugs, Switches, Variant};
 use mv_spec::obs::{NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::trace::{ClientObservation, Step, TraceConfig};
 use mv_spec::workload::{ClientScript, Workload};
-use mv_spec::{Cl, Msg, NodeId, Pairing, Ring, Statement, Timer, WriteId};
+use mv_spec::{Cl, Msg, NodeId, Ring, Statement, Timer, WriteId};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -53,81 +53,23 @@ pub struct ClusterConfig {
 impl ClusterConfig {
     /// A variant's default configuration (`specs/properties.md`, "Expected verdicts").
     pub fn for_variant(variant: Variant) -> ClusterConfig {
-        let base = ClusterConfig {
+        let d = variant.defaults();
+        ClusterConfig {
             variant,
-            ring: Ring {
-                nodes: 3,
-                rf: 3,
-                pairing: Pairing::SelfFirst,
-            },
-            cl: Cl::Quorum,
-            workload: Workload::Concurrent { writes: 2, keys: 1 },
-            crashes: 1,
-            data_loss: 0,
-            lossy: false,
+            ring: d.ring(),
+            cl: d.cl,
+            workload: d.workload,
+            crashes: d.crashes,
+            data_loss: d.data_loss,
+            lossy: d.lossy,
             bugs: SeededBugs::default(),
-        };
-        let small = |workload| ClusterConfig {
-            ring: Ring {
-                nodes: 2,
-                rf: 1,
-                pairing: Pairing::SelfFirst,
-            },
-            cl: Cl::All,
-            workload,
-            crashes: 0,
-            ..base.clone()
-        };
-        match variant {
-            Variant::Cassandra30 | Variant::Cassandra40 => base,
-            Variant::Cassandra30Cbl | Variant::Cassandra40Cbl => ClusterConfig {
-                workload: Workload::Concurrent { writes: 1, keys: 1 },
-                ..base
-            },
-            Variant::NoPartitionLock => ClusterConfig {
-                ring: Ring {
-                    nodes: 2,
-                    rf: 2,
-                    pairing: Pairing::SelfFirst,
-                },
-                crashes: 0,
-                ..base
-            },
-            Variant::RegularTombstone => small(Workload::SwitchBack),
-            Variant::NoLocalBatchlog => ClusterConfig {
-                lossy: true,
-                ..small(Workload::Concurrent { writes: 1, keys: 1 })
-            },
-            Variant::SingleDeletionSlot => small(Workload::DeleteReinsert),
-            Variant::NonStrictLiveness => small(Workload::LateCell),
         }
     }
 
     /// Rejects what the model cannot rebuild from a trace header, naming the setting. The
-    /// limits are the model's (`MvModelCfg::validate`), so every trace is checkable.
+    /// limits are the model's, so every trace is checkable.
     pub fn validate(&self) -> Result<(), String> {
-        let r = &self.ring;
-        if r.nodes == 0 || r.nodes > 7 {
-            return Err(format!("nodes must be between 1 and 7 (got {})", r.nodes));
-        }
-        if r.rf == 0 || r.rf > r.nodes {
-            return Err(format!("rf must be between 1 and nodes={} (got {})", r.nodes, r.rf));
-        }
-        if let Workload::Concurrent { writes, keys } = self.workload {
-            if writes == 0 || writes > 9 {
-                return Err(format!("writes must be between 1 and 9 (got {writes})"));
-            }
-            if keys == 0 || keys > 3 {
-                return Err(format!("keys must be between 1 and 3 (got {keys})"));
-            }
-        }
-        if self.crashes > 3 {
-            return Err(format!("crashes must be at most 3 (got {})", self.crashes));
-        }
-        if self.data_loss > 3 {
-            return Err(format!("data-loss must be at most 3 (got {})", self.data_loss));
-        }
-        Ok(())
+        mv_spec::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss)
     }
 
     /// The configuration as a trace header records it.
@@ -150,7 +92,7 @@ impl ClusterConfig {
 
     /// The configuration a trace header names.
     pub fn from_trace_config(t: &TraceConfig) -> Result<ClusterConfig, String> {
-        let variant = Variant::from_name(&t.variant).ok_or_else(|| format!("unknown variant {:?}", t.variant))?;
+        let variant = Variant::from_name(&t.variant)?;
         let workload = Workload::from_name(&t.workload, t.writes, t.keys)
             .ok_or_else(|| format!("unknown workload {:?}", t.workload))?;
         let cfg = ClusterConfig {
@@ -227,7 +169,7 @@ impl Cluster {
     /// (C1).
     pub fn new(cfg: ClusterConfig) -> Result<Cluster, String> {
         cfg.validate()?;
-        let mut switches = cfg.variant.switches();
+        let mut switches = Switches::from(cfg.variant.design());
         switches.bugs = cfg.bugs;
         let n = cfg.ring.nodes as usize;
         let nodes = (0..cfg.ring.nodes)
@@ -675,7 +617,7 @@ impl Cluster {
         writes.sort_by_key(|w| w.write);
         Observation {
             ring: self.cfg.ring,
-            rules: crate::node::store::read_rules(&self.cfg.variant.switches().view),
+            rules: crate::node::store::read_rules(&Switches::from(self.cfg.variant.design()).view),
             nodes: (0..self.nodes.len()).map(|n| self.observe_node(n)).collect(),
             writes,
             quiescent: self.quiescent(),

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use mv_impl::node::{SeededBugs, Variant};
+use mv_impl::node::SeededBugs;
 use mv_impl::sim::{Cluster, ClusterConfig, Workload};
 use mv_model::{Action, MvModel, MvModelCfg, State};
 use mv_spec::trace::Step;
@@ -16,7 +16,7 @@ pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
         w => (w.len() as u8, 1),
     };
     ClusterConfig {
-        variant: Variant::from_name(m.variant.name()).expect("every model variant exists in the implementation"),
+        variant: m.variant,
         ring: m.ring,
         cl: m.cl,
         workload: Workload::from_name(m.workload.name(), writes, keys).expect("same workload names"),

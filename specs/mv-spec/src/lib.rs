@@ -11,7 +11,9 @@
 //! * the ring and the paired-view-replica rule ([`Ring`]);
 //! * the read semantics that define what a row *is* once reconciled ([`merge_base`],
 //!   [`BaseRow::resolve`], [`ViewRow::resolve`], [`derive_view`]);
-//! * observations and the property predicates of `specs/properties.md` ([`obs`], [`props`]).
+//! * observations and the property predicates of `specs/properties.md` ([`obs`], [`props`]);
+//! * the variants: each one's design choices, default configuration and expected verdicts,
+//!   one row per variant ([`variant`]).
 //!
 //! **Architecture Invariant:** what a role *does* on a message (view-update generation,
 //! batchlog handling, acking) is never here. It is written twice, once in the model and once
@@ -37,6 +39,7 @@ mod ring;
 mod rows;
 pub mod rule;
 pub mod trace;
+pub mod variant;
 pub mod workload;
 
 pub use ring::{Pairing, Ring};

@@ -283,7 +283,9 @@ impl TraceHeader {
 }
 
 /// The whole model configuration, with the fields and spellings of the ITF `#meta.config`.
-/// Names (`variant`, `workload`) are validated by the model, which owns their meaning.
+/// Names (`variant`, `workload`) stay strings here, so that an unknown one is reported as such
+/// by whoever builds a run from the header, with [`crate::variant::Variant::from_name`] and
+/// [`crate::workload::Workload::from_name`], rather than as a malformed line.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TraceConfig {

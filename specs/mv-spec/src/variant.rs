@@ -1,0 +1,618 @@
+//! Variants: Cassandra's correct designs and the broken ones, one row each.
+//!
+//! A variant is a name for a [`Design`] plus what follows from it: the smallest configuration
+//! in which it shows what it is about ([`Defaults`]) and the verdict every property gets there
+//! ([`Expected`]). The two correct designs are Cassandra 3.0's (shadowable tombstones) and
+//! 4.0's (expired liveness markers with strict liveness), each with and without the
+//! coordinator batchlog. Each broken variant takes one choice away from a correct one, its
+//! [`Variant::baseline`], and reproduces one anomaly of `mv-anomalies-and-peers.md`.
+//!
+//! These facts are vocabulary: the model, the implementation, the trace headers and the
+//! command line all name variants, and a conformance test is only meaningful if both sides
+//! read the same choices and the same defaults under a name. What a node *does* with a choice
+//! is step logic and stays out of this crate.
+
+use crate::props::Kind;
+use crate::workload::Workload;
+use crate::{Cl, Pairing, Ring};
+
+/// How the base replica deletes the old view row when the view key changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeletionStyle {
+    /// Cassandra 3.0.0 to 3.11.0 (CASSANDRA-10261): a shadowable row deletion that a newer
+    /// row marker cancels.
+    Shadowable,
+    /// Before CASSANDRA-10261: an ordinary row deletion (anomaly A1).
+    Regular,
+    /// Cassandra 3.11.1 and later (CASSANDRA-11500): an expired liveness marker at the old
+    /// view key's timestamp.
+    ExpiredLiveness,
+}
+
+/// The design choices of a variant: the columns of `specs/protocol.md`, "Design choices per
+/// variant".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Design {
+    /// How the old view row is deleted.
+    pub deletion: DeletionStyle,
+    /// A view row stores one deletion slot instead of a regular and a shadowable one (A2).
+    pub single_slot: bool,
+    /// Reads of the view use strict liveness.
+    pub strict_liveness: bool,
+    /// The base replica holds the partition lock across read-before-write and apply (A8).
+    pub partition_lock: bool,
+    /// Remote view updates go through the local batchlog (A11).
+    pub local_batchlog: bool,
+    /// The coordinator writes a batchlog to a quorum before forwarding (CASSANDRA-10230).
+    pub coordinator_batchlog: bool,
+}
+
+/// A variant's default configuration: the smallest one in which what it is about shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Defaults {
+    /// Number of nodes.
+    pub nodes: u8,
+    /// Replication factor.
+    pub rf: u8,
+    /// Pairing rule.
+    pub pairing: Pairing,
+    /// Consistency level of every write.
+    pub cl: Cl,
+    /// The workload.
+    pub workload: Workload,
+    /// Crash-restart budget.
+    pub crashes: u8,
+    /// Permanent data-loss budget.
+    pub data_loss: u8,
+    /// Whether the network loses messages.
+    pub lossy: bool,
+}
+
+impl Defaults {
+    /// Nodes, replication factor and pairing rule as one ring.
+    pub fn ring(&self) -> Ring {
+        Ring {
+            nodes: self.nodes,
+            rf: self.rf,
+            pairing: self.pairing,
+        }
+    }
+}
+
+/// What a variant's default configuration is expected to show for one property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Expected {
+    /// An `always` property holds.
+    Holds,
+    /// An `always` property is violated: the anomaly.
+    Violated,
+    /// A `sometimes` witness is found.
+    Found,
+    /// A `sometimes` witness cannot be reached in this configuration (said why in the spec).
+    NotFound,
+}
+
+impl Expected {
+    /// How reports print it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Expected::Holds => "holds",
+            Expected::Violated => "violated",
+            Expected::Found => "found",
+            Expected::NotFound => "not found",
+        }
+    }
+}
+
+/// Every variant `mvcheck check --variant NAME` accepts, in the order of the variant table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Variant {
+    /// Cassandra 3.0: shadowable tombstones, two deletion slots.
+    Cassandra30,
+    /// Cassandra 3.0 with `-Dcassandra.mv_enable_coordinator_batchlog=true`.
+    Cassandra30Cbl,
+    /// Cassandra 4.0: expired liveness, strict liveness.
+    Cassandra40,
+    /// Cassandra 4.0 with the coordinator batchlog.
+    Cassandra40Cbl,
+    /// 4.0 without the partition lock (A8).
+    NoPartitionLock,
+    /// 3.0 with an ordinary row tombstone instead of a shadowable one (A1).
+    RegularTombstone,
+    /// 4.0 without the local batchlog (A11).
+    NoLocalBatchlog,
+    /// 3.0 with one deletion slot per view row (A2).
+    SingleDeletionSlot,
+    /// 4.0 without strict liveness (A3).
+    NonStrictLiveness,
+}
+
+/// Everything about one variant.
+struct Row {
+    variant: Variant,
+    name: &'static str,
+    description: &'static str,
+    /// `None` for a correct design, which is what makes it correct.
+    baseline: Option<Variant>,
+    design: Design,
+    defaults: Defaults,
+    anomaly_property: Option<&'static str>,
+    /// The `always` properties the default configuration violates; the others hold.
+    violated: &'static [&'static str],
+    /// The witnesses the default configuration cannot reach; the others are found.
+    not_found: &'static [&'static str],
+}
+
+const V30: Design = Design {
+    deletion: DeletionStyle::Shadowable,
+    single_slot: false,
+    strict_liveness: false,
+    partition_lock: true,
+    local_batchlog: true,
+    coordinator_batchlog: false,
+};
+
+const V40: Design = Design {
+    deletion: DeletionStyle::ExpiredLiveness,
+    strict_liveness: true,
+    ..V30
+};
+
+/// The issue's default model: 3 nodes, RF 3, QUORUM, two clients writing the same base row
+/// with different view keys, one crash.
+const DEFAULT: Defaults = Defaults {
+    nodes: 3,
+    rf: 3,
+    pairing: Pairing::SelfFirst,
+    cl: Cl::Quorum,
+    workload: Workload::Concurrent { writes: 2, keys: 1 },
+    crashes: 1,
+    data_loss: 0,
+    lossy: false,
+};
+
+const ONE_WRITE: Workload = Workload::Concurrent { writes: 1, keys: 1 };
+
+/// Most anomalies need only one base replica and a remote paired view replica, and no faults:
+/// RF 1 on 2 nodes at ALL. Each such variant brings the script that shows its anomaly.
+const SMALL: Defaults = Defaults {
+    nodes: 2,
+    rf: 1,
+    cl: Cl::All,
+    crashes: 0,
+    ..DEFAULT
+};
+
+/// The witnesses that need a view row stored but invisible: a deleted or a moved one.
+const NO_ROW_LOOKS_DELETED: &[&str] = &["P-no-orphan:witness", "P-one-row:witness"];
+
+/// The variants, one row each, in the order of the [`Variant`] enum (checked at compile time).
+///
+/// Adding a variant is one enum case and one row here, plus its two step-logic changes: one
+/// in the model (`mv-model`'s actor and storage rules read [`Design`]) and one in the
+/// implementation (`mv-impl`'s node reads it through its switches). The tables in
+/// `specs/protocol.md` and `specs/properties.md` are checked against this one by
+/// `specs/mv-spec/tests/spec_tables.rs`.
+const TABLE: &[Row] = &[
+    Row {
+        variant: Variant::Cassandra30,
+        name: "cassandra-3.0",
+        description: "shadowable tombstone for the old view row, regular deletion kept beside it (3.0.0-3.11.0, CASSANDRA-10261/13409)",
+        baseline: None,
+        design: V30,
+        defaults: DEFAULT,
+        anomaly_property: None,
+        violated: &[],
+        not_found: &[],
+    },
+    Row {
+        variant: Variant::Cassandra30Cbl,
+        name: "cassandra-3.0+coordinator-batchlog",
+        description: "cassandra-3.0 plus a coordinator batchlog written to a quorum before forwarding (CASSANDRA-10230)",
+        baseline: None,
+        design: Design {
+            coordinator_batchlog: true,
+            ..V30
+        },
+        // The coordinator batchlog triples the messages of a write: one write, one crash.
+        defaults: Defaults {
+            workload: ONE_WRITE,
+            ..DEFAULT
+        },
+        anomaly_property: None,
+        violated: &[],
+        // One write never moves or deletes a view row.
+        not_found: NO_ROW_LOOKS_DELETED,
+    },
+    Row {
+        variant: Variant::Cassandra40,
+        name: "cassandra-4.0",
+        description: "expired liveness marker at the old view key's timestamp, strict liveness (3.11.1+, CASSANDRA-11500)",
+        baseline: None,
+        design: V40,
+        defaults: DEFAULT,
+        anomaly_property: None,
+        violated: &[],
+        not_found: &[],
+    },
+    Row {
+        variant: Variant::Cassandra40Cbl,
+        name: "cassandra-4.0+coordinator-batchlog",
+        description: "cassandra-4.0 plus a coordinator batchlog written to a quorum before forwarding (CASSANDRA-10230)",
+        baseline: None,
+        design: Design {
+            coordinator_batchlog: true,
+            ..V40
+        },
+        defaults: Defaults {
+            workload: ONE_WRITE,
+            ..DEFAULT
+        },
+        anomaly_property: None,
+        violated: &[],
+        // One write never moves or deletes a view row.
+        not_found: NO_ROW_LOOKS_DELETED,
+    },
+    Row {
+        variant: Variant::NoPartitionLock,
+        name: "no-partition-lock",
+        description: "A8: cassandra-4.0 without the partition lock around read-before-write",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            partition_lock: false,
+            ..V40
+        },
+        // Two replicas of one partition, so that two writes race on each of them.
+        defaults: Defaults {
+            nodes: 2,
+            rf: 2,
+            crashes: 0,
+            ..DEFAULT
+        },
+        anomaly_property: Some("P-one-row"),
+        violated: &["P-converge", "P-one-row"],
+        not_found: &[],
+    },
+    Row {
+        variant: Variant::RegularTombstone,
+        name: "regular-tombstone",
+        description: "A1: cassandra-3.0 with an ordinary row tombstone instead of a shadowable one",
+        baseline: Some(Variant::Cassandra30),
+        design: Design {
+            deletion: DeletionStyle::Regular,
+            ..V30
+        },
+        defaults: Defaults {
+            workload: Workload::SwitchBack,
+            ..SMALL
+        },
+        anomaly_property: Some("P-cells"),
+        violated: &["P-converge", "P-cells"],
+        // The only quiescent state is the final one, where w is hidden.
+        not_found: &["P-cells:witness"],
+    },
+    Row {
+        variant: Variant::NoLocalBatchlog,
+        name: "no-local-batchlog",
+        description: "A11: cassandra-4.0 sending remote view updates without a local batchlog",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            local_batchlog: false,
+            ..V40
+        },
+        // A remote paired view replica and a network that loses the view write.
+        defaults: Defaults {
+            workload: ONE_WRITE,
+            lossy: true,
+            ..SMALL
+        },
+        anomaly_property: Some("P-no-missing"),
+        violated: &["P-converge", "P-no-missing", "P-durable"],
+        // One write never moves or deletes a view row.
+        not_found: NO_ROW_LOOKS_DELETED,
+    },
+    Row {
+        variant: Variant::SingleDeletionSlot,
+        name: "single-deletion-slot",
+        description: "A2: cassandra-3.0 storing one deletion slot, so a shadowable deletion overwrites a regular one",
+        baseline: Some(Variant::Cassandra30),
+        design: Design {
+            single_slot: true,
+            ..V30
+        },
+        defaults: Defaults {
+            workload: Workload::DeleteReinsert,
+            ..SMALL
+        },
+        anomaly_property: Some("P-cells"),
+        violated: &["P-converge", "P-cells"],
+        not_found: &[],
+    },
+    Row {
+        variant: Variant::NonStrictLiveness,
+        name: "non-strict-liveness",
+        description: "A3: cassandra-4.0 reading the view without strict liveness",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            strict_liveness: false,
+            ..V40
+        },
+        defaults: Defaults {
+            workload: Workload::LateCell,
+            ..SMALL
+        },
+        anomaly_property: Some("P-one-row"),
+        violated: &["P-converge", "P-one-row"],
+        // The switched-away row stays visible, so none looks deleted.
+        not_found: NO_ROW_LOOKS_DELETED,
+    },
+];
+
+// `Variant::row` indexes the table by the enum's discriminant.
+const _: () = {
+    let mut i = 0;
+    while i < TABLE.len() {
+        assert!(
+            TABLE[i].variant as usize == i,
+            "TABLE must list the variants in enum order"
+        );
+        i += 1;
+    }
+};
+
+impl Variant {
+    /// All variants, correct ones first.
+    pub const ALL: [Variant; TABLE.len()] = {
+        let mut all = [Variant::Cassandra30; TABLE.len()];
+        let mut i = 0;
+        while i < TABLE.len() {
+            all[i] = TABLE[i].variant;
+            i += 1;
+        }
+        all
+    };
+
+    fn row(self) -> &'static Row {
+        &TABLE[self as usize]
+    }
+
+    /// The name used on the command line, in reports and in trace headers.
+    pub fn name(self) -> &'static str {
+        self.row().name
+    }
+
+    /// The variant called `name`, or an error naming it and listing the known names.
+    pub fn from_name(name: &str) -> Result<Variant, String> {
+        Variant::ALL.into_iter().find(|v| v.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+            format!("unknown variant {name:?}; known variants: {}", names.join(", "))
+        })
+    }
+
+    /// One line on what the variant changes.
+    pub fn description(self) -> &'static str {
+        self.row().description
+    }
+
+    /// The correct design this one takes one choice away from; `None` for a correct design.
+    pub fn baseline(self) -> Option<Variant> {
+        self.row().baseline
+    }
+
+    /// Whether this is one of Cassandra's own (correct) designs.
+    pub fn is_correct(self) -> bool {
+        self.baseline().is_none()
+    }
+
+    /// The design choices.
+    pub fn design(self) -> Design {
+        self.row().design
+    }
+
+    /// The default configuration (`specs/properties.md`, "Expected verdicts").
+    pub fn defaults(self) -> Defaults {
+        self.row().defaults
+    }
+
+    /// The property the variant's anomaly is about; `None` for the correct designs.
+    pub fn anomaly_property(self) -> Option<&'static str> {
+        self.row().anomaly_property
+    }
+
+    /// The verdict expected from `mvcheck check --variant NAME` with no other flags, for
+    /// the property `id` (as written in `specs/properties.md`) of kind `kind`.
+    pub fn expected(self, id: &str, kind: Kind) -> Expected {
+        let row = self.row();
+        match kind {
+            Kind::Always if row.violated.contains(&id) => Expected::Violated,
+            Kind::Always => Expected::Holds,
+            Kind::Sometimes if row.not_found.contains(&id) => Expected::NotFound,
+            Kind::Sometimes => Expected::Found,
+        }
+    }
+}
+
+/// Checks the limits every configuration keeps, whoever runs it, with a message that names
+/// the offending setting as the command line spells it. The model cannot check more, and the
+/// implementation keeps to the same limits so that every trace it records is checkable.
+pub fn validate(ring: &Ring, workload: &Workload, crashes: u8, data_loss: u8) -> Result<(), String> {
+    if ring.nodes == 0 || ring.nodes > 7 {
+        return Err(format!("--nodes must be between 1 and 7 (got {})", ring.nodes));
+    }
+    if ring.rf == 0 || ring.rf > ring.nodes {
+        return Err(format!(
+            "--rf must be between 1 and --nodes={} (got {})",
+            ring.nodes, ring.rf
+        ));
+    }
+    if workload.is_empty() {
+        return Err("the workload has no writes: --writes must be at least 1".into());
+    }
+    if let Workload::Concurrent { writes, keys } = *workload {
+        if writes > 9 {
+            return Err(format!("--writes must be at most 9 (got {writes})"));
+        }
+        if keys == 0 || keys > 3 {
+            return Err(format!("--keys must be between 1 and 3 (got {keys})"));
+        }
+    }
+    if crashes > 3 {
+        return Err(format!("--crashes must be at most 3 (got {crashes})"));
+    }
+    if data_loss > 3 {
+        return Err(format!("--data-loss must be at most 3 (got {data_loss})"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::props::{property, PROPERTIES};
+
+    /// The names of the choices in which two designs differ.
+    fn differences(a: Design, b: Design) -> Vec<&'static str> {
+        let Design {
+            deletion,
+            single_slot,
+            strict_liveness,
+            partition_lock,
+            local_batchlog,
+            coordinator_batchlog,
+        } = a;
+        [
+            ("deletion", deletion == b.deletion),
+            ("single_slot", single_slot == b.single_slot),
+            ("strict_liveness", strict_liveness == b.strict_liveness),
+            ("partition_lock", partition_lock == b.partition_lock),
+            ("local_batchlog", local_batchlog == b.local_batchlog),
+            ("coordinator_batchlog", coordinator_batchlog == b.coordinator_batchlog),
+        ]
+        .into_iter()
+        .filter(|(_, same)| !same)
+        .map(|(name, _)| name)
+        .collect()
+    }
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        for v in Variant::ALL {
+            assert_eq!(Variant::from_name(v.name()), Ok(v));
+            assert!(!v.description().is_empty(), "{}", v.name());
+        }
+        let mut names: Vec<&str> = Variant::ALL.iter().map(|v| v.name()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), Variant::ALL.len());
+        let err = Variant::from_name("cassandra-5.0").unwrap_err();
+        assert!(err.contains("\"cassandra-5.0\""), "{err}");
+        for v in Variant::ALL {
+            assert!(err.contains(v.name()), "{err}");
+        }
+    }
+
+    #[test]
+    fn correct_variants_come_first() {
+        let correct = Variant::ALL.iter().take_while(|v| v.is_correct()).count();
+        assert!(correct > 0);
+        assert!(Variant::ALL[correct..].iter().all(|v| !v.is_correct()));
+    }
+
+    #[test]
+    fn correct_variants_have_no_baseline_and_no_anomaly() {
+        for v in Variant::ALL.into_iter().filter(|v| v.is_correct()) {
+            assert_eq!(v.baseline(), None, "{}", v.name());
+            assert_eq!(v.anomaly_property(), None, "{}", v.name());
+            for p in PROPERTIES.iter().filter(|p| p.kind == Kind::Always) {
+                assert_eq!(v.expected(p.id, p.kind), Expected::Holds, "{} {}", v.name(), p.id);
+            }
+        }
+    }
+
+    #[test]
+    fn broken_variants_take_exactly_one_choice_from_a_correct_baseline() {
+        for v in Variant::ALL.into_iter().filter(|v| !v.is_correct()) {
+            let base = v.baseline().expect("a broken variant has a baseline");
+            assert!(base.is_correct(), "{}'s baseline {} is broken", v.name(), base.name());
+            let diff = differences(v.design(), base.design());
+            assert_eq!(diff.len(), 1, "{} differs from {} in {diff:?}", v.name(), base.name());
+        }
+    }
+
+    #[test]
+    fn broken_variants_violate_their_anomaly_property() {
+        for v in Variant::ALL.into_iter().filter(|v| !v.is_correct()) {
+            let p = v.anomaly_property().expect("a broken variant names its anomaly");
+            let def = property(p).unwrap_or_else(|| panic!("{}: {p} is no property", v.name()));
+            assert_eq!(def.kind, Kind::Always, "{}: {p}", v.name());
+            assert_eq!(v.expected(p, def.kind), Expected::Violated, "{}: {p}", v.name());
+        }
+    }
+
+    #[test]
+    fn expected_verdicts_name_properties_of_the_right_kind() {
+        for row in TABLE {
+            for id in row.violated {
+                assert_eq!(property(id).map(|p| p.kind), Some(Kind::Always), "{}: {id}", row.name);
+            }
+            for id in row.not_found {
+                assert_eq!(
+                    property(id).map(|p| p.kind),
+                    Some(Kind::Sometimes),
+                    "{}: {id}",
+                    row.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn designs_are_distinct_and_defaults_valid() {
+        for (i, a) in Variant::ALL.iter().enumerate() {
+            for b in &Variant::ALL[i + 1..] {
+                assert_ne!(a.design(), b.design(), "{} and {}", a.name(), b.name());
+            }
+            let d = a.defaults();
+            assert_eq!(
+                validate(&d.ring(), &d.workload, d.crashes, d.data_loss),
+                Ok(()),
+                "{}",
+                a.name()
+            );
+        }
+    }
+
+    #[test]
+    fn validate_names_the_setting() {
+        let d = DEFAULT;
+        let ring = |nodes, rf| Ring {
+            nodes,
+            rf,
+            pairing: Pairing::SelfFirst,
+        };
+        let cases = [
+            (validate(&ring(0, 1), &d.workload, 0, 0), "--nodes"),
+            (validate(&ring(8, 1), &d.workload, 0, 0), "--nodes"),
+            (validate(&ring(3, 4), &d.workload, 0, 0), "--rf"),
+            (validate(&ring(3, 0), &d.workload, 0, 0), "--rf"),
+            (
+                validate(&d.ring(), &Workload::Concurrent { writes: 0, keys: 1 }, 0, 0),
+                "--writes",
+            ),
+            (
+                validate(&d.ring(), &Workload::Concurrent { writes: 10, keys: 1 }, 0, 0),
+                "--writes",
+            ),
+            (
+                validate(&d.ring(), &Workload::Concurrent { writes: 1, keys: 4 }, 0, 0),
+                "--keys",
+            ),
+            (validate(&d.ring(), &d.workload, 4, 0), "--crashes"),
+            (validate(&d.ring(), &d.workload, 0, 4), "--data-loss"),
+        ];
+        for (result, setting) in cases {
+            let err = result.expect_err(setting);
+            assert!(err.contains(setting), "{err}");
+        }
+    }
+}
