@@ -41,16 +41,25 @@ pub enum Workload {
     /// CASSANDRA-11500's motivating case: as `late-cell`, then move v back with a timestamp
     /// not above the one of w.
     LateCellSwitchBack,
+    /// One client inserts a row, then moves its view key: the smallest write that deletes a
+    /// view row on one view replica and creates one on another.
+    Switch,
+    /// Two clients on two coordinators mix every kind of statement on one row: an INSERT, an
+    /// UPDATE of the view key, an UPDATE of the view key to null and a DELETE, with two
+    /// concurrent writes at the same timestamp (the tie goes to the tombstone).
+    Mixed,
 }
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 7] = [
         "concurrent",
         "switch-back",
         "delete-reinsert",
         "late-cell",
         "late-cell-switch-back",
+        "switch",
+        "mixed",
     ];
 
     /// The workload's name.
@@ -61,6 +70,8 @@ impl Workload {
             Workload::DeleteReinsert => "delete-reinsert",
             Workload::LateCell => "late-cell",
             Workload::LateCellSwitchBack => "late-cell-switch-back",
+            Workload::Switch => "switch",
+            Workload::Mixed => "mixed",
         }
     }
 
@@ -72,15 +83,42 @@ impl Workload {
             "delete-reinsert" => Workload::DeleteReinsert,
             "late-cell" => Workload::LateCell,
             "late-cell-switch-back" => Workload::LateCellSwitchBack,
+            "switch" => Workload::Switch,
+            "mixed" => Workload::Mixed,
             _ => return None,
         })
     }
 
-    /// The statements of a scripted (single-client) workload.
+    /// The statements of each client of a scripted workload, and the node it talks to.
+    fn stories(&self) -> Vec<(NodeId, Vec<Statement>)> {
+        use Assign::*;
+        match self {
+            Workload::Mixed => vec![
+                (
+                    NodeId(0),
+                    vec![
+                        Statement::insert(0, Some(1), Some(1), 1),
+                        Statement::update(0, Set(2), Keep, 2),
+                    ],
+                ),
+                (
+                    NodeId(1),
+                    vec![Statement::update(0, Null, Set(2), 2), Statement::delete(0, 3)],
+                ),
+            ],
+            w => vec![(NodeId(0), w.story())],
+        }
+    }
+
+    /// The statements of a single-client workload.
     fn story(&self) -> Vec<Statement> {
         use Assign::*;
         match self {
-            Workload::Concurrent { .. } => vec![],
+            Workload::Concurrent { .. } | Workload::Mixed => vec![],
+            Workload::Switch => vec![
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::update(0, Set(2), Keep, 2),
+            ],
             Workload::SwitchBack => vec![
                 Statement::insert(0, Some(1), Some(1), 1),
                 Statement::update(0, Set(2), Keep, 2),
@@ -111,7 +149,7 @@ impl Workload {
     pub fn len(&self) -> usize {
         match self {
             Workload::Concurrent { writes, .. } => *writes as usize,
-            w => w.story().len(),
+            w => w.stories().iter().map(|s| s.1.len()).sum(),
         }
     }
 
@@ -120,7 +158,7 @@ impl Workload {
     pub fn size(&self) -> (u8, u8) {
         match *self {
             Workload::Concurrent { writes, keys } => (writes, keys),
-            w => (w.story().len() as u8, 1),
+            w => (w.len() as u8, 1),
         }
     }
 
@@ -141,15 +179,22 @@ impl Workload {
                     )],
                 })
                 .collect(),
-            _ => vec![ClientScript {
-                coordinator: NodeId(0),
-                writes: self
-                    .story()
+            _ => {
+                let mut next = 0u8;
+                self.stories()
                     .into_iter()
-                    .enumerate()
-                    .map(|(i, s)| (WriteId(i as u8 + 1), s))
-                    .collect(),
-            }],
+                    .map(|(coordinator, story)| ClientScript {
+                        coordinator: NodeId(coordinator.0 % nodes.max(1)),
+                        writes: story
+                            .into_iter()
+                            .map(|s| {
+                                next += 1;
+                                (WriteId(next), s)
+                            })
+                            .collect(),
+                    })
+                    .collect()
+            }
         }
     }
 }
