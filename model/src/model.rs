@@ -151,20 +151,27 @@ impl MvModel {
                         _ => false,
                     })
             }
-            // Cassandra replays a coordinator batchlog entry once it is older than the batchlog
-            // timeout, whether or not the coordinator is alive, so the replay may race the
-            // coordinator's own base writes. Bound: no second replay while the previous one's
-            // base writes or acks are in flight or an ack is owed, which would only duplicate them.
+            // Bound: a coordinator batchlog entry is replayed only once its coordinator is
+            // down or has forgotten the write, and no earlier replay's base writes or acks are
+            // in flight. Cassandra replays any entry older than the batchlog timeout, so it can
+            // also replay while a live coordinator's own base writes are on their way; that
+            // replay re-applies the same statement at the same timestamp, which changes no
+            // table, but it multiplies the view-update traffic (a new local batchlog entry per
+            // replica per replay) past what a 60-second check can explore.
             Timer::CoordBatchlogReplay(w) => {
-                if !self.node(s, me.0 as usize).disk.coord_batchlog.contains_key(&w) {
+                let Some(entry) = self.node(s, me.0 as usize).disk.coord_batchlog.get(&w) else {
                     return true;
-                }
-                !Self::in_flight(s, |e| match e.msg {
-                    Msg::BatchlogRemove { write } => write == w && e.dst == my,
-                    Msg::BaseWrite { write, .. } => write == w && e.src == my,
-                    Msg::BaseWriteAck { write } => write == w && e.dst == my,
-                    _ => false,
-                }) && !self.ack_owed(s, w, me)
+                };
+                let c = entry.coordinator.0 as usize;
+                let coordinator_gone = s.crashed[c] || !self.node(s, c).coord.contains_key(&w);
+                coordinator_gone
+                    && !Self::in_flight(s, |e| match e.msg {
+                        Msg::BatchlogRemove { write } => write == w && e.dst == my,
+                        Msg::BaseWrite { write, .. } => write == w && e.src == my,
+                        Msg::BaseWriteAck { write } => write == w && e.dst == my,
+                        _ => false,
+                    })
+                    && !self.ack_owed(s, w, me)
             }
         }
     }

@@ -504,10 +504,12 @@ impl Cluster {
                     })
             }
             Timer::CoordBatchlogReplay(w) => {
-                if self.nodes[n].coord_batchlog_owner(w).is_none() {
+                let Some(c) = self.nodes[n].coord_batchlog_owner(w) else {
                     return true;
-                }
-                !self.any_in_flight(|e| match e.msg {
+                };
+                let coordinator = &self.nodes[c.0 as usize];
+                let gone = !coordinator.is_up() || !coordinator.coordinates(w);
+                gone && !self.any_in_flight(|e| match e.msg {
                     Msg::BatchlogRemove { write } => write == w && e.dst == me,
                     Msg::BaseWrite { write, .. } => write == w && e.src == me,
                     Msg::BaseWriteAck { write } => write == w && e.dst == me,
