@@ -432,7 +432,7 @@ impl MvModel {
                 }
                 // A mutation without a live marker deletes an old view row (DELETE_OLD or the
                 // second half of SWITCH_ENTRY); view writes always come from another node.
-                if mutations.iter().any(|m| !m.row.marker.is_some_and(|l| !l.expired)) {
+                if mutations.iter().any(|m| m.row.marker.is_none_or(|l| l.expired)) {
                     h.set(History::REMOTE_SWITCH);
                 }
             }
