@@ -453,6 +453,16 @@ impl MvModel {
         h
     }
 
+    /// The rules this configuration should exercise (`specs/protocol.md`, "Rule coverage").
+    pub fn expected_rules(&self) -> RuleSet {
+        mv_spec::rule::expected(
+            &self.cfg.variant.design(),
+            self.cfg.crashes > 0,
+            self.cfg.lossy,
+            self.cfg.data_loss > 0,
+        )
+    }
+
     /// The rules the initial state fired (the clients' first writes, C1).
     pub fn init_rules(&self) -> RuleSet {
         take_fired();
@@ -547,3 +557,4 @@ impl MvModelCfg {
         crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss)
     }
 }
+

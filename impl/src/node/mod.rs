@@ -26,6 +26,7 @@
 pub mod store;
 
 use mv_spec::obs::NodeObservation;
+use mv_spec::rule::{Rule, RuleSet};
 pub use mv_spec::variant::{Design, Variant};
 use mv_spec::{BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, WriteId};
 use std::collections::{BTreeMap, BTreeSet};
@@ -206,6 +207,10 @@ pub struct Effects {
     /// node does not replicate, a request from a node that only clients send). The node
     /// ignores the offending part and reports it; a host treats it as a failed run.
     pub violations: Vec<String>,
+    /// The rules of `specs/protocol.md` this step executed, as the model labels the same
+    /// transition: conformance compares them, and the simulation derives its history (and so
+    /// its witnesses) from them.
+    pub rules: RuleSet,
 }
 
 impl Effects {
@@ -280,6 +285,9 @@ impl Out<'_> {
     }
     fn violation(&mut self, v: String) {
         self.0.violations.push(v);
+    }
+    fn rule(&mut self, r: Rule) {
+        self.0.rules.insert(r);
     }
 }
 
@@ -421,6 +429,7 @@ impl Node {
                     },
                 );
                 let mut o = Out(&mut fx);
+                o.rule(Rule::W7);
                 o.persist(Persist::CoordBatchlogWrite(write));
                 o.set(Timer::CoordBatchlogReplay(write));
                 o.send(from, Msg::BatchlogStored { write });
@@ -445,6 +454,7 @@ impl Node {
                 // W8: the write reached a quorum; the entry has done its job.
                 fx.taken = true;
                 let mut o = Out(&mut fx);
+                o.rule(Rule::W8);
                 o.persist(Persist::CoordBatchlogRemove(write));
                 o.cancel(Timer::CoordBatchlogReplay(write));
             }
@@ -473,6 +483,7 @@ impl Node {
                 }
                 if for_replay {
                     // W9: a replayed base write landed on `replica`.
+                    o.rule(Rule::W9);
                     let entry = self.disk.coord_batchlog.get_mut(&write).expect("checked above");
                     entry.pending.remove(&replica);
                     if entry.pending.is_empty() {
@@ -485,6 +496,7 @@ impl Node {
             (Msg::ViewWrite { batch, mutations, .. }, Some(_)) => {
                 fx.taken = true;
                 let mut o = Out(&mut fx);
+                o.rule(Rule::V1);
                 // V1: merge what this node replicates. A mutation for another view partition
                 // means the sender paired wrongly (B5).
                 for m in &mutations {
@@ -500,6 +512,7 @@ impl Node {
                 }
                 // V2.
                 if let Some(batch) = batch {
+                    o.rule(Rule::V2);
                     o.send(from, Msg::ViewWriteAck { batch });
                 }
             }
@@ -534,6 +547,7 @@ impl Node {
                 };
                 o.0.taken = true;
                 // B8: apply, unlock, ack.
+                o.rule(Rule::B8);
                 o.persist(Persist::CommitLogRemove(write));
                 if !self.sw.bugs.apply_base_before_batchlog {
                     self.disk.store.apply_base(&entry.stmt);
@@ -549,6 +563,7 @@ impl Node {
                 };
                 o.0.taken = true;
                 // W6: give up; tell the client unless it already has its answer.
+                o.rule(Rule::W6);
                 if !c.replied {
                     o.send(c.client, Msg::WriteTimeout { write });
                 }
@@ -560,6 +575,7 @@ impl Node {
                 o.0.taken = true;
                 // B10: every view replica that has not acked gets its mutations as a hint,
                 // retried by B11 until acked.
+                o.rule(Rule::B10);
                 o.persist(Persist::BatchlogRemove(batch));
                 for (target, mutations) in unacked {
                     self.disk.hints.entry(target).or_default().insert(batch, mutations);
@@ -573,6 +589,7 @@ impl Node {
                 };
                 o.0.taken = true;
                 // B11: resend every hint for `target`; keep retrying.
+                o.rule(Rule::B11);
                 for (&batch, mutations) in hints {
                     o.send(
                         Addr::Node(target),
@@ -591,6 +608,7 @@ impl Node {
                 };
                 o.0.taken = true;
                 // W9: the coordinator is gone; replay to the replicas that have not acked.
+                o.rule(Rule::W9);
                 for &replica in &entry.pending {
                     o.send(
                         Addr::Node(replica),
@@ -619,8 +637,10 @@ impl Node {
                 replied: false,
             },
         );
+        o.rule(Rule::W1);
         o.set(Timer::WriteTimeout(write));
         if self.sw.coordinator_batchlog {
+            o.rule(Rule::W2);
             for n in self.ring.batchlog_nodes(self.id) {
                 o.send(Addr::Node(n), Msg::BatchlogStore { write, stmt });
             }
@@ -631,6 +651,7 @@ impl Node {
 
     /// W3.
     fn forward(&self, write: WriteId, stmt: Statement, o: &mut Out) {
+        o.rule(Rule::W3);
         for r in self.ring.base_replicas(stmt.k) {
             o.send(Addr::Node(r), Msg::BaseWrite { write, stmt });
         }
@@ -640,12 +661,15 @@ impl Node {
     fn on_base_ack(&mut self, write: WriteId, o: &mut Out) {
         let rf = self.ring.rf;
         let c = self.coordinating.get_mut(&write).expect("caller checked");
+        o.rule(Rule::W4);
         c.acks += 1;
         if c.acks == c.cl.required(rf) && !c.replied {
+            o.rule(Rule::W5);
             c.replied = true;
             o.send(c.client, Msg::WriteOk { write });
         }
         if self.sw.coordinator_batchlog && c.acks == Cl::Quorum.required(rf) {
+            o.rule(Rule::W8);
             for n in self.ring.batchlog_nodes(self.id) {
                 o.send(Addr::Node(n), Msg::BatchlogRemove { write });
             }
@@ -658,9 +682,11 @@ impl Node {
 
     /// B2-B7.
     fn base_write_first_half(&mut self, write: WriteId, stmt: Statement, reply_to: NodeId, o: &mut Out) {
+        o.rule(Rule::B2);
         self.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
         o.persist(Persist::CommitLogAppend(write));
         self.generate_and_send(write, stmt, o);
+        o.rule(Rule::B7);
         if self.sw.bugs.ack_before_apply {
             o.send(Addr::Node(reply_to), Msg::BaseWriteAck { write });
         }
@@ -677,9 +703,12 @@ impl Node {
         self.ring.paired_view_replica(self.id, k, key)
     }
 
-    /// B3-B6 (and the seeded early apply).
-    fn generate_and_send(&mut self, write: WriteId, stmt: Statement, o: &mut Out) {
+    /// B3-B6 (and the seeded early apply). Returns how many view mutations were generated.
+    fn generate_and_send(&mut self, write: WriteId, stmt: Statement, o: &mut Out) -> usize {
+        o.rule(Rule::B3);
+        o.rule(Rule::B4);
         let mutations = self.disk.store.view_updates(&self.sw.view, &stmt);
+        let generated = mutations.len();
         if self.sw.bugs.apply_base_before_batchlog {
             self.disk.store.apply_base(&stmt);
             o.persist(Persist::BaseApply(write, stmt.k));
@@ -689,6 +718,7 @@ impl Node {
             match self.paired(stmt.k, m.key) {
                 // B5: our own pair: apply here, synchronously.
                 Some(t) if t == self.id => {
+                    o.rule(Rule::B5);
                     self.disk.store.apply_view(&self.sw.view, &m);
                     o.persist(Persist::ViewApply(m.key));
                 }
@@ -700,8 +730,9 @@ impl Node {
             }
         }
         if remote.is_empty() {
-            return;
+            return generated;
         }
+        o.rule(Rule::B6);
         let batch = if self.sw.local_batchlog {
             // B6: the batchlog entry is durable before any remote view write leaves.
             let id = BatchId {
@@ -726,10 +757,12 @@ impl Node {
                 },
             );
         }
+        generated
     }
 
     /// B9.
     fn on_view_ack(&mut self, batch: BatchId, target: NodeId, o: &mut Out) {
+        o.rule(Rule::B9);
         if let Some(entry) = self.disk.batchlog.get_mut(&batch) {
             if entry.remove(&target).is_some() && entry.is_empty() {
                 self.disk.batchlog.remove(&batch);
@@ -750,6 +783,7 @@ impl Node {
 
     /// R1-R3.
     fn restart(&mut self, o: &mut Out) {
+        o.rule(Rule::R1);
         self.up = true;
         self.coordinating.clear();
         // R2: replay the commit log in write order, regenerating view updates against the
@@ -758,13 +792,18 @@ impl Node {
         let entries = std::mem::take(&mut self.disk.commitlog);
         for (write, e) in entries {
             o.persist(Persist::CommitLogRemove(write));
-            self.generate_and_send(write, e.stmt, o);
+            if self.generate_and_send(write, e.stmt, o) > 0 {
+                o.rule(Rule::R2);
+            }
             if !self.sw.bugs.apply_base_before_batchlog {
                 self.disk.store.apply_base(&e.stmt);
                 o.persist(Persist::BaseApply(write, e.stmt.k));
             }
         }
         // R3.
+        if self.has_pending_work() {
+            o.rule(Rule::R3);
+        }
         let batches: Vec<BatchId> = self.disk.batchlog.keys().copied().collect();
         for b in batches {
             o.set(Timer::BatchlogReplay(b));

@@ -22,7 +22,8 @@
 //! `BaseWriteAck` leaves only once the sender's base table holds the write.
 
 use crate::node::{Addr, Effects, Input, Node, Output, SeededBugs, Switches, Variant};
-use mv_spec::obs::{NodeObservation, Observation, Outcome, WriteRecord};
+use mv_spec::obs::{History, NodeObservation, Observation, Outcome, WriteRecord};
+use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::trace::{ClientObservation, Step, TraceConfig};
 use mv_spec::workload::{ClientScript, Workload};
 use mv_spec::{Cl, Msg, NodeId, Ring, Statement, Timer, WriteId};
@@ -158,6 +159,10 @@ pub struct Cluster {
     network: Vec<Envelope>,
     restarts: Vec<u8>,
     data_losses: Vec<u8>,
+    /// The mechanisms this run has exercised so far; the witnesses read it.
+    history: History,
+    /// The rules the last step fired (after `new`, the clients' first writes).
+    last_rules: RuleSet,
 }
 
 fn not_enabled<T>(m: String) -> Result<T, StepError> {
@@ -178,9 +183,11 @@ impl Cluster {
         let scripts = cfg.workload.scripts(cfg.ring.nodes);
         let mut outcomes = Vec::new();
         let mut network = Vec::new();
+        let mut last_rules = RuleSet::default();
         for (c, s) in scripts.iter().enumerate() {
             let mut o = vec![Outcome::NotSent; s.writes.len()];
             if let Some(&(write, stmt)) = s.writes.first() {
+                last_rules.insert(Rule::C1);
                 o[0] = Outcome::Pending;
                 network.push(Envelope {
                     src: Addr::Client(c as u8),
@@ -203,6 +210,8 @@ impl Cluster {
             network,
             restarts: vec![0; n],
             data_losses: vec![0; n],
+            history: History::default(),
+            last_rules,
             cfg,
         })
     }
@@ -285,6 +294,28 @@ impl Cluster {
 
     /// Applies one step: the only way the cluster changes (besides the copies above).
     pub fn apply(&mut self, step: &Step) -> Result<(), StepError> {
+        self.last_rules = RuleSet::default();
+        let r = self.apply_step(step);
+        if self.last_rules.contains(Rule::B10) {
+            self.history.set(History::REPLAY);
+        }
+        if self.last_rules.contains(Rule::R2) {
+            self.history.set(History::REGEN);
+        }
+        r
+    }
+
+    /// The rules the last step fired, as the model labels the same transition.
+    pub fn last_rules(&self) -> RuleSet {
+        self.last_rules
+    }
+
+    /// The mechanisms exercised so far (see `mv_spec::obs::History`).
+    pub fn history(&self) -> History {
+        self.history
+    }
+
+    fn apply_step(&mut self, step: &Step) -> Result<(), StepError> {
         match step {
             Step::Deliver { src, dst, msg } => {
                 let (src, dst) = (self.addr(src)?, self.addr(dst)?);
@@ -302,6 +333,7 @@ impl Cluster {
                     return not_enabled(format!("{src} -> {dst} {msg} is not in flight"));
                 };
                 self.network.remove(i);
+                self.last_rules.insert(Rule::Drop);
                 Ok(())
             }
             Step::Timeout { node, timer } => {
@@ -313,6 +345,10 @@ impl Cluster {
                 if !self.may_crash(n) {
                     return not_enabled(format!("{node} cannot crash (down, or the crash budget is spent)"));
                 }
+                if self.holds_acked_write(n) {
+                    self.history.set(History::ACKED_CRASH);
+                }
+                self.last_rules.insert(Rule::Crash);
                 self.nodes[n].step(Input::Crash);
                 self.timers[n].clear();
                 Ok(())
@@ -333,6 +369,7 @@ impl Cluster {
                         "{node} cannot lose its data (down, lost it before, or the budget is spent)"
                     ));
                 }
+                self.last_rules.insert(Rule::DataLoss);
                 self.nodes[n].step(Input::DataLoss);
                 self.data_losses[n] += 1;
                 self.timers[n].clear();
@@ -360,6 +397,16 @@ impl Cluster {
                 if !fx.taken && fx.violations.is_empty() {
                     return not_enabled(format!("{dst} does not take {msg} from {src} now"));
                 }
+                if let Msg::ViewWrite { mutations, hint, .. } = &msg {
+                    if *hint {
+                        self.history.set(History::HINT);
+                    }
+                    // A mutation without a live marker removes an old view row: the view key
+                    // moved, and the view replica that held the old row is told so.
+                    if mutations.iter().any(|m| m.row.marker.is_none_or(|l| l.expired)) {
+                        self.history.set(History::REMOTE_SWITCH);
+                    }
+                }
                 self.network.remove(i);
                 self.carry_out(n, fx)
             }
@@ -376,6 +423,7 @@ impl Cluster {
                 }
                 self.network.remove(i);
                 // C2: record the answer, send the next write.
+                self.last_rules.insert(Rule::C2);
                 self.outcomes[c][w] = if matches!(msg, Msg::WriteOk { .. }) {
                     Outcome::Ok
                 } else {
@@ -417,9 +465,23 @@ impl Cluster {
         self.carry_out(n, fx)
     }
 
+    /// Whether node `n`'s base table holds a write some client has been told succeeded.
+    fn holds_acked_write(&self, n: usize) -> bool {
+        (0..self.scripts.len()).any(|c| {
+            self.scripts[c]
+                .writes
+                .iter()
+                .zip(&self.outcomes[c])
+                .any(|(&(_, stmt), &o)| {
+                    o == Outcome::Ok && mv_spec::props::covers(&self.nodes[n].base_row(stmt.k), &stmt)
+                })
+        })
+    }
+
     /// Carries out a node's outputs, then checks its durability discipline.
     fn carry_out(&mut self, n: usize, fx: Effects) -> Result<(), StepError> {
         let me = Addr::Node(NodeId(n as u8));
+        self.last_rules.0 |= fx.rules.0;
         let mut problems = fx.violations;
         for out in fx.outputs {
             match out {
@@ -623,8 +685,7 @@ impl Cluster {
             nodes: (0..self.nodes.len()).map(|n| self.observe_node(n)).collect(),
             writes,
             quiescent: self.quiescent(),
-            // The simulation checks the `always` properties only, which read no history.
-            history: Default::default(),
+            history: self.history,
         }
     }
 }

@@ -6,8 +6,10 @@
 use mv_impl::node::SeededBugs;
 use mv_impl::sim::{Cluster, ClusterConfig, Workload};
 use mv_model::{Action, MvModel, MvModelCfg, State};
+use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::trace::Step;
 use stateright::Model;
+use std::hash::{Hash, Hasher};
 
 /// The implementation's configuration for a model configuration: same names, same sizes.
 pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
@@ -96,9 +98,14 @@ pub fn replay(model: &MvModel, cfg: ClusterConfig, actions: &[Action]) -> Result
             at: i,
             what: format!("{step}: {e}"),
         })?;
-        s = model.next_state(&s, a.clone()).ok_or_else(|| Mismatch {
+        let (next, rules) = model.step(&s, a.clone());
+        s = next.ok_or_else(|| Mismatch {
             at: i,
             what: format!("the model cannot take {step}"),
+        })?;
+        same_rules(rules, c.last_rules()).map_err(|what| Mismatch {
+            at: i,
+            what: format!("{step}: {what}"),
         })?;
         compare(model, &s, &c, false).map_err(|what| Mismatch {
             at: i + 1,
@@ -122,15 +129,28 @@ pub fn replay_steps(cfg: ClusterConfig, steps: &[Step]) -> Result<Cluster, Misma
 }
 
 /// Walks every path of the model of length at most `depth` from its initial state, and
-/// replays each on the implementation built with `imp`, comparing observations and enabled
-/// steps at every state. Returns the number of states compared, or the first difference
-/// with the path that led to it.
+/// replays each on the implementation built with `imp`, comparing observations, fired rules
+/// and enabled steps at every state. Paths that reach a pair (model state, implementation
+/// state) already compared are not walked again: the walk is breadth-first, so that pair was
+/// compared at a depth no greater, and everything below it is the same. Returns the number of
+/// distinct pairs compared, or the first difference with the path that led to it.
 pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) -> Result<usize, String> {
     let model = cfg.clone().into_model();
     let cluster = Cluster::new(imp).map_err(|e| format!("bad configuration: {e}"))?;
-    let mut stack: Vec<(State, Cluster, Vec<Step>)> = vec![(model.init_states().remove(0), cluster, Vec::new())];
+    same_rules(model.init_rules(), cluster.last_rules()).map_err(|e| format!("initial state: {e}"))?;
+    let pair_key = |s: &State, c: &Cluster| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        s.hash(&mut h);
+        format!("{c:?}").hash(&mut h);
+        h.finish()
+    };
+    let init = model.init_states().remove(0);
+    let mut seen = std::collections::HashSet::new();
+    seen.insert(pair_key(&init, &cluster));
+    let mut queue: std::collections::VecDeque<(State, Cluster, Vec<Step>)> =
+        std::collections::VecDeque::from([(init, cluster, Vec::new())]);
     let mut compared = 0;
-    while let Some((s, c, path)) = stack.pop() {
+    while let Some((s, c, path)) = queue.pop_front() {
         compared += 1;
         if let Err(e) = compare(&model, &s, &c, true) {
             return Err(format!("{}\nafter the path:\n  {}\n{e}", model.summary(), show(&path)));
@@ -141,7 +161,7 @@ pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) ->
         let mut actions = Vec::new();
         model.actions(&s, &mut actions);
         for a in actions {
-            let Some(next) = model.next_state(&s, a.clone()) else {
+            let (Some(next), rules) = model.step(&s, a.clone()) else {
                 continue;
             };
             let step = model.to_step(&a);
@@ -153,12 +173,42 @@ pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) ->
                     show(&path)
                 ));
             }
+            if let Err(e) = same_rules(rules, c2.last_rules()) {
+                return Err(format!(
+                    "{}\nafter the path:\n  {}\n{step}: {e}",
+                    model.summary(),
+                    show(&path)
+                ));
+            }
+            if !seen.insert(pair_key(&next, &c2)) {
+                continue;
+            }
             let mut p2 = path.clone();
             p2.push(step);
-            stack.push((next, c2, p2));
+            queue.push_back((next, c2, p2));
         }
     }
     Ok(compared)
+}
+
+/// Both sides label one step with the same rules of `specs/protocol.md`: the same cut
+/// points, and coverage that means the same on both sides.
+pub fn same_rules(model: RuleSet, imp: RuleSet) -> Result<(), String> {
+    if model == imp {
+        return Ok(());
+    }
+    let names = |r: RuleSet| {
+        Rule::ALL
+            .iter()
+            .filter(|x| r.contains(**x))
+            .map(|x| x.id())
+            .collect::<Vec<_>>()
+    };
+    Err(format!(
+        "fired rules differ: model {:?}, implementation {:?}",
+        names(model),
+        names(imp)
+    ))
 }
 
 /// A path, one step a line.

@@ -10,6 +10,7 @@
 //! The ids are vocabulary: the same strings appear in `protocol.md`, in the handlers that
 //! implement them and in coverage reports.
 
+use crate::variant::Design;
 use serde::{Deserialize, Serialize};
 
 /// A rule of the protocol, or a fault action of the environment.
@@ -268,6 +269,29 @@ impl Coverage {
     }
 }
 
+/// The rules a configuration should exercise: those its variant's design and its fault budgets
+/// make reachable (`specs/protocol.md`, "Rule coverage"). The ring is not consulted on
+/// purpose: a ring where every view write is self-paired should show B6 and V1 not covered.
+pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool) -> RuleSet {
+    use Rule::*;
+    let mut s = RuleSet::default();
+    for r in [C1, C2, W1, W3, W4, W5, W6, B2, B3, B4, B5, B6, B7, B8, V1] {
+        s.insert(r);
+    }
+    let mut when = |on: bool, rules: &[Rule]| {
+        if on {
+            rules.iter().for_each(|r| s.insert(*r));
+        }
+    };
+    when(design.coordinator_batchlog, &[W2, W7, W8, W9]);
+    when(design.partition_lock, &[B1]);
+    when(design.local_batchlog, &[B9, B10, B11, V2]);
+    when(crashes, &[R1, R2, R3, Crash]);
+    when(lossy, &[Drop]);
+    when(data_loss, &[DataLoss]);
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,5 +323,43 @@ mod tests {
         assert_eq!(c.get(Rule::DataLoss), 2);
         assert_eq!(c.0.iter().sum::<u64>(), 5);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![Rule::B2, Rule::DataLoss]);
+    }
+
+    /// Each design choice and fault budget adds exactly its rules, and C3 is never expected.
+    #[test]
+    fn expected_rules_follow_design_and_faults() {
+        let bare = Design {
+            deletion: crate::variant::DeletionStyle::ExpiredLiveness,
+            single_slot: false,
+            strict_liveness: true,
+            partition_lock: false,
+            local_batchlog: false,
+            coordinator_batchlog: false,
+        };
+        let base = expected(&bare, false, false, false);
+        assert_eq!(base.iter().count(), 15);
+        let full = Design {
+            partition_lock: true,
+            local_batchlog: true,
+            coordinator_batchlog: true,
+            ..bare
+        };
+        let all = expected(&full, true, true, true);
+        assert_eq!(all.iter().count(), Rule::ALL.len() - 1);
+        assert!(!all.contains(Rule::C3));
+        assert!(expected(
+            &Design {
+                partition_lock: true,
+                ..bare
+            },
+            false,
+            false,
+            false
+        )
+        .contains(Rule::B1));
+        assert!(!base.contains(Rule::B1) && !base.contains(Rule::V2) && !base.contains(Rule::W9));
+        assert!(expected(&bare, true, false, false).contains(Rule::R2));
+        assert!(expected(&bare, false, true, false).contains(Rule::Drop));
+        assert!(expected(&bare, false, false, true).contains(Rule::DataLoss));
     }
 }
