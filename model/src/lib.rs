@@ -51,6 +51,7 @@
 pub mod actor;
 pub mod model;
 pub mod render;
+pub mod search;
 pub mod storage;
 pub mod trace;
 pub mod variant;
