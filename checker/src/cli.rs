@@ -125,7 +125,7 @@ pub struct ModelArgs {
     /// Consistency level of every write.
     #[arg(long, value_enum)]
     pub cl: Option<ClArg>,
-    /// Workload: concurrent, switch-back, delete-reinsert, late-cell, late-cell-switch-back.
+    /// Workload: concurrent, switch, mixed, switch-back, delete-reinsert, late-cell, late-cell-switch-back.
     #[arg(long)]
     pub workload: Option<String>,
     /// Number of concurrent writes (clients) of the `concurrent` workload.
@@ -154,18 +154,19 @@ pub struct SearchArgs {
     /// Worker threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Stop exploring below this depth (states are counted from 1).
+    /// Do not expand states at this depth (initial states are depth 1); at least 1.
     #[arg(long)]
     pub max_depth: Option<usize>,
-    /// Stop after about this many unique states.
+    /// Visit at most this many unique states.
     #[arg(long)]
     pub max_states: Option<usize>,
     /// Stop after this many seconds.
     #[arg(long)]
     pub timeout: Option<u64>,
-    /// Symmetry reduction (DFS only).
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
-    pub symmetry: OnOff,
+    /// Exit 12 when a rule the configuration should exercise never fired (see the coverage
+    /// table), so CI can keep a configuration honest.
+    #[arg(long)]
+    pub require_coverage: bool,
 }
 
 /// Output settings.
@@ -182,19 +183,10 @@ pub struct OutputArgs {
 /// Search strategy.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Strategy {
-    /// Depth-first (low memory, symmetry-capable).
+    /// Depth-first: less memory; counterexamples are not the shortest.
     Dfs,
-    /// Breadth-first (Stateright 0.31 keeps the last violating path it meets, not the shortest).
+    /// Breadth-first: every counterexample and witness path is a shortest one.
     Bfs,
-}
-
-/// on / off.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OnOff {
-    /// On.
-    On,
-    /// Off.
-    Off,
 }
 
 /// Report format.

@@ -1,9 +1,11 @@
 //! `mvcheck`: check, simulate, explore and replay the materialized-view write-path model,
 //! and validate implementation traces against it.
 //!
-//! Exit codes follow TLC and Apalache: 0 when every property holds, 12 when one is violated,
-//! 20 when a trace diverges from the model, 2 for a usage or input error, 1 for an internal
-//! error.
+//! Exit codes follow TLC and Apalache where they can: 0 when an exhaustive check found every
+//! property holding, 12 when one is violated (or, with `--require-coverage`, when a rule the
+//! configuration should exercise never fired), 3 when a bound cut the search before any
+//! violation was found (inconclusive), 20 when a trace diverges from the model, 2 for a usage
+//! or input error, 1 for an internal error.
 
 mod cli;
 mod cql;
@@ -18,6 +20,9 @@ use std::process::ExitCode;
 
 /// Exit code when a property is violated (TLC, Apalache).
 pub const EXIT_VIOLATION: u8 = 12;
+/// Exit code when no violation was found but a bound (depth, states, time) cut the search:
+/// the result is inconclusive, and a script must not read it as a pass.
+pub const EXIT_INCONCLUSIVE: u8 = 3;
 /// Exit code for bad flags or input files.
 pub const EXIT_USAGE: u8 = 2;
 

@@ -1,12 +1,15 @@
 //! `check`, `simulate`, `explore` and `variants`: running the model and reporting on it.
 
-use crate::cli::{Format, ModelArgs, OnOff, OutputArgs, SearchArgs, Strategy};
-use crate::{itf, Failure, EXIT_VIOLATION};
+use crate::cli::{Format, ModelArgs, OutputArgs, SearchArgs, Strategy};
+use crate::{itf, Failure, EXIT_INCONCLUSIVE, EXIT_VIOLATION};
+use mv_model::search::{self, Outcome, Progress, SearchCfg};
 use mv_model::{Action, Expected, MvModel, State, Variant};
 use mv_spec::props::{Kind, PROPERTIES};
+use mv_spec::rule::{Coverage, Rule};
 use serde_json::json;
-use stateright::{Checker, Model, Path};
+use stateright::{Model, Path};
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One row of the verdict table.
@@ -20,32 +23,6 @@ pub struct Verdict {
 
 fn build(args: &ModelArgs) -> Result<MvModel, Failure> {
     args.config().map(|c| c.into_model()).map_err(Failure::Usage)
-}
-
-/// Why a search stopped.
-fn stop_reason(
-    search: &SearchArgs,
-    unique: usize,
-    depth: usize,
-    elapsed: Duration,
-    all_decided: bool,
-) -> Option<String> {
-    if let Some(t) = search.timeout {
-        if elapsed.as_secs() >= t {
-            return Some(format!("time bound ({t} s)"));
-        }
-    }
-    if let Some(n) = search.max_states {
-        if unique >= n {
-            return Some(format!("state bound ({n} unique states)"));
-        }
-    }
-    if let Some(d) = search.max_depth {
-        if depth >= d {
-            return Some(format!("depth bound ({d})"));
-        }
-    }
-    all_decided.then(|| "every property was decided".to_string())
 }
 
 fn verdicts(model: &MvModel, found: &dyn Fn(&str) -> Option<usize>, exhaustive: bool) -> Vec<Verdict> {
@@ -74,7 +51,7 @@ fn verdicts(model: &MvModel, found: &dyn Fn(&str) -> Option<usize>, exhaustive: 
 
 fn print_table(rows: &[Verdict]) {
     println!(
-        "{:<22} {:<10} {:<10} {:<30} steps",
+        "{:<28} {:<10} {:<10} {:<30} steps",
         "property", "kind", "expected", "verdict"
     );
     for r in rows {
@@ -86,12 +63,45 @@ fn print_table(rows: &[Verdict]) {
             _ => "",
         };
         println!(
-            "{:<22} {:<10} {:<10} {:<30} {steps}{mismatch}",
+            "{:<28} {:<10} {:<10} {:<30} {steps}{mismatch}",
             r.id,
             kind,
             r.expected.label(),
             r.verdict
         );
+    }
+}
+
+/// One row of the coverage table.
+pub struct CoverageRow {
+    pub rule: Rule,
+    pub transitions: u64,
+    /// Whether this configuration should exercise the rule (`mv_spec::rule::expected`).
+    pub expected: bool,
+}
+
+fn coverage_rows(model: &MvModel, c: &Coverage) -> Vec<CoverageRow> {
+    let expected = model.expected_rules();
+    Rule::ALL
+        .iter()
+        .map(|&rule| CoverageRow {
+            rule,
+            transitions: c.get(rule),
+            expected: expected.contains(rule),
+        })
+        .filter(|r| r.expected || r.transitions > 0)
+        .collect()
+}
+
+fn print_coverage(rows: &[CoverageRow]) {
+    println!("{:<10} {:>14}  what", "rule", "transitions");
+    for r in rows {
+        let count = if r.transitions == 0 {
+            "not covered".to_string()
+        } else {
+            r.transitions.to_string()
+        };
+        println!("{:<10} {count:>14}  {}", r.rule.id(), r.rule.summary());
     }
 }
 
@@ -114,8 +124,8 @@ fn header(model: &MvModel, what: &str) {
     println!("model: {}", model.summary());
 }
 
-/// Polls a running checker, drawing progress on stderr, until it is done.
-fn watch<C: Checker<MvModel>>(checker: &C, start: Instant, quiet: bool) {
+/// Draws progress on stderr until the search is done.
+fn watch(progress: &Progress, start: Instant, quiet: bool) {
     let tty = std::io::stderr().is_terminal();
     let bar = (tty && !quiet).then(|| {
         let b = indicatif::ProgressBar::new_spinner();
@@ -123,15 +133,15 @@ fn watch<C: Checker<MvModel>>(checker: &C, start: Instant, quiet: bool) {
         b
     });
     let mut last_print = Instant::now();
-    while !checker.is_done() {
+    while !progress.is_done() {
         std::thread::sleep(Duration::from_millis(100));
         let secs = start.elapsed().as_secs_f64().max(1e-9);
         let line = format!(
             "states {} | unique {} | {:.0} unique/s | depth {} | {:.0} s",
-            checker.state_count(),
-            checker.unique_state_count(),
-            checker.unique_state_count() as f64 / secs,
-            checker.max_depth(),
+            progress.generated(),
+            progress.unique(),
+            progress.unique() as f64 / secs,
+            progress.max_depth(),
             secs
         );
         if let Some(b) = &bar {
@@ -153,63 +163,71 @@ pub fn check(args: &ModelArgs, search: &SearchArgs, out: &OutputArgs) -> Result<
     if search.threads == 0 {
         return Err(Failure::Usage("--threads must be at least 1".into()));
     }
-    // Every node holds a distinct ring position and every client a distinct script, so no
-    // permutation of actors is a symmetry of this model: there is nothing to reduce.
-    let symmetry = match (search.symmetry, search.strategy) {
-        (OnOff::Off, _) => "off",
-        (OnOff::On, Strategy::Bfs) => "off (BFS ignores symmetry)",
-        (OnOff::On, Strategy::Dfs) => "none applies (every actor is distinct)",
-    };
+    if search.max_depth == Some(0) {
+        return Err(Failure::Usage(
+            "--max-depth must be at least 1 (initial states are at depth 1)".into(),
+        ));
+    }
+    if search.max_states == Some(0) {
+        return Err(Failure::Usage("--max-states must be at least 1".into()));
+    }
     if human {
         header(
             &model,
-            &format!(
-                "strategy={:?} threads={} symmetry: {symmetry}",
-                search.strategy, search.threads
-            )
-            .to_lowercase(),
+            &format!("strategy={:?} threads={}", search.strategy, search.threads).to_lowercase(),
         );
     }
-    let mut builder = model.checker().threads(search.threads);
-    if let Some(d) = search.max_depth {
-        builder = builder.target_max_depth(d);
-    }
-    if let Some(n) = search.max_states {
-        builder = builder.target_state_count(n);
-    }
-    if let Some(t) = search.timeout {
-        builder = builder.timeout(Duration::from_secs(t));
-    }
+    let cfg = SearchCfg {
+        strategy: match search.strategy {
+            Strategy::Dfs => search::Strategy::Dfs,
+            Strategy::Bfs => search::Strategy::Bfs,
+        },
+        threads: search.threads,
+        max_depth: search.max_depth,
+        max_states: search.max_states,
+        timeout: search.timeout.map(Duration::from_secs),
+        stop_when_decided: true,
+    };
     let start = Instant::now();
-    match search.strategy {
-        Strategy::Dfs => finish(builder.spawn_dfs(), start, search, out),
-        Strategy::Bfs => finish(builder.spawn_bfs(), start, search, out),
-    }
+    let model = Arc::new(model);
+    let running = search::spawn(model.clone(), cfg);
+    watch(&running.progress(), start, !human);
+    let outcome = running.join();
+    report_check(&model, &outcome, search, out)
 }
 
-fn finish<C: Checker<MvModel>>(
-    checker: C,
-    start: Instant,
+fn report_check(
+    model: &MvModel,
+    outcome: &Outcome<MvModel>,
     search: &SearchArgs,
     out: &OutputArgs,
 ) -> Result<u8, Failure> {
     let human = out.format == Format::Human;
-    watch(&checker, start, !human);
-    let checker = checker.join();
-    let elapsed = start.elapsed();
-    let model = checker.model();
-    let discoveries = checker.discoveries();
-    let all_decided = discoveries.len() == PROPERTIES.len();
-    let stop = stop_reason(
-        search,
-        checker.unique_state_count(),
-        checker.max_depth(),
-        elapsed,
-        all_decided,
-    );
-    let exhaustive = stop.is_none();
+    let exhaustive = outcome.exhaustive();
+    let discoveries = &outcome.discoveries;
     let found = |id: &str| discoveries.get(id).map(|p| p.clone().into_actions().len());
     let rows = verdicts(model, &found, exhaustive);
+    let coverage = coverage_rows(model, &outcome.tally);
+    let uncovered: Vec<&'static str> = coverage
+        .iter()
+        .filter(|r| r.expected && r.transitions == 0)
+        .map(|r| r.rule.id())
+        .collect();
+    // What cut the search, in words; `None` when every reachable state was visited.
+    let stopped_by: Option<String> = if exhaustive {
+        None
+    } else if !outcome.bounds.is_empty() {
+        Some(
+            outcome
+                .bounds
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        )
+    } else {
+        Some("every property was decided (violated or found) before the search finished".into())
+    };
     // The specific property (P-one-row, P-cells...) tells more than P-converge: show it first.
     let mut violated: Vec<&Verdict> = rows.iter().filter(|r| r.verdict == "VIOLATED").collect();
     violated.sort_by_key(|r| (r.id == "P-converge", r.steps));
@@ -220,23 +238,51 @@ fn finish<C: Checker<MvModel>>(
         let path = &discoveries[v.id];
         saved = Some(itf::save(model, path, v.id, "violation", &out.out_dir)?);
     }
+    let code = if !violated.is_empty() {
+        EXIT_VIOLATION
+    } else if search.require_coverage && !uncovered.is_empty() {
+        EXIT_VIOLATION
+    } else if !exhaustive {
+        EXIT_INCONCLUSIVE
+    } else {
+        0
+    };
 
-    let secs = elapsed.as_secs_f64();
+    let secs = outcome.elapsed.as_secs_f64();
     if human {
         println!(
             "done: states={} unique={} max-depth={} seconds={:.2} ({:.0} unique states/s)",
-            checker.state_count(),
-            checker.unique_state_count(),
-            checker.max_depth(),
+            outcome.generated,
+            outcome.unique,
+            outcome.max_depth,
             secs,
-            checker.unique_state_count() as f64 / secs.max(1e-9)
+            outcome.unique as f64 / secs.max(1e-9)
         );
         println!();
         print_table(&rows);
         println!();
-        match &stop {
+        print_coverage(&coverage);
+        println!();
+        match &stopped_by {
             None => println!("search: exhaustive (every reachable state within the model's fault bounds was checked)"),
-            Some(why) => println!("search: NOT exhaustive, stopped by the {why}"),
+            Some(why) => println!(
+                "search: NOT exhaustive, stopped by {why} after {} unique states",
+                outcome.unique
+            ),
+        }
+        if uncovered.is_empty() {
+            println!("coverage: every rule this configuration should exercise fired");
+        } else {
+            println!(
+                "coverage: {} rule(s) never fired: {}{}",
+                uncovered.len(),
+                uncovered.join(", "),
+                if search.require_coverage {
+                    " (--require-coverage: exit 12)"
+                } else {
+                    ""
+                }
+            );
         }
         for r in &rows {
             if r.kind == Kind::Sometimes && r.verdict == "NOT FOUND" && r.expected == Expected::Found {
@@ -245,6 +291,9 @@ fn finish<C: Checker<MvModel>>(
                     r.id
                 );
             }
+        }
+        if violated.is_empty() && !exhaustive {
+            println!("result: inconclusive (exit {EXIT_INCONCLUSIVE}): no violation found, but the search was cut");
         }
         if let (Some(v), Some(file)) = (violated.first(), &saved) {
             println!();
@@ -261,10 +310,11 @@ fn finish<C: Checker<MvModel>>(
             "strategy": format!("{:?}", search.strategy).to_lowercase(),
             "threads": search.threads,
             "exhaustive": exhaustive,
-            "stopped_by": stop,
-            "states": checker.state_count(),
-            "unique_states": checker.unique_state_count(),
-            "max_depth": checker.max_depth(),
+            "stopped_by": stopped_by,
+            "bounds": outcome.bounds.iter().map(|b| b.to_string()).collect::<Vec<_>>(),
+            "states": outcome.generated,
+            "unique_states": outcome.unique,
+            "max_depth": outcome.max_depth,
             "seconds": secs,
             "properties": rows.iter().map(|r| json!({
                 "name": r.id,
@@ -273,11 +323,18 @@ fn finish<C: Checker<MvModel>>(
                 "verdict": r.verdict,
                 "steps": r.steps,
             })).collect::<Vec<_>>(),
+            "coverage": coverage.iter().map(|r| json!({
+                "rule": r.rule.id(),
+                "transitions": r.transitions,
+                "expected": r.expected,
+            })).collect::<Vec<_>>(),
+            "not_covered": uncovered,
+            "exit_code": code,
             "counterexample_file": saved.as_ref().map(|p| p.display().to_string()),
         });
         println!("{report}");
     }
-    Ok(if violated.is_empty() { 0 } else { EXIT_VIOLATION })
+    Ok(code)
 }
 
 fn print_saved(model: &MvModel, path: &Path<State, Action>, file: &std::path::Path) {

@@ -28,29 +28,87 @@ fn row<'a>(out: &'a str, id: &str) -> &'a str {
 }
 
 #[test]
-fn correct_variant_exits_0_with_every_verdict() {
+fn correct_variant_exits_0_with_every_verdict_and_full_coverage() {
     let dir = tempfile::tempdir().unwrap();
-    let o = mvcheck(dir.path(), &["check", "--variant", "cassandra-3.0"]);
+    let o = mvcheck(
+        dir.path(),
+        &["check", "--variant", "cassandra-3.0", "--require-coverage"],
+    );
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
-    for id in [
-        "P-converge",
-        "P-no-orphan",
-        "P-no-missing",
-        "P-one-row",
-        "P-cells",
-        "P-durable",
-    ] {
-        assert!(row(&out, id).contains(" holds "), "{}", row(&out, id));
-        assert!(row(&out, &format!("{id}:witness")).contains(" found "), "{out}");
+    for p in mv_spec::props::PROPERTIES {
+        let want = if p.kind == mv_spec::props::Kind::Always {
+            " holds "
+        } else {
+            " found "
+        };
+        assert!(row(&out, p.id).contains(want), "{}", row(&out, p.id));
     }
     assert!(out.contains("search: exhaustive"), "{out}");
-    assert!(out.contains("unique=112624"), "{out}");
+    assert!(
+        out.contains("coverage: every rule this configuration should exercise fired"),
+        "{out}"
+    );
+    assert!(!out.contains("not covered"), "{out}");
+    for rule in ["B6", "B10", "B11", "R2", "V2"] {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{rule} ")))
+            .unwrap_or_else(|| panic!("{out}"));
+        let count: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert!(count > 0, "{line}");
+    }
     assert_eq!(
         std::fs::read_dir(dir.path()).unwrap().count(),
         0,
         "no file when nothing is violated"
     );
+}
+
+/// A ring where every view write is self-paired never sends one: the coverage table says so,
+/// and `--require-coverage` turns it into exit 12.
+#[test]
+fn require_coverage_fails_when_a_rule_never_fires() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "check",
+        "--variant",
+        "cassandra-4.0",
+        "--nodes",
+        "2",
+        "--rf",
+        "2",
+        "--writes",
+        "1",
+        "--crashes",
+        "0",
+        "--format",
+        "json",
+    ];
+    let o = mvcheck(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(report["exhaustive"], true);
+    let not_covered: Vec<&str> = report["not_covered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        not_covered.contains(&"B6") && not_covered.contains(&"V1"),
+        "{not_covered:?}"
+    );
+    let cov = report["coverage"].as_array().unwrap();
+    let b6 = cov.iter().find(|r| r["rule"] == "B6").unwrap();
+    assert_eq!(b6["transitions"], 0);
+    assert!(cov
+        .iter()
+        .any(|r| r["rule"] == "B5" && r["transitions"].as_u64().unwrap() > 0));
+    let mut strict = args.to_vec();
+    strict.push("--require-coverage");
+    let o = mvcheck(dir.path(), &strict);
+    assert_eq!(o.status.code(), Some(12), "{}", stdout(&o));
 }
 
 #[test]
@@ -107,7 +165,7 @@ fn every_broken_variant_exits_12_on_its_anomaly() {
         assert_eq!(o.status.code(), Some(12), "{variant}: {}", stdout(&o));
         let report: Value = serde_json::from_str(&stdout(&o)).expect("one JSON object");
         assert_eq!(report["variant"], variant);
-        assert_eq!(report["exhaustive"], true);
+        assert!(report["exhaustive"].is_boolean());
         let props = report["properties"].as_array().unwrap();
         let p = props.iter().find(|p| p["name"] == property).unwrap();
         assert_eq!(p["verdict"], "VIOLATED", "{variant}");
@@ -120,23 +178,72 @@ fn every_broken_variant_exits_12_on_its_anomaly() {
     }
 }
 
+fn json_check(dir: &Path, extra: &[&str]) -> (Option<i32>, Value) {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = mvcheck(dir, &args);
+    let report = serde_json::from_str(&stdout(&o)).unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
+    (o.status.code(), report)
+}
+
+/// Every bound, for each strategy, makes the run not exhaustive, names the bound, and exits 3
+/// (inconclusive) when nothing was violated.
 #[test]
 fn bounds_are_reported_as_not_exhaustive() {
     let dir = tempfile::tempdir().unwrap();
     let o = mvcheck(dir.path(), &["check", "--max-depth", "5"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(o.status.code(), Some(3));
     assert!(
-        stdout(&o).contains("NOT exhaustive, stopped by the depth bound (5)"),
+        stdout(&o).contains("NOT exhaustive, stopped by depth bound (5)"),
         "{}",
         stdout(&o)
     );
-    let o = mvcheck(
-        dir.path(),
-        &["check", "--strategy", "bfs", "--format", "json", "--timeout", "0"],
-    );
-    let report: Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(report["exhaustive"], false);
-    assert_eq!(report["counterexample_file"], Value::Null);
+    assert!(stdout(&o).contains("result: inconclusive"), "{}", stdout(&o));
+    for strategy in ["dfs", "bfs"] {
+        let (code, r) = json_check(dir.path(), &["--strategy", strategy, "--max-states", "1000"]);
+        assert_eq!(code, Some(3), "{strategy}: {r}");
+        assert_eq!(r["exhaustive"], false, "{strategy}");
+        assert_eq!(r["unique_states"], 1000, "{strategy}: the state bound is exact");
+        assert!(r["stopped_by"].as_str().unwrap().contains("state bound (1000"), "{r}");
+        for p in r["properties"].as_array().unwrap() {
+            assert_ne!(p["verdict"], "holds", "{strategy}: a bounded run never says holds");
+            assert_ne!(p["verdict"], "NOT FOUND", "{strategy}");
+        }
+        let (code, r) = json_check(dir.path(), &["--strategy", strategy, "--max-depth", "4"]);
+        assert_eq!(code, Some(3), "{strategy}");
+        assert_eq!(r["exhaustive"], false);
+        assert_eq!(r["bounds"][0], "depth bound (4)");
+        // A configuration far too large for one second: the timeout stops it.
+        let (code, r) = json_check(
+            dir.path(),
+            &[
+                "--strategy",
+                strategy,
+                "--nodes",
+                "4",
+                "--rf",
+                "3",
+                "--writes",
+                "3",
+                "--crashes",
+                "2",
+                "--timeout",
+                "1",
+            ],
+        );
+        assert_eq!(code, Some(3), "{strategy}: {r}");
+        assert_eq!(r["exhaustive"], false);
+        assert!(r["stopped_by"].as_str().unwrap().contains("time bound (1 s)"), "{r}");
+        assert!(
+            r["seconds"].as_f64().unwrap() < 5.0,
+            "{strategy}: --timeout 1 ran {} s",
+            r["seconds"]
+        );
+        assert_eq!(r["counterexample_file"], Value::Null);
+    }
+    let o = mvcheck(dir.path(), &["check", "--max-depth", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--max-depth must be at least 1"), "{}", stderr(&o));
 }
 
 #[test]

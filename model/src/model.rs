@@ -557,4 +557,3 @@ impl MvModelCfg {
         crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss)
     }
 }
-

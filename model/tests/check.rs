@@ -1,23 +1,38 @@
 //! Tiny configurations, checked exhaustively in `cargo test`, with pinned state counts: any
 //! change to the model's semantics shows up here as a diff to explain.
 
+use mv_model::search::{self, Outcome, SearchCfg, Strategy};
 use mv_model::{Expected, MvModel, MvModelCfg, Variant};
 use mv_spec::props::{Kind, PROPERTIES};
+use mv_spec::rule::Rule;
 use mv_spec::{Cl, Pairing};
-use stateright::{Checker, Model};
+use stateright::Model;
 
-/// Checks exhaustively (BFS, one thread: deterministic paths, though not always the shortest) and returns
-/// the checker.
-fn check(cfg: MvModelCfg) -> impl Checker<MvModel> {
-    cfg.into_model().checker().spawn_bfs().join()
+/// Checks exhaustively, breadth-first on one thread (deterministic, shortest paths), without
+/// stopping when every property is decided, so the count and the coverage are of the whole
+/// space. Returns the model and the outcome.
+fn check(cfg: MvModelCfg) -> (MvModel, Outcome<MvModel>) {
+    let outcome = search::run(
+        cfg.clone().into_model(),
+        SearchCfg {
+            strategy: Strategy::Bfs,
+            threads: 1,
+            stop_when_decided: false,
+            ..SearchCfg::default()
+        },
+    );
+    assert!(outcome.exhaustive(), "bounded: {:?}", outcome.bounds);
+    (cfg.into_model(), outcome)
 }
 
-/// Every property meets the variant's expectation at its default configuration.
-fn assert_expected(variant: Variant, unique: usize) {
-    let c = check(MvModelCfg::for_variant(variant));
+/// Every property meets the variant's expectation at its default configuration, the state
+/// count is the pinned one, and a correct variant's default fires every rule it should
+/// (`mvcheck check --require-coverage`).
+fn assert_expected(variant: Variant, unique: u64) {
+    let (m, c) = check(MvModelCfg::for_variant(variant));
     for p in PROPERTIES {
-        let found = c.discovery(p.id).is_some();
-        let want = c.model().expected(p.id);
+        let found = c.discoveries.contains_key(p.id);
+        let want = m.expected(p.id);
         let ok = match want {
             Expected::Holds | Expected::NotFound => !found,
             Expected::Violated | Expected::Found => found,
@@ -31,61 +46,90 @@ fn assert_expected(variant: Variant, unique: usize) {
             found
         );
     }
-    assert_eq!(
-        c.unique_state_count(),
-        unique,
-        "{}: unique states changed",
-        variant.name()
-    );
+    if variant.is_correct() {
+        let expected = m.expected_rules();
+        let missing: Vec<&str> = Rule::ALL
+            .iter()
+            .filter(|r| expected.contains(**r) && c.tally.get(**r) == 0)
+            .map(|r| r.id())
+            .collect();
+        let gaps: Vec<&str> = KNOWN_GAPS
+            .iter()
+            .filter(|(v, _)| *v == variant)
+            .map(|(_, r)| r.id())
+            .collect();
+        assert_eq!(
+            missing,
+            gaps,
+            "{}: rules not covered (left: measured, right: the known gaps)",
+            variant.name()
+        );
+    }
+    assert_eq!(c.unique, unique, "{}: unique states changed", variant.name());
 }
 
 #[test]
-fn cassandra_4_0_default_holds() {
-    assert_expected(Variant::Cassandra40, 112_624);
+fn cassandra_4_0_default_holds_and_covers_every_rule() {
+    assert_expected(Variant::Cassandra40, UNIQUE_4_0);
 }
 
 #[test]
-fn cassandra_3_0_default_holds() {
-    assert_expected(Variant::Cassandra30, 112_624);
+fn cassandra_3_0_default_holds_and_covers_every_rule() {
+    assert_expected(Variant::Cassandra30, UNIQUE_3_0);
 }
 
 #[test]
-fn coordinator_batchlog_variants_hold() {
-    assert_expected(Variant::Cassandra40Cbl, 175_477);
-    assert_expected(Variant::Cassandra30Cbl, 175_477);
+fn coordinator_batchlog_variants_hold_and_cover_every_rule() {
+    assert_expected(Variant::Cassandra40Cbl, UNIQUE_CBL);
+    assert_expected(Variant::Cassandra30Cbl, UNIQUE_CBL);
 }
 
 #[test]
 fn no_partition_lock_gives_two_view_rows() {
-    assert_expected(Variant::NoPartitionLock, 990);
+    assert_expected(Variant::NoPartitionLock, UNIQUE_A8);
 }
 
 #[test]
 fn regular_tombstone_hides_cells() {
-    assert_expected(Variant::RegularTombstone, 170);
+    assert_expected(Variant::RegularTombstone, UNIQUE_A1);
 }
 
 #[test]
 fn single_deletion_slot_resurrects_cells() {
-    assert_expected(Variant::SingleDeletionSlot, 1_574);
+    assert_expected(Variant::SingleDeletionSlot, UNIQUE_A2);
 }
 
 #[test]
 fn non_strict_liveness_keeps_old_row() {
-    assert_expected(Variant::NonStrictLiveness, 170);
+    assert_expected(Variant::NonStrictLiveness, UNIQUE_A3);
 }
 
 #[test]
 fn no_local_batchlog_loses_view_update() {
-    assert_expected(Variant::NoLocalBatchlog, 30);
+    assert_expected(Variant::NoLocalBatchlog, UNIQUE_A11);
 }
 
-/// The exact A11 story: the only view update is lost in the network and nothing replays it.
+/// Removing R2's regeneration would leave the default green only if nothing needed it: the
+/// witness of P-converge is reached only through R2, so it is the one that would go missing.
+#[test]
+fn converge_witness_needs_commit_log_regeneration() {
+    let (m, c) = check(MvModelCfg::for_variant(Variant::Cassandra40));
+    let path = c.discoveries.get("P-converge:witness").expect("found");
+    let regenerated = path.clone().into_vec().windows(2).any(|w| {
+        w[0].1
+            .as_ref()
+            .is_some_and(|a| m.step(&w[0].0, a.clone()).1.contains(Rule::R2))
+    });
+    assert!(regenerated, "the witness path never ran R2");
+}
+
+/// The exact A11 story, shortest (BFS): the only view update is lost in the network and
+/// nothing replays it; the base write lands and is acknowledged, only the client's answer is
+/// lost.
 #[test]
 fn no_local_batchlog_counterexample_path() {
-    let c = check(MvModelCfg::for_variant(Variant::NoLocalBatchlog));
-    let m = c.model();
-    let path = c.discovery("P-no-missing").expect("A11 must be found");
+    let (m, c) = check(MvModelCfg::for_variant(Variant::NoLocalBatchlog));
+    let path = c.discoveries["P-no-missing"].clone();
     let steps: Vec<String> = path.into_actions().iter().map(|a| m.describe(a)).collect();
     assert_eq!(
         steps,
@@ -94,9 +138,8 @@ fn no_local_batchlog_counterexample_path() {
             "n0 -> n0 BaseWrite w1 [INSERT k=0 v=1 w=1 @1]",
             "n0 -x n1 ViewWrite (no batchlog) [(v=1,k=0) marker@1 w=1@1] (lost)",
             "n0 timer ApplyBase w1",
-            "n0 -x n0 BaseWriteAck w1 (lost)",
-            "n0 timer WriteTimeout w1",
-            "n0 -> c0 WriteTimeout w1",
+            "n0 -> n0 BaseWriteAck w1",
+            "n0 -x c0 WriteOk w1 (lost)",
         ]
     );
 }
@@ -108,27 +151,31 @@ fn local_batchlog_recovers_lost_view_update() {
         variant: Variant::Cassandra40,
         ..MvModelCfg::for_variant(Variant::NoLocalBatchlog)
     };
-    let c = check(cfg);
+    let (_, c) = check(cfg);
     for p in PROPERTIES.iter().filter(|p| p.kind == Kind::Always) {
-        assert!(c.discovery(p.id).is_none(), "{} violated", p.id);
+        assert!(!c.discoveries.contains_key(p.id), "{} violated", p.id);
     }
-    assert!(c.discovery("P-no-missing:witness").is_some());
+    assert!(c.discoveries.contains_key("P-no-missing:witness"));
 }
 
 /// Seed 001's warning: at CL=ONE, when the coordinator (a base replica) loses its data after
-/// its view update landed elsewhere, the view keeps an orphan row. The coordinator batchlog
-/// is Cassandra's answer; here the coordinator dies before it could forward anything.
+/// its view update landed elsewhere, the view keeps an orphan row. The shortest story (BFS)
+/// does not even need the write to be acknowledged: the base write dies with the machine
+/// between its two halves, the view write it already sent lives on.
 #[test]
 fn data_loss_at_cl_one_leaves_orphan() {
     let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
-    cfg.ring.pairing = Pairing::Positional;
+    cfg.ring = mv_spec::Ring {
+        nodes: 3,
+        rf: 3,
+        pairing: Pairing::Positional,
+    };
     cfg.cl = Cl::One;
     cfg.data_loss = 1;
     cfg.crashes = 0;
     cfg.workload = mv_model::Workload::Concurrent { writes: 1, keys: 1 };
-    let c = check(cfg);
-    let m = c.model();
-    let path = c.discovery("P-no-orphan").expect("A10 must be found");
+    let (m, c) = check(cfg);
+    let path = c.discoveries["P-no-orphan"].clone();
     let steps: Vec<String> = path.into_actions().iter().map(|a| m.describe(a)).collect();
     assert_eq!(
         steps,
@@ -136,10 +183,6 @@ fn data_loss_at_cl_one_leaves_orphan() {
             "c0 -> n0 Write w1 [INSERT k=0 v=1 w=1 @1] cl=ONE",
             "n0 -> n0 BaseWrite w1 [INSERT k=0 v=1 w=1 @1]",
             "n0 -> n1 ViewWrite batch=n0#0 [(v=1,k=0) marker@1 w=1@1]",
-            "n1 -> n0 ViewWriteAck batch=n0#0",
-            "n0 timer ApplyBase w1",
-            "n0 -> n0 BaseWriteAck w1",
-            "n0 -> c0 WriteOk w1",
             "n0 loses its data",
         ]
     );
@@ -148,14 +191,29 @@ fn data_loss_at_cl_one_leaves_orphan() {
 /// A discovered path replays on a fresh model to the same violation.
 #[test]
 fn counterexample_replays() {
-    let c = check(MvModelCfg::for_variant(Variant::NoPartitionLock));
-    let m = c.model();
-    let path = c.discovery("P-one-row").unwrap();
+    let (m, c) = check(MvModelCfg::for_variant(Variant::NoPartitionLock));
+    let path = c.discoveries["P-one-row"].clone();
     let replayed = m.replay(&path.clone().into_actions()).expect("replays");
     let prop = m.properties().into_iter().find(|p| p.name == "P-one-row").unwrap();
-    assert!(!(prop.condition)(m, replayed.last_state()));
+    assert!(!(prop.condition)(&m, replayed.last_state()));
     // And the steps survive the trip through the by-value trace schema.
     let steps: Vec<_> = path.into_actions().iter().map(|a| m.to_step(a)).collect();
     let back: Vec<_> = steps.iter().map(|s| m.from_step(s).unwrap()).collect();
     assert!(m.replay(&back).is_some());
 }
+
+/// Rules a correct variant's default does not cover, said plainly in `specs/properties.md`:
+/// the coordinator-batchlog defaults have one write, whose one view write is remote, so no
+/// view write is self-paired (B5). A default that covers them did not finish in 300 s.
+const KNOWN_GAPS: &[(Variant, Rule)] = &[(Variant::Cassandra30Cbl, Rule::B5), (Variant::Cassandra40Cbl, Rule::B5)];
+
+// Pinned unique-state counts of each default (BFS, exhaustive). A change here is a change
+// of the model's semantics or of a default: explain it in the commit.
+const UNIQUE_4_0: u64 = 44_388;
+const UNIQUE_3_0: u64 = 44_388;
+const UNIQUE_CBL: u64 = 1_800_018;
+const UNIQUE_A8: u64 = 6_674;
+const UNIQUE_A1: u64 = 136_111;
+const UNIQUE_A2: u64 = 4_222;
+const UNIQUE_A3: u64 = 69_433;
+const UNIQUE_A11: u64 = 51;
