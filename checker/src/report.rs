@@ -228,9 +228,11 @@ fn report_check(
     } else {
         Some("every property was decided (violated or found) before the search finished".into())
     };
-    // The specific property (P-one-row, P-cells...) tells more than P-converge: show it first.
+    // The anomaly the variant is about comes first; then the specific properties (P-one-row,
+    // P-cells...), which tell more than the read-at-ALL P-converge, shortest first.
+    let anomaly = model.cfg.variant.anomaly_property();
     let mut violated: Vec<&Verdict> = rows.iter().filter(|r| r.verdict == "VIOLATED").collect();
-    violated.sort_by_key(|r| (r.id == "P-converge", r.steps));
+    violated.sort_by_key(|r| (Some(r.id) != anomaly, r.id == "P-converge", r.steps));
 
     // Save the first violation (in spec order) as a replayable file.
     let mut saved = None;
@@ -238,9 +240,9 @@ fn report_check(
         let path = &discoveries[v.id];
         saved = Some(itf::save(model, path, v.id, "violation", &out.out_dir)?);
     }
-    let code = if !violated.is_empty() {
-        EXIT_VIOLATION
-    } else if search.require_coverage && !uncovered.is_empty() {
+    // A rule that should have fired and did not fails a `--require-coverage` run like a
+    // violation: the configuration no longer checks what it claims to.
+    let code = if !violated.is_empty() || (search.require_coverage && !uncovered.is_empty()) {
         EXIT_VIOLATION
     } else if !exhaustive {
         EXIT_INCONCLUSIVE

@@ -229,12 +229,18 @@ fn a_malformed_file_exits_2_naming_the_line() {
             "line 3: seq 1 does not increase",
         ),
         (
-            header.replace("\"workload\":\"concurrent\"", "\"workload\":\"chaos\""),
+            header.replace(
+                &format!("\"workload\":\"{}\"", h.config.workload),
+                "\"workload\":\"chaos\"",
+            ),
             "line 1: config.workload \"chaos\" is unknown",
         ),
         (String::new(), "line 1: empty trace"),
         (
-            format!("\n{}", header.replace("\"nodes\":3", "\"nodes\":0")),
+            format!(
+                "\n{}",
+                header.replace(&format!("\"nodes\":{}", h.config.nodes), "\"nodes\":0")
+            ),
             "line 2: --nodes",
         ),
     ];

@@ -206,7 +206,14 @@ fn known_weaknesses_of_the_correct_designs_reproduce() {
         data_loss: 1,
         ..MvModelCfg::for_variant(Variant::Cassandra40)
     };
+    // Base replicas can diverge only where there are several: 3 nodes at RF 3.
     let lossy = MvModelCfg {
+        ring: Ring {
+            nodes: 3,
+            rf: 3,
+            pairing: Pairing::SelfFirst,
+        },
+        workload: Workload::Concurrent { writes: 2, keys: 1 },
         crashes: 0,
         lossy: true,
         ..MvModelCfg::for_variant(Variant::Cassandra40)

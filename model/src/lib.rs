@@ -57,7 +57,7 @@ pub mod trace;
 pub mod variant;
 pub use mv_spec::workload;
 
-pub use model::{Action, MvModel, State};
+pub use model::{is_always, Action, MvModel, State};
 pub use variant::{Expected, Variant};
 pub use workload::Workload;
 

@@ -13,8 +13,13 @@ use stateright::{Checker, Model};
 const STRICT: Options = Options { partial: None };
 
 /// A configuration with every fault: crashes, data loss and message loss.
+/// Three nodes at RF 3 with two concurrent writes: base replicas that can diverge, and every
+/// kind of fault.
 fn faulty() -> MvModelCfg {
     let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.ring.nodes = 3;
+    cfg.ring.rf = 3;
+    cfg.workload = mv_model::Workload::Concurrent { writes: 2, keys: 1 };
     cfg.crashes = 2;
     cfg.data_loss = 1;
     cfg.lossy = true;
@@ -189,13 +194,22 @@ fn other_changed_observations_are_rejected_with_a_diff() {
     ];
     for (edit, needle) in cases {
         // The first run, by seed, with a line the edit applies to.
-        let (h, bad, i) = (0..40)
-            .find_map(|seed| {
-                let (_, h, mut lines) = trace_of(faulty(), seed);
+        // Timeouts race acks, so under these faults an acknowledged write is rare: look at
+        // fault-free runs of the same ring too.
+        let quiet = MvModelCfg {
+            crashes: 0,
+            data_loss: 0,
+            lossy: false,
+            ..faulty()
+        };
+        let (h, bad, i) = (0..200)
+            .flat_map(|seed| [(faulty(), seed), (quiet.clone(), seed)])
+            .find_map(|(cfg, seed)| {
+                let (_, h, mut lines) = trace_of(cfg, seed);
                 let i = lines.iter_mut().position(|l| edit(&mut l.after))?;
                 Some((h, lines, i))
             })
-            .expect("some line can be edited so");
+            .unwrap_or_else(|| panic!("no line can be edited for {needle:?}"));
         let d = rejected(&h, &bad, &STRICT);
         assert_eq!(d.index, i, "{d}");
         let (_, diff) = observation_diff(&d);
@@ -456,7 +470,14 @@ fn partial_validation_finds_unrecorded_steps() {
         Reason::Missing { gap: 1 }
     ));
     let v = validate(&h, &gappy, &Options { partial: Some(1) }).expect("one hidden step per gap suffices");
-    assert_eq!((v.events, v.events + v.hidden), (gappy.len(), lines.len()));
+    // The validator finds *an* explanation, which may need fewer hidden steps than were cut:
+    // a timer that races its ack can stand in for a step that was not recorded.
+    assert_eq!(v.events, gappy.len());
+    assert!(
+        v.hidden >= 1 && v.events + v.hidden <= lines.len(),
+        "{} hidden",
+        v.hidden
+    );
     // Larger gaps need a larger bound.
     let sparse: Vec<TraceLine> = lines.iter().skip(3).step_by(4).cloned().collect();
     assert!(validate(&h, &sparse, &Options { partial: Some(3) }).is_ok());

@@ -324,8 +324,10 @@ mod tests {
                 }
             }
         }
-        assert!(drops > 0 && crashes > 0 && recovers > 0 && losses > 0 && dups > 0,
-            "drops {drops} crashes {crashes} recovers {recovers} data losses {losses} duplicates {dups}");
+        assert!(
+            drops > 0 && crashes > 0 && recovers > 0 && losses > 0 && dups > 0,
+            "drops {drops} crashes {crashes} recovers {recovers} data losses {losses} duplicates {dups}"
+        );
         // And none that was not asked for.
         let mut quiet = ClusterConfig::for_variant(Variant::Cassandra40);
         quiet.crashes = 0;
@@ -333,7 +335,9 @@ mod tests {
             let r = run(quiet.clone(), &SimOptions::new(seed, 2_000)).unwrap();
             assert_eq!(r.duplicated, 0);
             assert!(
-                r.lines.iter().all(|l| !matches!(l.step, Step::Drop { .. } | Step::Crash { .. } | Step::DataLoss { .. })),
+                r.lines
+                    .iter()
+                    .all(|l| !matches!(l.step, Step::Drop { .. } | Step::Crash { .. } | Step::DataLoss { .. })),
                 "seed {seed}: a fault nobody asked for"
             );
         }
