@@ -112,6 +112,24 @@ fn every_path_positional_pairing_with_data_loss() {
     assert!(every_path(c, 8) > 10_000);
 }
 
+/// The correct designs' default (a view key moved once, a crash, a remote paired view
+/// replica): remote switches, batchlog replay racing the view write, hints and regeneration.
+#[test]
+fn every_path_of_the_correct_default() {
+    for v in [Variant::Cassandra30, Variant::Cassandra40] {
+        let n = every_path(MvModelCfg::for_variant(v), 14);
+        assert!(n > 10_000, "{}: only {n} states", v.name());
+    }
+}
+
+/// The `mixed` workload: INSERT, UPDATE of the view key, UPDATE to null and DELETE from two
+/// clients, two of them at equal timestamps.
+#[test]
+fn every_path_of_the_mixed_workload() {
+    let c = cfg(Variant::Cassandra40, 2, 1, Cl::Quorum, Workload::Mixed);
+    assert!(every_path(c, 12) > 10_000);
+}
+
 /// Every broken variant at its default configuration, and the scripted workloads.
 #[test]
 fn every_path_of_every_broken_variant_default() {
