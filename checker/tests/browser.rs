@@ -1,6 +1,7 @@
-//! End to end: `mvcheck explore` in a real headless Chromium. The page follows two actions
-//! (a client's write reaching its coordinator, then the coordinator's base write reaching
-//! itself as a base replica) and must show the view row that appears at the view replica.
+//! End to end: `mvcheck explore` in a real headless Chromium. The page follows three actions
+//! (a client's write reaching its coordinator, the coordinator's base write reaching itself
+//! as a base replica, its view write reaching the paired view replica) and must show the view
+//! row that appears at the view replica.
 //! Fails instead of skipping when `CI=true` and Chromium is missing.
 
 use mv_model::{MvModelCfg, Variant};
@@ -61,7 +62,8 @@ fn explorer_shows_a_view_row_appearing() {
     let model = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
     let mut state = model.init_states().remove(0);
     let mut actions = Vec::new();
-    for want in ["c0 -> n0 Write w1", "n0 -> n0 BaseWrite w1"] {
+    // The default ring pairs v=1 with the other node: the third step is the remote view write.
+    for want in ["c0 -> n0 Write w1", "n0 -> n0 BaseWrite w1", "n0 -> n1 ViewWrite"] {
         let mut enabled = Vec::new();
         model.actions(&state, &mut enabled);
         let a = enabled
@@ -98,7 +100,7 @@ fn explorer_shows_a_view_row_appearing() {
         "chromium failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    // The state after the second action: n0 applied the view update locally (self-paired).
+    // The state after the third action: view replica n1 applied the remote view update.
     assert!(
         dom.contains("view (v=1,k=0) = marker@1 w=1@1 [live w=1]"),
         "rendered page lacks the view row:\n{dom}"
