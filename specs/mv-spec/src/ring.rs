@@ -149,4 +149,75 @@ mod tests {
             }
         }
     }
+
+    /// Every ring the model accepts (up to 7 nodes), every key and view key of the tiny
+    /// domains: the replica lists and the self-first rule stated as properties, because both
+    /// the model and the implementation call this code and conformance cannot see a bug in it.
+    #[test]
+    fn replica_lists_and_self_first_pairing_on_every_small_ring() {
+        for nodes in 1..=7u8 {
+            for rf in 1..=nodes {
+                let ring = Ring {
+                    nodes,
+                    rf,
+                    pairing: Pairing::SelfFirst,
+                };
+                for k in 0..8u8 {
+                    let base = ring.base_replicas(k);
+                    assert_eq!(base.len(), rf as usize);
+                    assert_eq!(base[0], NodeId(k % nodes), "the walk starts at the key's token");
+                    let mut distinct = base.clone();
+                    distinct.dedup();
+                    distinct.sort();
+                    distinct.dedup();
+                    assert_eq!(distinct.len(), base.len(), "replicas are distinct nodes");
+                    for v in 0..8u8 {
+                        let vk = ViewKey { v, k };
+                        let view = ring.view_replicas(vk);
+                        assert_eq!(view[0], NodeId(v % nodes));
+                        let base_only: Vec<NodeId> = base.iter().copied().filter(|n| !view.contains(n)).collect();
+                        let view_only: Vec<NodeId> = view.iter().copied().filter(|n| !base.contains(n)).collect();
+                        for n in 0..nodes {
+                            let node = NodeId(n);
+                            let got = ring.paired_view_replica(node, k, vk);
+                            let want = if !base.contains(&node) {
+                                None
+                            } else if view.contains(&node) {
+                                Some(node)
+                            } else {
+                                // The i-th base replica that is not a view replica pairs with
+                                // the i-th view replica that is not a base replica.
+                                let i = base_only.iter().position(|&b| b == node).unwrap();
+                                Some(view_only[i])
+                            };
+                            assert_eq!(got, want, "nodes={nodes} rf={rf} k={k} v={v} node={node}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The coordinator batchlog goes to a quorum of distinct nodes, walking the ring after
+    /// the coordinator; it includes the coordinator only when the quorum is every node.
+    #[test]
+    fn batchlog_nodes_on_every_small_ring() {
+        for nodes in 1..=7u8 {
+            let ring = Ring {
+                nodes,
+                rf: 1,
+                pairing: Pairing::SelfFirst,
+            };
+            for c in 0..nodes {
+                let b = ring.batchlog_nodes(NodeId(c));
+                assert_eq!(b.len(), (nodes / 2 + 1) as usize);
+                let mut d = b.clone();
+                d.sort();
+                d.dedup();
+                assert_eq!(d.len(), b.len(), "distinct");
+                assert_eq!(b[0], NodeId((c + 1) % nodes));
+                assert_eq!(b.contains(&NodeId(c)), b.len() == nodes as usize, "nodes={nodes} c={c}");
+            }
+        }
+    }
 }
