@@ -169,6 +169,7 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
                 "hints": {"#set": n.hints.iter().map(|(t, b)| json!({"#tup": [t.to_string(), b.to_string()]})).collect::<Vec<_>>()},
                 "commitlog": {"#set": n.commitlog.iter().map(|w| w.to_string()).collect::<Vec<_>>()},
                 "coord_batchlog": {"#set": n.coord_batchlog.iter().map(|w| w.to_string()).collect::<Vec<_>>()},
+                "timers": {"#set": n.timers.iter().map(|t| t.to_string()).collect::<Vec<_>>()},
             })
         })
         .collect();

@@ -324,6 +324,11 @@ pub fn observe_node(model: &MvModel, s: &State, n: usize) -> NodeObservation {
             .collect(),
         commitlog: d.commitlog.keys().copied().collect(),
         coord_batchlog: d.coord_batchlog.keys().copied().collect(),
+        timers: {
+            let mut t: Vec<mv_spec::Timer> = s.timers_set[n].iter().copied().collect();
+            t.sort();
+            t
+        },
     }
 }
 

@@ -362,6 +362,8 @@ impl Node {
                 .collect(),
             commitlog: self.disk.commitlog.keys().copied().collect(),
             coord_batchlog: self.disk.coord_batchlog.keys().copied().collect(),
+            // The host keeps the timers (the node only asks for them): it fills these in.
+            timers: Vec::new(),
         }
     }
 

@@ -653,7 +653,10 @@ impl Cluster {
 
     /// Node `n`'s observation.
     pub fn observe_node(&self, n: usize) -> NodeObservation {
-        self.nodes[n].observe()
+        NodeObservation {
+            timers: self.timers[n].iter().copied().collect(),
+            ..self.nodes[n].observe()
+        }
     }
 
     /// Client `c`'s writes with their outcomes, in the order it sends them.

@@ -26,6 +26,12 @@ pub struct NodeObservation {
     pub commitlog: Vec<WriteId>,
     /// Coordinator batchlog entries held by this node.
     pub coord_batchlog: Vec<WriteId>,
+    /// The timers armed on this node, in order. A step that should arm a timer and does not
+    /// (a replay timer not re-armed after a restart) shows here at that very step; the tables
+    /// would show it only once the work it guards went missing. Absent in traces written
+    /// before timers were observed, which then read as none armed.
+    #[serde(default)]
+    pub timers: Vec<crate::Timer>,
 }
 
 /// What the client learned about one of its writes.
