@@ -130,6 +130,42 @@ fn every_path_of_the_mixed_workload() {
     assert!(every_path(c, 12) > 10_000);
 }
 
+/// A batch with two remote targets: on 3 nodes at RF 1, base k=0 lives on n0 and the view
+/// partitions v=1 and v=2 on n1 and n2, so moving the view key sends the old row's deletion to
+/// n1 and the new row to n2 in one batchlog entry, which B9 clears target by target.
+#[test]
+fn every_path_of_a_batch_with_two_remote_targets() {
+    let c = MvModelCfg {
+        crashes: 1,
+        ..cfg(Variant::Cassandra40, 3, 1, Cl::Quorum, Workload::Switch)
+    };
+    let ring = c.ring;
+    let (k, old, new) = (0, mv_spec::ViewKey { v: 1, k: 0 }, mv_spec::ViewKey { v: 2, k: 0 });
+    let base = ring.base_replicas(k)[0];
+    let targets = [
+        ring.paired_view_replica(base, k, old),
+        ring.paired_view_replica(base, k, new),
+    ];
+    assert!(
+        targets[0] != targets[1] && !targets.contains(&Some(base)),
+        "the ring no longer gives two remote targets: {targets:?}"
+    );
+    assert!(every_path(c, 11) > 10_000);
+}
+
+/// Three concurrent writes over two keys, on 3 nodes at RF 2.
+#[test]
+fn every_path_of_three_writes_on_two_keys() {
+    let c = cfg(
+        Variant::Cassandra30,
+        3,
+        2,
+        Cl::Quorum,
+        Workload::Concurrent { writes: 3, keys: 2 },
+    );
+    assert!(every_path(c, 6) > 10_000);
+}
+
 /// Every broken variant at its default configuration, and the scripted workloads.
 #[test]
 fn every_path_of_every_broken_variant_default() {
