@@ -159,9 +159,9 @@ const V40: Design = Design {
 };
 
 /// The correct designs' default: the smallest configuration found that fires every rule of
-/// the write path (`specs/protocol.md`, "Rule coverage"). RF 1 on 2 nodes puts the view
-/// partition of `v=1` on the base replica (self-paired, B5) and that of `v=2` on the other
-/// node (a remote view write, B6, with its batchlog, replay, hints and acks); the `switch`
+/// the write path (`specs/protocol.md`, "Rule coverage"). RF 1 on 2 nodes puts base row
+/// `k=0` on n0, the view partition of `v=1` on n1 (a remote view write, B6, with its
+/// batchlog, replay, hints and acks) and that of `v=2` back on n0 (self-paired, B5); the `switch`
 /// workload moves the view key once, and one crash lets commit-log replay regenerate (R2).
 /// At 3 nodes and RF 3 every view write is self-paired, so the write path beyond B5 never ran.
 const DEFAULT: Defaults = Defaults {
