@@ -612,10 +612,7 @@ impl<M: Searchable + Send> Shared<M> {
                         .expect("spawn a search worker")
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+            join_all(handles)
         })
     }
 
@@ -727,10 +724,7 @@ impl<M: Searchable + Send> Shared<M> {
                         .expect("spawn a search worker")
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+            join_all(handles)
         });
         let mut next = Vec::with_capacity(parts.iter().map(Vec::len).sum());
         for p in parts {
@@ -939,4 +933,12 @@ impl<'a, M: Searchable + Send> Worker<'a, M> {
         }
         self.suspects.push(fp);
     }
+}
+
+/// Joins every worker of a scope, passing a worker's panic on to the caller unchanged.
+fn join_all<T>(handles: Vec<std::thread::ScopedJoinHandle<'_, T>>) -> Vec<T> {
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        .collect()
 }
