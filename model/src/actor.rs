@@ -516,7 +516,7 @@ impl Node<'_> {
         );
         o.set_timer(Timer::WriteTimeout(write), model_timeout());
         if self.cfg.rules.coordinator_batchlog {
-            // W2: the coordinator batchlog goes to a quorum of nodes first.
+            // W2: the coordinator batchlog goes to its batchlog nodes first.
             fired(Rule::W2);
             for n in self.cfg.ring.batchlog_nodes(self.id) {
                 o.send(node_actor(n), Msg::BatchlogStore { write, stmt });
