@@ -143,6 +143,10 @@ pub struct ModelArgs {
     /// Let the network lose messages.
     #[arg(long)]
     pub lossy: bool,
+    /// How many times a client retries a write that timed out, with the same timestamp, as
+    /// a new request to the same coordinator (rule C3; at most 2).
+    #[arg(long)]
+    pub retries: Option<u8>,
 }
 
 /// Search bounds and strategy.
@@ -278,6 +282,9 @@ impl ModelArgs {
             cfg.data_loss = d;
         }
         cfg.lossy |= self.lossy;
+        if let Some(r) = self.retries {
+            cfg.retries = r;
+        }
         cfg.validate()?;
         Ok(cfg)
     }

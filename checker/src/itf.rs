@@ -146,6 +146,9 @@ pub fn model_flags(c: &MvModelCfg) -> String {
     if c.lossy {
         f.push_str(" --lossy");
     }
+    if c.retries > 0 {
+        f.push_str(&format!(" --retries {}", c.retries));
+    }
     f
 }
 

@@ -96,6 +96,24 @@ fn every_path_coordinator_batchlog_with_a_crash() {
     assert!(every_path(c, 16) > 15_000);
 }
 
+/// A client's retry (C3) racing its timed-out first attempt, with a crash: two attempt ids
+/// for one statement in the coordinator, the commit logs and the client.
+#[test]
+fn every_path_of_a_client_retry_with_a_crash() {
+    let c = MvModelCfg {
+        crashes: 1,
+        retries: 1,
+        ..cfg(
+            Variant::Cassandra40,
+            2,
+            1,
+            Cl::Quorum,
+            Workload::Concurrent { writes: 1, keys: 1 },
+        )
+    };
+    assert!(every_path(c, 14) > 10_000);
+}
+
 /// Positional pairing, data loss and a crash on three nodes at RF 1.
 #[test]
 fn every_path_positional_pairing_with_data_loss() {

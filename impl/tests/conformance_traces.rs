@@ -45,6 +45,7 @@ prop_compose! {
         crashes in 0u8..=2,
         data_loss in 0u8..=1,
         lossy in any::<bool>(),
+        retries in 0u8..=2,
     ) -> ClusterConfig {
         ClusterConfig {
             variant,
@@ -54,6 +55,7 @@ prop_compose! {
             crashes,
             data_loss,
             lossy,
+            retries,
             bugs: SeededBugs::default(),
         }
     }

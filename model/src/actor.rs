@@ -130,6 +130,8 @@ impl NodeState {
 pub struct ClientState {
     /// Outcome of each write of the script.
     pub outcomes: Vec<Outcome>,
+    /// The attempt in flight of the pending write: 0 for the first, 1 after one retry (C3).
+    pub attempt: u8,
 }
 
 /// The per-actor state.
@@ -164,6 +166,8 @@ pub enum MvActor {
         script: ClientScript,
         /// The consistency level of its writes.
         cl: Cl,
+        /// How many times it retries a write that timed out (C3).
+        retries: u8,
     },
 }
 
@@ -196,7 +200,7 @@ impl Actor for MvActor {
 
     fn on_start(&self, _id: Id, storage: &Option<Disk>, o: &mut Out<Self>) -> MvState {
         match self {
-            MvActor::Client { script, cl } => {
+            MvActor::Client { script, cl, .. } => {
                 // C1: send the first write.
                 let mut outcomes = vec![Outcome::NotSent; script.writes.len()];
                 if let Some(&(write, stmt)) = script.writes.first() {
@@ -204,7 +208,7 @@ impl Actor for MvActor {
                     o.send(node_actor(script.coordinator), Msg::Write { write, stmt, cl: *cl });
                     outcomes[0] = Outcome::Pending;
                 }
-                MvState::Client(ClientState { outcomes })
+                MvState::Client(ClientState { outcomes, attempt: 0 })
             }
             MvActor::Node { id, cfg } => {
                 let mut st = NodeState::default();
@@ -225,22 +229,40 @@ impl Actor for MvActor {
 
     fn on_msg(&self, _id: Id, state: &mut Cow<MvState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         match self {
-            MvActor::Client { script, cl } => {
+            MvActor::Client { script, cl, retries } => {
                 let MvState::Client(cs) = &**state else {
                     unreachable!("a client has client state")
                 };
                 let (Msg::WriteOk { write } | Msg::WriteTimeout { write }) = msg else {
                     return;
                 };
-                let Some(i) = script.writes.iter().position(|w| w.0 == write) else {
+                let Some(i) = script.writes.iter().position(|w| w.0 == write.first_attempt()) else {
                     return;
                 };
-                if cs.outcomes[i] != Outcome::Pending {
+                // Only the answer to the attempt in flight counts: each attempt is answered
+                // once (W5 or W6), so nothing else can arrive, but the guard says so.
+                if cs.outcomes[i] != Outcome::Pending || write.attempt() != cs.attempt {
                     return;
                 }
                 let MvState::Client(cs) = state.to_mut() else {
                     unreachable!()
                 };
+                let stmt = script.writes[i].1;
+                if matches!(msg, Msg::WriteTimeout { .. }) && cs.attempt < *retries {
+                    // C3: a timed-out write is sent again, as a new request with the same
+                    // statement and timestamp, to the same coordinator (a driver's retry).
+                    fired(Rule::C3);
+                    cs.attempt += 1;
+                    o.send(
+                        node_actor(script.coordinator),
+                        Msg::Write {
+                            write: write.retry(),
+                            stmt,
+                            cl: *cl,
+                        },
+                    );
+                    return;
+                }
                 // C2: record the answer, send the next write.
                 fired(Rule::C2);
                 cs.outcomes[i] = if matches!(msg, Msg::WriteOk { .. }) {
@@ -248,6 +270,7 @@ impl Actor for MvActor {
                 } else {
                     Outcome::Timeout
                 };
+                cs.attempt = 0;
                 if let Some(&(write, stmt)) = script.writes.get(i + 1) {
                     o.send(node_actor(script.coordinator), Msg::Write { write, stmt, cl: *cl });
                     cs.outcomes[i + 1] = Outcome::Pending;

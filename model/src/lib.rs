@@ -81,4 +81,6 @@ pub struct MvModelCfg {
     pub data_loss: u8,
     /// Whether the network may lose messages.
     pub lossy: bool,
+    /// How many times a client retries a write that timed out (C3).
+    pub retries: u8,
 }

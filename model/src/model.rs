@@ -65,6 +65,7 @@ impl MvModelCfg {
             .actors(scripts.iter().map(|s| MvActor::Client {
                 script: s.clone(),
                 cl: self.cl,
+                retries: self.retries,
             }))
             .init_network(Network::new_unordered_nonduplicating([]))
             .max_crashes(self.crashes as usize);
@@ -327,7 +328,7 @@ impl MvModel {
     pub fn summary(&self) -> String {
         let c = &self.cfg;
         format!(
-            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={} data-loss={} lossy={}",
+            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={} data-loss={} lossy={} retries={}",
             c.variant.name(),
             c.ring.nodes,
             c.ring.rf,
@@ -340,7 +341,8 @@ impl MvModel {
             c.workload.len(),
             c.crashes,
             c.data_loss,
-            c.lossy
+            c.lossy,
+            c.retries
         )
     }
 }
@@ -460,6 +462,7 @@ impl MvModel {
             self.cfg.crashes > 0,
             self.cfg.lossy,
             self.cfg.data_loss > 0,
+            self.cfg.retries > 0,
         )
     }
 
@@ -548,12 +551,13 @@ impl MvModelCfg {
             crashes: d.crashes,
             data_loss: d.data_loss,
             lossy: d.lossy,
+            retries: d.retries,
         }
     }
 
     /// Checks a configuration for things that cannot be modeled, with a message that names
     /// the offending setting.
     pub fn validate(&self) -> Result<(), String> {
-        crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss)
+        crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)
     }
 }

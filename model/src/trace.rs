@@ -258,6 +258,7 @@ pub fn trace_config(cfg: &MvModelCfg) -> TraceConfig {
         crashes: cfg.crashes,
         data_loss: cfg.data_loss,
         lossy: cfg.lossy,
+        retries: cfg.retries,
     }
 }
 
@@ -275,6 +276,7 @@ pub fn model_config(c: &TraceConfig) -> Result<MvModelCfg, String> {
     cfg.crashes = c.crashes;
     cfg.data_loss = c.data_loss;
     cfg.lossy = c.lossy;
+    cfg.retries = c.retries;
     cfg.validate()?;
     Ok(cfg)
 }

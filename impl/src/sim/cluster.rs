@@ -47,6 +47,8 @@ pub struct ClusterConfig {
     pub data_loss: u8,
     /// Whether messages may be lost.
     pub lossy: bool,
+    /// How many times a client retries a write that timed out (C3).
+    pub retries: u8,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -63,6 +65,7 @@ impl ClusterConfig {
             crashes: d.crashes,
             data_loss: d.data_loss,
             lossy: d.lossy,
+            retries: d.retries,
             bugs: SeededBugs::default(),
         }
     }
@@ -70,7 +73,7 @@ impl ClusterConfig {
     /// Rejects what the model cannot rebuild from a trace header, naming the setting. The
     /// limits are the model's, so every trace is checkable.
     pub fn validate(&self) -> Result<(), String> {
-        mv_spec::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss)
+        mv_spec::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)
     }
 
     /// The configuration as a trace header records it.
@@ -88,6 +91,7 @@ impl ClusterConfig {
             crashes: self.crashes,
             data_loss: self.data_loss,
             lossy: self.lossy,
+            retries: self.retries,
         }
     }
 
@@ -108,6 +112,7 @@ impl ClusterConfig {
             crashes: t.crashes,
             data_loss: t.data_loss,
             lossy: t.lossy,
+            retries: t.retries,
             bugs: SeededBugs::default(),
         };
         cfg.validate()?;
@@ -156,6 +161,8 @@ pub struct Cluster {
     timers: Vec<BTreeSet<Timer>>,
     scripts: Vec<ClientScript>,
     outcomes: Vec<Vec<Outcome>>,
+    /// Per client, the attempt in flight of its pending write (0, or the retries so far).
+    attempts: Vec<u8>,
     network: Vec<Envelope>,
     restarts: Vec<u8>,
     data_losses: Vec<u8>,
@@ -205,6 +212,7 @@ impl Cluster {
         Ok(Cluster {
             nodes,
             timers: vec![BTreeSet::new(); n],
+            attempts: vec![0; scripts.len()],
             scripts,
             outcomes,
             network,
@@ -415,13 +423,31 @@ impl Cluster {
                 let (Msg::WriteOk { write } | Msg::WriteTimeout { write }) = msg else {
                     return not_enabled(format!("{dst} does not take {msg}"));
                 };
-                let Some(w) = self.scripts[c].writes.iter().position(|x| x.0 == write) else {
+                let Some(w) = self.scripts[c].writes.iter().position(|x| x.0 == write.first_attempt()) else {
                     return not_enabled(format!("{dst} never sent {write}"));
                 };
-                if self.outcomes[c][w] != Outcome::Pending {
+                if self.outcomes[c][w] != Outcome::Pending || write.attempt() != self.attempts[c] {
                     return not_enabled(format!("{dst} is not waiting for {write}"));
                 }
                 self.network.remove(i);
+                let coordinator = Addr::Node(self.scripts[c].coordinator);
+                if matches!(msg, Msg::WriteTimeout { .. }) && self.attempts[c] < self.cfg.retries {
+                    // C3: the driver sends the timed-out write again, as a new request with
+                    // the same statement and timestamp, to the same coordinator.
+                    self.last_rules.insert(Rule::C3);
+                    self.attempts[c] += 1;
+                    self.network.push(Envelope {
+                        src: dst,
+                        dst: coordinator,
+                        msg: Msg::Write {
+                            write: write.retry(),
+                            stmt: self.scripts[c].writes[w].1,
+                            cl: self.cfg.cl,
+                        },
+                        copies: 1,
+                    });
+                    return Ok(());
+                }
                 // C2: record the answer, send the next write.
                 self.last_rules.insert(Rule::C2);
                 self.outcomes[c][w] = if matches!(msg, Msg::WriteOk { .. }) {
@@ -429,11 +455,12 @@ impl Cluster {
                 } else {
                     Outcome::Timeout
                 };
+                self.attempts[c] = 0;
                 if let Some(&(write, stmt)) = self.scripts[c].writes.get(w + 1) {
                     self.outcomes[c][w + 1] = Outcome::Pending;
                     self.network.push(Envelope {
                         src: dst,
-                        dst: Addr::Node(self.scripts[c].coordinator),
+                        dst: coordinator,
                         msg: Msg::Write {
                             write,
                             stmt,

@@ -343,6 +343,32 @@ mod tests {
         }
     }
 
+    /// Clients retry when asked to, and only then: some run with `retries` sends a second
+    /// attempt (C3) and ends with every property holding; no run without it does.
+    #[test]
+    fn clients_retry_only_when_asked() {
+        let retried = |r: &SimRun| {
+            r.lines.iter().any(|l| {
+                matches!(&l.step, Step::Deliver { msg: mv_spec::Msg::Write { write, .. }, .. } if write.attempt() > 0)
+            })
+        };
+        let mut cfg = ClusterConfig::for_variant(Variant::Cassandra40);
+        cfg.retries = 1;
+        let mut seen = 0;
+        for seed in 0..50 {
+            let r = run(cfg.clone(), &SimOptions::new(seed, 2_000)).unwrap();
+            assert_eq!(r.error, None, "seed {seed}");
+            assert!(r.violated.is_empty(), "seed {seed}: {:?}", r.violated);
+            seen += usize::from(retried(&r));
+        }
+        assert!(seen > 0, "no run out of 50 retried a write");
+        cfg.retries = 0;
+        for seed in 0..50 {
+            let r = run(cfg.clone(), &SimOptions::new(seed, 2_000)).unwrap();
+            assert!(!retried(&r), "seed {seed}: a retry nobody asked for");
+        }
+    }
+
     /// Every broken variant's anomaly shows up in the simulation at the variant's default
     /// configuration, not only when a model path is replayed on the implementation.
     #[test]

@@ -25,6 +25,7 @@ pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
         crashes: m.crashes,
         data_loss: m.data_loss,
         lossy: m.lossy,
+        retries: m.retries,
         bugs: SeededBugs::default(),
     }
 }

@@ -66,14 +66,45 @@ impl fmt::Display for NodeId {
     }
 }
 
-/// A client write, numbered 1.. across the whole workload. It names the write everywhere:
-/// in the coordinator, in the base replicas' commit logs and in batchlog ids.
+/// One attempt of a client write. The workload numbers its writes 1.. (at most
+/// [`WriteId::ATTEMPT_STRIDE`] - 1 of them); a client's retry of write `w` (C3) is a new
+/// request with the same statement and timestamp, and gets its own id, `w` plus the stride
+/// per retry, because Cassandra's coordinator treats it as a new request: the first attempt's
+/// late acks must not count for it. The id names the attempt everywhere: in the coordinator,
+/// in the base replicas' commit logs and in coordinator batchlog entries. Displayed as `w1`,
+/// and `w1r1` for its first retry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct WriteId(pub u8);
 
+impl WriteId {
+    /// The distance between the ids of two attempts of one write.
+    pub const ATTEMPT_STRIDE: u8 = 32;
+    /// The most retries a client makes of one write, so that every attempt id fits a `u8`.
+    pub const MAX_RETRIES: u8 = 2;
+
+    /// The id of the next attempt of the same write.
+    pub fn retry(self) -> WriteId {
+        debug_assert!(self.attempt() < Self::MAX_RETRIES, "{self} has no retry left");
+        WriteId(self.0 + Self::ATTEMPT_STRIDE)
+    }
+
+    /// The workload's write this attempt belongs to (its first attempt).
+    pub fn first_attempt(self) -> WriteId {
+        WriteId(self.0 % Self::ATTEMPT_STRIDE)
+    }
+
+    /// 0 for the first attempt, 1 for the first retry, and so on.
+    pub fn attempt(self) -> u8 {
+        self.0 / Self::ATTEMPT_STRIDE
+    }
+}
+
 impl fmt::Display for WriteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "w{}", self.0)
+        match self.attempt() {
+            0 => write!(f, "w{}", self.0),
+            n => write!(f, "w{}r{n}", self.first_attempt().0),
+        }
     }
 }
 
@@ -397,6 +428,35 @@ impl fmt::Display for Msg {
                 f.write_str("]")
             }
             Msg::ViewWriteAck { batch } => write!(f, "ViewWriteAck batch={batch}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WriteId;
+
+    /// Every attempt of every write a workload can have gets its own id, maps back to its
+    /// write, and prints as `w<write>r<retry>`.
+    #[test]
+    fn attempt_ids_are_distinct_and_map_back() {
+        let mut seen = std::collections::BTreeSet::new();
+        for w in 1..=9u8 {
+            let mut id = WriteId(w);
+            for attempt in 0..=WriteId::MAX_RETRIES {
+                assert!(seen.insert(id), "{id} twice");
+                assert_eq!(id.first_attempt(), WriteId(w));
+                assert_eq!(id.attempt(), attempt);
+                let shown = if attempt == 0 {
+                    format!("w{w}")
+                } else {
+                    format!("w{w}r{attempt}")
+                };
+                assert_eq!(id.to_string(), shown);
+                if attempt < WriteId::MAX_RETRIES {
+                    id = id.retry();
+                }
+            }
         }
     }
 }

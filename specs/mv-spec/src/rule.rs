@@ -272,7 +272,7 @@ impl Coverage {
 /// The rules a configuration should exercise: those its variant's design and its fault budgets
 /// make reachable (`specs/protocol.md`, "Rule coverage"). The ring is not consulted on
 /// purpose: a ring where every view write is self-paired should show B6 and V1 not covered.
-pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool) -> RuleSet {
+pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, retries: bool) -> RuleSet {
     use Rule::*;
     let mut s = RuleSet::default();
     for r in [C1, C2, W1, W3, W4, W5, W6, B2, B3, B4, B5, B6, B7, B8, V1] {
@@ -289,6 +289,7 @@ pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool) ->
     when(crashes, &[R1, R2, R3, Crash]);
     when(lossy, &[Drop]);
     when(data_loss, &[DataLoss]);
+    when(retries, &[C3]);
     s
 }
 
@@ -325,7 +326,7 @@ mod tests {
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![Rule::B2, Rule::DataLoss]);
     }
 
-    /// Each design choice and fault budget adds exactly its rules, and C3 is never expected.
+    /// Each design choice and fault budget adds exactly its rules, and C3 comes with retries.
     #[test]
     fn expected_rules_follow_design_and_faults() {
         let bare = Design {
@@ -336,7 +337,7 @@ mod tests {
             local_batchlog: false,
             coordinator_batchlog: false,
         };
-        let base = expected(&bare, false, false, false);
+        let base = expected(&bare, false, false, false, false);
         assert_eq!(base.iter().count(), 15);
         let full = Design {
             partition_lock: true,
@@ -344,9 +345,10 @@ mod tests {
             coordinator_batchlog: true,
             ..bare
         };
-        let all = expected(&full, true, true, true);
+        let all = expected(&full, true, true, true, false);
         assert_eq!(all.iter().count(), Rule::ALL.len() - 1);
         assert!(!all.contains(Rule::C3));
+        assert_eq!(expected(&full, true, true, true, true).iter().count(), Rule::ALL.len());
         assert!(expected(
             &Design {
                 partition_lock: true,
@@ -354,12 +356,14 @@ mod tests {
             },
             false,
             false,
+            false,
             false
         )
         .contains(Rule::B1));
         assert!(!base.contains(Rule::B1) && !base.contains(Rule::V2) && !base.contains(Rule::W9));
-        assert!(expected(&bare, true, false, false).contains(Rule::R2));
-        assert!(expected(&bare, false, true, false).contains(Rule::Drop));
-        assert!(expected(&bare, false, false, true).contains(Rule::DataLoss));
+        assert!(expected(&bare, true, false, false, false).contains(Rule::R2));
+        assert!(expected(&bare, false, true, false, false).contains(Rule::Drop));
+        assert!(expected(&bare, false, false, true, false).contains(Rule::DataLoss));
+        assert!(expected(&bare, false, false, false, true).contains(Rule::C3));
     }
 }

@@ -313,6 +313,10 @@ pub struct TraceConfig {
     pub data_loss: u8,
     /// Whether messages may be dropped.
     pub lossy: bool,
+    /// How many times a client retries a write that timed out (C3); absent means 0, as in
+    /// traces written before retries existed.
+    #[serde(default)]
+    pub retries: u8,
 }
 
 /// A step line: what happened, and what the observed actor looks like afterwards.
@@ -599,6 +603,7 @@ mod tests {
             crashes: 1,
             data_loss: 0,
             lossy: false,
+            retries: 0,
         }
     }
 
@@ -683,8 +688,12 @@ mod tests {
         let h = to_line(&TraceHeader::new(config(), None));
         assert_eq!(
             h,
-            r#"{"format":"mvcheck-trace","version":1,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false},"variant":"cassandra-4.0","seed":null}"#
+            r#"{"format":"mvcheck-trace","version":1,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0},"variant":"cassandra-4.0","seed":null}"#
         );
+        // A header written before retries existed still reads, as no retries.
+        let old = h.replace(r#","retries":0"#, "");
+        let back: TraceHeader = serde_json::from_str(&old).expect("an old header parses");
+        assert_eq!(back.config.retries, 0);
         let l = to_line(&node_line());
         assert!(l.starts_with(r#"{"seq":1,"node":"n0","step":{"kind":"Deliver","src":"c0","dst":"n0","msg":{"Write":"#));
         assert!(l.contains(r#""after":{"node":{"up":true,"base":[[0,{"marker":1,"deletion":null,"v":{"ts":1,"value":1},"w":null}]],"view":[[{"v":1,"k":0},"#));

@@ -66,6 +66,8 @@ pub struct Defaults {
     pub data_loss: u8,
     /// Whether the network loses messages.
     pub lossy: bool,
+    /// How many times a client retries a write that timed out (C3).
+    pub retries: u8,
 }
 
 impl Defaults {
@@ -173,6 +175,7 @@ const DEFAULT: Defaults = Defaults {
     crashes: 1,
     data_loss: 0,
     lossy: false,
+    retries: 0,
 };
 
 const ONE_WRITE: Workload = Workload::Concurrent { writes: 1, keys: 1 };
@@ -469,7 +472,7 @@ impl Variant {
 /// Checks the limits every configuration keeps, whoever runs it, with a message that names
 /// the offending setting as the command line spells it. The model cannot check more, and the
 /// implementation keeps to the same limits so that every trace it records is checkable.
-pub fn validate(ring: &Ring, workload: &Workload, crashes: u8, data_loss: u8) -> Result<(), String> {
+pub fn validate(ring: &Ring, workload: &Workload, crashes: u8, data_loss: u8, retries: u8) -> Result<(), String> {
     if ring.nodes == 0 || ring.nodes > 7 {
         return Err(format!("--nodes must be between 1 and 7 (got {})", ring.nodes));
     }
@@ -495,6 +498,12 @@ pub fn validate(ring: &Ring, workload: &Workload, crashes: u8, data_loss: u8) ->
     }
     if data_loss > 3 {
         return Err(format!("--data-loss must be at most 3 (got {data_loss})"));
+    }
+    if retries > crate::WriteId::MAX_RETRIES {
+        return Err(format!(
+            "--retries must be at most {} (got {retries})",
+            crate::WriteId::MAX_RETRIES
+        ));
     }
     Ok(())
 }
@@ -608,7 +617,7 @@ mod tests {
             }
             let d = a.defaults();
             assert_eq!(
-                validate(&d.ring(), &d.workload, d.crashes, d.data_loss),
+                validate(&d.ring(), &d.workload, d.crashes, d.data_loss, d.retries),
                 Ok(()),
                 "{}",
                 a.name()
@@ -625,24 +634,25 @@ mod tests {
             pairing: Pairing::SelfFirst,
         };
         let cases = [
-            (validate(&ring(0, 1), &d.workload, 0, 0), "--nodes"),
-            (validate(&ring(8, 1), &d.workload, 0, 0), "--nodes"),
-            (validate(&ring(3, 4), &d.workload, 0, 0), "--rf"),
-            (validate(&ring(3, 0), &d.workload, 0, 0), "--rf"),
+            (validate(&ring(0, 1), &d.workload, 0, 0, 0), "--nodes"),
+            (validate(&ring(8, 1), &d.workload, 0, 0, 0), "--nodes"),
+            (validate(&ring(3, 4), &d.workload, 0, 0, 0), "--rf"),
+            (validate(&ring(3, 0), &d.workload, 0, 0, 0), "--rf"),
             (
-                validate(&d.ring(), &Workload::Concurrent { writes: 0, keys: 1 }, 0, 0),
+                validate(&d.ring(), &Workload::Concurrent { writes: 0, keys: 1 }, 0, 0, 0),
                 "--writes",
             ),
             (
-                validate(&d.ring(), &Workload::Concurrent { writes: 10, keys: 1 }, 0, 0),
+                validate(&d.ring(), &Workload::Concurrent { writes: 10, keys: 1 }, 0, 0, 0),
                 "--writes",
             ),
             (
-                validate(&d.ring(), &Workload::Concurrent { writes: 1, keys: 4 }, 0, 0),
+                validate(&d.ring(), &Workload::Concurrent { writes: 1, keys: 4 }, 0, 0, 0),
                 "--keys",
             ),
-            (validate(&d.ring(), &d.workload, 4, 0), "--crashes"),
-            (validate(&d.ring(), &d.workload, 0, 4), "--data-loss"),
+            (validate(&d.ring(), &d.workload, 4, 0, 0), "--crashes"),
+            (validate(&d.ring(), &d.workload, 0, 4, 0), "--data-loss"),
+            (validate(&d.ring(), &d.workload, 0, 0, 3), "--retries"),
         ];
         for (result, setting) in cases {
             let err = result.expect_err(setting);
