@@ -23,8 +23,10 @@ use std::collections::BTreeMap;
 use std::path::{Path as FsPath, PathBuf};
 
 /// The version of the file layout in `#meta.format-version`. 1 (no field): `null`s, and a
-/// message in flight twice listed once. 2: the ITF encoding described in the module docs.
-pub const FORMAT_VERSION: u64 = 2;
+/// message in flight twice listed once. 2: the ITF encoding described in the module docs,
+/// durable logs as sets of ids. 3: durable logs as maps from ids to their contents. Replay
+/// reads only `#meta`, which is the same in 2 and 3, so it reads all three.
+pub const FORMAT_VERSION: u64 = 3;
 
 /// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
 const MAX_EXACT_INT: u64 = 1 << 53;
@@ -167,11 +169,27 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
                 "up": n.up,
                 "base": {"#map": n.base.iter().map(|(k, r)| json!([k, r])).collect::<Vec<_>>()},
                 "view": {"#map": n.view.iter().map(|(k, r)| json!([k, r])).collect::<Vec<_>>()},
-                // The model keeps these four in maps keyed by them: sets, not lists.
-                "batchlog": {"#set": n.batchlog.iter().map(|b| b.to_string()).collect::<Vec<_>>()},
-                "hints": {"#set": n.hints.iter().map(|(t, b)| json!({"#tup": [t.to_string(), b.to_string()]})).collect::<Vec<_>>()},
-                "commitlog": {"#set": n.commitlog.iter().map(|w| w.to_string()).collect::<Vec<_>>()},
-                "coord_batchlog": {"#set": n.coord_batchlog.iter().map(|w| w.to_string()).collect::<Vec<_>>()},
+                // The durable logs, keyed as the model keys them, with their contents.
+                "batchlog": {"#map": n.batchlog.iter().map(|e| json!([
+                    e.batch.to_string(),
+                    {"#map": e.pending.iter().map(|(t, ms)| json!([t.to_string(), ms])).collect::<Vec<_>>()},
+                ])).collect::<Vec<_>>()},
+                "hints": {"#map": n.hints.iter().map(|h| json!([
+                    {"#tup": [h.target.to_string(), h.batch.to_string()]},
+                    h.mutations,
+                ])).collect::<Vec<_>>()},
+                "commitlog": {"#map": n.commitlog.iter().map(|e| json!([
+                    e.write.to_string(),
+                    {"stmt": e.stmt, "reply_to": e.reply_to.to_string()},
+                ])).collect::<Vec<_>>()},
+                "coord_batchlog": {"#map": n.coord_batchlog.iter().map(|e| json!([
+                    e.write.to_string(),
+                    {
+                        "stmt": e.stmt,
+                        "coordinator": e.coordinator.to_string(),
+                        "pending": {"#set": e.pending.iter().map(|p| p.to_string()).collect::<Vec<_>>()},
+                    },
+                ])).collect::<Vec<_>>()},
                 "timers": {"#set": n.timers.iter().map(|t| t.to_string()).collect::<Vec<_>>()},
             })
         })

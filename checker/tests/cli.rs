@@ -395,11 +395,12 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let mut found = Vec::new();
     nulls(&doc, "", &mut found);
     assert!(found.is_empty(), "JSON null at {found:?}");
-    assert_eq!(doc["#meta"]["format-version"], 2);
+    assert_eq!(doc["#meta"]["format-version"], 3);
 
     let states = doc["states"].as_array().unwrap();
     assert!(states.len() > 1);
     let mut absent_fields = 0;
+    let mut commitlog_entries = 0;
     for (i, s) in states.iter().enumerate() {
         let taken = s["mbt::actionTaken"]
             .as_str()
@@ -435,8 +436,21 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
             assert!(entry[1].as_u64().unwrap() >= 1, "state {i}: {entry}");
         }
         for n in s["nodes"].as_array().unwrap() {
-            for set in ["batchlog", "hints", "commitlog", "coord_batchlog"] {
-                assert!(n[set]["#set"].is_array(), "state {i}: {set} is an ITF set");
+            for log in ["batchlog", "hints", "commitlog", "coord_batchlog"] {
+                let entries = n[log]["#map"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("state {i}: {log} is an ITF map"));
+                // Each entry is [id, contents], never an id alone.
+                for e in entries {
+                    assert_eq!(e.as_array().map(Vec::len), Some(2), "state {i}: {log} entry {e}");
+                }
+            }
+            for e in n["commitlog"]["#map"].as_array().unwrap() {
+                assert!(
+                    e[1]["stmt"].is_object(),
+                    "state {i}: a commit-log entry carries its statement"
+                );
+                commitlog_entries += 1;
             }
             for (_, row) in n["base"]["#map"].as_array().unwrap().iter().map(|e| (&e[0], &e[1])) {
                 absent_fields += ["marker", "deletion", "v", "w"]
@@ -448,6 +462,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     }
     // Otherwise the null check above would prove nothing about absent values.
     assert!(absent_fields > 0, "the path never stores a row with an absent field");
+    assert!(commitlog_entries > 0, "the path never holds a commit-log entry");
 
     let r = mvcheck(dir.path(), &["replay", name]);
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
@@ -473,11 +488,18 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let r = mvcheck(dir.path(), &["replay", "v1.itf.json"]);
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
 
+    // A version 2 file (durable logs by id only) has the same `#meta` and still replays.
+    let mut v2 = doc.clone();
+    v2["#meta"]["format-version"] = 2.into();
+    std::fs::write(dir.path().join("v2.itf.json"), v2.to_string()).unwrap();
+    let r = mvcheck(dir.path(), &["replay", "v2.itf.json"]);
+    assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+
     // A file from a newer mvcheck is refused by name, not misread.
     let mut newer = doc.clone();
-    newer["#meta"]["format-version"] = 3.into();
+    newer["#meta"]["format-version"] = 4.into();
     std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
     let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
-    assert!(stderr(&r).contains("format-version 3"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("format-version 4"), "{}", stderr(&r));
 }

@@ -11,10 +11,12 @@
 //!   Stateright random choice) replaces a node by an empty one, at most `data_loss` times;
 //!   the machine is gone, so the messages it had not delivered yet are lost with it.
 //! * **Time.** Timers carry no duration; instead each timer kind has a guard that says when it
-//!   may fire (see `specs/protocol.md`, "Time"). Retry and timeout timers fire only once what
-//!   they wait for can no longer arrive: timeouts are longer than any message delay, so a
-//!   retry never races the message it retries. Only drops (`--lossy`) and data loss lose
-//!   messages.
+//!   may fire (see `specs/protocol.md`, "Time"). Write timeouts, the deferred base apply and
+//!   local batchlog replay fire at any time, racing what they wait for, as in Cassandra. Two
+//!   guards bound the state space: a hint is not resent while an earlier hint to the same
+//!   target or its ack is in flight, and a coordinator batchlog entry is replayed only once
+//!   its coordinator is gone and no earlier replay is in flight. Only drops (`--lossy`) and
+//!   data loss lose messages.
 //! * **Durability.** A node's disk lives in its actor state. At a crash the model copies it
 //!   into Stateright's `Storage` slot, which `Recover` hands to `on_start`; this is equivalent
 //!   to saving on every step, because Storage is read only by `Recover`.

@@ -54,9 +54,9 @@
 use crate::model::{Action, MvModel, State};
 use crate::render::Lines;
 use crate::{MvModelCfg, Variant, Workload};
-use mv_spec::obs::{NodeObservation, WriteRecord};
+use mv_spec::obs::{BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation, WriteRecord};
 use mv_spec::trace::{After, ClientObservation, Step, TraceConfig, TraceHeader, TraceLine};
-use mv_spec::{Msg, ReadRules};
+use mv_spec::{Msg, ReadRules, ViewMutation};
 use stateright::actor::{ActorModelAction, Id, Out};
 use stateright::Model;
 use std::borrow::Cow;
@@ -318,14 +318,44 @@ pub fn observe_node(model: &MvModel, s: &State, n: usize) -> NodeObservation {
         up: !s.crashed[n],
         base: d.base.clone(),
         view: d.view.clone(),
-        batchlog: d.batchlog.keys().copied().collect(),
+        batchlog: d
+            .batchlog
+            .iter()
+            .map(|(&batch, pending)| BatchlogEntry {
+                batch,
+                pending: pending.iter().map(|(&t, m)| (t, m.clone())).collect(),
+            })
+            .collect(),
         hints: d
             .hints
             .iter()
-            .flat_map(|(t, h)| h.keys().map(move |b| (*t, *b)))
+            .flat_map(|(&target, h)| {
+                h.iter().map(move |(&batch, m)| Hint {
+                    target,
+                    batch,
+                    mutations: m.clone(),
+                })
+            })
             .collect(),
-        commitlog: d.commitlog.keys().copied().collect(),
-        coord_batchlog: d.coord_batchlog.keys().copied().collect(),
+        commitlog: d
+            .commitlog
+            .iter()
+            .map(|(&write, e)| CommitLogEntry {
+                write,
+                stmt: e.stmt,
+                reply_to: e.reply_to,
+            })
+            .collect(),
+        coord_batchlog: d
+            .coord_batchlog
+            .iter()
+            .map(|(&write, e)| CoordBatchlogEntry {
+                write,
+                stmt: e.stmt,
+                coordinator: e.coordinator,
+                pending: e.pending.iter().copied().collect(),
+            })
+            .collect(),
         timers: {
             let mut t: Vec<mv_spec::Timer> = s.timers_set[n].iter().copied().collect();
             t.sort();
@@ -367,13 +397,28 @@ fn observed_as(model: &MvModel, s: &State, w: Who, after: &After) -> bool {
             o.up != s.crashed[n]
                 && o.base == d.base
                 && o.view == d.view
-                && o.batchlog.iter().eq(d.batchlog.keys())
-                && o.hints
+                && o.batchlog.len() == d.batchlog.len()
+                && o.batchlog.iter().zip(&d.batchlog).all(|(e, (b, p))| {
+                    e.batch == *b
+                        && e.pending.len() == p.len()
+                        && e.pending.iter().zip(p).all(|((t, m), (pt, pm))| t == pt && m == pm)
+                })
+                && o.hints.iter().map(|h| (h.target, h.batch, &h.mutations)).eq(d
+                    .hints
                     .iter()
-                    .copied()
-                    .eq(d.hints.iter().flat_map(|(t, h)| h.keys().map(move |b| (*t, *b))))
-                && o.commitlog.iter().eq(d.commitlog.keys())
-                && o.coord_batchlog.iter().eq(d.coord_batchlog.keys())
+                    .flat_map(|(t, h)| h.iter().map(move |(b, m)| (*t, *b, m))))
+                && o.commitlog.len() == d.commitlog.len()
+                && o.commitlog
+                    .iter()
+                    .zip(&d.commitlog)
+                    .all(|(e, (w, c))| e.write == *w && e.stmt == c.stmt && e.reply_to == c.reply_to)
+                && o.coord_batchlog.len() == d.coord_batchlog.len()
+                && o.coord_batchlog.iter().zip(&d.coord_batchlog).all(|(e, (w, c))| {
+                    e.write == *w
+                        && e.stmt == c.stmt
+                        && e.coordinator == c.coordinator
+                        && e.pending.iter().eq(c.pending.iter())
+                })
         }
         (Who::Client(c), After::Client(o)) => {
             let outcomes = &model.client(s, c).outcomes;
@@ -645,10 +690,14 @@ fn pending_work(model: &MvModel, s: &State) -> Vec<String> {
         if !o.up {
             out.push(format!("n{n} is down"));
         }
-        out.extend(o.commitlog.iter().map(|w| format!("n{n} commitlog {w}")));
-        out.extend(o.batchlog.iter().map(|b| format!("n{n} batchlog {b}")));
-        out.extend(o.hints.iter().map(|(t, b)| format!("n{n} hint ->{t} {b}")));
-        out.extend(o.coord_batchlog.iter().map(|w| format!("n{n} coord-batchlog {w}")));
+        out.extend(o.commitlog.iter().map(|e| format!("n{n} commitlog {}", e.write)));
+        out.extend(o.batchlog.iter().map(|e| format!("n{n} batchlog {}", e.batch)));
+        out.extend(o.hints.iter().map(|h| format!("n{n} hint ->{} {}", h.target, h.batch)));
+        out.extend(
+            o.coord_batchlog
+                .iter()
+                .map(|e| format!("n{n} coord-batchlog {}", e.write)),
+        );
     }
     let mut actions = Vec::new();
     model.actions(s, &mut actions);
@@ -804,17 +853,33 @@ fn after_lines(who: &str, after: &After, rules: ReadRules) -> Lines {
                 };
                 out.insert(format!("{who} view {vk}"), format!("{r} [{seen}]"));
             }
-            for b in &o.batchlog {
-                out.insert(format!("{who} batchlog {b}"), "held".into());
+            let list = |ms: &[ViewMutation]| ms.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ");
+            for e in &o.batchlog {
+                let pending: Vec<String> = e
+                    .pending
+                    .iter()
+                    .map(|(t, ms)| format!("->{t} [{}]", list(ms)))
+                    .collect();
+                out.insert(format!("{who} batchlog {}", e.batch), pending.join("; "));
             }
-            for (t, b) in &o.hints {
-                out.insert(format!("{who} hint ->{t} {b}"), "held".into());
+            for h in &o.hints {
+                out.insert(
+                    format!("{who} hint ->{} {}", h.target, h.batch),
+                    format!("[{}]", list(&h.mutations)),
+                );
             }
-            for w in &o.commitlog {
-                out.insert(format!("{who} commitlog {w}"), "held (partition locked)".into());
+            for e in &o.commitlog {
+                out.insert(
+                    format!("{who} commitlog {}", e.write),
+                    format!("[{}] ack {} (partition locked)", e.stmt, e.reply_to),
+                );
             }
-            for w in &o.coord_batchlog {
-                out.insert(format!("{who} coord-batchlog {w}"), "held".into());
+            for e in &o.coord_batchlog {
+                let pending: Vec<String> = e.pending.iter().map(|n| n.to_string()).collect();
+                out.insert(
+                    format!("{who} coord-batchlog {}", e.write),
+                    format!("[{}] of {}, pending {}", e.stmt, e.coordinator, pending.join(",")),
+                );
             }
         }
         After::Client(c) => {

@@ -164,7 +164,10 @@ fn other_changed_observations_are_rejected_with_a_diff() {
                         origin: mv_spec::NodeId(2),
                         seq: 9,
                     };
-                    o.batchlog.push(b);
+                    o.batchlog.push(mv_spec::obs::BatchlogEntry {
+                        batch: b,
+                        pending: vec![],
+                    });
                     true
                 }
                 _ => false,
@@ -248,7 +251,8 @@ type Mutation = (&'static str, fn(&mut After) -> bool);
 /// Every way to change one observed value that this test knows; each returns whether it
 /// applied to the observation it was given.
 fn mutations() -> Vec<Mutation> {
-    use mv_spec::{BaseRow, BatchId, NodeId, ViewKey, ViewRow, WriteId};
+    use mv_spec::obs::{BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint};
+    use mv_spec::{BaseRow, BatchId, NodeId, Statement, ViewKey, ViewRow, WriteId};
     const BATCH: BatchId = BatchId {
         origin: NodeId(0),
         seq: 7,
@@ -286,11 +290,99 @@ fn mutations() -> Vec<Mutation> {
                 })
             })
         }),
-        ("batchlog", |a| on_node(a, |o| toggle(&mut o.batchlog, BATCH))),
-        ("hints", |a| on_node(a, |o| toggle(&mut o.hints, (NodeId(1), BATCH)))),
-        ("commitlog", |a| on_node(a, |o| toggle(&mut o.commitlog, WriteId(1)))),
+        ("batchlog", |a| {
+            on_node(a, |o| {
+                toggle(
+                    &mut o.batchlog,
+                    BatchlogEntry {
+                        batch: BATCH,
+                        pending: vec![],
+                    },
+                )
+            })
+        }),
+        ("hints", |a| {
+            on_node(a, |o| {
+                toggle(
+                    &mut o.hints,
+                    Hint {
+                        target: NodeId(1),
+                        batch: BATCH,
+                        mutations: vec![],
+                    },
+                )
+            })
+        }),
+        ("commitlog", |a| {
+            on_node(a, |o| {
+                toggle(
+                    &mut o.commitlog,
+                    CommitLogEntry {
+                        write: WriteId(1),
+                        stmt: Statement::delete(0, 1),
+                        reply_to: NodeId(0),
+                    },
+                )
+            })
+        }),
         ("coord_batchlog", |a| {
-            on_node(a, |o| toggle(&mut o.coord_batchlog, WriteId(1)))
+            on_node(a, |o| {
+                toggle(
+                    &mut o.coord_batchlog,
+                    CoordBatchlogEntry {
+                        write: WriteId(1),
+                        stmt: Statement::delete(0, 1),
+                        coordinator: NodeId(0),
+                        pending: vec![],
+                    },
+                )
+            })
+        }),
+        // The contents of durable log entries, not only their ids.
+        ("batchlog mutation gone", |a| {
+            on_node(a, |o| {
+                o.batchlog
+                    .iter_mut()
+                    .flat_map(|e| e.pending.iter_mut())
+                    .next()
+                    .is_some_and(|(_, ms)| ms.pop().is_some())
+            })
+        }),
+        ("hint mutation changed", |a| {
+            on_node(a, |o| {
+                o.hints.first_mut().is_some_and(|h| {
+                    h.mutations.first_mut().is_some_and(|m| {
+                        m.key.v = m.key.v.wrapping_add(1);
+                        true
+                    })
+                })
+            })
+        }),
+        ("commitlog reply_to", |a| {
+            on_node(a, |o| {
+                o.commitlog.first_mut().is_some_and(|e| {
+                    e.reply_to = NodeId(e.reply_to.0.wrapping_add(1));
+                    true
+                })
+            })
+        }),
+        ("commitlog statement", |a| {
+            on_node(a, |o| {
+                o.commitlog.first_mut().is_some_and(|e| {
+                    e.stmt.ts = e.stmt.ts.wrapping_add(1);
+                    true
+                })
+            })
+        }),
+        ("coord_batchlog pending", |a| {
+            on_node(a, |o| {
+                o.coord_batchlog.first_mut().is_some_and(|e| {
+                    if e.pending.pop().is_none() {
+                        e.pending.push(NodeId(9));
+                    }
+                    true
+                })
+            })
         }),
         ("outcome", |a| {
             on_client(a, |c| {
@@ -334,6 +426,8 @@ fn every_single_changed_value_is_rejected_at_its_line() {
         (MvModelCfg::for_variant(Variant::Cassandra40), 1),
         (faulty(), 2),
         (faulty(), 3),
+        // Coordinator batchlog entries, and a remote view write's batchlog entry and hint.
+        (MvModelCfg::for_variant(Variant::Cassandra40Cbl), 4),
     ] {
         let (_, h, lines) = trace_of(cfg, seed);
         for i in 0..lines.len() {
@@ -666,7 +760,11 @@ fn a_delivery_the_model_ignores_is_a_step_that_changes_nothing() {
         panic!("deliveries that wait are to nodes")
     };
     o.commitlog.clear();
-    o.commitlog.push(mv_spec::WriteId(9));
+    o.commitlog.push(mv_spec::obs::CommitLogEntry {
+        write: mv_spec::WriteId(9),
+        stmt: mv_spec::Statement::delete(0, 9),
+        reply_to: mv_spec::NodeId(0),
+    });
     assert_eq!(rejected(&h, &bad, &STRICT).index, lines.len() - 1);
 }
 

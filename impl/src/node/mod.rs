@@ -25,7 +25,7 @@
 
 pub mod store;
 
-use mv_spec::obs::NodeObservation;
+use mv_spec::obs::{BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation};
 use mv_spec::rule::{Rule, RuleSet};
 pub use mv_spec::variant::{Design, Variant};
 use mv_spec::{BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, WriteId};
@@ -353,15 +353,48 @@ impl Node {
             up: self.up,
             base: self.disk.store.base_rows().clone(),
             view: self.disk.store.view_rows().clone(),
-            batchlog: self.disk.batchlog.keys().copied().collect(),
+            batchlog: self
+                .disk
+                .batchlog
+                .iter()
+                .map(|(&batch, targets)| BatchlogEntry {
+                    batch,
+                    pending: targets.iter().map(|(&t, ms)| (t, ms.clone())).collect(),
+                })
+                .collect(),
             hints: self
                 .disk
                 .hints
                 .iter()
-                .flat_map(|(t, hs)| hs.keys().map(move |b| (*t, *b)))
+                .flat_map(|(&target, hs)| {
+                    hs.iter().map(move |(&batch, ms)| Hint {
+                        target,
+                        batch,
+                        mutations: ms.clone(),
+                    })
+                })
                 .collect(),
-            commitlog: self.disk.commitlog.keys().copied().collect(),
-            coord_batchlog: self.disk.coord_batchlog.keys().copied().collect(),
+            commitlog: self
+                .disk
+                .commitlog
+                .iter()
+                .map(|(&write, e)| CommitLogEntry {
+                    write,
+                    stmt: e.stmt,
+                    reply_to: e.reply_to,
+                })
+                .collect(),
+            coord_batchlog: self
+                .disk
+                .coord_batchlog
+                .iter()
+                .map(|(&write, e)| CoordBatchlogEntry {
+                    write,
+                    stmt: e.stmt,
+                    coordinator: e.coordinator,
+                    pending: e.pending.iter().copied().collect(),
+                })
+                .collect(),
             // The host keeps the timers (the node only asks for them): it fills these in.
             timers: Vec::new(),
         }
@@ -824,7 +857,7 @@ impl Node {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mv_spec::{Pairing, ViewKey};
+    use mv_spec::Pairing;
 
     fn ring(nodes: u8, rf: u8) -> Ring {
         Ring {
@@ -944,7 +977,23 @@ mod tests {
         let batch = BatchId { origin: n(0), seq: 0 };
         let fx = node.step(Input::Fire(Timer::BatchlogReplay(batch)));
         assert!(fx.taken);
-        assert_eq!(node.observe().hints, vec![(n(1), batch)]);
+        let hints = node.observe().hints;
+        assert_eq!(
+            hints.iter().map(|h| (h.target, h.batch)).collect::<Vec<_>>(),
+            vec![(n(1), batch)]
+        );
+        assert_eq!(
+            hints[0].mutations,
+            vec![ViewMutation {
+                key: ViewKey { v: 1, k: 0 },
+                row: hints[0].mutations[0].row,
+            }],
+            "the hint carries the view update B4 generated"
+        );
+        assert!(hints[0].mutations[0]
+            .row
+            .marker
+            .is_some_and(|l| l.ts == 1 && !l.expired));
         assert!(node.observe().batchlog.is_empty());
         let fx = node.step(Input::Fire(Timer::HintDelivery(n(1))));
         assert!(
@@ -973,7 +1022,15 @@ mod tests {
         node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
         assert!(node.step(Input::Crash).taken);
         assert!(!node.coordinates(WriteId(1)), "coordinator state is memory");
-        assert_eq!(node.observe().commitlog, vec![WriteId(1)], "the commit log is disk");
+        assert_eq!(
+            node.observe().commitlog,
+            vec![CommitLogEntry {
+                write: WriteId(1),
+                stmt: Statement::insert(0, Some(1), Some(1), 1),
+                reply_to: n(0),
+            }],
+            "the commit log is disk"
+        );
         assert!(
             !node.step(Input::Fire(Timer::ApplyBase(WriteId(1)))).taken,
             "a down node takes nothing"

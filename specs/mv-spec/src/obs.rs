@@ -3,7 +3,7 @@
 //! Properties are predicates over an [`Observation`], never over either side's internals, so
 //! that one definition of "correct" judges both.
 
-use crate::{BaseRow, BatchId, Cl, Key, NodeId, ReadRules, Ring, Statement, ViewKey, ViewRow, WriteId};
+use crate::{BaseRow, BatchId, Cl, Key, NodeId, ReadRules, Ring, Statement, ViewKey, ViewMutation, ViewRow, WriteId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -18,20 +18,69 @@ pub struct NodeObservation {
     /// Its view table.
     #[serde(with = "crate::trace::entries")]
     pub view: BTreeMap<ViewKey, ViewRow>,
-    /// Local batchlog entries not yet fully acknowledged.
-    pub batchlog: Vec<BatchId>,
-    /// Hints held for view replicas: (target, batch).
-    pub hints: Vec<(NodeId, BatchId)>,
-    /// Writes between the two halves of the base replica's work (commit log entries).
-    pub commitlog: Vec<WriteId>,
-    /// Coordinator batchlog entries held by this node.
-    pub coord_batchlog: Vec<WriteId>,
+    /// Local batchlog entries not yet fully acknowledged, ascending batch ids, each with the
+    /// mutations every view replica still owes an ack for.
+    pub batchlog: Vec<BatchlogEntry>,
+    /// Hints held for view replicas, ascending (target, batch), with their mutations.
+    pub hints: Vec<Hint>,
+    /// Writes between the two halves of the base replica's work (commit log entries),
+    /// ascending write ids, with what replay would apply and whom it acks.
+    pub commitlog: Vec<CommitLogEntry>,
+    /// Coordinator batchlog entries held by this node, ascending write ids.
+    pub coord_batchlog: Vec<CoordBatchlogEntry>,
     /// The timers armed on this node, in order. A step that should arm a timer and does not
     /// (a replay timer not re-armed after a restart) shows here at that very step; the tables
     /// would show it only once the work it guards went missing. Absent in traces written
     /// before timers were observed, which then read as none armed.
     #[serde(default)]
     pub timers: Vec<crate::Timer>,
+}
+
+/// A commit-log entry: a base write between its two halves. Its contents are observed, not
+/// only its id, so that a replay that would apply or ack something else diverges at the step
+/// that wrote the entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CommitLogEntry {
+    /// The write attempt.
+    pub write: WriteId,
+    /// The statement the second half (or replay) applies.
+    pub stmt: Statement,
+    /// Whom the base replica acks: the coordinator, or a node replaying its coordinator
+    /// batchlog.
+    pub reply_to: NodeId,
+}
+
+/// A local batchlog entry (B6): per view replica, the view mutations it has not acked yet.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BatchlogEntry {
+    /// The entry.
+    pub batch: BatchId,
+    /// Ascending view replicas, each with its unacked mutations in generation order.
+    pub pending: Vec<(NodeId, Vec<ViewMutation>)>,
+}
+
+/// A hint (B10): view mutations held for a view replica until it acks them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Hint {
+    /// The view replica.
+    pub target: NodeId,
+    /// The batchlog entry the mutations came from.
+    pub batch: BatchId,
+    /// The mutations, in generation order.
+    pub mutations: Vec<ViewMutation>,
+}
+
+/// A coordinator batchlog entry (W7) held by a batchlog node.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CoordBatchlogEntry {
+    /// The write attempt.
+    pub write: WriteId,
+    /// The statement a replay sends.
+    pub stmt: Statement,
+    /// The coordinator that wrote the entry.
+    pub coordinator: NodeId,
+    /// Ascending base replicas that have not acked a replayed write yet.
+    pub pending: Vec<NodeId>,
 }
 
 /// What the client learned about one of its writes.
