@@ -6,9 +6,10 @@ use mv_model::{MvModelCfg, Variant, Workload};
 use mv_spec::{Cl, Pairing};
 use std::path::PathBuf;
 
-/// Model-check Cassandra's materialized-view write path.
+/// Model-check Cassandra's materialized-view write path, and trace-test a reference
+/// implementation against the model.
 #[derive(Parser, Debug)]
-#[command(name = "mvcheck", version, about)]
+#[command(name = "mvcheck", version, about, long_about = None, after_help = EXIT_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -60,7 +61,7 @@ pub enum Command {
     },
     /// Run the reference implementation in a seeded simulation and write its trace (NDJSON).
     ImplSim(crate::impl_sim::ImplSimArgs),
-    /// Replay an implementation trace (NDJSON) on the model; exit 20 at the first divergence.
+    /// Replay an implementation trace (NDJSON) on the model and check the properties along it.
     Validate {
         /// The trace (`specs/trace-format.md`, "NDJSON implementation traces"); `-` for stdin.
         file: PathBuf,
@@ -94,6 +95,12 @@ pub enum Command {
         now: Option<i64>,
     },
 }
+
+/// The exit codes, as `crate::Exit` defines them.
+const EXIT_HELP: &str = "\
+Exit codes: 0 holds / valid, 1 internal error, 2 bad flags or input, 3 inconclusive (a bound
+cut the search), 12 a property is violated (or --require-coverage found a rule not covered),
+20 a trace diverges from the model.";
 
 /// The part of `mvcheck cql --help` that flags cannot say.
 const CQL_HELP: &str = "\
@@ -140,9 +147,10 @@ pub struct ModelArgs {
     /// Permanent data-loss budget of a run.
     #[arg(long)]
     pub data_loss: Option<u8>,
-    /// Let the network lose messages.
-    #[arg(long)]
-    pub lossy: bool,
+    /// Let the network lose messages (`--lossy` or `--lossy true`); `--lossy false` turns it
+    /// off for a variant whose default loses them.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub lossy: Option<bool>,
     /// How many times a client retries a write that timed out, with the same timestamp, as
     /// a new request to the same coordinator (rule C3; at most 2).
     #[arg(long)]
@@ -179,8 +187,13 @@ pub struct OutputArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Directory for counterexample files.
-    #[arg(long, default_value = ".")]
+    /// Print and save the counterexample of this property (default: the variant's anomaly,
+    /// else the most specific violated property).
+    #[arg(long, value_name = "ID")]
+    pub property: Option<String>,
+    /// Directory for counterexample files (created if missing), like Apalache's
+    /// `_apalache-out`, so they do not pile up where mvcheck runs.
+    #[arg(long, default_value = "_mvcheck-out")]
     pub out_dir: PathBuf,
 }
 
@@ -281,7 +294,9 @@ impl ModelArgs {
         if let Some(d) = self.data_loss {
             cfg.data_loss = d;
         }
-        cfg.lossy |= self.lossy;
+        if let Some(l) = self.lossy {
+            cfg.lossy = l;
+        }
         if let Some(r) = self.retries {
             cfg.retries = r;
         }

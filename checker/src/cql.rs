@@ -18,7 +18,7 @@
 //! zip its statements with the results; warnings go to stderr there so that stdout keeps that
 //! one-to-one shape.
 
-use crate::Failure;
+use crate::{Exit, Failure};
 use clap::ValueEnum;
 use mv_impl::cql::ast::{Stmt, StmtKind};
 use mv_impl::cql::{self, ParseError};
@@ -26,9 +26,6 @@ use mv_impl::engine::{CqlError, Engine, EngineConfig, ErrorKind, QueryResult, Vi
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Exit code when at least one statement failed (the others still ran).
-pub const EXIT_STATEMENT_FAILED: u8 = 2;
 
 /// Where the node clock comes from.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +71,7 @@ pub struct CqlArgs {
 }
 
 /// Runs the shell; returns the exit code (0 when every statement succeeded).
-pub fn run(args: &CqlArgs) -> Result<u8, Failure> {
+pub fn run(args: &CqlArgs) -> Result<Exit, Failure> {
     if args.now.is_some() && args.clock != ClockArg::Manual {
         return Err(Failure::Usage(
             "--now sets the start of the manual clock; add --clock manual".into(),
@@ -119,7 +116,7 @@ pub fn run(args: &CqlArgs) -> Result<u8, Failure> {
             shell.run_script(&src, &mut stdout.lock(), &mut stderr.lock());
         }
     }
-    Ok(if shell.failed { EXIT_STATEMENT_FAILED } else { 0 })
+    Ok(if shell.failed { Exit::Usage } else { Exit::Ok })
 }
 
 fn system_micros() -> i64 {

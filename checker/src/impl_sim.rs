@@ -11,15 +11,13 @@
 //! bad flags, and 1 when a node breaks the protocol. Every failing run prints its seed.
 
 use crate::cli::ModelArgs;
-use crate::{Failure, EXIT_VIOLATION};
+use crate::{Exit, Failure};
 use clap::Args;
 use mv_impl::sim::{self, ClusterConfig, SimOptions};
 use mv_model::trace::{model_config, trace_config, validate_on, Options};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
-
-/// Exit code when the model does not explain the trace (as `mvcheck validate`).
-const EXIT_DIVERGENCE: u8 = 20;
 
 /// The flags of `mvcheck impl-sim`.
 #[derive(Args, Debug, Clone)]
@@ -36,7 +34,8 @@ pub struct ImplSimArgs {
     /// default to 1. Overrides --crashes, --data-loss and --lossy.
     #[arg(long, value_name = "LIST")]
     faults: Option<String>,
-    /// Where to write the trace (required unless --bench).
+    /// Where to write the trace (required unless --bench); `-` writes it to stdout and the
+    /// report to stderr, so it pipes into `mvcheck validate -`.
     #[arg(long, required_unless_present = "bench")]
     out: Option<PathBuf>,
     /// Validate the trace on the model after writing it.
@@ -99,7 +98,7 @@ fn parse_faults(list: &str) -> Result<Faults, String> {
 }
 
 /// Runs `mvcheck impl-sim`.
-pub fn impl_sim(args: &ImplSimArgs) -> Result<u8, Failure> {
+pub fn impl_sim(args: &ImplSimArgs) -> Result<Exit, Failure> {
     let mut model_cfg = args.model.config().map_err(Failure::Usage)?;
     let mut duplicate = false;
     if let Some(list) = &args.faults {
@@ -124,23 +123,46 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<u8, Failure> {
     let started = Instant::now();
     let run = sim::run(cfg, &opts).map_err(Failure::Usage)?;
     let elapsed = started.elapsed().as_secs_f64();
-    std::fs::write(out, run.ndjson()).map_err(|e| Failure::Usage(format!("{}: cannot write: {e}", out.display())))?;
+    // `--out -` writes the trace to stdout, so it pipes into `mvcheck validate -`; the report
+    // then goes to stderr, out of the trace's way.
+    let to_stdout = out.as_os_str() == "-";
+    let say = |line: String| {
+        if to_stdout {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    };
+    if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(run.ndjson().as_bytes())
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Failure::Usage(format!("stdout: cannot write: {e}")))?;
+    } else {
+        std::fs::write(out, run.ndjson())
+            .map_err(|e| Failure::Usage(format!("{}: cannot write: {e}", out.display())))?;
+    }
     let seed = args.seed;
-    println!(
+    say(format!(
         "wrote {} steps to {} in {elapsed:.3}s (seed {seed}; {}{})",
         run.steps,
-        out.display(),
+        if to_stdout {
+            "stdout".into()
+        } else {
+            out.display().to_string()
+        },
         summary(&model_cfg),
         if duplicate { " dup=true" } else { "" }
-    );
-    println!(
+    ));
+    say(format!(
         "final state: {}",
         if run.quiescent {
             "quiescent"
         } else {
             "not quiescent (step budget spent or work left)"
         }
-    );
+    ));
     if let Some(e) = &run.error {
         return Err(Failure::Internal(format!(
             "the implementation broke the protocol (seed {seed}): {e}"
@@ -149,25 +171,28 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<u8, Failure> {
     if args.validate {
         let model = model_config(&run.header.config).map_err(Failure::Usage)?.into_model();
         match validate_on(&model, &run.lines, &Options { partial: None }) {
-            Ok(v) => println!("valid: the model explains all {} events", v.events),
+            Ok(v) => say(format!("valid: the model explains all {} events", v.events)),
             Err(d) => {
-                println!("divergence (seed {seed}): {d}");
-                return Ok(EXIT_DIVERGENCE);
+                say(format!("divergence (seed {seed}): {d}"));
+                return Ok(Exit::Divergence);
             }
         }
     }
     if !run.violated.is_empty() {
-        println!("violated at the final state (seed {seed}): {}", run.violated.join(", "));
-        return Ok(EXIT_VIOLATION);
+        say(format!(
+            "violated at the final state (seed {seed}): {}",
+            run.violated.join(", ")
+        ));
+        return Ok(Exit::Violation);
     }
     if run.quiescent {
-        println!("every property holds at the final state");
+        say("every property holds at the final state".into());
     }
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// `--bench`: many seeds, traces recorded and serialized, steps per second.
-fn bench(cfg: ClusterConfig, opts: SimOptions, model_cfg: &mv_model::MvModelCfg) -> Result<u8, Failure> {
+fn bench(cfg: ClusterConfig, opts: SimOptions, model_cfg: &mv_model::MvModelCfg) -> Result<Exit, Failure> {
     let started = Instant::now();
     let (mut steps, mut runs, mut bytes) = (0u64, 0u64, 0usize);
     while steps < opts.max_steps {
@@ -196,7 +221,7 @@ fn bench(cfg: ClusterConfig, opts: SimOptions, model_cfg: &mv_model::MvModelCfg)
         bytes as f64 / 1e6,
         summary(model_cfg)
     );
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 fn summary(c: &mv_model::MvModelCfg) -> String {

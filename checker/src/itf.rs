@@ -13,7 +13,7 @@
 //! the choices this step made and `None` for the rest, so every state has the same shape.
 
 use crate::report::print_path;
-use crate::{Failure, EXIT_VIOLATION};
+use crate::{Exit, Failure};
 use mv_model::{Action, MvModel, MvModelCfg, State, Workload};
 use mv_spec::trace::{Step, TraceConfig};
 use mv_spec::Pairing;
@@ -265,11 +265,21 @@ pub fn save(
 }
 
 /// `mvcheck replay FILE`.
-pub fn replay(file: &FsPath) -> Result<u8, Failure> {
+pub fn replay(file: &FsPath) -> Result<Exit, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| bad(format!("not JSON: {e} (line {}, column {})", e.line(), e.column())))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| {
+        // An NDJSON implementation trace is JSON line by line: name it instead of failing at
+        // the end of its first line.
+        let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let is_trace = serde_json::from_str::<Value>(first)
+            .is_ok_and(|v| v.get("format").and_then(Value::as_str) == Some(mv_spec::trace::FORMAT));
+        if is_trace {
+            bad("this is an NDJSON implementation trace, not an ITF file: use `mvcheck validate`".into())
+        } else {
+            bad(format!("not JSON: {e} (line {}, column {})", e.line(), e.column()))
+        }
+    })?;
     let meta = doc
         .get("#meta")
         .ok_or_else(|| bad("no #meta: not an ITF trace".into()))?;
@@ -302,6 +312,11 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
         .get("states")
         .and_then(Value::as_array)
         .ok_or_else(|| bad("\"states\" is missing or not a list".into()))?;
+    if states.is_empty() {
+        return Err(bad(
+            "\"states\" is empty: an ITF trace starts with the initial state".into()
+        ));
+    }
     let mut actions = Vec::new();
     for (i, s) in states.iter().enumerate().skip(1) {
         let step_json = s
@@ -332,7 +347,7 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
                     model.describe(a)
                 );
                 // The file and the model disagree: a divergence, as in `mvcheck validate`.
-                return Ok(crate::validate::EXIT_DIVERGENCE);
+                return Ok(Exit::Divergence);
             }
         }
     }
@@ -348,22 +363,25 @@ pub fn replay(file: &FsPath) -> Result<u8, Failure> {
     let holds = (p.condition)(&model, path.last_state());
     match def.kind {
         mv_spec::props::Kind::Always if !holds => {
+            if let Some(why) = mv_spec::props::explain(property, &model.observe(path.last_state())) {
+                println!("  => {why}");
+            }
             println!(
                 "\nthe path still ends in a violation of {property} ({} steps)",
                 actions.len()
             );
-            Ok(EXIT_VIOLATION)
+            Ok(Exit::Violation)
         }
         mv_spec::props::Kind::Always => {
             println!("\nthe path replays, but its last state no longer violates {property}");
-            Ok(0)
+            Ok(Exit::Ok)
         }
         _ => {
             println!(
                 "\nthe path replays; {property} {} at its last state",
                 if holds { "holds" } else { "does not hold" }
             );
-            Ok(0)
+            Ok(Exit::Ok)
         }
     }
 }

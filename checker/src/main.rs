@@ -18,13 +18,33 @@ use clap::Parser;
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
-/// Exit code when a property is violated (TLC, Apalache).
-pub const EXIT_VIOLATION: u8 = 12;
-/// Exit code when no violation was found but a bound (depth, states, time) cut the search:
-/// the result is inconclusive, and a script must not read it as a pass.
-pub const EXIT_INCONCLUSIVE: u8 = 3;
-/// Exit code for bad flags or input files.
-pub const EXIT_USAGE: u8 = 2;
+/// Every exit code mvcheck uses, in one place. Scripts read these, so each is documented in
+/// the README and never reused for another meaning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    /// Every property holds (exhaustive check), the trace is a behaviour of the model, the
+    /// command did what was asked.
+    Ok = 0,
+    /// A bug in mvcheck.
+    Internal = 1,
+    /// Bad flags or input (a malformed file, an unknown variant, a CQL statement that failed).
+    Usage = 2,
+    /// Nothing was violated, but a bound (depth, states, time, a partial search's state limit)
+    /// cut the search: inconclusive, and a script must not read it as a pass.
+    Inconclusive = 3,
+    /// A property is violated, or (`--require-coverage`) a rule the configuration should
+    /// exercise never fired (TLC and Apalache use 12 for a violation).
+    Violation = 12,
+    /// A trace diverges from the model: the implementation did something the model cannot.
+    Divergence = 20,
+}
+
+impl Exit {
+    /// The process exit code.
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+}
 
 /// What went wrong, and so which exit code.
 pub enum Failure {
@@ -48,7 +68,7 @@ fn main() -> ExitCode {
         Command::Explore { model, addr } => report::explore(&model, &addr),
         Command::Variants => {
             report::variants();
-            Ok(0)
+            Ok(Exit::Ok)
         }
         Command::Replay { file } => itf::replay(&file),
         Command::ImplSim(args) => impl_sim::impl_sim(&args),
@@ -73,14 +93,14 @@ fn main() -> ExitCode {
         }),
     };
     match result {
-        Ok(code) => ExitCode::from(code),
+        Ok(exit) => ExitCode::from(exit.code()),
         Err(Failure::Usage(msg)) => {
             eprintln!("mvcheck: error: {msg}");
-            ExitCode::from(EXIT_USAGE)
+            ExitCode::from(Exit::Usage.code())
         }
         Err(Failure::Internal(msg)) => {
             eprintln!("mvcheck: internal error: {msg}");
-            ExitCode::from(1)
+            ExitCode::from(Exit::Internal.code())
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `check`, `simulate`, `explore` and `variants`: running the model and reporting on it.
 
 use crate::cli::{Format, ModelArgs, OutputArgs, SearchArgs, Strategy};
-use crate::{itf, Failure, EXIT_INCONCLUSIVE, EXIT_VIOLATION};
+use crate::{itf, Exit, Failure};
 use mv_model::search::{self, Outcome, Progress, SearchCfg};
 use mv_model::{Action, Expected, MvModel, State, Variant};
 use mv_spec::props::{Kind, PROPERTIES};
@@ -113,7 +113,25 @@ pub fn print_path(model: &MvModel, path: &Path<State, Action>) {
         let after = &w[1].0;
         let Some(a) = action else { continue };
         println!("{:>3}. {}", n + 1, model.describe(a));
+        // The message a delivery or a drop takes is the step itself; any other message
+        // that left the network was lost with a machine, and is listed.
+        let mut taken = match a {
+            Action::Deliver { src, dst, msg } => Some((*src, *dst, msg.clone())),
+            Action::Drop(e) => Some((e.src, e.dst, e.msg.clone())),
+            _ => None,
+        }
+        .map(|(src, dst, msg)| {
+            format!(
+                "- in flight: {} -> {} {msg}",
+                model.actor_label(src),
+                model.actor_label(dst)
+            )
+        });
         for line in model.diff(before, after) {
+            if taken.as_ref() == Some(&line) {
+                taken = None;
+                continue;
+            }
             println!("       {line}");
         }
     }
@@ -157,7 +175,7 @@ fn watch(progress: &Progress, start: Instant, quiet: bool) {
 }
 
 /// `mvcheck check`.
-pub fn check(args: &ModelArgs, search: &SearchArgs, out: &OutputArgs) -> Result<u8, Failure> {
+pub fn check(args: &ModelArgs, search: &SearchArgs, out: &OutputArgs) -> Result<Exit, Failure> {
     let model = build(args)?;
     let human = out.format == Format::Human;
     if search.threads == 0 {
@@ -201,7 +219,7 @@ fn report_check(
     outcome: &Outcome<MvModel>,
     search: &SearchArgs,
     out: &OutputArgs,
-) -> Result<u8, Failure> {
+) -> Result<Exit, Failure> {
     let human = out.format == Format::Human;
     let exhaustive = outcome.exhaustive();
     let discoveries = &outcome.discoveries;
@@ -233,6 +251,23 @@ fn report_check(
     let anomaly = model.cfg.variant.anomaly_property();
     let mut violated: Vec<&Verdict> = rows.iter().filter(|r| r.verdict == "VIOLATED").collect();
     violated.sort_by_key(|r| (Some(r.id) != anomaly, r.id == "P-converge", r.steps));
+    if let Some(id) = &out.property {
+        let def = mv_spec::props::property(id)
+            .filter(|p| p.kind == Kind::Always)
+            .ok_or_else(|| {
+                let ids: Vec<&str> = PROPERTIES
+                    .iter()
+                    .filter(|p| p.kind == Kind::Always)
+                    .map(|p| p.id)
+                    .collect();
+                Failure::Usage(format!(
+                    "--property {id:?} is no always property; known: {}",
+                    ids.join(", ")
+                ))
+            })?;
+        // The asked-for one first; if it was not violated, the report says so below.
+        violated.sort_by_key(|r| r.id != def.id);
+    }
 
     // Save the first violation (in spec order) as a replayable file.
     let mut saved = None;
@@ -243,11 +278,11 @@ fn report_check(
     // A rule that should have fired and did not fails a `--require-coverage` run like a
     // violation: the configuration no longer checks what it claims to.
     let code = if !violated.is_empty() || (search.require_coverage && !uncovered.is_empty()) {
-        EXIT_VIOLATION
+        Exit::Violation
     } else if !exhaustive {
-        EXIT_INCONCLUSIVE
+        Exit::Inconclusive
     } else {
-        0
+        Exit::Ok
     };
 
     let secs = outcome.elapsed.as_secs_f64();
@@ -295,13 +330,41 @@ fn report_check(
             }
         }
         if violated.is_empty() && !exhaustive {
-            println!("result: inconclusive (exit {EXIT_INCONCLUSIVE}): no violation found, but the search was cut");
+            println!(
+                "result: inconclusive (exit {}): no violation found, but the search was cut",
+                Exit::Inconclusive.code()
+            );
+        }
+        if let Some(id) = out
+            .property
+            .as_deref()
+            .filter(|id| violated.first().is_none_or(|v| v.id != *id))
+        {
+            println!();
+            println!(
+                "{id} was not violated{}: no counterexample to print",
+                if exhaustive { "" } else { " (bounded)" }
+            );
         }
         if let (Some(v), Some(file)) = (violated.first(), &saved) {
             println!();
             println!("counterexample for {} ({} steps):", v.id, v.steps.unwrap_or(0));
-            print_path(model, &discoveries[v.id]);
-            print_saved(model, &discoveries[v.id], file);
+            let path = &discoveries[v.id];
+            print_path(model, path);
+            if let Some(why) = mv_spec::props::explain(v.id, &model.observe(path.last_state())) {
+                println!("  => {why}");
+            }
+            print_saved(model, path, file);
+            let others: Vec<String> = violated[1..]
+                .iter()
+                .map(|r| format!("{} ({} steps)", r.id, r.steps.unwrap_or(0)))
+                .collect();
+            if !others.is_empty() {
+                println!(
+                    "also violated: {}; `--property ID` prints and saves another's counterexample",
+                    others.join(", ")
+                );
+            }
         }
     } else {
         let report = json!({
@@ -321,8 +384,9 @@ fn report_check(
             "properties": rows.iter().map(|r| json!({
                 "name": r.id,
                 "kind": if r.kind == Kind::Always { "always" } else { "sometimes" },
-                "expectation": r.expected.label(),
-                "verdict": r.verdict,
+                // One spelling for both: the expectation's labels, lowercase.
+                "expected": r.expected.label(),
+                "verdict": r.verdict.to_lowercase(),
                 "steps": r.steps,
             })).collect::<Vec<_>>(),
             "coverage": coverage.iter().map(|r| json!({
@@ -331,7 +395,7 @@ fn report_check(
                 "expected": r.expected,
             })).collect::<Vec<_>>(),
             "not_covered": uncovered,
-            "exit_code": code,
+            "exit_code": code.code(),
             "counterexample_file": saved.as_ref().map(|p| p.display().to_string()),
         });
         println!("{report}");
@@ -350,24 +414,10 @@ fn print_saved(model: &MvModel, path: &Path<State, Action>, file: &std::path::Pa
     );
 }
 
-/// A small, fixed, well-mixed generator (splitmix64): the same seed gives the same walks on
-/// every platform and version, unlike `StdRng`.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-}
-
 /// `mvcheck simulate`: random walks. Each walk picks uniformly among the enabled actions
 /// that change the state; every state on the walk is checked against every `always`
 /// property, and the first violation is saved.
-pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &OutputArgs) -> Result<u8, Failure> {
+pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &OutputArgs) -> Result<Exit, Failure> {
     let model = build(args)?;
     let human = out.format == Format::Human;
     if human {
@@ -377,46 +427,34 @@ pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &
         );
     }
     let props = model.properties();
-    let mut rng = SplitMix(seed);
+    let mut rng = mv_spec::rng::SplitMix64::new(seed);
     let start = Instant::now();
     let mut steps_total = 0u64;
     let mut witnessed: Vec<bool> = vec![false; props.len()];
     let mut violation: Option<(&'static str, Path<State, Action>)> = None;
-    'runs: for _ in 0..runs {
-        let mut state = model.init_states().remove(0);
-        let mut actions_taken: Vec<Action> = Vec::new();
-        for _ in 0..max_depth {
+    for _ in 0..runs {
+        let mut broken: Option<&'static str> = None;
+        let actions = mv_model::trace::random_walk(&model, &mut rng, max_depth, |state| {
             for (i, p) in props.iter().enumerate() {
-                let holds = (p.condition)(&model, &state);
+                let holds = (p.condition)(&model, state);
                 match p.expectation {
                     stateright::Expectation::Always if !holds => {
-                        let path = model
-                            .replay(&actions_taken)
-                            .ok_or_else(|| Failure::Internal("walk did not replay".into()))?;
-                        violation = Some((p.name, path));
-                        break 'runs;
+                        broken = Some(p.name);
+                        return false;
                     }
                     stateright::Expectation::Sometimes if holds => witnessed[i] = true,
                     _ => {}
                 }
             }
-            let mut next = Vec::new();
-            for a in {
-                let mut acts = Vec::new();
-                model.actions(&state, &mut acts);
-                acts
-            } {
-                if let Some(s) = model.next_state(&state, a.clone()) {
-                    next.push((a, s));
-                }
-            }
-            if next.is_empty() {
-                break;
-            }
-            let (a, s) = next.swap_remove((rng.next() % next.len() as u64) as usize);
-            actions_taken.push(a);
-            state = s;
-            steps_total += 1;
+            true
+        });
+        steps_total += actions.len() as u64;
+        if let Some(id) = broken {
+            let path = model
+                .replay(&actions)
+                .ok_or_else(|| Failure::Internal("walk did not replay".into()))?;
+            violation = Some((id, path));
+            break;
         }
     }
     let secs = start.elapsed().as_secs_f64();
@@ -459,11 +497,11 @@ pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &
             })
         );
     }
-    Ok(if violation.is_some() { EXIT_VIOLATION } else { 0 })
+    Ok(if violation.is_some() { Exit::Violation } else { Exit::Ok })
 }
 
 /// `mvcheck explore`.
-pub fn explore(args: &ModelArgs, addr: &str) -> Result<u8, Failure> {
+pub fn explore(args: &ModelArgs, addr: &str) -> Result<Exit, Failure> {
     let model = build(args)?;
     // Stateright serves ./ui/<file> instead of its embedded UI when that folder exists.
     if std::path::Path::new("ui").is_dir() {
@@ -481,18 +519,31 @@ pub fn explore(args: &ModelArgs, addr: &str) -> Result<u8, Failure> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
     model.checker().serve(addr);
-    Ok(0)
+    Ok(Exit::Ok)
 }
 
 /// `mvcheck variants`.
 pub fn variants() {
-    println!("{:<36} {:<24} what it changes", "variant", "expected (default config)");
-    for v in Variant::ALL {
-        let expect = match v.anomaly_property() {
-            Some(p) => format!("violates {p} (exit 12)"),
-            None => "all hold (exit 0)".into(),
-        };
-        println!("{:<36} {:<24} {}", v.name(), expect, v.description());
+    let expected: Vec<String> = Variant::ALL
+        .iter()
+        .map(|v| {
+            let violated: Vec<&str> = PROPERTIES
+                .iter()
+                .filter(|p| v.expected(p.id, p.kind) == Expected::Violated)
+                .map(|p| p.id)
+                .collect();
+            if violated.is_empty() {
+                "all hold (exit 0)".to_string()
+            } else {
+                format!("violates {} (exit 12)", violated.join(", "))
+            }
+        })
+        .collect();
+    let name_w = Variant::ALL.iter().map(|v| v.name().len()).max().unwrap_or(0);
+    println!("{:<name_w$}  what it changes", "variant");
+    for (v, e) in Variant::ALL.iter().zip(&expected) {
+        println!("{:<name_w$}  {}", v.name(), v.description());
+        println!("{:<name_w$}  expected at its default: {e}", "");
     }
     println!();
     println!("Each variant's default configuration (`mvcheck check --variant NAME` with no other flags):");

@@ -1,22 +1,21 @@
 //! `mvcheck validate FILE [--partial [N]] [--complete]`: replays an NDJSON implementation
 //! trace (`specs/trace-format.md`) on the model and reports the first divergence.
 //!
-//! Exit codes: 0 when the model explains every line, 20 on a divergence (the trace-testing
-//! code of `checker-ux-and-trace-testing.md`, distinct from a property violation's 12), 2 when
-//! the file is not a trace (naming the line).
+//! Exit codes: 0 when the model explains every line and no property is violated along the
+//! trace, 12 when the model explains every line but the run violates a property (the trace
+//! is a faithful run of a wrong design), 20 on a divergence (distinct from a violation), 3
+//! when a `--partial` search hit its state limit (inconclusive), 2 when the file is not a
+//! trace (naming the line).
 
 use crate::cli::Format;
-use crate::Failure;
+use crate::{Exit, Failure};
 use mv_model::trace::{model_config, validate_complete, validate_on, Divergence, Options, Reason};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Instant;
 
-/// Exit code when the trace diverges from the model.
-pub const EXIT_DIVERGENCE: u8 = 20;
-
 /// Runs `mvcheck validate`.
-pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: Format) -> Result<u8, Failure> {
+pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: Format) -> Result<Exit, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     // `-` reads standard input, so a simulation can pipe its trace straight in.
     let text = if file == Path::new("-") {
@@ -25,7 +24,15 @@ pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: For
         std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?
     };
     let started = Instant::now();
-    let trace = mv_spec::trace::read(&text).map_err(|e| bad(e.to_string()))?;
+    let trace = mv_spec::trace::read(&text).map_err(|e| {
+        // An ITF file is one JSON document with `#meta`: name it instead of a header error.
+        let itf = serde_json::from_str::<Value>(&text).is_ok_and(|v| v.get("#meta").is_some());
+        if itf {
+            bad("this is an ITF file (from `check` or `simulate`), not an NDJSON trace: use `mvcheck replay`".into())
+        } else {
+            bad(e.to_string())
+        }
+    })?;
     let header_line = text.lines().position(|l| !l.trim().is_empty()).map_or(1, |i| i + 1);
     let cfg = model_config(&trace.header.config).map_err(|e| bad(format!("line {header_line}: {e}")))?;
     let model = cfg.into_model();
@@ -41,28 +48,49 @@ pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: For
         validate_on(&model, &trace.lines, &opts)
     };
     let seconds = started.elapsed().as_secs_f64();
+    let exit = match &verdict {
+        Ok(v) if v.violations.is_empty() => Exit::Ok,
+        Ok(_) => Exit::Violation,
+        // A partial search that outgrew its state limit decided nothing.
+        Err(d) if matches!(d.reason, Reason::SearchLimit { .. }) => Exit::Inconclusive,
+        Err(_) => Exit::Divergence,
+    };
+    let line_of = |i: usize| trace.line_numbers.get(i).copied();
     if format == Format::Json {
         let mut doc = json!({
             "file": file.display().to_string(),
-            "config": model.summary(),
+            "config": crate::itf::config_json(&model.cfg),
             "mode": mode,
             "events": trace.lines.len(),
             "seconds": seconds,
         });
         match &verdict {
             Ok(v) => {
+                doc["verdict"] = json!(if v.violations.is_empty() { "valid" } else { "violated" });
                 doc["valid"] = json!(true);
                 doc["steps_matched"] = json!(v.events + v.hidden);
                 doc["unrecorded"] = json!(v.hidden);
                 doc["quiescent"] = json!(v.quiescent);
+                doc["violations"] = json!(v
+                    .violations
+                    .iter()
+                    .map(|&(property, i)| json!({
+                        "property": property,
+                        "line": line_of(i),
+                        "seq": trace.lines[i].seq,
+                    }))
+                    .collect::<Vec<_>>());
             }
             Err(d) => {
-                doc["valid"] = json!(false);
-                doc["divergence"] = divergence_json(d, trace.line_numbers.get(d.index).copied());
+                let inconclusive = exit == Exit::Inconclusive;
+                doc["verdict"] = json!(if inconclusive { "inconclusive" } else { "diverges" });
+                doc["valid"] = if inconclusive { Value::Null } else { json!(false) };
+                doc["divergence"] = divergence_json(d, line_of(d.index));
             }
         }
+        doc["exit_code"] = json!(exit.code());
         println!("{doc}");
-        return Ok(if verdict.is_ok() { 0 } else { EXIT_DIVERGENCE });
+        return Ok(exit);
     }
     match verdict {
         Ok(v) => {
@@ -78,15 +106,42 @@ pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: For
                 seconds,
                 model.summary()
             );
-            Ok(0)
+            // A faithful trace of a wrong run: say where each property broke.
+            for &(property, i) in &v.violations {
+                let at = match line_of(i) {
+                    Some(l) => format!("line {l} (seq {})", trace.lines[i].seq),
+                    None => format!("event {}", i + 1),
+                };
+                println!("VIOLATED {property} after {at}");
+            }
+            if !v.violations.is_empty() {
+                println!(
+                    "result: the trace is a behaviour of the model, and it violates {} propert{} (exit {})",
+                    v.violations.len(),
+                    if v.violations.len() == 1 { "y" } else { "ies" },
+                    Exit::Violation.code()
+                );
+            }
+            Ok(exit)
         }
         Err(d) => {
             println!("mvcheck validate {} | {} | {mode}", file.display(), model.summary());
-            match trace.line_numbers.get(d.index) {
-                Some(line) => println!("divergence at line {line}, {d}"),
-                None => println!("divergence at the {d}"),
+            let what = if exit == Exit::Inconclusive {
+                "inconclusive"
+            } else {
+                "divergence"
+            };
+            match line_of(d.index) {
+                Some(line) => println!("{what} at line {line}, {d}"),
+                None => println!("{what} at the {d}"),
             }
-            Ok(EXIT_DIVERGENCE)
+            if exit == Exit::Inconclusive {
+                println!(
+                    "result: inconclusive (exit {}): the search for unrecorded steps hit its state limit, so nothing was decided",
+                    Exit::Inconclusive.code()
+                );
+            }
+            Ok(exit)
         }
     }
 }

@@ -120,7 +120,7 @@ fn broken_variant_exits_12_and_its_file_replays() {
     assert!(row(&out, "P-one-row").contains("VIOLATED"), "{out}");
     assert!(row(&out, "P-cells").contains(" holds "), "{out}");
     assert!(out.contains("counterexample for P-one-row"), "{out}");
-    let file = dir.path().join("no-partition-lock.P-one-row.itf.json");
+    let file = dir.path().join("_mvcheck-out/no-partition-lock.P-one-row.itf.json");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(doc["#meta"]["tool"], "mvcheck");
     assert_eq!(doc["#meta"]["property"], "P-one-row");
@@ -128,13 +128,18 @@ fn broken_variant_exits_12_and_its_file_replays() {
     assert!(
         out.contains(&format!(
             "mvcheck replay {}",
-            Path::new(".").join("no-partition-lock.P-one-row.itf.json").display()
+            Path::new("_mvcheck-out")
+                .join("no-partition-lock.P-one-row.itf.json")
+                .display()
         )),
         "{out}"
     );
     assert!(out.contains("#/steps/"), "{out}");
 
-    let r = mvcheck(dir.path(), &["replay", "no-partition-lock.P-one-row.itf.json"]);
+    let r = mvcheck(
+        dir.path(),
+        &["replay", "_mvcheck-out/no-partition-lock.P-one-row.itf.json"],
+    );
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
     assert!(stdout(&r).contains("still ends in a violation of P-one-row"));
 
@@ -149,7 +154,10 @@ fn broken_variant_exits_12_and_its_file_replays() {
     // A second run never overwrites the first file.
     let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
     assert_eq!(o.status.code(), Some(12));
-    assert!(dir.path().join("no-partition-lock.P-one-row-1.itf.json").exists());
+    assert!(dir
+        .path()
+        .join("_mvcheck-out/no-partition-lock.P-one-row-1.itf.json")
+        .exists());
 }
 
 #[test]
@@ -169,8 +177,8 @@ fn every_broken_variant_exits_12_on_its_anomaly() {
         assert_eq!(report["exhaustive"], report["stopped_by"].is_null(), "{report}");
         let props = report["properties"].as_array().unwrap();
         let p = props.iter().find(|p| p["name"] == property).unwrap();
-        assert_eq!(p["verdict"], "VIOLATED", "{variant}");
-        assert_eq!(p["expectation"], "violated");
+        assert_eq!(p["verdict"], "violated", "{variant}");
+        assert_eq!(p["expected"], "violated");
         let file = report["counterexample_file"].as_str().expect("a file was written");
         assert!(dir.path().join(file).exists() || Path::new(file).exists(), "{file}");
         for key in ["strategy", "states", "unique_states", "max_depth", "seconds"] {
@@ -208,7 +216,7 @@ fn bounds_are_reported_as_not_exhaustive() {
         assert!(r["stopped_by"].as_str().unwrap().contains("state bound (1000"), "{r}");
         for p in r["properties"].as_array().unwrap() {
             assert_ne!(p["verdict"], "holds", "{strategy}: a bounded run never says holds");
-            assert_ne!(p["verdict"], "NOT FOUND", "{strategy}");
+            assert_ne!(p["verdict"], "not found", "{strategy}");
         }
         let (code, r) = json_check(dir.path(), &["--strategy", strategy, "--max-depth", "4"]);
         assert_eq!(code, Some(3), "{strategy}");
@@ -284,6 +292,182 @@ fn bad_input_is_one_line_and_exit_2() {
     let o = mvcheck(dir.path(), &["replay", "foreign.itf.json"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not written by mvcheck"), "{}", stderr(&o));
+
+    // An ITF file of mvcheck's own with no states is refused, not replayed as a pass.
+    let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
+    assert_eq!(o.status.code(), Some(12));
+    let saved = dir.path().join("_mvcheck-out/no-partition-lock.P-one-row.itf.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    doc["states"] = Value::Array(vec![]);
+    std::fs::write(dir.path().join("empty.itf.json"), doc.to_string()).unwrap();
+    let o = mvcheck(dir.path(), &["replay", "empty.itf.json"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stdout(&o));
+    assert!(stderr(&o).contains("\"states\" is empty"), "{}", stderr(&o));
+
+    // The wrong kind of file is named, with the command that reads it.
+    let o = mvcheck(dir.path(), &["validate", saved.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("this is an ITF file") && stderr(&o).contains("mvcheck replay"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mvcheck(dir.path(), &["impl-sim", "--out", "run.ndjson"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = mvcheck(dir.path(), &["replay", "run.ndjson"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("NDJSON implementation trace") && stderr(&o).contains("mvcheck validate"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// Every broken variant's counterexample ends with the fact it shows, in data terms; a data
+/// loss lists the messages it lost; lock wording appears only where there is a lock; and
+/// `--property` picks another violated property's counterexample.
+#[test]
+fn counterexamples_end_with_the_broken_fact() {
+    let dir = tempfile::tempdir().unwrap();
+    for (variant, property, fact) in [
+        (
+            "no-partition-lock",
+            "P-one-row",
+            "the view has (v=1,k=0) and (v=2,k=0) live for base k=0",
+        ),
+        (
+            "regular-tombstone",
+            "P-cells",
+            "view row (v=1,k=0) has w=null, but base row k=0 has w=1",
+        ),
+        (
+            "single-deletion-slot",
+            "P-cells",
+            "view row (v=1,k=0) has w=1, but base row k=0 has w=null",
+        ),
+        ("non-strict-liveness", "P-one-row", "live for base k=0"),
+        (
+            "no-local-batchlog",
+            "P-no-missing",
+            "base row k=0 is live with v=1, but the view has no row (v=1,k=0)",
+        ),
+    ] {
+        let o = mvcheck(dir.path(), &["check", "--variant", variant]);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(12), "{out}");
+        let last = out
+            .lines()
+            .find(|l| l.starts_with("  => "))
+            .unwrap_or_else(|| panic!("{variant}: no data-level line:\n{out}"));
+        assert!(
+            last.contains(fact) && last.ends_with(&format!("({property})")),
+            "{variant}: {last}"
+        );
+        assert!(out.contains("also violated: "), "{variant}: {out}");
+        if variant == "no-partition-lock" {
+            assert!(!out.contains("lock k="), "no lock to speak of in {variant}:\n{out}");
+        }
+    }
+    let o = mvcheck(
+        dir.path(),
+        &["check", "--variant", "no-local-batchlog", "--property", "P-durable"],
+    );
+    let out = stdout(&o);
+    assert!(out.contains("counterexample for P-durable"), "{out}");
+    assert!(out.contains("(P-durable)"), "{out}");
+    let o = mvcheck(
+        dir.path(),
+        &["check", "--variant", "no-local-batchlog", "--property", "P-cells"],
+    );
+    assert!(stdout(&o).contains("P-cells was not violated"), "{}", stdout(&o));
+    // A data loss names the messages the lost machine had not delivered.
+    let o = mvcheck(
+        dir.path(),
+        &[
+            "check",
+            "--nodes",
+            "3",
+            "--rf",
+            "3",
+            "--pairing",
+            "positional",
+            "--cl",
+            "one",
+            "--data-loss",
+            "1",
+            "--writes",
+            "1",
+            "--crashes",
+            "0",
+            "--strategy",
+            "bfs",
+        ],
+    );
+    let out = stdout(&o);
+    let loss = out.find("loses its data").expect("the path has a data loss");
+    assert!(out[loss..].contains("- in flight: n0 -> n2 BaseWrite w1"), "{out}");
+    assert!(out.contains("lock k=0"), "the correct variant holds the lock: {out}");
+}
+
+/// `--lossy` takes an optional value, so a variant that defaults to a lossy network can be
+/// checked without one.
+#[test]
+fn lossy_can_be_turned_off() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, lossy) in [(None, true), (Some("--lossy=false"), false), (Some("--lossy"), true)] {
+        let mut args = vec!["--variant", "no-local-batchlog"];
+        args.extend(flag);
+        let (_, r) = json_check(dir.path(), &args);
+        assert_eq!(r["config"]["lossy"], lossy, "{flag:?}: {r}");
+    }
+}
+
+/// `impl-sim --out -` writes the trace to stdout (the report to stderr), so it pipes straight
+/// into `validate -`.
+#[test]
+fn impl_sim_writes_to_stdout_with_a_dash() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["impl-sim", "--seed", "3", "--out", "-"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+    assert!(
+        stdout(&o).starts_with("{\"format\":\"mvcheck-trace\""),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("to stdout"), "{}", stderr(&o));
+    let mut v = Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(["validate", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    v.stdin.take().unwrap().write_all(&o.stdout).unwrap();
+    let out = v.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("valid: "), "{}", stdout(&out));
+}
+
+/// `mvcheck --help` names every command and the exit codes.
+#[test]
+fn help_names_every_command_and_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["--help"]);
+    let out = stdout(&o);
+    for cmd in [
+        "check", "simulate", "explore", "variants", "replay", "impl-sim", "validate", "cql",
+    ] {
+        assert!(out.contains(&format!("  {cmd} ")), "{cmd}: {out}");
+    }
+    for code in [
+        "0 holds",
+        "3 inconclusive",
+        "12 a property is violated",
+        "20 a trace diverges",
+    ] {
+        assert!(out.contains(code), "{code}: {out}");
+    }
 }
 
 #[test]
@@ -303,7 +487,18 @@ fn variants_lists_every_variant() {
     ] {
         assert!(out.contains(name), "{name} missing:\n{out}");
     }
-    assert!(out.contains("violates P-one-row (exit 12)"));
+    // Every property a broken variant violates at its default, not only its anomaly's.
+    assert!(
+        out.contains("violates P-converge, P-replica-converge, P-one-row, P-durable (exit 12)"),
+        "{out}"
+    );
+    // One column of names: every description starts at the same column.
+    let starts: std::collections::BTreeSet<usize> = out
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(' ') && !l.starts_with("Each") && !l.starts_with("  "))
+        .filter_map(|l| l.find("  ").map(|i| i + l[i..].len() - l[i..].trim_start().len()))
+        .collect();
+    assert_eq!(starts.len(), 1, "misaligned columns: {starts:?}\n{out}");
 }
 
 #[test]
@@ -325,8 +520,8 @@ fn simulate_prints_its_seed_and_saves_the_violation() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(12), "{out}");
     assert!(out.contains("seed: 7"), "{out}");
-    let file = dir.path().join("regular-tombstone.P-cells.itf.json");
-    let alt = dir.path().join("regular-tombstone.P-converge.itf.json");
+    let file = dir.path().join("_mvcheck-out/regular-tombstone.P-cells.itf.json");
+    let alt = dir.path().join("_mvcheck-out/regular-tombstone.P-converge.itf.json");
     assert!(file.exists() || alt.exists(), "{out}");
     let name = if file.exists() { file } else { alt };
     let r = mvcheck(dir.path(), &["replay", name.to_str().unwrap()]);
@@ -389,7 +584,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     // Its rows have no deletion (`Option::None`), which used to be written as `null`.
     let o = mvcheck(dir.path(), &["check", "--variant", "no-partition-lock"]);
     assert_eq!(o.status.code(), Some(12), "{}", stdout(&o));
-    let name = "no-partition-lock.P-one-row.itf.json";
+    let name = "_mvcheck-out/no-partition-lock.P-one-row.itf.json";
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap();
 
     let mut found = Vec::new();

@@ -1,4 +1,5 @@
-//! `mvcheck validate`: exit 0 for a trace the model explains, 20 for a divergence (with the
+//! `mvcheck validate`: exit 0 for a trace the model explains, 12 for a faithful trace of a run
+//! that violates a property, 3 when a partial search hits its limit, 20 for a divergence (with the
 //! line, the diff and the matched prefix), 2 for a file that is not a trace (with the line).
 
 use mv_model::trace::{random_run, record};
@@ -254,4 +255,68 @@ fn a_malformed_file_exits_2_naming_the_line() {
     let o = validate(&dir.path().join("missing.ndjson"), &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).1.contains("cannot read"));
+}
+
+/// A trace can be a faithful run of a wrong design: the model explains every line, and the
+/// run still breaks a property. `validate` says so and exits 12, as `check` and `impl-sim
+/// --validate` do, instead of calling the trace valid and exiting 0.
+#[test]
+fn a_faithful_trace_of_a_broken_variant_exits_12_naming_the_property() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = MvModelCfg::for_variant(Variant::NoPartitionLock).into_model();
+    let (h, lines) = (0..500)
+        .map(|seed| record(&m, &random_run(&m, seed, 400), Some(seed)).unwrap())
+        .find(|(h, lines)| {
+            let v = mv_model::trace::validate(h, lines, &mv_model::trace::Options { partial: None }).unwrap();
+            v.violations.iter().any(|(p, _)| *p == "P-one-row")
+        })
+        .expect("some run of no-partition-lock leaves two view rows");
+    let f = write(dir.path(), "broken.ndjson", &trace::to_ndjson(&h, &lines));
+    let o = validate(&f, &[]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}{err}");
+    assert!(out.starts_with("valid: "), "{out}");
+    assert!(out.contains("VIOLATED P-one-row after line "), "{out}");
+    let o = validate(&f, &["--format", "json"]);
+    assert_eq!(o.status.code(), Some(12));
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(v["verdict"], "violated");
+    assert_eq!(v["exit_code"], 12);
+    assert!(v["config"].is_object(), "config is an object, as in `check`: {v}");
+    let broken = v["violations"].as_array().unwrap();
+    assert!(
+        broken
+            .iter()
+            .any(|x| x["property"] == "P-one-row" && x["line"].as_u64().is_some()),
+        "{v}"
+    );
+    // A correct variant's trace has none.
+    let (h, lines) = model_trace();
+    let f = write(dir.path(), "ok.ndjson", &trace::to_ndjson(&h, &lines));
+    let v: serde_json::Value = serde_json::from_str(&text(&validate(&f, &["--format", "json"])).0).unwrap();
+    assert_eq!(
+        (v["verdict"].as_str(), v["violations"].as_array().map(Vec::len)),
+        (Some("valid"), Some(0))
+    );
+}
+
+/// A `--partial` search that outgrows its state limit decided nothing: exit 3, said as
+/// inconclusive with the limit, never 20 ("diverges").
+#[test]
+fn a_partial_search_that_hits_its_limit_is_inconclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.crashes = 2;
+    cfg.ring.nodes = 4;
+    cfg.ring.rf = 3;
+    cfg.workload = mv_model::Workload::Concurrent { writes: 3, keys: 1 };
+    let m = cfg.into_model();
+    let (h, lines) = record(&m, &random_run(&m, 7, 400), Some(7)).unwrap();
+    let sparse: Vec<TraceLine> = lines.iter().skip(11).step_by(12).cloned().collect();
+    let f = write(dir.path(), "sparse.ndjson", &trace::to_ndjson(&h, &sparse));
+    let o = validate(&f, &["--partial", "11"]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}{err}");
+    assert!(out.contains("inconclusive at line"), "{out}");
+    assert!(out.contains("limit 100000"), "{out}");
 }

@@ -114,9 +114,15 @@ impl MvModel {
                 out.insert(format!("{me} view {vk}"), format!("{r} [{seen}]"));
             }
             for (w, e) in &d.commitlog {
+                // Only a variant with the partition lock holds one here (B1).
+                let lock = if self.cfg.variant.design().partition_lock {
+                    format!("lock k={}, ", e.stmt.k)
+                } else {
+                    String::new()
+                };
                 out.insert(
                     format!("{me} commitlog {w}"),
-                    format!("{} (lock k={}, ack to {})", e.stmt, e.stmt.k, e.reply_to),
+                    format!("{} ({lock}ack to {})", e.stmt, e.reply_to),
                 );
             }
             for (b, targets) in &d.batchlog {
@@ -219,6 +225,8 @@ impl MvModel {
                 out.push(format!("+ in flight: {m}"));
             }
         }
+        // What is left was delivered, dropped or lost with a machine.
+        out.extend(na.into_iter().map(|m| format!("- in flight: {m}")));
         out
     }
 }

@@ -55,6 +55,7 @@ use crate::model::{Action, MvModel, State};
 use crate::render::Lines;
 use crate::{MvModelCfg, Variant, Workload};
 use mv_spec::obs::{BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation, WriteRecord};
+use mv_spec::rng::SplitMix64;
 use mv_spec::trace::{After, ClientObservation, Step, TraceConfig, TraceHeader, TraceLine};
 use mv_spec::{Msg, ReadRules, ViewMutation};
 use stateright::actor::{ActorModelAction, Id, Out};
@@ -91,6 +92,11 @@ pub struct Validated {
     /// change anything. A trace of a run that ended must end so; [`validate_complete`]
     /// requires it.
     pub quiescent: bool,
+    /// The `always` properties of `specs/properties.md` the trace violates, each with the
+    /// first line (0-based) after which every model state that agrees with the trace so far
+    /// violates it. A trace can be a faithful behaviour of a broken variant: "valid" says the
+    /// implementation did what the model does, these say whether that was correct.
+    pub violations: Vec<(&'static str, usize)>,
 }
 
 /// The first line the model cannot explain.
@@ -606,6 +612,12 @@ fn search(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<(Valid
     let mut delivered: HashSet<(Id, Id, Msg)> = HashSet::new();
     let (mut hidden, mut peak) = (0usize, 1usize);
     let mut prev_seq = 0u64;
+    let mut violations = Vec::new();
+    let mut undecided: u64 = mv_spec::props::PROPERTIES
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.kind == mv_spec::props::Kind::Always)
+        .fold(0, |m, (i, _)| m | 1 << i);
     for (i, line) in lines.iter().enumerate() {
         let fail = |reason| divergence(lines, i, reason);
         let a = model.from_step(&line.step).map_err(|e| fail(Reason::Unknown(e)))?;
@@ -649,6 +661,7 @@ fn search(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<(Valid
         }
         peak = peak.max(next_frontier.len());
         frontier = next_frontier;
+        undecided = record_violations(model, &frontier, undecided, i, &mut violations);
     }
     let quiescent = frontier.iter().any(|s| model.quiescent(s));
     let v = Validated {
@@ -656,8 +669,32 @@ fn search(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<(Valid
         hidden,
         peak_frontier: peak,
         quiescent,
+        violations,
     };
     Ok((v, frontier))
+}
+
+/// Records, as violated at line `i`, each property of `undecided` that no state of the
+/// frontier meets (with several candidate states, one that meets it keeps it open: the
+/// trace does not say which happened). Returns the properties still undecided.
+fn record_violations(
+    model: &MvModel,
+    frontier: &[State],
+    undecided: u64,
+    i: usize,
+    out: &mut Vec<(&'static str, usize)>,
+) -> u64 {
+    if undecided == 0 {
+        return 0;
+    }
+    let held = frontier.iter().fold(0, |m, s| m | model.conditions(s, undecided));
+    let violated = undecided & !held;
+    for (bit, p) in mv_spec::props::PROPERTIES.iter().enumerate() {
+        if violated & (1 << bit) != 0 {
+            out.push((p.id, i));
+        }
+    }
+    undecided & held
 }
 
 /// Validates the trace of a run that ended: as [`validate_on`], and the model must be
@@ -784,10 +821,26 @@ pub fn record(model: &MvModel, actions: &[Action], seed: Option<u64>) -> Result<
 /// enabled actions that change the state, from a seeded generator. Same seed, same run.
 /// For tests and benchmarks; the run stops early when nothing is enabled.
 pub fn random_run(model: &MvModel, seed: u64, steps: usize) -> Vec<Action> {
-    let mut rng = SplitMix64(seed);
+    random_walk(model, &mut SplitMix64::new(seed), steps, |_| true)
+}
+
+/// The one random walker: from the initial state, up to `steps` actions, each chosen
+/// uniformly among the enabled actions that change the state, drawing one number from `rng`
+/// per step. `visit` sees every state of the walk, the initial one first, and ends the walk
+/// by returning `false`. Returns the actions taken. `random_run` and `mvcheck simulate`
+/// both walk with it, so a seed means the same walk to both.
+pub fn random_walk(
+    model: &MvModel,
+    rng: &mut SplitMix64,
+    steps: usize,
+    mut visit: impl FnMut(&State) -> bool,
+) -> Vec<Action> {
     let mut state = model.init_states().remove(0);
     let mut run = Vec::new();
     let mut enabled = Vec::new();
+    if !visit(&state) {
+        return run;
+    }
     for _ in 0..steps {
         enabled.clear();
         model.actions(&state, &mut enabled);
@@ -798,26 +851,15 @@ pub fn random_run(model: &MvModel, seed: u64, steps: usize) -> Vec<Action> {
         if moves.is_empty() {
             break;
         }
-        let i = (rng.next() % moves.len() as u64) as usize;
+        let i = (rng.next_u64() % moves.len() as u64) as usize;
         let (a, next) = moves.swap_remove(i);
         run.push(a);
         state = next;
+        if !visit(&state) {
+            break;
+        }
     }
     run
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, seedable and stable across releases, which a
-/// reproducible test run needs more than statistical quality.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
 }
 
 fn label(w: Who) -> String {
@@ -1016,6 +1058,8 @@ mod tests {
                 hidden: 0,
                 peak_frontier: 1,
                 quiescent: run.len() < 200,
+                // A correct variant's run breaks nothing.
+                violations: vec![],
             })
         );
         // Through the text form too.

@@ -17,11 +17,10 @@
 //! evaluated on it.
 
 mod cluster;
-mod rng;
 
 pub use cluster::{Cluster, ClusterConfig, Envelope, StepError};
+pub use mv_spec::rng::SplitMix64;
 pub use mv_spec::workload::{ClientScript, Workload};
-pub use rng::SplitMix64;
 
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::trace::{After, Step, TraceHeader, TraceLine};

@@ -36,6 +36,7 @@
 pub mod obs;
 pub mod props;
 mod ring;
+pub mod rng;
 mod rows;
 pub mod rule;
 pub mod trace;

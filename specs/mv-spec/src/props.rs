@@ -313,3 +313,136 @@ fn cells_witness(o: &Observation) -> bool {
 fn durable_witness(o: &Observation) -> bool {
     o.quiescent && o.history.has(History::ACKED_CRASH) && any_write_acked(o)
 }
+
+/// Says, in data terms, why `always` property `id` fails on `o`: the rows, replicas or write
+/// that break it, e.g. `the view has (v=1,k=0) and (v=2,k=0) live for base k=0`. `None` when
+/// it holds (or `id` is a witness), so a report can end a counterexample with the fact it
+/// shows instead of only the property's name.
+pub fn explain(id: &str, o: &Observation) -> Option<String> {
+    let def = property(id)?;
+    if def.kind != Kind::Always || (def.holds)(o) {
+        return None;
+    }
+    let w = |x: Option<crate::Val>| x.map_or("null".to_string(), |v| v.to_string());
+    let cell = |c: Option<crate::Cell>| {
+        c.map_or("null".to_string(), |c| {
+            format!("{}@{}", c.value.map_or("null".to_string(), |v| v.to_string()), c.ts)
+        })
+    };
+    let base = o.visible_base();
+    let view = o.visible_view();
+    let found = match id {
+        "P-converge" => {
+            let derived = crate::derive_view(&base);
+            let keys: std::collections::BTreeSet<ViewKey> = view.keys().chain(derived.keys()).copied().collect();
+            let first = keys.iter().find_map(|vk| match (view.get(vk), derived.get(vk)) {
+                (Some(a), Some(b)) if a != b => Some(format!(
+                    "a read at ALL gives view row {vk} w={}, but base k={} implies w={}",
+                    w(*a),
+                    vk.k,
+                    w(*b)
+                )),
+                (Some(a), None) => Some(format!(
+                    "a read at ALL gives view row {vk} w={}, which base k={} does not imply",
+                    w(*a),
+                    vk.k
+                )),
+                (None, Some(_)) => Some(format!(
+                    "base k={} implies view row {vk}, which a read at ALL does not give",
+                    vk.k
+                )),
+                _ => None,
+            });
+            first
+        }
+        "P-replica-converge" => {
+            let derived = derive_view_cells(&crate::merge_base(o.nodes.iter().map(|n| &n.base)));
+            o.nodes.iter().enumerate().find_map(|(i, n)| {
+                let me = NodeId(i as u8);
+                let owns = |vk: &ViewKey| o.ring.view_replicas(*vk).contains(&me);
+                let mine: BTreeMap<ViewKey, Option<crate::Cell>> = n
+                    .view
+                    .iter()
+                    .filter_map(|(vk, r)| r.resolve_cell(o.rules).map(|c| (*vk, c)))
+                    .filter(|(vk, _)| owns(vk))
+                    .collect();
+                let keys: std::collections::BTreeSet<ViewKey> = mine
+                    .keys()
+                    .chain(derived.keys().filter(|vk| owns(vk)))
+                    .copied()
+                    .collect();
+                let first = keys.iter().find_map(|vk| match (mine.get(vk), derived.get(vk)) {
+                    (Some(a), Some(b)) if a != b => Some(format!(
+                        "view replica {me} has {vk} w={}, but the base implies w={}",
+                        cell(*a),
+                        cell(*b)
+                    )),
+                    (Some(a), None) => Some(format!(
+                        "view replica {me} has {vk} w={} live, which the base does not imply",
+                        cell(*a)
+                    )),
+                    (None, Some(_)) => Some(format!("view replica {me} lacks {vk}, which the base implies")),
+                    _ => None,
+                });
+                first
+            })
+        }
+        "P-no-orphan" => view
+            .keys()
+            .find(|vk| !base.contains_key(&vk.k))
+            .map(|vk| format!("view row {vk} is live, but base row k={} is not", vk.k)),
+        "P-no-missing" => base.iter().find_map(|(&k, r)| {
+            let vk = ViewKey { v: r.v?, k };
+            (!view.contains_key(&vk))
+                .then(|| format!("base row k={k} is live with v={}, but the view has no row {vk}", vk.v))
+        }),
+        "P-one-row" => {
+            let mut by_k: BTreeMap<Key, Vec<ViewKey>> = BTreeMap::new();
+            for vk in view.keys() {
+                by_k.entry(vk.k).or_default().push(*vk);
+            }
+            by_k.into_iter().find(|(_, v)| v.len() > 1).map(|(k, vks)| {
+                let rows: Vec<String> = vks.iter().map(|vk| vk.to_string()).collect();
+                format!("the view has {} live for base k={k}", rows.join(" and "))
+            })
+        }
+        "P-cells" => view.iter().find_map(|(vk, vw)| {
+            let b = base.get(&vk.k)?;
+            (b.v == Some(vk.v) && b.w != *vw).then(|| {
+                format!(
+                    "view row {vk} has w={}, but base row k={} has w={}",
+                    w(*vw),
+                    vk.k,
+                    w(b.w)
+                )
+            })
+        }),
+        "P-durable" => {
+            let merged = crate::merge_base(o.nodes.iter().map(|n| &n.base));
+            o.writes.iter().filter(|x| x.outcome == Outcome::Ok).find_map(|x| {
+                let holding = o
+                    .ring
+                    .base_replicas(x.stmt.k)
+                    .iter()
+                    .filter(|n| o.nodes[n.0 as usize].base.get(&x.stmt.k).is_some_and(|r| covers(r, &x.stmt)))
+                    .count();
+                let need = x.cl.required(o.ring.rf) as usize;
+                if holding < need {
+                    return Some(format!(
+                        "{} [{}] was acknowledged at {}, but only {holding} of the {need} base replicas it needs hold it",
+                        x.write, x.stmt, x.cl
+                    ));
+                }
+                let row = merged.get(&x.stmt.k).copied().unwrap_or_default();
+                (o.quiescent && current(&row, &x.stmt)).then(|| {
+                    format!(
+                        "{} [{}] was acknowledged and still wins in base k={}, but the view rows of k={} are not what it implies",
+                        x.write, x.stmt, x.stmt.k, x.stmt.k
+                    )
+                })
+            })
+        }
+        _ => None,
+    };
+    Some(found.map_or_else(|| format!("{id} fails ({})", def.sentence), |f| format!("{f} ({id})")))
+}

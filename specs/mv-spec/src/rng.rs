@@ -1,7 +1,10 @@
-//! The scheduler's pseudo-random numbers: SplitMix64 (Steele, Lea and Flood, 2014).
+//! The one pseudo-random generator of the project: SplitMix64 (Steele, Lea and Flood, 2014).
 //!
-//! Small, fast, and fully determined by its seed on every platform, which is all a
-//! reproducible simulation needs. It is not meant for anything else.
+//! Small, fast, and fully determined by its seed on every platform and release, which is all
+//! a reproducible run needs: the implementation's simulation schedules with it, and the
+//! model's random walks (`mvcheck simulate`, test runs) draw from it. A seed printed by one
+//! of them means the same thing to all. It is vocabulary, like the trace schema: it lives
+//! here so that no crate needs a second one. It is not meant for anything else.
 
 /// A SplitMix64 generator.
 #[derive(Clone, Debug)]
