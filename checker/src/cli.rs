@@ -58,6 +58,9 @@ pub enum Command {
     Replay {
         /// The file written by `check` or `simulate`.
         file: PathBuf,
+        /// Report format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Run the reference implementation in a seeded simulation and write its trace (NDJSON).
     ImplSim(crate::impl_sim::ImplSimArgs),

@@ -265,7 +265,7 @@ pub fn save(
 }
 
 /// `mvcheck replay FILE`.
-pub fn replay(file: &FsPath) -> Result<Exit, Failure> {
+pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| {
@@ -328,7 +328,26 @@ pub fn replay(file: &FsPath) -> Result<Exit, Failure> {
             serde_json::from_value(step_json).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
         actions.push(model.from_step(&step).map_err(|e| bad(format!("state {i}: {e}")))?);
     }
-    println!("mvcheck replay {} | {}", file.display(), model.summary());
+    let json = format == crate::cli::Format::Json;
+    if !json {
+        println!("mvcheck replay {} | {}", file.display(), model.summary());
+    }
+    let report = |verdict: &str, exit: Exit, extra: Value| {
+        let mut doc = json!({
+            "tool": "mvcheck",
+            "file": file.display().to_string(),
+            "variant": model.cfg.variant.name(),
+            "config": config_json(&model.cfg),
+            "property": property,
+            "steps": actions.iter().map(|a| model.describe(a)).collect::<Vec<_>>(),
+            "verdict": verdict,
+            "exit_code": exit.code(),
+        });
+        if let (Value::Object(d), Value::Object(e)) = (&mut doc, extra) {
+            d.extend(e);
+        }
+        println!("{doc}");
+    };
     // Walk the steps one by one so that a divergence names the step.
     let mut state = model.init_states().remove(0);
     for (i, a) in actions.iter().enumerate() {
@@ -341,12 +360,16 @@ pub fn replay(file: &FsPath) -> Result<Exit, Failure> {
         match next {
             Some(n) => state = n,
             None => {
-                println!(
-                    "step {} ({}) is not possible in this model: the path does not replay",
-                    i + 1,
-                    model.describe(a)
-                );
                 // The file and the model disagree: a divergence, as in `mvcheck validate`.
+                if json {
+                    report("diverges", Exit::Divergence, json!({"diverges_at_step": i + 1}));
+                } else {
+                    println!(
+                        "step {} ({}) is not possible in this model: the path does not replay",
+                        i + 1,
+                        model.describe(a)
+                    );
+                }
                 return Ok(Exit::Divergence);
             }
         }
@@ -354,36 +377,48 @@ pub fn replay(file: &FsPath) -> Result<Exit, Failure> {
     let path = model
         .replay(&actions)
         .ok_or_else(|| Failure::Internal("replay disagreed with the step-by-step walk".into()))?;
-    print_path(&model, &path);
+    if !json {
+        print_path(&model, &path);
+    }
     let p = model
         .properties()
         .into_iter()
         .find(|p| p.name == def.id)
         .expect("every spec property is registered");
     let holds = (p.condition)(&model, path.last_state());
-    match def.kind {
-        mv_spec::props::Kind::Always if !holds => {
-            if let Some(why) = mv_spec::props::explain(property, &model.observe(path.last_state())) {
-                println!("  => {why}");
-            }
-            println!(
-                "\nthe path still ends in a violation of {property} ({} steps)",
+    let why = mv_spec::props::explain(property, &model.observe(path.last_state()));
+    let (verdict, exit, text) = match def.kind {
+        mv_spec::props::Kind::Always if !holds => (
+            "violated",
+            Exit::Violation,
+            format!(
+                "the path still ends in a violation of {property} ({} steps)",
                 actions.len()
-            );
-            Ok(Exit::Violation)
-        }
-        mv_spec::props::Kind::Always => {
-            println!("\nthe path replays, but its last state no longer violates {property}");
-            Ok(Exit::Ok)
-        }
-        _ => {
-            println!(
-                "\nthe path replays; {property} {} at its last state",
+            ),
+        ),
+        mv_spec::props::Kind::Always => (
+            "holds",
+            Exit::Ok,
+            format!("the path replays, but its last state no longer violates {property}"),
+        ),
+        _ => (
+            if holds { "found" } else { "not found" },
+            Exit::Ok,
+            format!(
+                "the path replays; {property} {} at its last state",
                 if holds { "holds" } else { "does not hold" }
-            );
-            Ok(Exit::Ok)
+            ),
+        ),
+    };
+    if json {
+        report(verdict, exit, json!({"explanation": why}));
+    } else {
+        if let Some(why) = why {
+            println!("  => {why}");
         }
+        println!("\n{text}");
     }
+    Ok(exit)
 }
 
 #[cfg(test)]

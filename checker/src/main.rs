@@ -70,7 +70,7 @@ fn main() -> ExitCode {
             report::variants();
             Ok(Exit::Ok)
         }
-        Command::Replay { file } => itf::replay(&file),
+        Command::Replay { file, format } => itf::replay(&file, format),
         Command::ImplSim(args) => impl_sim::impl_sim(&args),
         Command::Validate {
             file,

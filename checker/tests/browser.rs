@@ -1,7 +1,8 @@
 //! End to end: `mvcheck explore` in a real headless Chromium. The page follows three actions
 //! (a client's write reaching its coordinator, the coordinator's base write reaching itself
 //! as a base replica, its view write reaching the paired view replica) and must show the view
-//! row that appears at the view replica.
+//! row that appears at the view replica, the configuration it serves, the armed timers, and a
+//! sequence diagram in protocol words that fits the window.
 //! Fails instead of skipping when `CI=true` and Chromium is missing.
 
 use mv_model::{MvModelCfg, Variant};
@@ -109,4 +110,36 @@ fn explorer_shows_a_view_row_appearing() {
         dom.contains("n0 -&gt; n0 BaseWrite w1") || dom.contains("n0 -> n0 BaseWrite w1"),
         "path not followed:\n{dom}"
     );
+    // The page says which model it serves, and lists the armed timers.
+    assert!(
+        dom.contains("model: variant=cassandra-4.0 nodes=2 rf=1"),
+        "no configuration shown:\n{dom}"
+    );
+    assert!(
+        dom.contains("timers = ") && dom.contains("WriteTimeout w1"),
+        "no timers shown:\n{dom}"
+    );
+    // The sequence diagram speaks the protocol's words, never Rust's Debug, and fits a
+    // 1,400 px window.
+    let svg = &dom[dom.find("<svg").expect("a sequence diagram")..];
+    let svg = &svg[..svg.find("</svg>").expect("a whole diagram") + 6];
+    for debug in ["{", "Id(", "Set(", "WriteId", "Statement"] {
+        assert!(!svg.contains(debug), "diagram holds Rust Debug text {debug:?}:\n{svg}");
+    }
+    assert!(
+        svg.contains("ViewWrite batch=n0#0"),
+        "diagram lacks the view write:\n{svg}"
+    );
+    assert!(
+        svg.contains("Write w1 [INSERT k=0 v=1 w=1 @1]"),
+        "diagram lacks the client write:\n{svg}"
+    );
+    let width: usize = svg
+        .split("width=\"")
+        .nth(1)
+        .or_else(|| svg.split("width='").nth(1))
+        .and_then(|w| w.split(['"', '\'']).next())
+        .and_then(|w| w.parse().ok())
+        .expect("the diagram has a width");
+    assert!(width <= 1_400, "diagram is {width} px wide");
 }

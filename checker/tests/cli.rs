@@ -142,6 +142,26 @@ fn broken_variant_exits_12_and_its_file_replays() {
     );
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
     assert!(stdout(&r).contains("still ends in a violation of P-one-row"));
+    let r = mvcheck(
+        dir.path(),
+        &[
+            "replay",
+            "_mvcheck-out/no-partition-lock.P-one-row.itf.json",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.status.code(), Some(12));
+    let j: Value = serde_json::from_str(&stdout(&r)).expect("one JSON object");
+    assert_eq!(
+        (j["verdict"].as_str(), j["exit_code"].as_u64()),
+        (Some("violated"), Some(12))
+    );
+    assert!(
+        j["config"].is_object() && j["steps"].as_array().is_some_and(|s| !s.is_empty()),
+        "{j}"
+    );
+    assert!(j["explanation"].as_str().unwrap().ends_with("(P-one-row)"), "{j}");
 
     // Without its first step the path cannot be walked: a divergence, exit 20.
     let mut cut = doc.clone();

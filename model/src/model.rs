@@ -511,7 +511,7 @@ impl Model for MvModel {
     }
 
     fn as_svg(&self, path: Path<State, Action>) -> Option<String> {
-        self.inner.as_svg(path)
+        Some(self.sequence_svg(&path))
     }
 
     fn properties(&self) -> Vec<Property<Self>> {

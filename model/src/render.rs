@@ -154,6 +154,12 @@ impl MvModel {
                     );
                 }
             }
+            // Timers are volatile: a down node has none.
+            let mut timers: Vec<String> = s.timers_set[n].iter().map(|t| t.to_string()).collect();
+            if !timers.is_empty() {
+                timers.sort();
+                out.insert(format!("{me} timers"), timers.join(", "));
+            }
             if d.restarts > 0 || d.data_losses > 0 {
                 out.insert(
                     format!("{me} faults"),
@@ -175,7 +181,8 @@ impl MvModel {
 
     /// The state as a readable block of text, one node after another (the explorer's view).
     pub fn render(&self, s: &State) -> String {
-        let mut text = String::new();
+        // The explorer shows this pane alone: say which model it is a state of.
+        let mut text = format!("model: {}\n", self.summary());
         let mut last = String::new();
         for (k, v) in self.lines(s) {
             let group = k.split(' ').next().unwrap_or("").to_string();
@@ -229,6 +236,169 @@ impl MvModel {
         out.extend(na.into_iter().map(|m| format!("- in flight: {m}")));
         out
     }
+}
+
+/// The widest the explorer's sequence diagram may be, so that every actor column shows in a
+/// 1,400 px window beside nothing else.
+const SVG_MAX_WIDTH: usize = 1_300;
+/// Vertical space per step.
+const SVG_ROW: usize = 34;
+
+impl MvModel {
+    /// The explorer's sequence diagram of `path`: one column per actor (nodes, then clients),
+    /// one row per step, each message drawn from the step that sent it to the step that
+    /// delivered it, labelled in the protocol's own words (`ViewWrite batch=n0#0 [...]`), as
+    /// the steps are. A dropped message ends in a cross, a timer is a note on its node, and
+    /// crashes, restarts and data losses are marked on the node's column.
+    pub fn sequence_svg(&self, path: &stateright::Path<State, Action>) -> String {
+        let steps = path.clone().into_vec();
+        let actors = self.cfg.ring.nodes as usize + self.scripts.len();
+        let col = (SVG_MAX_WIDTH / actors.max(1)).min(240);
+        let width = col * actors;
+        let x = |id: Id| usize::from(id) * col + col / 2;
+        let height = SVG_ROW * (steps.len() + 2);
+        let mut out = format!(
+            "<svg version='1.1' baseProfile='full' width='{width}' height='{height}' viewBox='0 0 {width} {height}' xmlns='http://www.w3.org/2000/svg'>"
+        );
+        out.push_str("<defs><marker id='arrow' markerWidth='12' markerHeight='10' refX='12' refY='5' orient='auto'><polyline points='0,0 12,5 0,10' fill='none' stroke='black'/></marker></defs>");
+        for i in 0..actors {
+            let id = Id::from(i);
+            out.push_str(&format!(
+                "<line x1='{0}' y1='{1}' x2='{0}' y2='{height}' class='svg-actor-timeline' stroke='#888' stroke-dasharray='4'/><text x='{0}' y='{2}' text-anchor='middle' class='svg-actor-label' font-weight='bold'>{3}</text>",
+                x(id),
+                SVG_ROW,
+                SVG_ROW - 10,
+                xml(&self.actor_label(id))
+            ));
+        }
+        // Where each message in flight was sent: (src, dst, text) -> the rows of its copies.
+        let mut sent: Vec<(Id, Id, String, usize)> = Vec::new();
+        let chars = (col / 7).max(12);
+        for (row, w) in steps.windows(2).enumerate() {
+            let (before, after) = (&w[0].0, &w[1].0);
+            let Some(a) = &w[0].1 else { continue };
+            let y = SVG_ROW * (row + 2);
+            let mut take = |src: Id, dst: Id, text: &str| {
+                sent.iter()
+                    .position(|(s, d, t, _)| *s == src && *d == dst && t == text)
+                    .map_or(SVG_ROW, |i| sent.remove(i).3)
+            };
+            match a {
+                ActorModelAction::Deliver { src, dst, msg } => {
+                    let text = msg.to_string();
+                    let from = take(*src, *dst, &text);
+                    out.push_str(&arrow(x(*src), from, x(*dst), y, &text, chars, false));
+                }
+                ActorModelAction::Drop(e) => {
+                    let text = e.msg.to_string();
+                    let from = take(e.src, e.dst, &text);
+                    out.push_str(&arrow(
+                        x(e.src),
+                        from,
+                        x(e.dst),
+                        y,
+                        &format!("{text} (lost)"),
+                        chars,
+                        true,
+                    ));
+                }
+                ActorModelAction::Timeout(id, t) => {
+                    out.push_str(&note(x(*id), y, &format!("timer {t}"), chars, "#eef"))
+                }
+                ActorModelAction::Crash(id) => out.push_str(&note(x(*id), y, "crash", chars, "#fcc")),
+                ActorModelAction::Recover(id) => out.push_str(&note(x(*id), y, "restart", chars, "#cfc")),
+                ActorModelAction::SelectRandom { actor, .. } => {
+                    out.push_str(&note(x(*actor), y, "data loss", chars, "#fcc"))
+                }
+            }
+            // The messages this step put on the wire start here.
+            let mut old: Vec<(Id, Id, String)> = before
+                .network
+                .iter_all()
+                .map(|e| (e.src, e.dst, e.msg.to_string()))
+                .collect();
+            for e in after.network.iter_all() {
+                let m = (e.src, e.dst, e.msg.to_string());
+                match old.iter().position(|o| *o == m) {
+                    Some(i) => {
+                        old.remove(i);
+                    }
+                    None => sent.push((m.0, m.1, m.2, y)),
+                }
+            }
+        }
+        out.push_str("</svg>");
+        out
+    }
+}
+
+/// An arrow from `(x1, y1)` to `(x2, y2)` labelled `text` (shortened to `chars`), or a cross
+/// half way for a message the network lost. A message to oneself is a loop.
+fn arrow(x1: usize, y1: usize, x2: usize, y2: usize, text: &str, chars: usize, lost: bool) -> String {
+    let label = xml(&shorten(text, chars));
+    let full = xml(text);
+    if x1 == x2 {
+        let (y1, y2) = (y1.min(y2.saturating_sub(8)), y2);
+        return format!(
+            "<path d='M {x1} {y1} C {c} {y1}, {c} {y2}, {x2} {y2}' fill='none' stroke='black' marker-end='url(#arrow)'/><text x='{t}' y='{m}' font-size='11' class='svg-event-label'><title>{full}</title>{label}</text>",
+            c = x1 + 30,
+            t = x1 + 34,
+            m = (y1 + y2) / 2 + 4,
+        );
+    }
+    let (ex, ey) = if lost { ((x1 + x2) / 2, (y1 + y2) / 2) } else { (x2, y2) };
+    let mut svg = format!(
+        "<line x1='{x1}' y1='{y1}' x2='{ex}' y2='{ey}' stroke='black' {}/>",
+        if lost {
+            "stroke-dasharray='3'"
+        } else {
+            "marker-end='url(#arrow)'"
+        }
+    );
+    if lost {
+        svg.push_str(&format!(
+            "<path d='M {a} {b} L {c} {d} M {a} {d} L {c} {b}' stroke='red' stroke-width='2'/>",
+            a = ex - 6,
+            b = ey - 6,
+            c = ex + 6,
+            d = ey + 6
+        ));
+    }
+    svg.push_str(&format!(
+        "<text x='{}' y='{}' font-size='11' text-anchor='middle' class='svg-event-label'><title>{full}</title>{label}</text>",
+        (x1 + ex) / 2,
+        (y1 + ey) / 2 - 4
+    ));
+    svg
+}
+
+/// A note on one actor's column: a timer firing or a fault.
+fn note(x: usize, y: usize, text: &str, chars: usize, fill: &str) -> String {
+    let label = xml(&shorten(text, chars));
+    format!(
+        "<rect x='{}' y='{}' width='{}' height='18' rx='3' fill='{fill}' stroke='#666'/><text x='{x}' y='{}' font-size='11' text-anchor='middle' class='svg-event-label'><title>{}</title>{label}</text>",
+        x.saturating_sub(label.len() * 3 + 6),
+        y - 13,
+        label.len() * 6 + 12,
+        y,
+        xml(text)
+    )
+}
+
+fn shorten(text: &str, chars: usize) -> String {
+    if text.chars().count() <= chars {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(chars.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('\'', "&apos;")
 }
 
 fn opt(v: Option<u8>) -> String {

@@ -1,6 +1,6 @@
 //! The model's storage engine: base apply, view apply, and view-update generation.
 //!
-//! This is the model's own reading of `ViewUpdateGenerator` (reference notes §3-§4, §9);
+//! This is the model's own reading of `ViewUpdateGenerator` (`docs/cassandra-semantics.md` §3-§4, §9);
 //! the implementation writes its own. Rule ids are those of `specs/protocol.md`.
 
 use crate::variant::{DeletionStyle, Rules};

@@ -1,12 +1,12 @@
 //! The storage layer: cells, row markers, deletions, rows and partitions, and Cassandra's
-//! reconciliation rules (reference note §1 and §7).
+//! reconciliation rules (`docs/cassandra-semantics.md` §1 and §7).
 //!
 //! Storage keeps what was written and decides what is visible at read time: a stored row keeps
 //! cells that its deletion covers, and a partition keeps rows that its partition deletion or a
 //! range tombstone covers. Reads go through [`Row::purged`], which applies every deletion that
 //! covers the row, exactly as a merged Cassandra row would after `Rows.merge` drops the data
 //! its deletion shadows. Keeping the covered data is what lets a *shadowable* deletion stop
-//! applying once a newer marker shadows it (§1, CASSANDRA-10261): the cells under it come
+//! applying once a newer marker shadows it (cassandra-semantics §1, CASSANDRA-10261): the cells under it come
 //! back. Nothing is ever garbage-collected; tombstones live forever, like a cluster that never
 //! compacts past `gc_grace_seconds`.
 //!
@@ -30,7 +30,7 @@ pub struct DeletionTime {
 }
 
 impl DeletionTime {
-    /// §1 `DeletionTime.deletes`: everything written at a timestamp `<=` the deletion's.
+    /// cassandra-semantics §1 `DeletionTime.deletes`: everything written at a timestamp `<=` the deletion's.
     pub fn deletes(&self, ts: Ts) -> bool {
         ts <= self.ts
     }
@@ -54,7 +54,7 @@ fn deleted_by(d: Option<DeletionTime>, ts: Ts) -> bool {
     d.is_some_and(|d| d.deletes(ts))
 }
 
-/// A row marker, `LivenessInfo` (§1).
+/// A row marker, `LivenessInfo` (cassandra-semantics §1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Liveness {
     /// An `INSERT`'s marker without TTL.
@@ -98,7 +98,7 @@ impl Liveness {
         }
     }
 
-    /// §7 `LivenessInfo.supersedes`: the higher timestamp; on a tie an expired marker beats a
+    /// cassandra-semantics §7 `LivenessInfo.supersedes`: the higher timestamp; on a tie an expired marker beats a
     /// live one; two expiring or two non-expiring markers by the later expiration; an expiring
     /// marker beats a non-expiring one.
     pub fn supersedes(&self, other: &Liveness) -> bool {
@@ -212,7 +212,7 @@ impl Cell {
         }
     }
 
-    /// Tie-break rank on equal timestamps (§7): a pure tombstone beats an expiring cell,
+    /// Tie-break rank on equal timestamps (cassandra-semantics §7): a pure tombstone beats an expiring cell,
     /// which beats a plain live cell.
     fn tie_rank(&self) -> (u8, i64) {
         match &self.kind {
@@ -229,7 +229,7 @@ impl Cell {
         }
     }
 
-    /// §7 `Cells.reconcile`: the higher timestamp wins. On a tie: tombstone over expiring over
+    /// cassandra-semantics §7 `Cells.reconcile`: the higher timestamp wins. On a tie: tombstone over expiring over
     /// live; between two of the same kind the later local deletion/expiration time; then the
     /// greater value by unsigned byte comparison (so 50 writes of `c = 0..49` at one timestamp
     /// leave 49).
@@ -371,7 +371,7 @@ impl Row {
         }
     }
 
-    /// The shadowable deletion while it still applies: §1 `Row.Deletion.isShadowedBy`, a
+    /// The shadowable deletion while it still applies: cassandra-semantics §1 `Row.Deletion.isShadowedBy`, a
     /// marker with a strictly greater timestamp shadows it.
     fn active_shadowable(&self) -> Option<DeletionTime> {
         self.shadowable.filter(|s| self.marker.is_none_or(|m| m.ts() <= s.ts))
@@ -379,7 +379,7 @@ impl Row {
 
     /// The row as a read sees it under `covering` (the partition deletion or range tombstones
     /// over it): its regular deletion becomes the strongest of its own and `covering`, and the
-    /// marker and every cell that the active deletion covers (§1: `ts <= markedForDeleteAt`)
+    /// marker and every cell that the active deletion covers (cassandra-semantics §1: `ts <= markedForDeleteAt`)
     /// are dropped. This is Cassandra's merged row, on which the view generator works.
     pub fn purged(&self, covering: Option<DeletionTime>) -> Row {
         let mut r = self.clone();
@@ -417,7 +417,7 @@ impl Row {
         self.columns.retain(|_, d| d.purge(active));
     }
 
-    /// §1/§7 `hasLiveData`, on a purged row: a live marker, or (unless `strict`) any live
+    /// cassandra-semantics §1/§7 `hasLiveData`, on a purged row: a live marker, or (unless `strict`) any live
     /// cell. Strict liveness is what hides a view row whose marker is dead.
     pub fn has_live_data(&self, now_sec: i64, strict: bool) -> bool {
         if self.marker.is_some_and(|m| m.is_live(now_sec)) {
@@ -679,7 +679,7 @@ mod tests {
 
     #[test]
     fn tombstone_wins_a_timestamp_tie() {
-        // §7: SET v = null USING TIMESTAMP 5 removes v = 1 written USING TIMESTAMP 5.
+        // cassandra-semantics §7: SET v = null USING TIMESTAMP 5 removes v = 1 written USING TIMESTAMP 5.
         let live = int_cell(5, 1);
         let tomb = Cell::tombstone(5, 0);
         assert_eq!(Cell::reconcile(&live, &tomb), &tomb);
@@ -692,7 +692,7 @@ mod tests {
 
     #[test]
     fn live_tie_goes_to_the_greater_value() {
-        // §7: 50 same-timestamp writes of c = 0..49 leave c = 49.
+        // cassandra-semantics §7: 50 same-timestamp writes of c = 0..49 leave c = 49.
         let mut winner = int_cell(7, 0);
         for v in 1..50 {
             let c = int_cell(7, v);

@@ -13,7 +13,7 @@
 //!   names work without `CREATE KEYSPACE`/`USE`.
 //! * **Views.** A base write reads the rows it touches once (`view::read_before_write`),
 //!   generates the mutations of every view of the table from that one read, applies them to the
-//!   views, then applies the base update (§2: the generator sees the pre-update state).
+//!   views, then applies the base update (cassandra-semantics §2: the generator sees the pre-update state).
 //! * **View builds.** `CREATE MATERIALIZED VIEW` on a non-empty table queues the base
 //!   partitions that exist at that moment (in token order). After every later statement, the
 //!   builder feeds `EngineConfig::view_build_step` queued partitions through `view::build`.
@@ -658,7 +658,7 @@ impl Engine {
         Ok(QueryResult::done())
     }
 
-    /// `CREATE MATERIALIZED VIEW`, with the checks of reference note §10 in Cassandra's order:
+    /// `CREATE MATERIALIZED VIEW`, with the checks of `docs/cassandra-semantics.md` §10 in Cassandra's order:
     /// first those its grammar makes while parsing (COMPACT STORAGE, a column ordered twice),
     /// then those of `prepare` (base in another keyspace, bind variables), and only then the
     /// schema lookups of `apply`.
@@ -902,7 +902,7 @@ impl Engine {
             } else if pk.clustering.contains(col) {
                 let desc = match order.iter().find(|o| &o.column == col) {
                     Some(o) => o.descending,
-                    // Not listed: keeps the base column's order, DESC included (§6).
+                    // Not listed: keeps the base column's order, DESC included (cassandra-semantics §6).
                     None => matches!(def.kind, ColumnKind::Clustering { desc: true }),
                 };
                 ColumnKind::Clustering { desc }
@@ -1019,14 +1019,14 @@ impl Engine {
     }
 
     /// The status tables' rows: built views, builds in progress, and the view definitions
-    /// (§11).
+    /// (cassandra-semantics §11).
     pub(super) fn system_table(&self, keyspace: &str, name: &str) -> Option<Rows> {
         let text = |s: &str| Some(Value::Text(s.to_string()));
         if keyspace == "system_schema" {
             if name != "views" {
                 return None;
             }
-            // §11 `system_schema.views`: the definitions, WHERE clause as written.
+            // cassandra-semantics §11 `system_schema.views`: the definitions, WHERE clause as written.
             let mut rows = Vec::new();
             for (ks, _, t) in self.tables() {
                 let Some(def) = &t.schema.view else { continue };
@@ -1055,7 +1055,7 @@ impl Engine {
         // `SELECT *` order, as for any table: partition key, clustering, then the regular
         // columns alphabetically.
         match name {
-            // §11: `status_replicated` turns true once the build's status is written to the
+            // cassandra-semantics §11: `status_replicated` turns true once the build's status is written to the
             // distributed table; a single node writes it right after the local build, so a
             // listed view always shows true.
             "built_views" => Some(Rows {
@@ -1108,7 +1108,7 @@ impl Engine {
     }
 
     /// Applies partition updates: for a table with views, one read-before-write per update,
-    /// the view mutations of every view, then the base update (§2).
+    /// the view mutations of every view, then the base update (cassandra-semantics §2).
     pub(super) fn apply_mutations(&mut self, muts: Mutations) {
         let now_sec = self.now_sec();
         let rules = self.cfg.rules;

@@ -2,13 +2,13 @@
 //!
 //! * [`value`]: CQL values and types, their order, serialization, and display forms.
 //! * [`data`]: cells, row markers, deletions, rows and partitions with Cassandra's
-//!   reconciliation (reference note §1, §7).
+//!   reconciliation (`docs/cassandra-semantics.md` §1, §7).
 //! * [`schema`]: table and view definitions.
 //! * [`view`]: view maintenance on values: read-before-write and `ViewUpdateGenerator`'s
-//!   decision (§2-§4, §9), callable without CQL (the distributed node uses it directly).
+//!   decision (cassandra-semantics §2-§4, §9), callable without CQL (the distributed node uses it directly).
 //! * [`Engine`] (`exec.rs`, `write.rs`, `select.rs`): the CQL executor over those layers,
-//!   with schema validation in Cassandra's words (§10), view builds and their status tables
-//!   (§11).
+//!   with schema validation in Cassandra's words (cassandra-semantics §10), view builds and their status tables
+//!   (cassandra-semantics §11).
 
 mod convert;
 pub mod data;

@@ -1,7 +1,7 @@
 //! Table and view definitions.
 //!
 //! A view is a table with a [`ViewDef`]: it is stored, read and reconciled like any table, and
-//! the definition says how base rows map to its rows (reference note §4, §10).
+//! the definition says how base rows map to its rows (`docs/cassandra-semantics.md` §4, §10).
 
 use super::data::{ClusteringKey, KeyPart};
 use super::value::{DataType, Value};
@@ -23,7 +23,7 @@ pub struct ColumnDef {
     pub kind: ColumnKind,
 }
 
-/// A restriction in a view's `WHERE` on a base primary-key column (§3 `matchesViewFilter`).
+/// A restriction in a view's `WHERE` on a base primary-key column (cassandra-semantics §3 `matchesViewFilter`).
 /// `IS NOT NULL` filters nothing and is not represented here.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Restriction {
@@ -56,7 +56,7 @@ pub struct ViewDef {
     /// `SELECT *` (`ViewMetadata.includeAllColumns`): a column added to the base later is
     /// added to the view too.
     pub include_all: bool,
-    /// The base regular column in the view's primary key (**V**, §1), if any.
+    /// The base regular column in the view's primary key (**V**, cassandra-semantics §1), if any.
     pub v_column: Option<String>,
     /// Restrictions on base primary-key columns, by column name.
     pub restrictions: Vec<(String, Restriction)>,
@@ -129,7 +129,7 @@ impl TableSchema {
         out
     }
 
-    /// Whether reads of this table use strict liveness (§1): a view with a V column, when the
+    /// Whether reads of this table use strict liveness (cassandra-semantics §1): a view with a V column, when the
     /// rules enforce it.
     pub fn strict_liveness(&self, rules_strict: bool) -> bool {
         rules_strict && self.view.as_ref().is_some_and(|v| v.v_column.is_some())

@@ -1,5 +1,5 @@
 //! SELECT: partitions by key or a full scan in token order, clustering restrictions, visible
-//! rows (strict liveness for views with a V column, §1), `WRITETIME`, `TTL`, `COUNT(*)`,
+//! rows (strict liveness for views with a V column, `docs/cassandra-semantics.md` §1), `WRITETIME`, `TTL`, `COUNT(*)`,
 //! `ORDER BY` on the clustering order, `LIMIT`, and the view build status tables.
 
 use super::data::{ClusteringKey, ColumnData, Partition, PartitionKey, Row};

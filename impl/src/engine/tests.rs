@@ -704,7 +704,7 @@ fn allow_filtering_and_distinct() {
     }
 }
 
-/// ViewTimesTest `complexTimestampUpdateTest` (note §4.4, §9): under both rule sets the entry
+/// ViewTimesTest `complexTimestampUpdateTest` (`docs/cassandra-semantics.md` §4.4, §9): under both rule sets the entry
 /// switched away at 3 comes back at 4 with its cells, and a later cell update at an old
 /// timestamp reaches it.
 #[test]
@@ -749,7 +749,7 @@ fn an_older_write_does_not_move_the_view_entry() {
          UPDATE t USING TIMESTAMP 5 SET v = 2, w = 2 WHERE k = 1;",
     );
     assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["1", "1", "1"]]));
-    // A tie goes to the tombstone (§7): the entry disappears with V.
+    // A tie goes to the tombstone (cassandra-semantics §7): the entry disappears with V.
     ok(&mut e, "UPDATE t USING TIMESTAMP 10 SET v = null WHERE k = 1;");
     assert!(rows(&mut e, "SELECT * FROM mv;").is_empty());
     assert_eq!(rows(&mut e, "SELECT * FROM t;"), table(&[&["1", "null", "1"]]));
@@ -774,7 +774,7 @@ fn reinsert_after_a_row_deletion_keeps_older_cells_dead() {
     assert_eq!(rows(&mut e, "SELECT * FROM mv;"), table(&[&["1", "1", "null", "3"]]));
 }
 
-/// Note §11's status tables as Cassandra 4.x defines them: `SELECT *` lists partition key,
+/// The status tables of cassandra-semantics §11 as Cassandra 4.x defines them: `SELECT *` lists partition key,
 /// clustering, then the regular columns alphabetically (keys_built before last_token), and
 /// `built_views` carries `status_replicated`. Seed 002's old names answer with the same rows.
 #[test]

@@ -249,7 +249,7 @@ impl Value {
     }
 
     /// Cassandra's serialized form (`TypeSerializer`): the input of the partitioner's hash and
-    /// of the byte comparison that breaks live-live reconciliation ties (§7).
+    /// of the byte comparison that breaks live-live reconciliation ties (`docs/cassandra-semantics.md` §7).
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             Value::Int(i) => i.to_be_bytes().to_vec(),

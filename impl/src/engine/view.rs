@@ -1,19 +1,19 @@
 //! View maintenance: from a base partition update and the base rows read before the write, the
-//! view mutations (reference note §2-§4, §9). It works on values only, so the executor and the
+//! view mutations (`docs/cassandra-semantics.md` §2-§4, §9). It works on values only, so the executor and the
 //! distributed node (issue 5) both call it directly.
 //!
-//! The flow per base update (§2):
+//! The flow per base update (cassandra-semantics §2):
 //! 1. [`read_before_write`] picks the stored base rows the update touches: the rows it names,
 //!    and every stored row a partition deletion or range tombstone in it covers. It runs once
 //!    per update, however many views the table has.
 //! 2. [`generate`] pairs each touched clustering's `existing` row (with the deletion covering it
 //!    in storage) with the update's row (with the update's own covering deletion) and merges
-//!    them into `merged`. Then, per view, it takes `ViewUpdateGenerator`'s decision (§3) and
-//!    writes `createEntry` / `updateEntry` / `deleteOldEntry` (§4) as view partition updates.
+//!    them into `merged`. Then, per view, it takes `ViewUpdateGenerator`'s decision (cassandra-semantics §3) and
+//!    writes `createEntry` / `updateEntry` / `deleteOldEntry` (cassandra-semantics §4) as view partition updates.
 //!
 //! [`ViewRules`] picks between the current rules (expired liveness at V's old timestamp, strict
-//! liveness, §4.2/§4.4) and Cassandra 3.0's (shadowable deletion at the row's max timestamp,
-//! §9), plus the broken switches the model's variants A1/A2/A3 take away.
+//! liveness, cassandra-semantics §4.2/§4.4) and Cassandra 3.0's (shadowable deletion at the row's max timestamp,
+//! cassandra-semantics §9), plus the broken switches the model's variants A1/A2/A3 take away.
 //!
 //! Used without CQL, as a base replica would: read, generate, apply the view mutations
 //! (possibly on another node), then apply the base update.
@@ -58,10 +58,10 @@ use std::collections::{BTreeMap, BTreeSet};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DeletionStyle {
     /// Current Cassandra (3.11.1+, CASSANDRA-11500): an expired liveness marker at V's old
-    /// timestamp, plus the base row deletion copied as a regular deletion (§4.4).
+    /// timestamp, plus the base row deletion copied as a regular deletion (cassandra-semantics §4.4).
     ExpiredLiveness,
     /// Cassandra 3.0 (CASSANDRA-10261): a shadowable row deletion at the greatest timestamp in
-    /// the existing row (§9), which a newer marker shadows.
+    /// the existing row (cassandra-semantics §9), which a newer marker shadows.
     Shadowable,
     /// The A1 anomaly: 3.0's timestamps with an ordinary row deletion, which nothing shadows,
     /// so an entry switched away never comes back.
@@ -75,7 +75,7 @@ pub struct ViewRules {
     pub deletion: DeletionStyle,
     /// The A2 anomaly: a view row keeps one deletion slot (see `Row::merge`).
     pub single_deletion_slot: bool,
-    /// Reads of views with a V column need a live marker (§1). Off is the A3 anomaly under the
+    /// Reads of views with a V column need a live marker (cassandra-semantics §1). Off is the A3 anomaly under the
     /// current rules, and 3.0's behaviour.
     pub strict_liveness: bool,
 }
@@ -115,7 +115,7 @@ pub struct ViewMutation {
     pub update: Partition,
 }
 
-/// §3's decision.
+/// cassandra-semantics §3's decision.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpdateAction {
     None,
@@ -125,7 +125,7 @@ pub enum UpdateAction {
     SwitchEntry,
 }
 
-/// §2 `readExistingRowsCommand`: the stored rows of the base partition that `update` touches,
+/// cassandra-semantics §2 `readExistingRowsCommand`: the stored rows of the base partition that `update` touches,
 /// with the partition deletion and range tombstones that cover them in storage. `stored` is the
 /// base partition before the write (`None` when it does not exist).
 pub fn read_before_write(stored: Option<&Partition>, update: &Partition) -> Partition {
@@ -154,7 +154,7 @@ pub fn read_before_write(stored: Option<&Partition>, update: &Partition) -> Part
     }
 }
 
-/// One touched base row: before and after the update, both as reads see them (§2: every
+/// One touched base row: before and after the update, both as reads see them (cassandra-semantics §2: every
 /// covering deletion folded into the row deletion, covered data dropped).
 struct Pair<'a> {
     clustering: &'a ClusteringKey,
@@ -224,7 +224,7 @@ pub fn generate(
         .collect()
 }
 
-/// The view updates that build a view over one stored base partition (§5, §11
+/// The view updates that build a view over one stored base partition (cassandra-semantics §5, §11
 /// `ViewBuilderTask.buildKey`): every row is fed as an update against an empty `existing`.
 pub fn build(
     base: &TableSchema,
@@ -265,7 +265,7 @@ impl Generator<'_> {
         row.cell(v).filter(|c| c.is_live(self.now_sec))
     }
 
-    /// §3 `updateAction`.
+    /// cassandra-semantics §3 `updateAction`.
     fn action(&self, pair: &Pair) -> UpdateAction {
         match self.v_column() {
             None => {
@@ -305,7 +305,7 @@ impl Generator<'_> {
         }
     }
 
-    /// §3 `matchesViewFilter`: the view's restrictions on base primary-key columns.
+    /// cassandra-semantics §3 `matchesViewFilter`: the view's restrictions on base primary-key columns.
     fn matches_filter(&self, clustering: &ClusteringKey) -> bool {
         let Some(def) = &self.view.view else {
             return true;
@@ -325,7 +325,7 @@ impl Generator<'_> {
         None
     }
 
-    /// The view row's primary key, computed from the base row whose entry is written (§4).
+    /// The view row's primary key, computed from the base row whose entry is written (cassandra-semantics §4).
     fn view_key(&self, clustering: &ClusteringKey, row: &Row) -> Option<(PartitionKey, ClusteringKey)> {
         let value = |col: &String| -> Option<Value> {
             if self.v_column() == Some(col.as_str()) {
@@ -382,14 +382,14 @@ impl Generator<'_> {
         out
     }
 
-    /// §4.1 `createEntry(merged)`.
+    /// cassandra-semantics §4.1 `createEntry(merged)`.
     fn create_entry(&self, pair: &Pair) -> Option<(PartitionKey, ClusteringKey, Row)> {
         let (pk, ck) = self.view_key(pair.clustering, &pair.merged)?;
         let mut row = Row {
             marker: self.liveness_for_entry(&pair.merged),
             // CASSANDRA-13409: the base row deletion is copied onto the view row. The 3.0 rules
             // copy it as well, as the model's cassandra-3.0 variant does (trace testing compares
-            // against it): §9 defines 3.0 by its shadowable deletion, 3.0's marker and TTL and
+            // against it): cassandra-semantics §9 defines 3.0 by its shadowable deletion, 3.0's marker and TTL and
             // non-strict reads, and this engine changes exactly those. A 3.0.x release without
             // the copy would also resurrect cells a base row deletion removed (the 13409 bug).
             deletion: pair.merged.deletion,
@@ -403,7 +403,7 @@ impl Generator<'_> {
         Some((pk, ck, row))
     }
 
-    /// §4.3 `updateEntry(existing, merged)`: recomputed marker, merged deletion, changed data.
+    /// cassandra-semantics §4.3 `updateEntry(existing, merged)`: recomputed marker, merged deletion, changed data.
     fn update_entry(&self, pair: &Pair) -> Option<(PartitionKey, ClusteringKey, Row)> {
         let (pk, ck) = self.view_key(pair.clustering, &pair.merged)?;
         let mut row = Row {
@@ -426,7 +426,7 @@ impl Generator<'_> {
         }
     }
 
-    /// §4.4 `deleteOldEntry(existing, merged)`, and §9's 3.0 form.
+    /// cassandra-semantics §4.4 `deleteOldEntry(existing, merged)`, and §9's 3.0 form.
     fn delete_old_entry(&self, pair: &Pair) -> Option<(PartitionKey, ClusteringKey, Row)> {
         let (pk, ck) = self.view_key(pair.clustering, &pair.existing)?;
         let r = pair.merged.deletion;
@@ -448,7 +448,7 @@ impl Generator<'_> {
                 row
             }
             DeletionStyle::Shadowable | DeletionStyle::Regular => {
-                // §9: the greatest timestamp among the existing base marker and the data the
+                // cassandra-semantics §9: the greatest timestamp among the existing base marker and the data the
                 // view selects (V included).
                 let mut s = pair.existing.marker.map(|m| m.ts());
                 let mut cols: Vec<&str> = self.selected().map(String::as_str).collect();
@@ -479,7 +479,7 @@ impl Generator<'_> {
         Some((pk, ck, row))
     }
 
-    /// §4.4 `computeTimestampForEntryDeletion`.
+    /// cassandra-semantics §4.4 `computeTimestampForEntryDeletion`.
     fn entry_deletion_ts(&self, pair: &Pair) -> Ts {
         let r = pair.merged.deletion.map(|d| d.ts);
         match self.v_column() {
@@ -508,7 +508,7 @@ impl Generator<'_> {
         }
     }
 
-    /// §4.2 `computeLivenessInfoForEntry`, or §9's 3.0 form.
+    /// cassandra-semantics §4.2 `computeLivenessInfoForEntry`, or §9's 3.0 form.
     fn liveness_for_entry(&self, merged: &Row) -> Option<Liveness> {
         let base_marker = merged.marker;
         if self.rules.deletion != DeletionStyle::ExpiredLiveness {
@@ -562,7 +562,7 @@ impl Generator<'_> {
         }
     }
 
-    /// §9, before CASSANDRA-11500: with V, max(base marker, V) with V's TTL; without V, the
+    /// cassandra-semantics §9, before CASSANDRA-11500: with V, max(base marker, V) with V's TTL; without V, the
     /// base marker with the largest TTL in the row.
     fn liveness_30(&self, merged: &Row) -> Option<Liveness> {
         let base_marker = merged.marker;

@@ -605,7 +605,7 @@ impl Engine {
                 let key = PartitionKey::new(pk);
                 if cr.is_unrestricted() {
                     // Without clustering restrictions (or without clustering columns) this is a
-                    // partition deletion (§5).
+                    // partition deletion (cassandra-semantics §5).
                     let p = part(muts, &schema, &key);
                     p.deletion = super::data::max_deletion(p.deletion, Some(attrs.deletion()));
                 } else if cr.full && cr.slice.is_none() {
