@@ -5,7 +5,7 @@
 //! ([`Expected`]). The two correct designs are Cassandra 3.0's (shadowable tombstones) and
 //! 4.0's (expired liveness markers with strict liveness), each with and without the
 //! coordinator batchlog. Each broken variant takes one choice away from a correct one, its
-//! [`Variant::baseline`], and reproduces one anomaly of `mv-anomalies-and-peers.md`.
+//! [`Variant::baseline`], and reproduces one anomaly of `docs/mv-anomalies.md`.
 //!
 //! These facts are vocabulary: the model, the implementation, the trace headers and the
 //! command line all name variants, and a conformance test is only meaningful if both sides
