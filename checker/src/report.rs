@@ -509,16 +509,17 @@ pub fn explore(args: &ModelArgs, addr: &str) -> Result<Exit, Failure> {
             "refusing to serve the explorer from a folder holding a ui/ directory (Stateright would serve those files instead); run it elsewhere".into(),
         ));
     }
-    // Stateright's server panics on a taken port: find out first and say so.
-    match std::net::TcpListener::bind(addr) {
-        Ok(l) => drop(l),
+    // Stateright's server panics on a taken port: find out first and say so. Port 0 asks the
+    // system for a free one; serve on the port it gave, so the printed address is the real one.
+    let addr = match std::net::TcpListener::bind(addr).and_then(|l| l.local_addr()) {
+        Ok(bound) => bound.to_string(),
         Err(e) => return Err(Failure::Usage(format!("cannot listen on {addr}: {e}"))),
-    }
+    };
     println!("mvcheck explore: {}", model.summary());
     println!("explorer: http://{addr}/");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    model.checker().serve(addr);
+    model.checker().serve(addr.as_str());
     Ok(Exit::Ok)
 }
 

@@ -718,3 +718,33 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
     assert!(stderr(&r).contains("format-version 4"), "{}", stderr(&r));
 }
+
+/// `explore --addr HOST:0` prints the port the system gave, and serves there.
+#[test]
+fn explore_on_port_0_prints_the_bound_port() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(["explore", "--addr", "127.0.0.1:0"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .find_map(|l| l.ok()?.strip_prefix("explorer: http://").map(str::to_string))
+        .expect("the explorer prints its address");
+    let addr = url.trim_end_matches('/').to_string();
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    assert_ne!(port, 0, "{addr}");
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "nothing listens on {addr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -277,133 +277,12 @@ impl Actor for MvActor {
                 }
             }
             MvActor::Node { id, cfg } => {
-                let MvState::Node(ns) = &**state else {
-                    unreachable!("a node has node state")
-                };
                 let me = node(*id, cfg);
-                let src_node = actor_node(src, cfg.ring.nodes);
-                match msg {
-                    Msg::Write { write, stmt, cl } => {
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        me.on_client_write(ns, src, write, stmt, cl, o);
-                    }
-                    Msg::BatchlogStore { write, stmt } => {
-                        let coordinator = src_node.expect("only nodes coordinate");
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        // W7: store the coordinator batchlog entry durably and confirm it.
-                        fired(Rule::W7);
-                        let pending = cfg.ring.base_replicas(stmt.k).into_iter().collect();
-                        ns.disk.coord_batchlog.insert(
-                            write,
-                            CoordEntry {
-                                stmt,
-                                coordinator,
-                                pending,
-                            },
-                        );
-                        o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
-                        o.send(src, Msg::BatchlogStored { write });
-                    }
-                    Msg::BatchlogStored { write } if ns.coord.contains_key(&write) => {
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        let req = ns.coord.get_mut(&write).expect("checked by the guard");
-                        req.stored += 1;
-                        // W3: forward once every batchlog node holds the entry.
-                        if req.stored as usize == cfg.ring.batchlog_nodes(*id).len() {
-                            let stmt = req.stmt;
-                            me.forward(write, stmt, o);
-                        }
-                    }
-                    Msg::BatchlogRemove { write } if ns.disk.coord_batchlog.contains_key(&write) => {
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        // W8: the write reached a quorum; the entry is no longer needed.
-                        fired(Rule::W8);
-                        ns.disk.coord_batchlog.remove(&write);
-                        o.cancel_timer(Timer::CoordBatchlogReplay(write));
-                    }
-                    Msg::BaseWrite { write, stmt } => {
-                        // B1: a write to a locked partition waits (stays in flight).
-                        if cfg.rules.partition_lock && ns.locked(stmt.k) {
-                            fired(Rule::B1);
-                            return;
-                        }
-                        let reply_to = src_node.expect("only nodes send base writes");
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        me.base_write_first_half(ns, write, stmt, reply_to, o);
-                    }
-                    Msg::BaseWriteAck { write } => {
-                        let from = src_node.expect("only nodes ack base writes");
-                        let for_coord = ns.coord.contains_key(&write);
-                        let for_replay = ns
-                            .disk
-                            .coord_batchlog
-                            .get(&write)
-                            .is_some_and(|e| e.pending.contains(&from));
-                        if !for_coord && !for_replay {
-                            return;
-                        }
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        if for_coord {
-                            me.on_base_ack(ns, write, o);
-                        }
-                        if for_replay {
-                            // W9: a replayed base write landed.
-                            fired(Rule::W9);
-                            let entry = ns.disk.coord_batchlog.get_mut(&write).expect("checked above");
-                            entry.pending.remove(&from);
-                            if entry.pending.is_empty() {
-                                ns.disk.coord_batchlog.remove(&write);
-                                o.cancel_timer(Timer::CoordBatchlogReplay(write));
-                            }
-                        }
-                    }
-                    Msg::ViewWrite { batch, mutations, .. } => {
-                        let from = src_node.expect("only nodes send view writes");
-                        for m in &mutations {
-                            // Pair assertion: the sender chose us by the pairing rule (B5).
-                            assert!(
-                                mutations.iter().all(|m| cfg.ring.view_replicas(m.key).contains(id)),
-                                "{id} got view mutation {m} from {from} but does not replicate its view partition"
-                            );
-                        }
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        // V1: apply with last-write-wins, V2: ack.
-                        fired(Rule::V1);
-                        for m in &mutations {
-                            me.apply_view(ns, m);
-                        }
-                        if let Some(batch) = batch {
-                            fired(Rule::V2);
-                            o.send(src, Msg::ViewWriteAck { batch });
-                        }
-                    }
-                    Msg::ViewWriteAck { batch } => {
-                        let from = src_node.expect("only nodes ack view writes");
-                        let in_batchlog = ns.disk.batchlog.get(&batch).is_some_and(|e| e.contains_key(&from));
-                        let in_hints = ns.disk.hints.get(&from).is_some_and(|h| h.contains_key(&batch));
-                        if !in_batchlog && !in_hints {
-                            return;
-                        }
-                        let MvState::Node(ns) = state.to_mut() else {
-                            unreachable!()
-                        };
-                        me.on_view_ack(ns, batch, from, o);
-                    }
-                    _ => {}
+                let from = actor_node(src, cfg.ring.nodes);
+                // Guards read the state; only a message the node takes clones it (Stateright
+                // prunes a handler that changes nothing and sends nothing).
+                if me.takes(node_state(state), from, &msg) {
+                    me.on_msg(node_state_mut(state), src, from, msg, o);
                 }
             }
         }
@@ -411,73 +290,9 @@ impl Actor for MvActor {
 
     fn on_timeout(&self, _id: Id, state: &mut Cow<MvState>, timer: &Timer, o: &mut Out<Self>) {
         let MvActor::Node { id, cfg } = self else { return };
-        let MvState::Node(ns) = &**state else {
-            unreachable!("a node has node state")
-        };
         let me = node(*id, cfg);
-        match *timer {
-            Timer::ApplyBase(write) if ns.disk.commitlog.contains_key(&write) => {
-                let MvState::Node(ns) = state.to_mut() else {
-                    unreachable!()
-                };
-                me.base_write_second_half(ns, write, o);
-            }
-            Timer::WriteTimeout(write) if ns.coord.contains_key(&write) => {
-                let MvState::Node(ns) = state.to_mut() else {
-                    unreachable!()
-                };
-                // W6: give up; the client hears a timeout unless it already has its answer.
-                fired(Rule::W6);
-                let req = ns.coord.remove(&write).expect("checked by the guard");
-                if !req.replied {
-                    o.send(req.client, Msg::WriteTimeout { write });
-                }
-            }
-            Timer::BatchlogReplay(batch) if ns.disk.batchlog.contains_key(&batch) => {
-                let MvState::Node(ns) = state.to_mut() else {
-                    unreachable!()
-                };
-                // B10: replay. Every unacknowledged mutation goes to the hint store, whose
-                // delivery (B11) retries it until its view replica acks.
-                fired(Rule::B10);
-                let pending = ns.disk.batchlog.remove(&batch).expect("checked by the guard");
-                for (target, mutations) in pending {
-                    ns.disk.hints.entry(target).or_default().insert(batch, mutations);
-                    o.set_timer(Timer::HintDelivery(target), model_timeout());
-                }
-            }
-            Timer::HintDelivery(target) if ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty()) => {
-                // B11: deliver every hint held for `target`, and keep the timer for retries.
-                fired(Rule::B11);
-                for (&batch, mutations) in &ns.disk.hints[&target] {
-                    o.send(
-                        node_actor(target),
-                        Msg::ViewWrite {
-                            batch: Some(batch),
-                            mutations: mutations.clone(),
-                            hint: true,
-                        },
-                    );
-                }
-                o.set_timer(Timer::HintDelivery(target), model_timeout());
-            }
-            Timer::CoordBatchlogReplay(write) if ns.disk.coord_batchlog.contains_key(&write) => {
-                // W9: the entry outlived the batchlog timeout: replay the base write to every
-                // base replica that has not acked, and keep retrying.
-                fired(Rule::W9);
-                let entry = &ns.disk.coord_batchlog[&write];
-                for &r in &entry.pending {
-                    o.send(
-                        node_actor(r),
-                        Msg::BaseWrite {
-                            write,
-                            stmt: entry.stmt,
-                        },
-                    );
-                }
-                o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
-            }
-            _ => {}
+        if me.timer_live(node_state(state), timer) {
+            me.on_timer(state, *timer, o);
         }
     }
 
@@ -504,6 +319,22 @@ impl Actor for MvActor {
     }
 }
 
+/// The state of a node actor.
+fn node_state(state: &MvState) -> &NodeState {
+    match state {
+        MvState::Node(ns) => ns,
+        MvState::Client(_) => unreachable!("a node actor has node state"),
+    }
+}
+
+/// The state of a node actor, to change (clones it out of the shared copy).
+fn node_state_mut<'a>(state: &'a mut Cow<MvState>) -> &'a mut NodeState {
+    match state.to_mut() {
+        MvState::Node(ns) => ns,
+        MvState::Client(_) => unreachable!("a node actor has node state"),
+    }
+}
+
 /// A node's view of itself while it handles one event.
 struct Node<'a> {
     id: NodeId,
@@ -515,6 +346,234 @@ fn node(id: NodeId, cfg: &ClusterCfg) -> Node<'_> {
 }
 
 impl Node<'_> {
+    /// Whether this node takes `msg` from `from` now: the guards of the protocol's rules. A
+    /// message it does not take stays in flight (B1's wait), or is a no-op (a late ack).
+    fn takes(&self, ns: &NodeState, from: Option<NodeId>, msg: &Msg) -> bool {
+        match msg {
+            Msg::Write { .. } | Msg::BatchlogStore { .. } | Msg::ViewWrite { .. } => true,
+            Msg::BatchlogStored { write } => ns.coord.contains_key(write),
+            Msg::BatchlogRemove { write } => ns.disk.coord_batchlog.contains_key(write),
+            Msg::BaseWrite { stmt, .. } => {
+                // B1: a write to a locked partition waits (stays in flight).
+                let waits = self.cfg.rules.partition_lock && ns.locked(stmt.k);
+                if waits {
+                    fired(Rule::B1);
+                }
+                !waits
+            }
+            Msg::BaseWriteAck { write } => {
+                let from = from.expect("only nodes ack base writes");
+                ns.coord.contains_key(write) || Self::replay_pending(ns, *write, from)
+            }
+            Msg::ViewWriteAck { batch } => {
+                let from = from.expect("only nodes ack view writes");
+                ns.disk.batchlog.get(batch).is_some_and(|e| e.contains_key(&from))
+                    || ns.disk.hints.get(&from).is_some_and(|h| h.contains_key(batch))
+            }
+            Msg::WriteOk { .. } | Msg::WriteTimeout { .. } => false,
+        }
+    }
+
+    /// Whether base replica `from` still owes this node an ack for a replayed `write` (W9).
+    fn replay_pending(ns: &NodeState, write: WriteId, from: NodeId) -> bool {
+        ns.disk
+            .coord_batchlog
+            .get(&write)
+            .is_some_and(|e| e.pending.contains(&from))
+    }
+
+    /// Handles a message `takes` accepted, one rule group per message.
+    fn on_msg(&self, ns: &mut NodeState, src: Id, from: Option<NodeId>, msg: Msg, o: &mut Out<MvActor>) {
+        match msg {
+            Msg::Write { write, stmt, cl } => self.on_client_write(ns, src, write, stmt, cl, o),
+            Msg::BatchlogStore { write, stmt } => {
+                self.on_batchlog_store(ns, from.expect("only nodes coordinate"), write, stmt, src, o)
+            }
+            Msg::BatchlogStored { write } => self.on_batchlog_stored(ns, write, o),
+            Msg::BatchlogRemove { write } => self.on_batchlog_remove(ns, write, o),
+            Msg::BaseWrite { write, stmt } => {
+                let reply_to = from.expect("only nodes send base writes");
+                self.base_write_first_half(ns, write, stmt, reply_to, o)
+            }
+            Msg::BaseWriteAck { write } => {
+                let from = from.expect("only nodes ack base writes");
+                let replayed = Self::replay_pending(ns, write, from);
+                if ns.coord.contains_key(&write) {
+                    self.on_base_ack(ns, write, o);
+                }
+                if replayed {
+                    self.on_replayed_ack(ns, write, from, o);
+                }
+            }
+            Msg::ViewWrite { batch, mutations, .. } => self.on_view_write(
+                ns,
+                from.expect("only nodes send view writes"),
+                batch,
+                &mutations,
+                src,
+                o,
+            ),
+            Msg::ViewWriteAck { batch } => self.on_view_ack(ns, batch, from.expect("only nodes ack view writes"), o),
+            Msg::WriteOk { .. } | Msg::WriteTimeout { .. } => unreachable!("`takes` refuses client answers"),
+        }
+    }
+
+    /// Whether `timer` has work to do: what it guards still exists.
+    fn timer_live(&self, ns: &NodeState, timer: &Timer) -> bool {
+        match *timer {
+            Timer::ApplyBase(write) => ns.disk.commitlog.contains_key(&write),
+            Timer::WriteTimeout(write) => ns.coord.contains_key(&write),
+            Timer::BatchlogReplay(batch) => ns.disk.batchlog.contains_key(&batch),
+            Timer::HintDelivery(target) => ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty()),
+            Timer::CoordBatchlogReplay(write) => ns.disk.coord_batchlog.contains_key(&write),
+        }
+    }
+
+    /// Handles a timer `timer_live` accepted. The two retry timers only resend what the
+    /// disk holds, so they read the state without cloning it.
+    fn on_timer(&self, state: &mut Cow<MvState>, timer: Timer, o: &mut Out<MvActor>) {
+        match timer {
+            Timer::ApplyBase(write) => self.base_write_second_half(node_state_mut(state), write, o),
+            Timer::WriteTimeout(write) => self.on_write_timeout(node_state_mut(state), write, o),
+            Timer::BatchlogReplay(batch) => self.replay_batchlog(node_state_mut(state), batch, o),
+            Timer::HintDelivery(target) => self.deliver_hints(node_state(state), target, o),
+            Timer::CoordBatchlogReplay(write) => self.replay_coord_batchlog(node_state(state), write, o),
+        }
+    }
+
+    /// W7: store the coordinator batchlog entry durably and confirm it.
+    fn on_batchlog_store(
+        &self,
+        ns: &mut NodeState,
+        coordinator: NodeId,
+        write: WriteId,
+        stmt: Statement,
+        src: Id,
+        o: &mut Out<MvActor>,
+    ) {
+        fired(Rule::W7);
+        let pending = self.cfg.ring.base_replicas(stmt.k).into_iter().collect();
+        ns.disk.coord_batchlog.insert(
+            write,
+            CoordEntry {
+                stmt,
+                coordinator,
+                pending,
+            },
+        );
+        o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
+        o.send(src, Msg::BatchlogStored { write });
+    }
+
+    /// W3 after W7: forward once every batchlog node holds the entry.
+    fn on_batchlog_stored(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        let req = ns.coord.get_mut(&write).expect("checked by `takes`");
+        req.stored += 1;
+        if req.stored as usize == self.cfg.ring.batchlog_nodes(self.id).len() {
+            let stmt = req.stmt;
+            self.forward(write, stmt, o);
+        }
+    }
+
+    /// W8: the write reached a quorum; the entry is no longer needed.
+    fn on_batchlog_remove(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        fired(Rule::W8);
+        ns.disk.coord_batchlog.remove(&write);
+        o.cancel_timer(Timer::CoordBatchlogReplay(write));
+    }
+
+    /// W9: a replayed base write landed on `from`.
+    fn on_replayed_ack(&self, ns: &mut NodeState, write: WriteId, from: NodeId, o: &mut Out<MvActor>) {
+        fired(Rule::W9);
+        let entry = ns.disk.coord_batchlog.get_mut(&write).expect("checked by the caller");
+        entry.pending.remove(&from);
+        if entry.pending.is_empty() {
+            ns.disk.coord_batchlog.remove(&write);
+            o.cancel_timer(Timer::CoordBatchlogReplay(write));
+        }
+    }
+
+    /// V1: apply with last-write-wins; V2: ack a batchlogged write.
+    fn on_view_write(
+        &self,
+        ns: &mut NodeState,
+        from: NodeId,
+        batch: Option<BatchId>,
+        mutations: &[ViewMutation],
+        src: Id,
+        o: &mut Out<MvActor>,
+    ) {
+        for m in mutations {
+            // Pair assertion: the sender chose us by the pairing rule (B5).
+            assert!(
+                self.cfg.ring.view_replicas(m.key).contains(&self.id),
+                "{} got view mutation {m} from {from} but does not replicate its view partition",
+                self.id
+            );
+        }
+        fired(Rule::V1);
+        for m in mutations {
+            self.apply_view(ns, m);
+        }
+        if let Some(batch) = batch {
+            fired(Rule::V2);
+            o.send(src, Msg::ViewWriteAck { batch });
+        }
+    }
+
+    /// W6: give up; the client hears a timeout unless it already has its answer.
+    fn on_write_timeout(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        fired(Rule::W6);
+        let req = ns.coord.remove(&write).expect("checked by `timer_live`");
+        if !req.replied {
+            o.send(req.client, Msg::WriteTimeout { write });
+        }
+    }
+
+    /// B10: replay. Every unacknowledged mutation goes to the hint store, whose delivery (B11)
+    /// retries it until its view replica acks.
+    fn replay_batchlog(&self, ns: &mut NodeState, batch: BatchId, o: &mut Out<MvActor>) {
+        fired(Rule::B10);
+        let pending = ns.disk.batchlog.remove(&batch).expect("checked by `timer_live`");
+        for (target, mutations) in pending {
+            ns.disk.hints.entry(target).or_default().insert(batch, mutations);
+            o.set_timer(Timer::HintDelivery(target), model_timeout());
+        }
+    }
+
+    /// B11: deliver every hint held for `target`, and keep the timer for retries.
+    fn deliver_hints(&self, ns: &NodeState, target: NodeId, o: &mut Out<MvActor>) {
+        fired(Rule::B11);
+        for (&batch, mutations) in &ns.disk.hints[&target] {
+            o.send(
+                node_actor(target),
+                Msg::ViewWrite {
+                    batch: Some(batch),
+                    mutations: mutations.clone(),
+                    hint: true,
+                },
+            );
+        }
+        o.set_timer(Timer::HintDelivery(target), model_timeout());
+    }
+
+    /// W9: the entry outlived the batchlog timeout: replay the base write to every base
+    /// replica that has not acked, and keep retrying.
+    fn replay_coord_batchlog(&self, ns: &NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        fired(Rule::W9);
+        let entry = &ns.disk.coord_batchlog[&write];
+        for &r in &entry.pending {
+            o.send(
+                node_actor(r),
+                Msg::BaseWrite {
+                    write,
+                    stmt: entry.stmt,
+                },
+            );
+        }
+        o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
+    }
+
     /// W1: become the coordinator of a client write.
     fn on_client_write(
         &self,

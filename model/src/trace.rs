@@ -324,25 +324,8 @@ pub fn observe_node(model: &MvModel, s: &State, n: usize) -> NodeObservation {
         up: !s.crashed[n],
         base: d.base.clone(),
         view: d.view.clone(),
-        batchlog: d
-            .batchlog
-            .iter()
-            .map(|(&batch, pending)| BatchlogEntry {
-                batch,
-                pending: pending.iter().map(|(&t, m)| (t, m.clone())).collect(),
-            })
-            .collect(),
-        hints: d
-            .hints
-            .iter()
-            .flat_map(|(&target, h)| {
-                h.iter().map(move |(&batch, m)| Hint {
-                    target,
-                    batch,
-                    mutations: m.clone(),
-                })
-            })
-            .collect(),
+        batchlog: BatchlogEntry::all(&d.batchlog),
+        hints: Hint::all(&d.hints),
         commitlog: d
             .commitlog
             .iter()

@@ -353,27 +353,8 @@ impl Node {
             up: self.up,
             base: self.disk.store.base_rows().clone(),
             view: self.disk.store.view_rows().clone(),
-            batchlog: self
-                .disk
-                .batchlog
-                .iter()
-                .map(|(&batch, targets)| BatchlogEntry {
-                    batch,
-                    pending: targets.iter().map(|(&t, ms)| (t, ms.clone())).collect(),
-                })
-                .collect(),
-            hints: self
-                .disk
-                .hints
-                .iter()
-                .flat_map(|(&target, hs)| {
-                    hs.iter().map(move |(&batch, ms)| Hint {
-                        target,
-                        batch,
-                        mutations: ms.clone(),
-                    })
-                })
-                .collect(),
+            batchlog: BatchlogEntry::all(&self.disk.batchlog),
+            hints: Hint::all(&self.disk.hints),
             commitlog: self
                 .disk
                 .commitlog

@@ -59,6 +59,19 @@ pub struct BatchlogEntry {
     pub pending: Vec<(NodeId, Vec<ViewMutation>)>,
 }
 
+impl BatchlogEntry {
+    /// The entries of a local batchlog as both sides keep it (batch -> view replica ->
+    /// unacked mutations), in the observed order.
+    pub fn all(log: &BTreeMap<BatchId, BTreeMap<NodeId, Vec<ViewMutation>>>) -> Vec<BatchlogEntry> {
+        log.iter()
+            .map(|(&batch, pending)| BatchlogEntry {
+                batch,
+                pending: pending.iter().map(|(&t, ms)| (t, ms.clone())).collect(),
+            })
+            .collect()
+    }
+}
+
 /// A hint (B10): view mutations held for a view replica until it acks them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Hint {
@@ -68,6 +81,23 @@ pub struct Hint {
     pub batch: BatchId,
     /// The mutations, in generation order.
     pub mutations: Vec<ViewMutation>,
+}
+
+impl Hint {
+    /// The hints of a hint store as both sides keep it (target -> batch -> mutations), in
+    /// the observed order.
+    pub fn all(store: &BTreeMap<NodeId, BTreeMap<BatchId, Vec<ViewMutation>>>) -> Vec<Hint> {
+        store
+            .iter()
+            .flat_map(|(&target, hs)| {
+                hs.iter().map(move |(&batch, ms)| Hint {
+                    target,
+                    batch,
+                    mutations: ms.clone(),
+                })
+            })
+            .collect()
+    }
 }
 
 /// A coordinator batchlog entry (W7) held by a batchlog node.
