@@ -142,6 +142,15 @@ fn every_path_of_the_correct_default() {
     }
 }
 
+/// The coordinator-batchlog default: a row that exists when the run starts (preloaded the same
+/// way on both sides), one write that deletes its self-paired view row and creates a remote
+/// one, and a crash.
+#[test]
+fn every_path_of_the_coordinator_batchlog_default() {
+    let n = every_path(MvModelCfg::for_variant(Variant::Cassandra40Cbl), 14);
+    assert!(n > 10_000, "only {n} states");
+}
+
 /// The `mixed` workload: INSERT, UPDATE of the view key, UPDATE to null and DELETE from two
 /// clients, two of them at equal timestamps.
 #[test]

@@ -32,6 +32,9 @@ fn workload() -> impl Strategy<Value = Workload> {
         1 => Just(Workload::DeleteReinsert),
         1 => Just(Workload::LateCell),
         1 => Just(Workload::LateCellSwitchBack),
+        1 => Just(Workload::Switch),
+        1 => Just(Workload::MoveExisting),
+        1 => Just(Workload::Mixed),
     ]
 }
 

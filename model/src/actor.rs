@@ -45,6 +45,8 @@ pub struct ClusterCfg {
     pub rules: Rules,
     /// Whether nodes offer the permanent data-loss fault.
     pub data_loss: bool,
+    /// Writes applied everywhere before the run starts (`Workload::preload`).
+    pub preload: Vec<Statement>,
 }
 
 /// A commit-log entry: a write between the two halves of the base replica's work.
@@ -218,6 +220,8 @@ impl Actor for MvActor {
                     st.disk.restarts += 1;
                     fired(Rule::R1);
                     node(*id, cfg).recover(&mut st, o);
+                } else {
+                    node(*id, cfg).preload(&mut st);
                 }
                 if cfg.data_loss && st.disk.data_losses == 0 {
                     o.choose_random(DATA_LOSS, vec![Fault::DataLoss]);
@@ -572,6 +576,27 @@ impl Node<'_> {
             );
         }
         o.set_timer(Timer::CoordBatchlogReplay(write), model_timeout());
+    }
+
+    /// The workload's preloaded writes, as if each had reached every replica before the run:
+    /// in the base of each base replica of its key, and its view updates (derived from the
+    /// rows the earlier preloaded writes left) in the view of each view replica. Not a step:
+    /// no rule fires and nothing is logged or acknowledged.
+    fn preload(&self, ns: &mut NodeState) {
+        let mut rows: BTreeMap<Key, BaseRow> = BTreeMap::new();
+        for stmt in &self.cfg.preload {
+            let prior = rows.get(&stmt.k).copied().unwrap_or_default();
+            for m in view_updates(&self.cfg.rules, &prior, stmt) {
+                if self.cfg.ring.view_replicas(m.key).contains(&self.id) {
+                    self.apply_view(ns, &m);
+                }
+            }
+            rows.insert(stmt.k, prior.merge(&stmt.as_row()));
+            if self.cfg.ring.base_replicas(stmt.k).contains(&self.id) {
+                let row = ns.disk.base.get(&stmt.k).copied().unwrap_or_default();
+                ns.disk.base.insert(stmt.k, row.merge(&stmt.as_row()));
+            }
+        }
     }
 
     /// W1: become the coordinator of a client write.

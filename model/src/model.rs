@@ -57,6 +57,7 @@ impl MvModelCfg {
             ring: self.ring,
             rules,
             data_loss: self.data_loss > 0,
+            preload: self.workload.preload(),
         });
         let scripts = self.workload.scripts(self.ring.nodes);
         let mut inner = ActorModel::new((), History::default())

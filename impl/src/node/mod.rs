@@ -304,6 +304,26 @@ impl Node {
         }
     }
 
+    /// Applies the workload's preloaded writes (`Workload::preload`) as if each had reached
+    /// every replica before the run: into the base if this node replicates the key, and their
+    /// view updates (computed against what the earlier preloaded writes left) into the view
+    /// if it replicates the view partition. Not a step: nothing is logged, sent or counted.
+    pub fn preload(&mut self, stmts: &[Statement]) {
+        let mut before = Store::new();
+        for stmt in stmts {
+            let updates = before.view_updates(&self.sw.view, stmt);
+            before.apply_base(stmt);
+            for m in &updates {
+                if self.ring.view_replicas(m.key).contains(&self.id) {
+                    self.disk.store.apply_view(&self.sw.view, m);
+                }
+            }
+            if self.ring.base_replicas(stmt.k).contains(&self.id) {
+                self.disk.store.apply_base(stmt);
+            }
+        }
+    }
+
     /// The node's id.
     pub fn id(&self) -> NodeId {
         self.id

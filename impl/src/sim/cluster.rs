@@ -184,8 +184,13 @@ impl Cluster {
         let mut switches = Switches::from(cfg.variant.design());
         switches.bugs = cfg.bugs;
         let n = cfg.ring.nodes as usize;
+        let preload = cfg.workload.preload();
         let nodes = (0..cfg.ring.nodes)
-            .map(|i| Node::new(NodeId(i), cfg.ring, switches))
+            .map(|i| {
+                let mut node = Node::new(NodeId(i), cfg.ring, switches);
+                node.preload(&preload);
+                node
+            })
             .collect();
         let scripts = cfg.workload.scripts(cfg.ring.nodes);
         let mut outcomes = Vec::new();

@@ -44,6 +44,10 @@ pub enum Workload {
     /// One client inserts a row, then moves its view key: the smallest write that deletes a
     /// view row on one view replica and creates one on another.
     Switch,
+    /// One client moves the view key of a row that already exists, fully replicated, when
+    /// the run starts ([`Workload::preload`]): `switch` without its first write. Its one
+    /// write deletes a view row on one view replica and creates one on another.
+    MoveExisting,
     /// Two clients on two coordinators mix every kind of statement on one row: an INSERT, an
     /// UPDATE of the view key, an UPDATE of the view key to null and a DELETE, with two
     /// concurrent writes at the same timestamp (the tie goes to the tombstone).
@@ -52,13 +56,14 @@ pub enum Workload {
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "concurrent",
         "switch-back",
         "delete-reinsert",
         "late-cell",
         "late-cell-switch-back",
         "switch",
+        "move-existing",
         "mixed",
     ];
 
@@ -71,6 +76,7 @@ impl Workload {
             Workload::LateCell => "late-cell",
             Workload::LateCellSwitchBack => "late-cell-switch-back",
             Workload::Switch => "switch",
+            Workload::MoveExisting => "move-existing",
             Workload::Mixed => "mixed",
         }
     }
@@ -84,6 +90,7 @@ impl Workload {
             "late-cell" => Workload::LateCell,
             "late-cell-switch-back" => Workload::LateCellSwitchBack,
             "switch" => Workload::Switch,
+            "move-existing" => Workload::MoveExisting,
             "mixed" => Workload::Mixed,
             _ => return None,
         })
@@ -119,6 +126,7 @@ impl Workload {
                 Statement::insert(0, Some(1), Some(1), 1),
                 Statement::update(0, Set(2), Keep, 2),
             ],
+            Workload::MoveExisting => vec![Statement::update(0, Set(1), Keep, 2)],
             Workload::SwitchBack => vec![
                 Statement::insert(0, Some(1), Some(1), 1),
                 Statement::update(0, Set(2), Keep, 2),
@@ -142,6 +150,17 @@ impl Workload {
                 Statement::update(0, Set(2), Keep, 2),
                 Statement::update(0, Set(1), Keep, 3),
             ],
+        }
+    }
+
+    /// The writes already applied everywhere when the run starts: on every base replica of
+    /// their key, and their view updates on every view replica, as if each had been
+    /// acknowledged at ALL and fully propagated before the first step. Each side applies them
+    /// with its own write path; they are not client writes and nothing acknowledges them.
+    pub fn preload(&self) -> Vec<Statement> {
+        match self {
+            Workload::MoveExisting => vec![Statement::insert(0, Some(2), Some(1), 1)],
+            _ => vec![],
         }
     }
 
