@@ -593,8 +593,7 @@ impl Node<'_> {
             }
             rows.insert(stmt.k, prior.merge(&stmt.as_row()));
             if self.cfg.ring.base_replicas(stmt.k).contains(&self.id) {
-                let row = ns.disk.base.get(&stmt.k).copied().unwrap_or_default();
-                ns.disk.base.insert(stmt.k, row.merge(&stmt.as_row()));
+                Self::apply_base(ns, stmt);
             }
         }
     }
@@ -737,9 +736,14 @@ impl Node<'_> {
     fn base_write_second_half(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
         fired(Rule::B8);
         let entry = ns.disk.commitlog.remove(&write).expect("caller checked");
-        let row = ns.disk.base.get(&entry.stmt.k).copied().unwrap_or_default();
-        ns.disk.base.insert(entry.stmt.k, row.merge(&entry.stmt.as_row()));
+        Self::apply_base(ns, &entry.stmt);
         o.send(node_actor(entry.reply_to), Msg::BaseWriteAck { write });
+    }
+
+    /// B8, R2: last-write-wins merge of a statement into the base table.
+    fn apply_base(ns: &mut NodeState, stmt: &Statement) {
+        let row = ns.disk.base.get(&stmt.k).copied().unwrap_or_default();
+        ns.disk.base.insert(stmt.k, row.merge(&stmt.as_row()));
     }
 
     /// V1: last-write-wins merge into the view table.
@@ -775,8 +779,7 @@ impl Node<'_> {
             if self.propagate(ns, e.stmt, o) > 0 {
                 fired(Rule::R2);
             }
-            let row = ns.disk.base.get(&e.stmt.k).copied().unwrap_or_default();
-            ns.disk.base.insert(e.stmt.k, row.merge(&e.stmt.as_row()));
+            Self::apply_base(ns, &e.stmt);
         }
         let d = &ns.disk;
         if !d.batchlog.is_empty() || !d.hints.is_empty() || !d.coord_batchlog.is_empty() {
