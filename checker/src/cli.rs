@@ -63,7 +63,7 @@ pub enum Command {
         format: Format,
     },
     /// Run the reference implementation in a seeded simulation and write its trace (NDJSON).
-    ImplSim(crate::impl_sim::ImplSimArgs),
+    ImplSim(ImplSimArgs),
     /// Replay an implementation trace (NDJSON) on the model and check the properties along it.
     Validate {
         /// The trace (`specs/trace-format.md`, "NDJSON implementation traces"); `-` for stdin.
@@ -81,22 +81,7 @@ pub enum Command {
     },
     /// Run CQL against one in-process node of the reference implementation (like cqlsh).
     #[command(after_help = CQL_HELP)]
-    Cql {
-        /// Script to run; stdin when absent (an interactive prompt when stdin is a terminal).
-        file: Option<PathBuf>,
-        /// Output format: cqlsh-like tables, or one JSON line per top-level statement.
-        #[arg(long, value_enum, default_value_t = crate::cql::CqlFormat::Human)]
-        format: crate::cql::CqlFormat,
-        /// Node clock: the system clock, or a manual clock moved by `ADVANCE CLOCK <ms>;`.
-        #[arg(long, value_enum, default_value_t = crate::cql::ClockArg::System)]
-        clock: crate::cql::ClockArg,
-        /// View rules: current Cassandra, or 3.0's shadowable tombstones (seed 003).
-        #[arg(long, value_enum, default_value_t = crate::cql::SemanticsArg::Current)]
-        semantics: crate::cql::SemanticsArg,
-        /// Start of the manual clock in microseconds since the Unix epoch (default: now).
-        #[arg(long, value_name = "MICROS")]
-        now: Option<i64>,
-    },
+    Cql(CqlArgs),
 }
 
 /// The exit codes, as `crate::Exit` defines them.
@@ -306,4 +291,79 @@ impl ModelArgs {
         cfg.validate()?;
         Ok(cfg)
     }
+}
+
+/// The flags of `mvcheck impl-sim`.
+#[derive(Args, Debug, Clone)]
+pub struct ImplSimArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Scheduler seed; the same seed gives the same trace, byte for byte.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// At most this many steps (the run also ends once only faults are left to do).
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Faults, comma-separated: crash[=N], data-loss[=N], drop, dup, or none. Budgets
+    /// default to 1. Overrides --crashes, --data-loss and --lossy.
+    #[arg(long, value_name = "LIST")]
+    pub faults: Option<String>,
+    /// Where to write the trace (required unless --bench); `-` writes it to stdout and the
+    /// report to stderr, so it pipes into `mvcheck validate -`.
+    #[arg(long, required_unless_present = "bench")]
+    pub out: Option<PathBuf>,
+    /// Validate the trace on the model after writing it.
+    #[arg(long)]
+    pub validate: bool,
+    /// Measure instead: run seeds SEED, SEED+1, ... until --steps steps in total, recording
+    /// and serializing every trace, and report steps per second.
+    #[arg(long, conflicts_with_all = ["validate", "out"])]
+    pub bench: bool,
+}
+
+/// Where the node clock comes from.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClockArg {
+    /// The system clock, read before every statement.
+    System,
+    /// Starts at `--now` (default: the current time); moves only with `ADVANCE CLOCK <ms>;`.
+    Manual,
+}
+
+/// How results are printed.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CqlFormat {
+    /// cqlsh-like tables; warnings and errors on stderr.
+    Human,
+    /// Exactly one JSON line per top-level statement on stdout.
+    Json,
+}
+
+/// Which view-maintenance rules the node follows.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SemanticsArg {
+    /// Cassandra 3.11.1+ / 4.x: expired-liveness markers and strict liveness.
+    Current,
+    /// Cassandra 3.0 before CASSANDRA-11500: shadowable row tombstones (seed 003).
+    #[value(name = "cassandra-3.0")]
+    Cassandra30,
+}
+
+/// The flags of `mvcheck cql`.
+#[derive(Args, Debug, Clone)]
+pub struct CqlArgs {
+    /// Script to run; stdin when absent (an interactive prompt when stdin is a terminal).
+    pub file: Option<PathBuf>,
+    /// Output format: cqlsh-like tables, or one JSON line per top-level statement.
+    #[arg(long, value_enum, default_value_t = CqlFormat::Human)]
+    pub format: CqlFormat,
+    /// Node clock: the system clock, or a manual clock moved by `ADVANCE CLOCK <ms>;`.
+    #[arg(long, value_enum, default_value_t = ClockArg::System)]
+    pub clock: ClockArg,
+    /// View rules: current Cassandra, or 3.0's shadowable tombstones (seed 003).
+    #[arg(long, value_enum, default_value_t = SemanticsArg::Current)]
+    pub semantics: SemanticsArg,
+    /// Start of the manual clock in microseconds since the Unix epoch (default: now).
+    #[arg(long, value_name = "MICROS")]
+    pub now: Option<i64>,
 }

@@ -18,57 +18,13 @@
 //! zip its statements with the results; warnings go to stderr there so that stdout keeps that
 //! one-to-one shape.
 
+use crate::cli::{ClockArg, CqlArgs, CqlFormat, SemanticsArg};
 use crate::{Exit, Failure};
-use clap::ValueEnum;
 use mv_impl::cql::ast::{Stmt, StmtKind};
 use mv_impl::cql::{self, ParseError};
 use mv_impl::engine::{CqlError, Engine, EngineConfig, ErrorKind, QueryResult, ViewRules};
 use std::io::{BufRead, IsTerminal, Read, Write};
-use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
-
-/// Where the node clock comes from.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClockArg {
-    /// The system clock, read before every statement.
-    System,
-    /// Starts at `--now` (default: the current time); moves only with `ADVANCE CLOCK <ms>;`.
-    Manual,
-}
-
-/// How results are printed.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CqlFormat {
-    /// cqlsh-like tables; warnings and errors on stderr.
-    Human,
-    /// Exactly one JSON line per top-level statement on stdout.
-    Json,
-}
-
-/// Which view-maintenance rules the node follows.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SemanticsArg {
-    /// Cassandra 3.11.1+ / 4.x: expired-liveness markers and strict liveness.
-    Current,
-    /// Cassandra 3.0 before CASSANDRA-11500: shadowable row tombstones (seed 003).
-    #[value(name = "cassandra-3.0")]
-    Cassandra30,
-}
-
-/// The validated flags of `mvcheck cql`.
-#[derive(Debug, Clone)]
-pub struct CqlArgs {
-    /// Script to run; stdin when absent.
-    pub file: Option<PathBuf>,
-    /// Output format.
-    pub format: CqlFormat,
-    /// Clock source.
-    pub clock: ClockArg,
-    /// View rules.
-    pub semantics: SemanticsArg,
-    /// Start of the manual clock, microseconds since the Unix epoch.
-    pub now: Option<i64>,
-}
 
 /// Runs the shell; returns the exit code (0 when every statement succeeded).
 pub fn run(args: &CqlArgs) -> Result<Exit, Failure> {

@@ -10,42 +10,12 @@
 //! when the final quiescent state violates a property, 20 when validation diverges, 2 for
 //! bad flags, and 1 when a node breaks the protocol. Every failing run prints its seed.
 
-use crate::cli::ModelArgs;
+use crate::cli::ImplSimArgs;
 use crate::{Exit, Failure};
-use clap::Args;
 use mv_impl::sim::{self, ClusterConfig, SimOptions};
 use mv_model::trace::{model_config, trace_config, validate_on, Options};
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::Instant;
-
-/// The flags of `mvcheck impl-sim`.
-#[derive(Args, Debug, Clone)]
-pub struct ImplSimArgs {
-    #[command(flatten)]
-    model: ModelArgs,
-    /// Scheduler seed; the same seed gives the same trace, byte for byte.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// At most this many steps (the run also ends once only faults are left to do).
-    #[arg(long, default_value_t = 1000)]
-    steps: u64,
-    /// Faults, comma-separated: crash[=N], data-loss[=N], drop, dup, or none. Budgets
-    /// default to 1. Overrides --crashes, --data-loss and --lossy.
-    #[arg(long, value_name = "LIST")]
-    faults: Option<String>,
-    /// Where to write the trace (required unless --bench); `-` writes it to stdout and the
-    /// report to stderr, so it pipes into `mvcheck validate -`.
-    #[arg(long, required_unless_present = "bench")]
-    out: Option<PathBuf>,
-    /// Validate the trace on the model after writing it.
-    #[arg(long)]
-    validate: bool,
-    /// Measure instead: run seeds SEED, SEED+1, ... until --steps steps in total, recording
-    /// and serializing every trace, and report steps per second.
-    #[arg(long, conflicts_with_all = ["validate", "out"])]
-    bench: bool,
-}
 
 /// Fault settings from `--faults`.
 #[derive(Debug, Default, PartialEq, Eq)]

@@ -78,19 +78,7 @@ fn main() -> ExitCode {
             complete,
             format,
         } => validate::validate(&file, partial, complete, format),
-        Command::Cql {
-            file,
-            format,
-            clock,
-            semantics,
-            now,
-        } => cql::run(&cql::CqlArgs {
-            file,
-            format,
-            clock,
-            semantics,
-            now,
-        }),
+        Command::Cql(args) => cql::run(&args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

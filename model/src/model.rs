@@ -26,9 +26,13 @@ use crate::actor::{actor_node, node_actor, take_fired, ClientState, Fault, MvAct
 use crate::variant::{Expected, Variant};
 use crate::workload::ClientScript;
 use crate::MvModelCfg;
-use mv_spec::obs::{History, Observation, Outcome, WriteRecord};
+use mv_spec::obs::{
+    BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, History, NodeObservation, Observation, Outcome,
+    WriteRecord,
+};
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::rule::{Rule, RuleSet};
+use mv_spec::trace::ClientObservation;
 use mv_spec::{Msg, NodeId, ReadRules, Timer, WriteId};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network};
 use stateright::{Expectation, Model, Path, Property};
@@ -213,15 +217,67 @@ impl MvModel {
         })
     }
 
+    /// Node `n`'s observation in state `s`: what is on its disk, and whether it is up.
+    pub fn observe_node(&self, s: &State, n: usize) -> NodeObservation {
+        let d = &self.node(s, n).disk;
+        NodeObservation {
+            up: !s.crashed[n],
+            base: d.base.clone(),
+            view: d.view.clone(),
+            batchlog: BatchlogEntry::all(&d.batchlog),
+            hints: Hint::all(&d.hints),
+            commitlog: d
+                .commitlog
+                .iter()
+                .map(|(&write, e)| CommitLogEntry {
+                    write,
+                    stmt: e.stmt,
+                    reply_to: e.reply_to,
+                })
+                .collect(),
+            coord_batchlog: d
+                .coord_batchlog
+                .iter()
+                .map(|(&write, e)| CoordBatchlogEntry {
+                    write,
+                    stmt: e.stmt,
+                    coordinator: e.coordinator,
+                    pending: e.pending.iter().copied().collect(),
+                })
+                .collect(),
+            timers: {
+                let mut t: Vec<mv_spec::Timer> = s.timers_set[n].iter().copied().collect();
+                t.sort();
+                t
+            },
+        }
+    }
+
+    /// Client `c`'s observation in state `s`: its writes in script order, with their outcomes.
+    pub fn observe_client(&self, s: &State, c: usize) -> ClientObservation {
+        let outcomes = &self.client(s, c).outcomes;
+        ClientObservation {
+            writes: self.scripts[c]
+                .writes
+                .iter()
+                .zip(outcomes)
+                .map(|(&(write, stmt), &outcome)| WriteRecord {
+                    write,
+                    stmt,
+                    cl: self.cfg.cl,
+                    outcome,
+                })
+                .collect(),
+        }
+    }
+
     /// Projects a state to the shared observation.
     pub fn observe(&self, s: &State) -> Observation {
         self.observe_with(s, self.quiescent(s))
     }
 
     fn observe_with(&self, s: &State, quiescent: bool) -> Observation {
-        let nodes = (0..self.nodes())
-            .map(|n| crate::trace::observe_node(self, s, n))
-            .collect();
+        let nodes = (0..self.nodes()).map(|n| self.observe_node(s, n)).collect();
         Observation {
             ring: self.cfg.ring,
             rules: ReadRules {

@@ -54,9 +54,8 @@
 use crate::model::{Action, MvModel, State};
 use crate::render::Lines;
 use crate::{MvModelCfg, Variant, Workload};
-use mv_spec::obs::{BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation, WriteRecord};
 use mv_spec::rng::SplitMix64;
-use mv_spec::trace::{After, ClientObservation, Step, TraceConfig, TraceHeader, TraceLine};
+use mv_spec::trace::{After, Step, TraceConfig, TraceHeader, TraceLine};
 use mv_spec::{Msg, ReadRules, ViewMutation};
 use stateright::actor::{ActorModelAction, Id, Out};
 use stateright::Model;
@@ -317,64 +316,10 @@ fn who(model: &MvModel, a: &Action) -> Who {
     }
 }
 
-/// Node `n`'s observation in state `s`: what is on its disk, and whether it is up.
-pub fn observe_node(model: &MvModel, s: &State, n: usize) -> NodeObservation {
-    let d = &model.node(s, n).disk;
-    NodeObservation {
-        up: !s.crashed[n],
-        base: d.base.clone(),
-        view: d.view.clone(),
-        batchlog: BatchlogEntry::all(&d.batchlog),
-        hints: Hint::all(&d.hints),
-        commitlog: d
-            .commitlog
-            .iter()
-            .map(|(&write, e)| CommitLogEntry {
-                write,
-                stmt: e.stmt,
-                reply_to: e.reply_to,
-            })
-            .collect(),
-        coord_batchlog: d
-            .coord_batchlog
-            .iter()
-            .map(|(&write, e)| CoordBatchlogEntry {
-                write,
-                stmt: e.stmt,
-                coordinator: e.coordinator,
-                pending: e.pending.iter().copied().collect(),
-            })
-            .collect(),
-        timers: {
-            let mut t: Vec<mv_spec::Timer> = s.timers_set[n].iter().copied().collect();
-            t.sort();
-            t
-        },
-    }
-}
-
-/// Client `c`'s observation in state `s`: its writes in script order, with their outcomes.
-pub fn observe_client(model: &MvModel, s: &State, c: usize) -> ClientObservation {
-    let outcomes = &model.client(s, c).outcomes;
-    ClientObservation {
-        writes: model.scripts[c]
-            .writes
-            .iter()
-            .zip(outcomes)
-            .map(|(&(write, stmt), &outcome)| WriteRecord {
-                write,
-                stmt,
-                cl: model.cfg.cl,
-                outcome,
-            })
-            .collect(),
-    }
-}
-
 fn observe(model: &MvModel, s: &State, w: Who) -> After {
     match w {
-        Who::Node(n) => After::Node(observe_node(model, s, n)),
-        Who::Client(c) => After::Client(observe_client(model, s, c)),
+        Who::Node(n) => After::Node(model.observe_node(s, n)),
+        Who::Client(c) => After::Client(model.observe_client(s, c)),
     }
 }
 
@@ -706,7 +651,7 @@ pub fn validate_complete(model: &MvModel, lines: &[TraceLine], opts: &Options) -
 fn pending_work(model: &MvModel, s: &State) -> Vec<String> {
     let mut out = Vec::new();
     for n in 0..model.cfg.ring.nodes as usize {
-        let o = observe_node(model, s, n);
+        let o = model.observe_node(s, n);
         if !o.up {
             out.push(format!("n{n} is down"));
         }
