@@ -255,19 +255,8 @@ impl MvModel {
 
     /// Client `c`'s observation in state `s`: its writes in script order, with their outcomes.
     pub fn observe_client(&self, s: &State, c: usize) -> ClientObservation {
-        let outcomes = &self.client(s, c).outcomes;
         ClientObservation {
-            writes: self.scripts[c]
-                .writes
-                .iter()
-                .zip(outcomes)
-                .map(|(&(write, stmt), &outcome)| WriteRecord {
-                    write,
-                    stmt,
-                    cl: self.cfg.cl,
-                    outcome,
-                })
-                .collect(),
+            writes: WriteRecord::of_script(&self.scripts[c], &self.client(s, c).outcomes, self.cfg.cl),
         }
     }
 
@@ -292,18 +281,9 @@ impl MvModel {
 
     /// Every client write with its outcome so far.
     pub fn write_records(&self, s: &State) -> Vec<WriteRecord> {
-        let mut out = Vec::new();
-        for (c, script) in self.scripts.iter().enumerate() {
-            let cs = self.client(s, c);
-            for (i, &(write, stmt)) in script.writes.iter().enumerate() {
-                out.push(WriteRecord {
-                    write,
-                    stmt,
-                    cl: self.cfg.cl,
-                    outcome: cs.outcomes[i],
-                });
-            }
-        }
+        let mut out: Vec<WriteRecord> = (0..self.scripts.len())
+            .flat_map(|c| self.observe_client(s, c).writes)
+            .collect();
         out.sort_by_key(|w| w.write);
         out
     }

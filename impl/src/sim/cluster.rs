@@ -694,17 +694,7 @@ impl Cluster {
     /// Client `c`'s writes with their outcomes, in the order it sends them.
     pub fn observe_client(&self, c: usize) -> ClientObservation {
         ClientObservation {
-            writes: self.scripts[c]
-                .writes
-                .iter()
-                .zip(&self.outcomes[c])
-                .map(|(&(write, stmt), &outcome)| WriteRecord {
-                    write,
-                    stmt,
-                    cl: self.cfg.cl,
-                    outcome,
-                })
-                .collect(),
+            writes: WriteRecord::of_script(&self.scripts[c], &self.outcomes[c], self.cfg.cl),
         }
     }
 

@@ -139,6 +139,24 @@ pub struct WriteRecord {
     pub outcome: Outcome,
 }
 
+impl WriteRecord {
+    /// A client's writes in script order, each with its outcome so far: the one projection of
+    /// a client that both sides use.
+    pub fn of_script(script: &crate::workload::ClientScript, outcomes: &[Outcome], cl: Cl) -> Vec<WriteRecord> {
+        script
+            .writes
+            .iter()
+            .zip(outcomes)
+            .map(|(&(write, stmt), &outcome)| WriteRecord {
+                write,
+                stmt,
+                cl,
+                outcome,
+            })
+            .collect()
+    }
+}
+
 /// The mechanisms a run has been through: a history the witnesses of `specs/properties.md`
 /// need, because a quiescent state alone does not show how it was reached. Each flag is set
 /// once, by the step that exercised the mechanism, and never cleared.

@@ -211,18 +211,7 @@ pub fn durable(o: &Observation) -> bool {
         .quiescent
         .then(|| (o.visible_view_cells(), derive_view_cells(&merged)));
     for w in acked {
-        let holding = o
-            .ring
-            .base_replicas(w.stmt.k)
-            .iter()
-            .filter(|n| {
-                o.nodes[n.0 as usize]
-                    .base
-                    .get(&w.stmt.k)
-                    .is_some_and(|r| covers(r, &w.stmt))
-            })
-            .count();
-        if holding < w.cl.required(o.ring.rf) as usize {
+        if holding(o, w) < w.cl.required(o.ring.rf) as usize {
             return false;
         }
         // Once quiescent, a write that still wins somewhere shows in the view of its row:
@@ -243,6 +232,31 @@ pub fn durable(o: &Observation) -> bool {
     true
 }
 
+/// How many base replicas of `w`'s key hold `w` (or what supersedes it).
+fn holding(o: &Observation, w: &crate::obs::WriteRecord) -> usize {
+    o.ring
+        .base_replicas(w.stmt.k)
+        .iter()
+        .filter(|n| {
+            o.nodes[n.0 as usize]
+                .base
+                .get(&w.stmt.k)
+                .is_some_and(|r| covers(r, &w.stmt))
+        })
+        .count()
+}
+
+/// The live view rows view replica `i` holds for the view partitions it owns, with `w`'s cell.
+fn owned_view_cells(o: &Observation, i: usize) -> BTreeMap<ViewKey, Option<crate::Cell>> {
+    let me = NodeId(i as u8);
+    o.nodes[i]
+        .view
+        .iter()
+        .filter(|(vk, _)| o.ring.view_replicas(**vk).contains(&me))
+        .filter_map(|(vk, r)| r.resolve_cell(o.rules).map(|w| (*vk, w)))
+        .collect()
+}
+
 /// The view the merged base rows imply, `(v, k) -> w` with `w`'s cell (timestamp included).
 pub fn derive_view_cells(base: &BTreeMap<Key, BaseRow>) -> BTreeMap<ViewKey, Option<crate::Cell>> {
     base.iter()
@@ -257,16 +271,13 @@ pub fn replica_converge(o: &Observation) -> bool {
         return true;
     }
     let derived = derive_view_cells(&crate::merge_base(o.nodes.iter().map(|n| &n.base)));
-    o.nodes.iter().enumerate().all(|(i, n)| {
+    (0..o.nodes.len()).all(|i| {
         let me = NodeId(i as u8);
-        let owns = |vk: &ViewKey| o.ring.view_replicas(*vk).contains(&me);
-        let mine = n
-            .view
+        let want = derived
             .iter()
-            .filter_map(|(vk, r)| r.resolve_cell(o.rules).map(|w| (*vk, w)))
-            .filter(|(vk, _)| owns(vk));
-        let want = derived.iter().filter(|(vk, _)| owns(vk)).map(|(a, b)| (*a, *b));
-        mine.eq(want)
+            .filter(|(vk, _)| o.ring.view_replicas(**vk).contains(&me))
+            .map(|(a, b)| (*a, *b));
+        owned_view_cells(o, i).into_iter().eq(want)
     })
 }
 
@@ -357,15 +368,10 @@ pub fn explain(id: &str, o: &Observation) -> Option<String> {
         }
         "P-replica-converge" => {
             let derived = derive_view_cells(&crate::merge_base(o.nodes.iter().map(|n| &n.base)));
-            o.nodes.iter().enumerate().find_map(|(i, n)| {
+            (0..o.nodes.len()).find_map(|i| {
                 let me = NodeId(i as u8);
                 let owns = |vk: &ViewKey| o.ring.view_replicas(*vk).contains(&me);
-                let mine: BTreeMap<ViewKey, Option<crate::Cell>> = n
-                    .view
-                    .iter()
-                    .filter_map(|(vk, r)| r.resolve_cell(o.rules).map(|c| (*vk, c)))
-                    .filter(|(vk, _)| owns(vk))
-                    .collect();
+                let mine = owned_view_cells(o, i);
                 let keys: std::collections::BTreeSet<ViewKey> = mine
                     .keys()
                     .chain(derived.keys().filter(|vk| owns(vk)))
@@ -420,12 +426,7 @@ pub fn explain(id: &str, o: &Observation) -> Option<String> {
         "P-durable" => {
             let merged = crate::merge_base(o.nodes.iter().map(|n| &n.base));
             o.writes.iter().filter(|x| x.outcome == Outcome::Ok).find_map(|x| {
-                let holding = o
-                    .ring
-                    .base_replicas(x.stmt.k)
-                    .iter()
-                    .filter(|n| o.nodes[n.0 as usize].base.get(&x.stmt.k).is_some_and(|r| covers(r, &x.stmt)))
-                    .count();
+                let holding = holding(o, x);
                 let need = x.cl.required(o.ring.rf) as usize;
                 if holding < need {
                     return Some(format!(
