@@ -661,7 +661,7 @@ impl Engine {
     /// `CREATE MATERIALIZED VIEW`, with the checks of `docs/cassandra-semantics.md` §10 in Cassandra's order:
     /// first those its grammar makes while parsing (COMPACT STORAGE, a column ordered twice),
     /// then those of `prepare` (base in another keyspace, bind variables), and only then the
-    /// schema lookups of `apply`.
+    /// schema lookups of `apply`, clause by clause: SELECT, PRIMARY KEY, WHERE, options.
     fn create_view(&mut self, c: &ast::CreateView) -> Result<QueryResult, CqlError> {
         view_grammar_checks(c)?;
         let (ks, name) = self.resolve(&c.name);
@@ -695,244 +695,19 @@ impl Engine {
             }
             return Err(already_exists(&ks, &name));
         }
+        view_base_checks(base, &name, &base_name)?;
         let bs = &base.schema;
-        if bs.columns.values().any(|c| c.ty == DataType::Counter) {
-            return Err(CqlError::invalid(
-                "Materialized views are not supported on counter tables",
-            ));
-        }
-        if bs.is_view() {
-            return Err(CqlError::invalid(
-                "Materialized views cannot be created against other materialized views",
-            ));
-        }
-        if base.gc_grace_seconds == 0 {
-            return Err(CqlError::invalid(format!(
-                "Cannot create materialized view '{name}' for base table '{base_name}' with gc_grace_seconds of 0, since this value is used to TTL undelivered updates. Setting gc_grace_seconds too low might cause undelivered updates to expire before being replayed."
-            )));
-        }
-        // SELECT clause.
-        let selected: Vec<String> = match &c.selection {
-            ast::Selection::All => {
-                if let Some(s) = bs.static_columns().next() {
-                    return Err(CqlError::invalid(format!(
-                        "Cannot include static column '{}' in materialized view '{name}'",
-                        s.name
-                    )));
-                }
-                bs.select_star_order()
-            }
-            ast::Selection::Selectors(sels) => {
-                // Every selector is resolved (an unknown column fails here) before the static
-                // check looks at the whole selection, as Cassandra does.
-                let mut out: Vec<String> = Vec::new();
-                for s in sels {
-                    if let Some(alias) = &s.alias {
-                        return Err(CqlError::invalid(format!(
-                            "Cannot use aliases when defining a materialized view (got {alias})"
-                        )));
-                    }
-                    let ast::SelectorExpr::Column(col) = &s.expr else {
-                        return Err(CqlError::invalid(format!(
-                            "Can only select columns by name when defining a materialized view (got {})",
-                            selector_text(&s.expr)
-                        )));
-                    };
-                    if bs.column(col).is_none() {
-                        return Err(CqlError::invalid(format!("Undefined column name {col}")));
-                    }
-                    if !out.contains(col) {
-                        out.push(col.clone());
-                    }
-                }
-                if let Some(s) = out
-                    .iter()
-                    .find(|col| bs.column(col).is_some_and(|d| d.kind == ColumnKind::Static))
-                {
-                    return Err(CqlError::invalid(format!(
-                        "Cannot include static column '{s}' in materialized view '{name}'"
-                    )));
-                }
-                out
-            }
-        };
-        // PRIMARY KEY.
-        let pk = &c.primary_key;
-        if pk.partition.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Must provide at least one partition key column for materialized view '{name}'"
-            )));
-        }
-        let mut seen = BTreeSet::new();
-        for k in pk.partition.iter().chain(&pk.clustering) {
-            let def = bs.column(k).filter(|_| selected.contains(k)).ok_or_else(|| {
-                CqlError::invalid(format!(
-                    "Unknown column '{k}' referenced in PRIMARY KEY for materialized view '{name}'"
-                ))
-            })?;
-            if !seen.insert(k.clone()) {
-                return Err(CqlError::invalid(format!(
-                    "Duplicate column '{k}' in PRIMARY KEY clause for materialized view '{name}'"
-                )));
-            }
-            check_key_type(k, &def.ty)?;
-        }
-        // CLUSTERING ORDER BY (a column named twice was refused by `view_grammar_checks`).
-        let order = &c.with.clustering_order;
-        if !order.is_empty()
-            && order.iter().map(|o| &o.column).collect::<Vec<_>>() != pk.clustering.iter().collect::<Vec<_>>()
-        {
-            return Err(CqlError::invalid(
-                "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive",
-            ));
-        }
-        // Every base primary-key column in the view's key; at most one other column.
-        let missing: Vec<&String> = bs
-            .partition_key
-            .iter()
-            .chain(&bs.clustering)
-            .filter(|k| !seen.contains(*k))
-            .collect();
-        if !missing.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Cannot create materialized view '{name}' without primary key columns {} from base table '{base_name}'",
-                missing.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        let non_pk: Vec<&String> = pk
-            .partition
-            .iter()
-            .chain(&pk.clustering)
-            .filter(|k| !bs.is_primary_key(k))
-            .collect();
-        if non_pk.len() > 1 {
-            return Err(CqlError::invalid(format!(
-                "Cannot include more than one non-primary key column in materialized view primary key (got {})",
-                non_pk.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        // WHERE.
-        let mut restricted = BTreeSet::new();
-        let mut restrictions = Vec::new();
-        let mut filtered_regular: Vec<String> = Vec::new();
+        let selected = view_selection(bs, &c.selection, &name)?;
+        let v_column = view_primary_key(bs, c, &selected, &name, &base_name)?;
         let mut ctx = self.fn_ctx();
-        for rel in &c.where_clause {
-            let (col, r) = match rel {
-                ast::Relation::Token { .. } => {
-                    return Err(CqlError::invalid(
-                        "Cannot use token relation when defining a materialized view",
-                    ))
-                }
-                ast::Relation::IsNotNull { column } => (column, None),
-                ast::Relation::Compare { column, op, value } => (column, Some((Some(*op), vec![value]))),
-                ast::Relation::In { column, values } => (column, Some((None, values.iter().collect()))),
-                ast::Relation::Tuple { .. } | ast::Relation::TupleIn { .. } => {
-                    return Err(CqlError::invalid(
-                        "Multi-column relations in a materialized view's WHERE are not supported by this engine",
-                    ))
-                }
-            };
-            let def = bs
-                .column(col)
-                .ok_or_else(|| CqlError::invalid(format!("Undefined column name {col}")))?;
-            restricted.insert(col.clone());
-            let Some((op, terms)) = r else { continue };
-            let mut vals = Vec::new();
-            for t in terms {
-                vals.push(
-                    convert::value(t, &def.ty, col, &mut ctx)?.ok_or_else(|| {
-                        CqlError::invalid(format!("Invalid null value in condition for column {col}"))
-                    })?,
-                );
-            }
-            let first = vals.first().cloned().unwrap_or(Value::Int(0));
-            let restriction = match op {
-                None => Restriction::In(vals),
-                Some(ast::Operator::Eq) => Restriction::Eq(first),
-                Some(ast::Operator::Lt) => Restriction::Lt(first),
-                Some(ast::Operator::Le) => Restriction::Le(first),
-                Some(ast::Operator::Gt) => Restriction::Gt(first),
-                Some(ast::Operator::Ge) => Restriction::Ge(first),
-                Some(other) => {
-                    return Err(CqlError::invalid(format!(
-                        "Unsupported \"{other}\" relation in a materialized view's WHERE on {col}"
-                    )))
-                }
-            };
-            // A filter on a regular column is refused (CASSANDRA-13798), but only after the
-            // key columns' check below; its value is validated like any other.
-            if bs.is_primary_key(col) {
-                restrictions.push((col.clone(), restriction));
-            } else if !filtered_regular.contains(col) {
-                filtered_regular.push(col.clone());
-            }
-        }
-        let unrestricted: Vec<&String> = pk
-            .partition
-            .iter()
-            .chain(&pk.clustering)
-            .filter(|k| !restricted.contains(*k))
-            .collect();
-        if !unrestricted.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Primary key columns {} must be restricted with 'IS NOT NULL' or otherwise",
-                unrestricted.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-            )));
-        }
-        // Cassandra joins these with "," and no space, in its set's order; ours is the WHERE
-        // clause's.
-        if !filtered_regular.is_empty() {
-            return Err(CqlError::invalid(format!(
-                "Non-primary key columns can only be restricted with 'IS NOT NULL' (got: {} restricted illegally)",
-                filtered_regular.join(",")
-            )));
-        }
+        let restrictions = view_where(bs, c, &mut ctx)?;
         let (default_ttl, _) = table_options(&c.with)?;
         if default_ttl.is_some_and(|t| t != 0) {
             return Err(CqlError::invalid(
                 "Cannot set default_time_to_live for a materialized view. Data in a materialized view always expire at the same time than the corresponding data in the parent table.",
             ));
         }
-        // The view's schema.
-        let mut columns = BTreeMap::new();
-        for col in &selected {
-            let Some(def) = bs.column(col) else { continue };
-            let kind = if pk.partition.contains(col) {
-                ColumnKind::PartitionKey
-            } else if pk.clustering.contains(col) {
-                let desc = match order.iter().find(|o| &o.column == col) {
-                    Some(o) => o.descending,
-                    // Not listed: keeps the base column's order, DESC included (cassandra-semantics §6).
-                    None => matches!(def.kind, ColumnKind::Clustering { desc: true }),
-                };
-                ColumnKind::Clustering { desc }
-            } else {
-                ColumnKind::Regular
-            };
-            columns.insert(
-                col.clone(),
-                ColumnDef {
-                    name: col.clone(),
-                    ty: def.ty.clone(),
-                    kind,
-                },
-            );
-        }
-        let schema = TableSchema {
-            keyspace: ks.clone(),
-            name: name.clone(),
-            partition_key: pk.partition.clone(),
-            clustering: pk.clustering.clone(),
-            columns,
-            view: Some(ViewDef {
-                base: base_name.clone(),
-                include_all: matches!(c.selection, ast::Selection::All),
-                v_column: non_pk.first().map(|s| s.to_string()),
-                restrictions,
-                where_text: c.where_text.clone(),
-            }),
-            default_ttl: 0,
-        };
+        let schema = view_schema(bs, c, &ks, &name, &selected, v_column, restrictions);
         let pending: VecDeque<PartitionKey> = base.data.keys().cloned().collect();
         self.consume(&ctx);
         let k = self.keyspace_mut(&ks)?;
@@ -1207,6 +982,275 @@ fn table_options(with: &ast::TableOptions) -> Result<(Option<u32>, Option<i64>),
         }
     }
     Ok((ttl, gc))
+}
+
+/// What the base table itself must be for a view to stand on it.
+fn view_base_checks(base: &Table, name: &str, base_name: &str) -> Result<(), CqlError> {
+    let bs = &base.schema;
+    if bs.columns.values().any(|c| c.ty == DataType::Counter) {
+        return Err(CqlError::invalid(
+            "Materialized views are not supported on counter tables",
+        ));
+    }
+    if bs.is_view() {
+        return Err(CqlError::invalid(
+            "Materialized views cannot be created against other materialized views",
+        ));
+    }
+    if base.gc_grace_seconds == 0 {
+        return Err(CqlError::invalid(format!(
+            "Cannot create materialized view '{name}' for base table '{base_name}' with gc_grace_seconds of 0, since this value is used to TTL undelivered updates. Setting gc_grace_seconds too low might cause undelivered updates to expire before being replayed."
+        )));
+    }
+    Ok(())
+}
+
+/// The SELECT clause: the view's columns, in the order the view will list them.
+fn view_selection(bs: &TableSchema, selection: &ast::Selection, name: &str) -> Result<Vec<String>, CqlError> {
+    let static_refused = |s: &str| {
+        CqlError::invalid(format!(
+            "Cannot include static column '{s}' in materialized view '{name}'"
+        ))
+    };
+    let sels = match selection {
+        ast::Selection::All => {
+            if let Some(s) = bs.static_columns().next() {
+                return Err(static_refused(&s.name));
+            }
+            return Ok(bs.select_star_order());
+        }
+        ast::Selection::Selectors(sels) => sels,
+    };
+    // Every selector is resolved (an unknown column fails here) before the static check
+    // looks at the whole selection, as Cassandra does.
+    let mut out: Vec<String> = Vec::new();
+    for s in sels {
+        if let Some(alias) = &s.alias {
+            return Err(CqlError::invalid(format!(
+                "Cannot use aliases when defining a materialized view (got {alias})"
+            )));
+        }
+        let ast::SelectorExpr::Column(col) = &s.expr else {
+            return Err(CqlError::invalid(format!(
+                "Can only select columns by name when defining a materialized view (got {})",
+                selector_text(&s.expr)
+            )));
+        };
+        if bs.column(col).is_none() {
+            return Err(CqlError::invalid(format!("Undefined column name {col}")));
+        }
+        if !out.contains(col) {
+            out.push(col.clone());
+        }
+    }
+    match out
+        .iter()
+        .find(|col| bs.column(col).is_some_and(|d| d.kind == ColumnKind::Static))
+    {
+        Some(s) => Err(static_refused(s)),
+        None => Ok(out),
+    }
+}
+
+/// The PRIMARY KEY and CLUSTERING ORDER BY clauses. Returns the one non-primary-key base
+/// column in the view's key, if there is one.
+fn view_primary_key(
+    bs: &TableSchema,
+    c: &ast::CreateView,
+    selected: &[String],
+    name: &str,
+    base_name: &str,
+) -> Result<Option<String>, CqlError> {
+    let pk = &c.primary_key;
+    if pk.partition.is_empty() {
+        return Err(CqlError::invalid(format!(
+            "Must provide at least one partition key column for materialized view '{name}'"
+        )));
+    }
+    let mut seen = BTreeSet::new();
+    for k in pk.partition.iter().chain(&pk.clustering) {
+        let def = bs.column(k).filter(|_| selected.contains(k)).ok_or_else(|| {
+            CqlError::invalid(format!(
+                "Unknown column '{k}' referenced in PRIMARY KEY for materialized view '{name}'"
+            ))
+        })?;
+        if !seen.insert(k.clone()) {
+            return Err(CqlError::invalid(format!(
+                "Duplicate column '{k}' in PRIMARY KEY clause for materialized view '{name}'"
+            )));
+        }
+        check_key_type(k, &def.ty)?;
+    }
+    // A column ordered twice was already refused by `view_grammar_checks`.
+    let order = &c.with.clustering_order;
+    if !order.is_empty()
+        && order.iter().map(|o| &o.column).collect::<Vec<_>>() != pk.clustering.iter().collect::<Vec<_>>()
+    {
+        return Err(CqlError::invalid(
+            "Clustering key columns must exactly match columns in CLUSTERING ORDER BY directive",
+        ));
+    }
+    // Every base primary-key column in the view's key; at most one other column.
+    let missing: Vec<&str> = bs
+        .partition_key
+        .iter()
+        .chain(&bs.clustering)
+        .filter(|k| !seen.contains(*k))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        return Err(CqlError::invalid(format!(
+            "Cannot create materialized view '{name}' without primary key columns {} from base table '{base_name}'",
+            missing.join(", ")
+        )));
+    }
+    let non_pk: Vec<&str> = pk
+        .partition
+        .iter()
+        .chain(&pk.clustering)
+        .filter(|k| !bs.is_primary_key(k))
+        .map(String::as_str)
+        .collect();
+    if non_pk.len() > 1 {
+        return Err(CqlError::invalid(format!(
+            "Cannot include more than one non-primary key column in materialized view primary key (got {})",
+            non_pk.join(", ")
+        )));
+    }
+    Ok(non_pk.first().map(|s| s.to_string()))
+}
+
+/// The WHERE clause: every view key column restricted, filters only on base key columns.
+/// Returns the filters the view applies to base rows.
+fn view_where(bs: &TableSchema, c: &ast::CreateView, ctx: &mut FnCtx) -> Result<Vec<(String, Restriction)>, CqlError> {
+    let pk = &c.primary_key;
+    let mut restricted = BTreeSet::new();
+    let mut restrictions = Vec::new();
+    let mut filtered_regular: Vec<String> = Vec::new();
+    for rel in &c.where_clause {
+        let (col, r) = match rel {
+            ast::Relation::Token { .. } => {
+                return Err(CqlError::invalid(
+                    "Cannot use token relation when defining a materialized view",
+                ))
+            }
+            ast::Relation::IsNotNull { column } => (column, None),
+            ast::Relation::Compare { column, op, value } => (column, Some((Some(*op), vec![value]))),
+            ast::Relation::In { column, values } => (column, Some((None, values.iter().collect()))),
+            ast::Relation::Tuple { .. } | ast::Relation::TupleIn { .. } => {
+                return Err(CqlError::invalid(
+                    "Multi-column relations in a materialized view's WHERE are not supported by this engine",
+                ))
+            }
+        };
+        let def = bs
+            .column(col)
+            .ok_or_else(|| CqlError::invalid(format!("Undefined column name {col}")))?;
+        restricted.insert(col.clone());
+        let Some((op, terms)) = r else { continue };
+        let mut vals = Vec::new();
+        for t in terms {
+            vals.push(
+                convert::value(t, &def.ty, col, ctx)?
+                    .ok_or_else(|| CqlError::invalid(format!("Invalid null value in condition for column {col}")))?,
+            );
+        }
+        let first = vals.first().cloned().unwrap_or(Value::Int(0));
+        let restriction = match op {
+            None => Restriction::In(vals),
+            Some(ast::Operator::Eq) => Restriction::Eq(first),
+            Some(ast::Operator::Lt) => Restriction::Lt(first),
+            Some(ast::Operator::Le) => Restriction::Le(first),
+            Some(ast::Operator::Gt) => Restriction::Gt(first),
+            Some(ast::Operator::Ge) => Restriction::Ge(first),
+            Some(other) => {
+                return Err(CqlError::invalid(format!(
+                    "Unsupported \"{other}\" relation in a materialized view's WHERE on {col}"
+                )))
+            }
+        };
+        // A filter on a regular column is refused (CASSANDRA-13798), but only after the
+        // key columns' check below; its value is validated like any other.
+        if bs.is_primary_key(col) {
+            restrictions.push((col.clone(), restriction));
+        } else if !filtered_regular.contains(col) {
+            filtered_regular.push(col.clone());
+        }
+    }
+    let unrestricted: Vec<&str> = pk
+        .partition
+        .iter()
+        .chain(&pk.clustering)
+        .filter(|k| !restricted.contains(*k))
+        .map(String::as_str)
+        .collect();
+    if !unrestricted.is_empty() {
+        return Err(CqlError::invalid(format!(
+            "Primary key columns {} must be restricted with 'IS NOT NULL' or otherwise",
+            unrestricted.join(", ")
+        )));
+    }
+    // Cassandra joins these with "," and no space, in its set's order; ours is the WHERE
+    // clause's.
+    if !filtered_regular.is_empty() {
+        return Err(CqlError::invalid(format!(
+            "Non-primary key columns can only be restricted with 'IS NOT NULL' (got: {} restricted illegally)",
+            filtered_regular.join(",")
+        )));
+    }
+    Ok(restrictions)
+}
+
+/// The view's schema, once every clause has passed its checks.
+fn view_schema(
+    bs: &TableSchema,
+    c: &ast::CreateView,
+    ks: &str,
+    name: &str,
+    selected: &[String],
+    v_column: Option<String>,
+    restrictions: Vec<(String, Restriction)>,
+) -> TableSchema {
+    let pk = &c.primary_key;
+    let mut columns = BTreeMap::new();
+    for col in selected {
+        let Some(def) = bs.column(col) else { continue };
+        let kind = if pk.partition.contains(col) {
+            ColumnKind::PartitionKey
+        } else if pk.clustering.contains(col) {
+            let desc = match c.with.clustering_order.iter().find(|o| &o.column == col) {
+                Some(o) => o.descending,
+                // Not listed: keeps the base column's order, DESC included (cassandra-semantics §6).
+                None => matches!(def.kind, ColumnKind::Clustering { desc: true }),
+            };
+            ColumnKind::Clustering { desc }
+        } else {
+            ColumnKind::Regular
+        };
+        columns.insert(
+            col.clone(),
+            ColumnDef {
+                name: col.clone(),
+                ty: def.ty.clone(),
+                kind,
+            },
+        );
+    }
+    TableSchema {
+        keyspace: ks.to_string(),
+        name: name.to_string(),
+        partition_key: pk.partition.clone(),
+        clustering: pk.clustering.clone(),
+        columns,
+        view: Some(ViewDef {
+            base: c.base.name.clone(),
+            include_all: matches!(c.selection, ast::Selection::All),
+            v_column,
+            restrictions,
+            where_text: c.where_text.clone(),
+        }),
+        default_ttl: 0,
+    }
 }
 
 /// The refusals Cassandra's grammar makes while it reads a CREATE MATERIALIZED VIEW, in source
