@@ -3,8 +3,10 @@
 
 use crate::actor::Fault;
 use crate::model::{Action, MvModel, State};
-use mv_spec::trace::Step;
+use mv_spec::trace::{After, Step};
 use mv_spec::ReadRules;
+use mv_spec::obs::NodeObservation;
+use mv_spec::trace::ClientObservation;
 use stateright::actor::{ActorModelAction, Envelope, Id};
 use std::collections::BTreeMap;
 
@@ -86,61 +88,28 @@ impl MvModel {
         msgs
     }
 
-    /// The state as labelled lines.
+    /// How this model's observations read: its read rules, and whether it has a partition
+    /// lock to speak of.
+    pub fn style(&self) -> Style {
+        let design = self.cfg.variant.design();
+        Style {
+            rules: ReadRules {
+                strict_liveness: design.strict_liveness,
+            },
+            partition_lock: design.partition_lock,
+        }
+    }
+
+    /// The state as labelled lines: each actor's observation, rendered as a trace's is, then
+    /// what only the model keeps (a live coordinator's ack count, fault counters) and the
+    /// network.
     pub fn lines(&self, s: &State) -> Lines {
-        let rules = ReadRules {
-            strict_liveness: self.cfg.variant.design().strict_liveness,
-        };
+        let style = self.style();
         let mut out = Lines::new();
         for n in 0..self.cfg.ring.nodes as usize {
-            let node = self.node(s, n);
-            let d = &node.disk;
             let me = format!("n{n}");
-            if s.crashed[n] {
-                out.insert(format!("{me} status"), "DOWN".into());
-            }
-            for (k, r) in &d.base {
-                let seen = match r.resolve() {
-                    Some(b) => format!("live v={} w={}", opt(b.v), opt(b.w)),
-                    None => "dead".into(),
-                };
-                out.insert(format!("{me} base k={k}"), format!("{r} [{seen}]"));
-            }
-            for (vk, r) in &d.view {
-                let seen = match r.resolve(rules) {
-                    Some(w) => format!("live w={}", opt(w)),
-                    None => "dead".into(),
-                };
-                out.insert(format!("{me} view {vk}"), format!("{r} [{seen}]"));
-            }
-            for (w, e) in &d.commitlog {
-                // Only a variant with the partition lock holds one here (B1).
-                let lock = if self.cfg.variant.design().partition_lock {
-                    format!("lock k={}, ", e.stmt.k)
-                } else {
-                    String::new()
-                };
-                out.insert(
-                    format!("{me} commitlog {w}"),
-                    format!("{} ({lock}ack to {})", e.stmt, e.reply_to),
-                );
-            }
-            for (b, targets) in &d.batchlog {
-                let t: Vec<String> = targets.iter().map(|(n, ms)| format!("->{n} {}", list(ms))).collect();
-                out.insert(format!("{me} batchlog {b}"), t.join(" "));
-            }
-            for (t, hs) in &d.hints {
-                for (b, ms) in hs {
-                    out.insert(format!("{me} hint ->{t} {b}"), list(ms));
-                }
-            }
-            for (w, e) in &d.coord_batchlog {
-                let p: Vec<String> = e.pending.iter().map(|n| n.to_string()).collect();
-                out.insert(
-                    format!("{me} coord-batchlog {w}"),
-                    format!("{} from {} pending [{}]", e.stmt, e.coordinator, p.join(",")),
-                );
-            }
+            node_lines(&mut out, &me, &self.observe_node(s, n), style);
+            let node = self.node(s, n);
             if !s.crashed[n] {
                 for (w, r) in &node.coord {
                     out.insert(
@@ -154,12 +123,7 @@ impl MvModel {
                     );
                 }
             }
-            // Timers are volatile: a down node has none.
-            let mut timers: Vec<String> = s.timers_set[n].iter().map(|t| t.to_string()).collect();
-            if !timers.is_empty() {
-                timers.sort();
-                out.insert(format!("{me} timers"), timers.join(", "));
-            }
+            let d = &node.disk;
             if d.restarts > 0 || d.data_losses > 0 {
                 out.insert(
                     format!("{me} faults"),
@@ -167,11 +131,8 @@ impl MvModel {
                 );
             }
         }
-        for w in self.write_records(s) {
-            out.insert(
-                format!("client {}", w.write),
-                format!("{:?} [{}] cl={}", w.outcome, w.stmt, w.cl),
-            );
+        for c in 0..self.scripts.len() {
+            client_lines(&mut out, &format!("c{c}"), &self.observe_client(s, c));
         }
         for (i, m) in self.in_flight_lines(s).into_iter().enumerate() {
             out.insert(format!("net {i:02}"), m);
@@ -399,6 +360,84 @@ fn xml(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('\'', "&apos;")
+}
+
+/// What decides how an observation reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// What a row resolves to.
+    pub rules: ReadRules,
+    /// Whether a commit-log entry holds its partition's lock (B1); a variant without the lock
+    /// must not be described as holding one.
+    pub partition_lock: bool,
+}
+
+/// An actor's observation as labelled lines under `who`: the one rendering of node and client
+/// state, used for the explorer's pane, counterexample steps and trace mismatches alike.
+pub fn observation_lines(who: &str, after: &After, style: Style) -> Lines {
+    let mut out = Lines::new();
+    match after {
+        After::Node(o) => node_lines(&mut out, who, o, style),
+        After::Client(c) => client_lines(&mut out, who, c),
+    }
+    out
+}
+
+fn node_lines(out: &mut Lines, who: &str, o: &NodeObservation, style: Style) {
+    out.insert(format!("{who} status"), if o.up { "up" } else { "DOWN" }.into());
+    for (k, r) in &o.base {
+        let seen = match r.resolve() {
+            Some(b) => format!("live v={} w={}", opt(b.v), opt(b.w)),
+            None => "dead".into(),
+        };
+        out.insert(format!("{who} base k={k}"), format!("{r} [{seen}]"));
+    }
+    for (vk, r) in &o.view {
+        let seen = match r.resolve(style.rules) {
+            Some(w) => format!("live w={}", opt(w)),
+            None => "dead".into(),
+        };
+        out.insert(format!("{who} view {vk}"), format!("{r} [{seen}]"));
+    }
+    for e in &o.commitlog {
+        let lock = if style.partition_lock {
+            format!("lock k={}, ", e.stmt.k)
+        } else {
+            String::new()
+        };
+        out.insert(
+            format!("{who} commitlog {}", e.write),
+            format!("{} ({lock}ack to {})", e.stmt, e.reply_to),
+        );
+    }
+    for e in &o.batchlog {
+        let t: Vec<String> = e.pending.iter().map(|(n, ms)| format!("->{n} {}", list(ms))).collect();
+        out.insert(format!("{who} batchlog {}", e.batch), t.join(" "));
+    }
+    for h in &o.hints {
+        out.insert(format!("{who} hint ->{} {}", h.target, h.batch), list(&h.mutations));
+    }
+    for e in &o.coord_batchlog {
+        let p: Vec<String> = e.pending.iter().map(|n| n.to_string()).collect();
+        out.insert(
+            format!("{who} coord-batchlog {}", e.write),
+            format!("{} from {} pending [{}]", e.stmt, e.coordinator, p.join(",")),
+        );
+    }
+    // Timers are volatile: a down node has none.
+    if !o.timers.is_empty() {
+        let t: Vec<String> = o.timers.iter().map(|t| t.to_string()).collect();
+        out.insert(format!("{who} timers"), t.join(", "));
+    }
+}
+
+fn client_lines(out: &mut Lines, who: &str, c: &ClientObservation) {
+    for r in &c.writes {
+        out.insert(
+            format!("{who} write {}", r.write),
+            format!("{:?} [{}] cl={}", r.outcome, r.stmt, r.cl),
+        );
+    }
 }
 
 fn opt(v: Option<u8>) -> String {

@@ -52,11 +52,11 @@
 #![allow(clippy::result_large_err)]
 
 use crate::model::{Action, MvModel, State};
-use crate::render::Lines;
+use crate::render::{observation_lines, Lines};
 use crate::{MvModelCfg, Variant, Workload};
 use mv_spec::rng::SplitMix64;
 use mv_spec::trace::{After, Step, TraceConfig, TraceHeader, TraceLine};
-use mv_spec::{Msg, ReadRules, ViewMutation};
+use mv_spec::Msg;
 use stateright::actor::{ActorModelAction, Id, Out};
 use stateright::Model;
 use std::borrow::Cow;
@@ -797,77 +797,6 @@ fn label(w: Who) -> String {
     }
 }
 
-fn rules(model: &MvModel) -> ReadRules {
-    ReadRules {
-        strict_liveness: model.cfg.variant.design().strict_liveness,
-    }
-}
-
-/// An observation as labelled lines, in the style of `MvModel::lines`.
-fn after_lines(who: &str, after: &After, rules: ReadRules) -> Lines {
-    let mut out = Lines::new();
-    match after {
-        After::Node(o) => {
-            out.insert(format!("{who} status"), if o.up { "up" } else { "DOWN" }.into());
-            for (k, r) in &o.base {
-                let seen = match r.resolve() {
-                    Some(b) => format!("live v={} w={}", opt(b.v), opt(b.w)),
-                    None => "dead".into(),
-                };
-                out.insert(format!("{who} base k={k}"), format!("{r} [{seen}]"));
-            }
-            for (vk, r) in &o.view {
-                let seen = match r.resolve(rules) {
-                    Some(w) => format!("live w={}", opt(w)),
-                    None => "dead".into(),
-                };
-                out.insert(format!("{who} view {vk}"), format!("{r} [{seen}]"));
-            }
-            let list = |ms: &[ViewMutation]| ms.iter().map(|m| m.to_string()).collect::<Vec<_>>().join(", ");
-            for e in &o.batchlog {
-                let pending: Vec<String> = e
-                    .pending
-                    .iter()
-                    .map(|(t, ms)| format!("->{t} [{}]", list(ms)))
-                    .collect();
-                out.insert(format!("{who} batchlog {}", e.batch), pending.join("; "));
-            }
-            for h in &o.hints {
-                out.insert(
-                    format!("{who} hint ->{} {}", h.target, h.batch),
-                    format!("[{}]", list(&h.mutations)),
-                );
-            }
-            for e in &o.commitlog {
-                out.insert(
-                    format!("{who} commitlog {}", e.write),
-                    format!("[{}] ack {} (partition locked)", e.stmt, e.reply_to),
-                );
-            }
-            for e in &o.coord_batchlog {
-                let pending: Vec<String> = e.pending.iter().map(|n| n.to_string()).collect();
-                out.insert(
-                    format!("{who} coord-batchlog {}", e.write),
-                    format!("[{}] of {}, pending {}", e.stmt, e.coordinator, pending.join(",")),
-                );
-            }
-        }
-        After::Client(c) => {
-            for (i, r) in c.writes.iter().enumerate() {
-                out.insert(
-                    format!("{who} write #{} {}", i + 1, r.write),
-                    format!("{:?} [{}] cl={}", r.outcome, r.stmt, r.cl),
-                );
-            }
-        }
-    }
-    out
-}
-
-fn opt(v: Option<u8>) -> String {
-    v.map_or("null".into(), |x| x.to_string())
-}
-
 fn diff_lines(expected: &Lines, actual: &Lines) -> Vec<String> {
     let mut out = Vec::new();
     for (k, v) in expected {
@@ -886,17 +815,17 @@ fn diff_lines(expected: &Lines, actual: &Lines) -> Vec<String> {
 }
 
 fn diff_size(model: &MvModel, s: &State, w: Who, actual: &After) -> usize {
-    let r = rules(model);
+    let style = model.style();
     diff_lines(
-        &after_lines(&label(w), &observe(model, s, w), r),
-        &after_lines(&label(w), actual, r),
+        &observation_lines(&label(w), &observe(model, s, w), style),
+        &observation_lines(&label(w), actual, style),
     )
     .len()
 }
 
 fn mismatch(model: &MvModel, s: &State, w: Who, actual: &After) -> Reason {
     let who = label(w);
-    let r = rules(model);
+    let style = model.style();
     let expected = observe(model, s, w);
     let mut diff = match (&expected, actual) {
         (After::Node(_), After::Client(_)) | (After::Client(_), After::Node(_)) => {
@@ -904,7 +833,10 @@ fn mismatch(model: &MvModel, s: &State, w: Who, actual: &After) -> Reason {
                 "~ {who}: a node's observation and a client's are not comparable"
             )]
         }
-        _ => diff_lines(&after_lines(&who, &expected, r), &after_lines(&who, actual, r)),
+        _ => diff_lines(
+            &observation_lines(&who, &expected, style),
+            &observation_lines(&who, actual, style),
+        ),
     };
     if diff.is_empty() {
         // Same entries as sets: the trace lists some out of order or twice.
