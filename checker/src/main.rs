@@ -9,6 +9,7 @@
 
 mod cli;
 mod cql;
+mod explore;
 mod impl_sim;
 mod itf;
 mod report;
@@ -65,7 +66,7 @@ fn main() -> ExitCode {
             max_depth,
             output,
         } => report::simulate(&model, seed, runs, max_depth, &output),
-        Command::Explore { model, addr } => report::explore(&model, &addr),
+        Command::Explore { model, addr } => explore::explore(&model, &addr),
         Command::Variants => {
             report::variants();
             Ok(Exit::Ok)

@@ -408,9 +408,9 @@ fn print_saved(model: &MvModel, path: &Path<State, Action>, file: &std::path::Pa
     println!("counterexample written: {}", file.display());
     println!("replay:  mvcheck replay {}", file.display());
     println!(
-        "explore: mvcheck explore {}  then open http://127.0.0.1:3000/#/steps/{}",
+        "explore: mvcheck explore {}  then open {}",
         itf::model_flags(&model.cfg),
-        path.encode(model)
+        crate::explore::link(model, &path.encode(model))
     );
 }
 
@@ -501,28 +501,6 @@ pub fn simulate(args: &ModelArgs, seed: u64, runs: u64, max_depth: usize, out: &
 }
 
 /// `mvcheck explore`.
-pub fn explore(args: &ModelArgs, addr: &str) -> Result<Exit, Failure> {
-    let model = build(args)?;
-    // Stateright serves ./ui/<file> instead of its embedded UI when that folder exists.
-    if std::path::Path::new("ui").is_dir() {
-        return Err(Failure::Usage(
-            "refusing to serve the explorer from a folder holding a ui/ directory (Stateright would serve those files instead); run it elsewhere".into(),
-        ));
-    }
-    // Stateright's server panics on a taken port: find out first and say so. Port 0 asks the
-    // system for a free one; serve on the port it gave, so the printed address is the real one.
-    let addr = match std::net::TcpListener::bind(addr).and_then(|l| l.local_addr()) {
-        Ok(bound) => bound.to_string(),
-        Err(e) => return Err(Failure::Usage(format!("cannot listen on {addr}: {e}"))),
-    };
-    println!("mvcheck explore: {}", model.summary());
-    println!("explorer: http://{addr}/");
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
-    model.checker().serve(addr.as_str());
-    Ok(Exit::Ok)
-}
-
 /// `mvcheck variants`.
 pub fn variants() {
     let expected: Vec<String> = Variant::ALL

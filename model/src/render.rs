@@ -3,10 +3,10 @@
 
 use crate::actor::Fault;
 use crate::model::{Action, MvModel, State};
-use mv_spec::trace::{After, Step};
-use mv_spec::ReadRules;
 use mv_spec::obs::NodeObservation;
 use mv_spec::trace::ClientObservation;
+use mv_spec::trace::{After, Step};
+use mv_spec::ReadRules;
 use stateright::actor::{ActorModelAction, Envelope, Id};
 use std::collections::BTreeMap;
 
