@@ -36,7 +36,10 @@ fn small(variant: Variant, nodes: u8, rf: u8, writes: u8) -> MvModelCfg {
 /// it failed; panics if every path conforms.
 fn caught(name: &str, model: &MvModelCfg, imp: ClusterConfig, depth: usize) -> String {
     match every_path_against(model, imp, depth) {
-        Ok(n) => panic!("{name}: {n} states up to depth {depth} conform; the bug went unnoticed"),
+        Ok(e) => panic!(
+            "{name}: {} states up to depth {depth} conform; the bug went unnoticed",
+            e.states
+        ),
         Err(e) => {
             let reason: Vec<&str> = e
                 .lines()

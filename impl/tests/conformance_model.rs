@@ -13,16 +13,17 @@
 
 mod conformance_support;
 
-use conformance_support::{every_path_against, impl_config, replay, replay_steps};
+use conformance_support::{every_path_against, impl_config, replay, replay_steps, Explored};
 use mv_impl::sim::{Cluster, ClusterConfig};
 use mv_model::{MvModel, MvModelCfg, Variant, Workload};
+use mv_spec::rule::Rule;
 use mv_spec::trace::Step;
 use mv_spec::{Cl, Pairing, Ring};
 use stateright::{Checker, Model};
 
 /// Walks every path of length at most `depth`, comparing at every state; panics with the
 /// path at the first difference. Returns the number of states compared.
-fn every_path(cfg: MvModelCfg, depth: usize) -> usize {
+fn every_path(cfg: MvModelCfg, depth: usize) -> Explored {
     let imp = impl_config(&cfg);
     every_path_against(&cfg, imp, depth).unwrap_or_else(|e| panic!("{e}"))
 }
@@ -57,7 +58,7 @@ fn every_path_4_0_concurrent_with_a_crash() {
             Workload::Concurrent { writes: 2, keys: 1 },
         )
     };
-    assert!(every_path(c, 9) > 10_000);
+    assert!(every_path(c, 9).states > 10_000);
 }
 
 /// A remote paired view replica (RF 1 on 2 nodes) on a lossy network: the local batchlog,
@@ -74,7 +75,7 @@ fn every_path_3_0_batchlog_and_hints_on_a_lossy_network() {
             Workload::Concurrent { writes: 2, keys: 2 },
         )
     };
-    assert!(every_path(c, 9) > 10_000);
+    assert!(every_path(c, 9).states > 10_000);
 }
 
 /// The coordinator batchlog with a crash: W2, W7-W9 and the replay after the coordinator is
@@ -93,7 +94,11 @@ fn every_path_coordinator_batchlog_with_a_crash() {
     };
     // Depth 16 reaches the replay of a crashed coordinator's entry (one batchlog node on
     // 2 nodes, as in Cassandra).
-    assert!(every_path(c, 16) > 15_000);
+    let e = every_path(c, 16);
+    assert!(e.states > 5_000, "only {e:?}");
+    for r in [Rule::W2, Rule::W7, Rule::W8, Rule::W9, Rule::R1, Rule::R3] {
+        assert!(e.rules.contains(r), "{r:?} not reached: {e:?}");
+    }
 }
 
 /// A client's retry (C3) racing its timed-out first attempt, with a crash: two attempt ids
@@ -111,7 +116,7 @@ fn every_path_of_a_client_retry_with_a_crash() {
             Workload::Concurrent { writes: 1, keys: 1 },
         )
     };
-    assert!(every_path(c, 14) > 10_000);
+    assert!(every_path(c, 14).states > 10_000);
 }
 
 /// Positional pairing, data loss and a crash on three nodes at RF 1.
@@ -129,7 +134,7 @@ fn every_path_positional_pairing_with_data_loss() {
         )
     };
     c.ring.pairing = Pairing::Positional;
-    assert!(every_path(c, 8) > 10_000);
+    assert!(every_path(c, 8).states > 10_000);
 }
 
 /// The correct designs' default (a view key moved once, a crash, a remote paired view
@@ -137,7 +142,7 @@ fn every_path_positional_pairing_with_data_loss() {
 #[test]
 fn every_path_of_the_correct_default() {
     for v in [Variant::Cassandra30, Variant::Cassandra40] {
-        let n = every_path(MvModelCfg::for_variant(v), 14);
+        let n = every_path(MvModelCfg::for_variant(v), 14).states;
         assert!(n > 10_000, "{}: only {n} states", v.name());
     }
 }
@@ -147,7 +152,7 @@ fn every_path_of_the_correct_default() {
 /// one, and a crash.
 #[test]
 fn every_path_of_the_coordinator_batchlog_default() {
-    let n = every_path(MvModelCfg::for_variant(Variant::Cassandra40Cbl), 14);
+    let n = every_path(MvModelCfg::for_variant(Variant::Cassandra40Cbl), 14).states;
     assert!(n > 10_000, "only {n} states");
 }
 
@@ -156,7 +161,7 @@ fn every_path_of_the_coordinator_batchlog_default() {
 #[test]
 fn every_path_of_the_mixed_workload() {
     let c = cfg(Variant::Cassandra40, 2, 1, Cl::Quorum, Workload::Mixed);
-    assert!(every_path(c, 12) > 10_000);
+    assert!(every_path(c, 12).states > 10_000);
 }
 
 /// A batch with two remote targets: on 3 nodes at RF 1, base k=0 lives on n0 and the view
@@ -179,7 +184,7 @@ fn every_path_of_a_batch_with_two_remote_targets() {
         targets[0] != targets[1] && !targets.contains(&Some(base)),
         "the ring no longer gives two remote targets: {targets:?}"
     );
-    assert!(every_path(c, 11) > 10_000);
+    assert!(every_path(c, 11).states > 10_000);
 }
 
 /// Three concurrent writes over two keys, on 3 nodes at RF 2.
@@ -192,7 +197,7 @@ fn every_path_of_three_writes_on_two_keys() {
         Cl::Quorum,
         Workload::Concurrent { writes: 3, keys: 2 },
     );
-    assert!(every_path(c, 6) > 10_000);
+    assert!(every_path(c, 6).states > 10_000);
 }
 
 /// Every broken variant at its default configuration, and the scripted workloads.
@@ -202,7 +207,7 @@ fn every_path_of_every_broken_variant_default() {
         if v.anomaly_property().is_none() {
             continue;
         }
-        let n = every_path(MvModelCfg::for_variant(v), 10);
+        let n = every_path(MvModelCfg::for_variant(v), 10).states;
         assert!(n > 50, "{}: only {n} states", v.name());
     }
 }

@@ -5,17 +5,17 @@
 //!
 //! * **Faults.** Only nodes crash, at most `crashes` times in a run (Stateright bounds only
 //!   concurrent crashes, so restarts are counted on disk). A crash loses the node's memory:
-//!   locks, the second halves of base writes, coordinator state and timers. Messages are
-//!   not lost by a crash: those it sent are on the wire, and those sent to it wait until it
-//!   is back (message loss is a fault of its own, `--lossy`). Permanent data loss (a
-//!   Stateright random choice) replaces a node by an empty one, at most `data_loss` times;
-//!   the machine is gone, so the messages it had not delivered yet are lost with it.
+//!   locks, the second halves of base writes, coordinator state and timers, and every
+//!   message in flight to or from it (its connections break; TCP resends nothing across a
+//!   restart). Message loss on its own is `--lossy`. Permanent data loss (a Stateright
+//!   random choice) replaces a node by an empty one, at most `data_loss` times, with the
+//!   same loss of timers and messages.
 //! * **Time.** Timers carry no duration; instead each timer kind has a guard that says when it
 //!   may fire (see `specs/protocol.md`, "Time"). Write timeouts, the deferred base apply and
 //!   local batchlog replay fire at any time, racing what they wait for, as in Cassandra. Two
 //!   guards bound the state space: a hint is not resent while an earlier hint to the same
 //!   target or its ack is in flight, and a coordinator batchlog entry is replayed only once
-//!   its coordinator is gone and no earlier replay is in flight. Only drops (`--lossy`) and
+//!   its coordinator is gone and no earlier replay is in flight. Drops (`--lossy`), crashes and
 //!   data loss lose messages.
 //! * **Durability.** A node's disk lives in its actor state. At a crash the model copies it
 //!   into Stateright's `Storage` slot, which `Recover` hands to `on_start`; this is equivalent
@@ -148,14 +148,22 @@ impl MvModel {
             Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
             // Hints go to a view replica that is up, even while the original view write is
             // still on its way. Bound: a hint is not resent while an earlier hint to `t`, or
-            // an ack from `t`, is in flight; such a resend duplicates what is already on its
+            // an ack from `t` for a batch still held for it, is in flight; such a resend duplicates what is already on its
             // way, and allowing it would make the multiset of messages unbounded.
             Timer::HintDelivery(t) => {
                 let target = node_actor(t);
                 !s.crashed[t.0 as usize]
                     && !Self::in_flight(s, |e| match e.msg {
                         Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
-                        Msg::ViewWriteAck { .. } => e.src == target && e.dst == my,
+                        // Only an ack this node would take; a stale one is a no-op that
+                        // stays in flight for ever and must not hold hints back.
+                        Msg::ViewWriteAck { batch } => {
+                            let d = &self.node(s, me.0 as usize).disk;
+                            e.src == target
+                                && e.dst == my
+                                && (d.batchlog.get(&batch).is_some_and(|b| b.contains_key(&t))
+                                    || d.hints.get(&t).is_some_and(|h| h.contains_key(&batch)))
+                        }
                         _ => false,
                     })
             }
@@ -184,10 +192,12 @@ impl MvModel {
         }
     }
 
-    /// Loses every message `id` sent that is still in flight (its machine is gone).
-    fn lose_outbound(s: &mut State, id: Id) {
+    /// Loses every message in flight to or from `id`: a machine that goes down (a crash, or a
+    /// replacement after data loss) breaks its connections, and neither side resends what
+    /// TCP had not delivered. (Stateright already cancels a crashed actor's timers.)
+    fn lose_connections(s: &mut State, id: Id) {
         if let Network::UnorderedNonDuplicating(m) = &mut s.network {
-            m.retain(|e, _| e.src != id);
+            m.retain(|e, _| e.src != id && e.dst != id);
         }
     }
 
@@ -441,11 +451,12 @@ impl MvModel {
             ActorModelAction::Crash(id) => {
                 let disk = self.node(&next, usize::from(id)).disk.clone();
                 next.actor_storages[usize::from(id)] = Some(disk);
+                Self::lose_connections(&mut next, id);
             }
             ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
-                Self::lose_outbound(&mut next, actor);
+                Self::lose_connections(&mut next, actor);
             }
             _ => {}
         }

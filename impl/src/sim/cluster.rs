@@ -6,12 +6,13 @@
 //!
 //! * **Network.** Unordered; every message sent is in flight until delivered or dropped. A
 //!   delivery a node does not take (B1's lock, an ack nobody waits for) is not a step: the
-//!   message stays. Messages to a node that is down wait for it.
+//!   message stays. A node that crashes or loses its data loses every message in flight to
+//!   or from it.
 //! * **Time** ("Time" in the protocol): each timer kind has a guard saying when it may fire,
 //!   so that timeouts are longer than any message delay ([`Cluster::timer_may_fire`]).
 //! * **Faults** ("Fault model"): crash-restart within a budget of restarts, permanent data
-//!   loss at most once per node within a budget (the machine and the messages it had not
-//!   delivered are gone), and message loss when the configuration is lossy.
+//!   loss at most once per node within a budget, both losing the node's timers and the
+//!   messages in flight to and from it, and message loss when the configuration is lossy.
 //! * **Duplication.** The protocol assumes a network that does not duplicate (so does the
 //!   model), as TCP provides. The simulation may duplicate a message in flight; the copies
 //!   share one envelope, like retransmissions of one TCP segment, so the receiver takes it
@@ -363,7 +364,7 @@ impl Cluster {
                 }
                 self.last_rules.insert(Rule::Crash);
                 self.nodes[n].step(Input::Crash);
-                self.timers[n].clear();
+                self.lose_connections(n);
                 Ok(())
             }
             Step::Recover { node } => {
@@ -385,13 +386,18 @@ impl Cluster {
                 self.last_rules.insert(Rule::DataLoss);
                 self.nodes[n].step(Input::DataLoss);
                 self.data_losses[n] += 1;
-                self.timers[n].clear();
-                // The machine is gone, and with it what it had not delivered yet.
-                let me = Addr::Node(NodeId(n as u8));
-                self.network.retain(|e| e.src != me);
+                self.lose_connections(n);
                 Ok(())
             }
         }
+    }
+
+    /// A machine that goes down loses its timers and every message in flight to or from it:
+    /// its connections break, and neither side resends what TCP had not delivered.
+    fn lose_connections(&mut self, n: usize) {
+        self.timers[n].clear();
+        let me = Addr::Node(NodeId(n as u8));
+        self.network.retain(|e| e.src != me && e.dst != me);
     }
 
     /// Delivers network entry `i` if its recipient takes it.
@@ -593,7 +599,11 @@ impl Cluster {
                 self.nodes.get(target.0 as usize).is_some_and(|x| x.is_up())
                     && !self.any_in_flight(|e| match e.msg {
                         Msg::ViewWrite { hint, .. } => hint && e.src == me && e.dst == them,
-                        Msg::ViewWriteAck { .. } => e.src == them && e.dst == me,
+                        // Only an ack this node would take; a stale one is a no-op that
+                        // stays in flight for ever and must not hold hints back.
+                        Msg::ViewWriteAck { batch } => {
+                            e.src == them && e.dst == me && self.nodes[n].holds_batch(batch, target)
+                        }
                         _ => false,
                     })
             }

@@ -135,7 +135,15 @@ pub fn replay_steps(cfg: ClusterConfig, steps: &[Step]) -> Result<Cluster, Misma
 /// state) already compared are not walked again: the walk is breadth-first, so that pair was
 /// compared at a depth no greater, and everything below it is the same. Returns the number of
 /// distinct pairs compared, or the first difference with the path that led to it.
-pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) -> Result<usize, String> {
+/// What a model→implementation replay of every path covered: the states compared and the
+/// rules fired on the way, so a test can say which mechanism it must have reached.
+#[derive(Debug)]
+pub struct Explored {
+    pub states: usize,
+    pub rules: RuleSet,
+}
+
+pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) -> Result<Explored, String> {
     let model = cfg.clone().into_model();
     let cluster = Cluster::new(imp).map_err(|e| format!("bad configuration: {e}"))?;
     same_rules(model.init_rules(), cluster.last_rules()).map_err(|e| format!("initial state: {e}"))?;
@@ -151,6 +159,7 @@ pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) ->
     let mut queue: std::collections::VecDeque<(State, Cluster, Vec<Step>)> =
         std::collections::VecDeque::from([(init, cluster, Vec::new())]);
     let mut compared = 0;
+    let mut covered = model.init_rules();
     while let Some((s, c, path)) = queue.pop_front() {
         compared += 1;
         if let Err(e) = compare(&model, &s, &c, true) {
@@ -181,6 +190,7 @@ pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) ->
                     show(&path)
                 ));
             }
+            covered = RuleSet(covered.0 | rules.0);
             if !seen.insert(pair_key(&next, &c2)) {
                 continue;
             }
@@ -189,7 +199,10 @@ pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) ->
             queue.push_back((next, c2, p2));
         }
     }
-    Ok(compared)
+    Ok(Explored {
+        states: compared,
+        rules: covered,
+    })
 }
 
 /// Both sides label one step with the same rules of `specs/protocol.md`: the same cut

@@ -236,8 +236,8 @@ const TABLE: &[Row] = &[
             coordinator_batchlog: true,
             ..V30
         },
-        // The coordinator batchlog multiplies the messages of a write: `switch` takes 45.8
-        // million states and 406 s on 2 cores. `move-existing` is `switch` without its first
+        // The coordinator batchlog multiplies the messages of a write: `switch` takes 4.1
+        // million states and 18 s on 2 cores. `move-existing` is `switch` without its first
         // write (the row exists when the run starts): one write, one crash, and still a
         // self-paired view update (B5) beside a remote one (B6).
         defaults: Defaults {
