@@ -1,6 +1,6 @@
 //! End to end: `mvcheck explore` in a real headless Chromium. The page follows three actions
-//! (a client's write reaching its coordinator, the coordinator's base write reaching itself
-//! as a base replica, its view write reaching the paired view replica) and must show the view
+//! (a client's write reaching its coordinator n1, the coordinator's base write reaching the
+//! base replica n0, n0's view write reaching its paired view replica n1) and must show the view
 //! row that appears at the view replica, the configuration it serves, the armed timers, and a
 //! sequence diagram in protocol words that fits the window.
 //! Fails instead of skipping when `CI=true` and Chromium is missing.
@@ -115,7 +115,7 @@ fn explorer_shows_a_view_row_appearing() {
     let mut state = model.init_states().remove(0);
     let mut actions = Vec::new();
     // The default ring pairs v=1 with the other node: the third step is the remote view write.
-    for want in ["c0 -> n0 Write w1", "n0 -> n0 BaseWrite w1", "n0 -> n1 ViewWrite"] {
+    for want in ["c0 -> n1 Write w1", "n1 -> n0 BaseWrite w1", "n0 -> n1 ViewWrite"] {
         let mut enabled = Vec::new();
         model.actions(&state, &mut enabled);
         let a = enabled
@@ -135,7 +135,7 @@ fn explorer_shows_a_view_row_appearing() {
         "rendered page lacks the view row:\n{dom}"
     );
     assert!(
-        dom.contains("n0 -&gt; n0 BaseWrite w1") || dom.contains("n0 -> n0 BaseWrite w1"),
+        dom.contains("n1 -&gt; n0 BaseWrite w1") || dom.contains("n1 -> n0 BaseWrite w1"),
         "path not followed:\n{dom}"
     );
     // The page says which model it serves, and lists the armed timers.

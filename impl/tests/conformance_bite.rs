@@ -122,7 +122,7 @@ fn rejected_by_validation(imp: &ClusterConfig, claimed: Variant, seeds: u64) -> 
 
 #[test]
 fn seeded_bugs_and_broken_switches_are_caught_by_validation() {
-    let seeds = 30;
+    let seeds = 200;
     let mut cases: Vec<(String, ClusterConfig, Variant)> = Vec::new();
     for bug in SeededBugs::NAMES {
         let mut imp = ClusterConfig::for_variant(Variant::Cassandra40);

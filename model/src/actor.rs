@@ -23,7 +23,7 @@ thread_local! {
     /// The rules the handler running on this thread has fired. Stateright's `Out` carries only
     /// sends and timers, so a handler reports its rules here and `MvModel::step` collects them
     /// around each transition (a thread runs one transition at a time).
-    static FIRED: Cell<u32> = const { Cell::new(0) };
+    static FIRED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Records that the running handler executed rule `r`.
@@ -85,6 +85,8 @@ pub struct Disk {
     pub next_batch: u8,
     /// Hints: per view replica, the batches to deliver to it.
     pub hints: BTreeMap<NodeId, BTreeMap<BatchId, Vec<ViewMutation>>>,
+    /// Base hints (W10): per base replica, the writes to deliver to it.
+    pub base_hints: BTreeMap<NodeId, BTreeMap<WriteId, Statement>>,
     /// Coordinator batchlog entries this node holds for other coordinators.
     pub coord_batchlog: BTreeMap<WriteId, CoordEntry>,
     /// How many times the node restarted after a crash (bounds crash-restart cycles).
@@ -104,8 +106,8 @@ pub struct CoordReq {
     pub cl: Cl,
     /// Batchlog nodes that confirmed the coordinator batchlog entry.
     pub stored: u8,
-    /// Base replicas that acked.
-    pub acks: u8,
+    /// Base replicas that acked, one bit per node id (W10 hints the others).
+    pub acked: u8,
     /// Whether the client has its answer.
     pub replied: bool,
 }
@@ -117,6 +119,13 @@ pub struct NodeState {
     pub disk: Disk,
     /// Coordinator state: writes in progress (volatile).
     pub coord: BTreeMap<WriteId, CoordReq>,
+}
+
+impl CoordReq {
+    /// How many base replicas acked.
+    pub fn acks(&self) -> u8 {
+        self.acked.count_ones() as u8
+    }
 }
 
 impl NodeState {
@@ -367,7 +376,9 @@ impl Node<'_> {
             }
             Msg::BaseWriteAck { write } => {
                 let from = from.expect("only nodes ack base writes");
-                ns.coord.contains_key(write) || Self::replay_pending(ns, *write, from)
+                ns.coord.contains_key(write)
+                    || Self::replay_pending(ns, *write, from)
+                    || Self::base_hint_pending(ns, *write, from)
             }
             Msg::ViewWriteAck { batch } => {
                 let from = from.expect("only nodes ack view writes");
@@ -376,6 +387,11 @@ impl Node<'_> {
             }
             Msg::WriteOk { .. } | Msg::WriteTimeout { .. } => false,
         }
+    }
+
+    /// Whether this node holds a base hint of `write` for `from` (W12).
+    fn base_hint_pending(ns: &NodeState, write: WriteId, from: NodeId) -> bool {
+        ns.disk.base_hints.get(&from).is_some_and(|h| h.contains_key(&write))
     }
 
     /// Whether base replica `from` still owes this node an ack for a replayed `write` (W9).
@@ -402,11 +418,15 @@ impl Node<'_> {
             Msg::BaseWriteAck { write } => {
                 let from = from.expect("only nodes ack base writes");
                 let replayed = Self::replay_pending(ns, write, from);
+                let hinted = Self::base_hint_pending(ns, write, from);
                 if ns.coord.contains_key(&write) {
-                    self.on_base_ack(ns, write, o);
+                    self.on_base_ack(ns, write, from, o);
                 }
                 if replayed {
                     self.on_replayed_ack(ns, write, from, o);
+                }
+                if hinted {
+                    self.on_base_hint_ack(ns, write, from, o);
                 }
             }
             Msg::ViewWrite { batch, mutations, .. } => self.on_view_write(
@@ -428,7 +448,10 @@ impl Node<'_> {
             Timer::ApplyBase(write) => ns.disk.commitlog.contains_key(&write),
             Timer::WriteTimeout(write) => ns.coord.contains_key(&write),
             Timer::BatchlogReplay(batch) => ns.disk.batchlog.contains_key(&batch),
-            Timer::HintDelivery(target) => ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty()),
+            Timer::HintDelivery(target) => {
+                ns.disk.hints.get(&target).is_some_and(|h| !h.is_empty())
+                    || ns.disk.base_hints.get(&target).is_some_and(|h| !h.is_empty())
+            }
             Timer::CoordBatchlogReplay(write) => ns.disk.coord_batchlog.contains_key(&write),
         }
     }
@@ -525,12 +548,45 @@ impl Node<'_> {
         }
     }
 
-    /// W6: give up; the client hears a timeout unless it already has its answer.
+    /// W6: give up; the client hears a timeout unless it already has its answer. W10: every
+    /// other base replica that has not acked gets a hint. The coordinator's own replica needs
+    /// none: its base write is a message to itself that only its own crash loses, and that
+    /// crash takes this timeout with it.
     fn on_write_timeout(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
         fired(Rule::W6);
         let req = ns.coord.remove(&write).expect("checked by `timer_live`");
         if !req.replied {
             o.send(req.client, Msg::WriteTimeout { write });
+        }
+        // Only replicas the write was sent to are hinted: with the coordinator batchlog the
+        // write leaves only once every batchlog node confirmed it (W2), and a write that never
+        // left has no replica to hint (Cassandra hints from the expired callback of a sent
+        // write).
+        let forwarded =
+            !self.cfg.rules.coordinator_batchlog || req.stored as usize == self.cfg.ring.batchlog_nodes(self.id).len();
+        if !self.cfg.rules.base_hints || !forwarded {
+            return;
+        }
+        for r in self.cfg.ring.base_replicas(req.stmt.k) {
+            if r == self.id || req.acked & (1 << r.0) != 0 {
+                continue;
+            }
+            fired(Rule::W10);
+            ns.disk.base_hints.entry(r).or_default().insert(write, req.stmt);
+            o.set_timer(Timer::HintDelivery(r), model_timeout());
+        }
+    }
+
+    /// W12: a base replica acked a delivered base hint.
+    fn on_base_hint_ack(&self, ns: &mut NodeState, write: WriteId, from: NodeId, o: &mut Out<MvActor>) {
+        fired(Rule::W12);
+        let hints = ns.disk.base_hints.get_mut(&from).expect("checked by the caller");
+        hints.remove(&write);
+        if hints.is_empty() {
+            ns.disk.base_hints.remove(&from);
+            if !ns.disk.hints.contains_key(&from) {
+                o.cancel_timer(Timer::HintDelivery(from));
+            }
         }
     }
 
@@ -545,10 +601,22 @@ impl Node<'_> {
         }
     }
 
-    /// B11: deliver every hint held for `target`, and keep the timer for retries.
+    /// B11, W11: deliver every hint held for `target`, view hints and base hints alike (one
+    /// hint store, as in Cassandra), and keep the timer for retries. A base hint goes through
+    /// the replica's write path, so it generates view updates there.
     fn deliver_hints(&self, ns: &NodeState, target: NodeId, o: &mut Out<MvActor>) {
+        if let Some(writes) = ns.disk.base_hints.get(&target) {
+            fired(Rule::W11);
+            for (&write, &stmt) in writes {
+                o.send(node_actor(target), Msg::BaseWrite { write, stmt });
+            }
+        }
+        o.set_timer(Timer::HintDelivery(target), model_timeout());
+        let Some(hints) = ns.disk.hints.get(&target) else {
+            return;
+        };
         fired(Rule::B11);
-        for (&batch, mutations) in &ns.disk.hints[&target] {
+        for (&batch, mutations) in hints {
             o.send(
                 node_actor(target),
                 Msg::ViewWrite {
@@ -558,7 +626,6 @@ impl Node<'_> {
                 },
             );
         }
-        o.set_timer(Timer::HintDelivery(target), model_timeout());
     }
 
     /// W9: the entry outlived the batchlog timeout: replay the base write to every base
@@ -616,7 +683,7 @@ impl Node<'_> {
                 stmt,
                 cl,
                 stored: 0,
-                acks: 0,
+                acked: 0,
                 replied: false,
             },
         );
@@ -641,23 +708,23 @@ impl Node<'_> {
     }
 
     /// W4, W5, W8: count a base replica's ack.
-    fn on_base_ack(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+    fn on_base_ack(&self, ns: &mut NodeState, write: WriteId, from: NodeId, o: &mut Out<MvActor>) {
         let rf = self.cfg.ring.rf;
         let req = ns.coord.get_mut(&write).expect("caller checked");
         fired(Rule::W4);
-        req.acks += 1;
-        if req.acks == req.cl.required(rf) && !req.replied {
+        req.acked |= 1 << from.0;
+        if req.acks() == req.cl.required(rf) && !req.replied {
             fired(Rule::W5);
             req.replied = true;
             o.send(req.client, Msg::WriteOk { write });
         }
-        if self.cfg.rules.coordinator_batchlog && req.acks == Cl::Quorum.required(rf) {
+        if self.cfg.rules.coordinator_batchlog && req.acks() == Cl::Quorum.required(rf) {
             fired(Rule::W8);
             for n in self.cfg.ring.batchlog_nodes(self.id) {
                 o.send(node_actor(n), Msg::BatchlogRemove { write });
             }
         }
-        if req.acks == rf {
+        if req.acks() == rf {
             ns.coord.remove(&write);
             o.cancel_timer(Timer::WriteTimeout(write));
         }
@@ -766,7 +833,9 @@ impl Node<'_> {
             hints.remove(&batch);
             if hints.is_empty() {
                 ns.disk.hints.remove(&from);
-                o.cancel_timer(Timer::HintDelivery(from));
+                if !ns.disk.base_hints.contains_key(&from) {
+                    o.cancel_timer(Timer::HintDelivery(from));
+                }
             }
         }
     }
@@ -782,13 +851,13 @@ impl Node<'_> {
             Self::apply_base(ns, &e.stmt);
         }
         let d = &ns.disk;
-        if !d.batchlog.is_empty() || !d.hints.is_empty() || !d.coord_batchlog.is_empty() {
+        if !d.batchlog.is_empty() || !d.hints.is_empty() || !d.base_hints.is_empty() || !d.coord_batchlog.is_empty() {
             fired(Rule::R3);
         }
         for &batch in ns.disk.batchlog.keys() {
             o.set_timer(Timer::BatchlogReplay(batch), model_timeout());
         }
-        for &target in ns.disk.hints.keys() {
+        for &target in ns.disk.hints.keys().chain(ns.disk.base_hints.keys()) {
             o.set_timer(Timer::HintDelivery(target), model_timeout());
         }
         for &write in ns.disk.coord_batchlog.keys() {

@@ -27,7 +27,7 @@ use crate::variant::{Expected, Variant};
 use crate::workload::ClientScript;
 use crate::MvModelCfg;
 use mv_spec::obs::{
-    BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, History, NodeObservation, Observation, Outcome,
+    BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, History, NodeObservation, Observation, Outcome,
     WriteRecord,
 };
 use mv_spec::props::{Kind, PROPERTIES};
@@ -152,20 +152,27 @@ impl MvModel {
             // way, and allowing it would make the multiset of messages unbounded.
             Timer::HintDelivery(t) => {
                 let target = node_actor(t);
+                let d = &self.node(s, me.0 as usize).disk;
+                let base_hinted = |w: WriteId| d.base_hints.get(&t).is_some_and(|h| h.contains_key(&w));
                 !s.crashed[t.0 as usize]
                     && !Self::in_flight(s, |e| match e.msg {
                         Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
                         // Only an ack this node would take; a stale one is a no-op that
                         // stays in flight for ever and must not hold hints back.
                         Msg::ViewWriteAck { batch } => {
-                            let d = &self.node(s, me.0 as usize).disk;
                             e.src == target
                                 && e.dst == my
                                 && (d.batchlog.get(&batch).is_some_and(|b| b.contains_key(&t))
                                     || d.hints.get(&t).is_some_and(|h| h.contains_key(&batch)))
                         }
+                        Msg::BaseWrite { write, .. } => e.src == my && e.dst == target && base_hinted(write),
+                        Msg::BaseWriteAck { write } => e.src == target && e.dst == my && base_hinted(write),
                         _ => false,
                     })
+                    && !d
+                        .base_hints
+                        .get(&t)
+                        .is_some_and(|h| h.keys().any(|&w| self.ack_owed(s, w, me)))
             }
             // Bound: a coordinator batchlog entry is replayed only once its coordinator is
             // down or has forgotten the write, and no earlier replay's base writes or acks are
@@ -211,6 +218,7 @@ impl MvModel {
                 || !d.commitlog.is_empty()
                 || !d.batchlog.is_empty()
                 || !d.hints.is_empty()
+                || !d.base_hints.is_empty()
                 || !d.coord_batchlog.is_empty()
             {
                 return false;
@@ -236,6 +244,7 @@ impl MvModel {
             view: d.view.clone(),
             batchlog: BatchlogEntry::all(&d.batchlog),
             hints: Hint::all(&d.hints),
+            base_hints: BaseHint::all(&d.base_hints),
             commitlog: d
                 .commitlog
                 .iter()
@@ -541,6 +550,9 @@ impl Model for MvModel {
             ActorModelAction::Crash(id) => crash_budget && actor_node(*id, self.cfg.ring.nodes).is_some(),
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
+            // A node's message to itself is a local call (the coordinator's write to its own
+            // replica runs on its own mutation stage): the network cannot lose it.
+            ActorModelAction::Drop(e) => e.src != e.dst,
             _ => true,
         }));
     }

@@ -116,7 +116,7 @@ impl MvModel {
                         format!("{me} coordinating {w}"),
                         format!(
                             "acks={} need={} replied={}",
-                            r.acks,
+                            r.acks(),
                             r.cl.required(self.cfg.ring.rf),
                             r.replied
                         ),
@@ -416,6 +416,12 @@ fn node_lines(out: &mut Lines, who: &str, o: &NodeObservation, style: Style) {
     }
     for h in &o.hints {
         out.insert(format!("{who} hint ->{} {}", h.target, h.batch), list(&h.mutations));
+    }
+    for h in &o.base_hints {
+        out.insert(
+            format!("{who} base-hint ->{} {}", h.target, h.write),
+            h.stmt.to_string(),
+        );
     }
     for e in &o.coord_batchlog {
         let p: Vec<String> = e.pending.iter().map(|n| n.to_string()).collect();

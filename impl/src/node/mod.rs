@@ -25,7 +25,7 @@
 
 pub mod store;
 
-use mv_spec::obs::{BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation};
+use mv_spec::obs::{BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation};
 use mv_spec::rule::{Rule, RuleSet};
 pub use mv_spec::variant::{Design, Variant};
 use mv_spec::{BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, WriteId};
@@ -112,6 +112,8 @@ pub struct Switches {
     /// W2, W7-W9: the coordinator stores the write on a quorum of batchlog nodes first
     /// (CASSANDRA-10230).
     pub coordinator_batchlog: bool,
+    /// A timed-out write leaves a hint for each base replica that has not acked it.
+    pub base_hints: bool,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -124,6 +126,7 @@ impl From<Design> for Switches {
             partition_lock: design.partition_lock,
             local_batchlog: design.local_batchlog,
             coordinator_batchlog: design.coordinator_batchlog,
+            base_hints: design.base_hints,
             bugs: SeededBugs::default(),
         }
     }
@@ -171,6 +174,10 @@ pub enum Persist {
     HintWrite(NodeId, BatchId),
     /// B9: a hint was acknowledged.
     HintRemove(NodeId, BatchId),
+    /// A base hint for a base replica was stored (W10).
+    BaseHintWrite(NodeId, WriteId),
+    /// A base hint was cleared by its replica's ack (W12).
+    BaseHintRemove(NodeId, WriteId),
     /// W7: a coordinator batchlog entry.
     CoordBatchlogWrite(WriteId),
     /// W8, W9: a coordinator batchlog entry is gone.
@@ -242,17 +249,19 @@ pub struct Disk {
     batchlog: BTreeMap<BatchId, BTreeMap<NodeId, Vec<ViewMutation>>>,
     next_batch: u8,
     hints: BTreeMap<NodeId, BTreeMap<BatchId, Vec<ViewMutation>>>,
+    base_hints: BTreeMap<NodeId, BTreeMap<WriteId, Statement>>,
     coord_batchlog: BTreeMap<WriteId, CoordEntry>,
 }
 
 /// What a coordinator remembers about a write in progress. Volatile.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Coordinating {
     client: Addr,
     stmt: Statement,
     cl: Cl,
     stored: u8,
-    acks: u8,
+    /// The base replicas that acked: the others get a hint if the write times out.
+    acked: BTreeSet<NodeId>,
     replied: bool,
 }
 
@@ -355,6 +364,23 @@ impl Node {
         self.disk.coord_batchlog.get(&write).map(|e| e.coordinator)
     }
 
+    /// Whether this node holds a base hint of `write` for base replica `target`.
+    pub fn holds_base_hint(&self, write: WriteId, target: NodeId) -> bool {
+        self.disk
+            .base_hints
+            .get(&target)
+            .is_some_and(|h| h.contains_key(&write))
+    }
+
+    /// The writes this node holds base hints of for `target`.
+    pub fn base_hints_for(&self, target: NodeId) -> impl Iterator<Item = WriteId> + '_ {
+        self.disk
+            .base_hints
+            .get(&target)
+            .into_iter()
+            .flat_map(|h| h.keys().copied())
+    }
+
     /// Whether this node durably holds batch `batch` for view replica `target`, in its local
     /// batchlog or as a hint.
     pub fn holds_batch(&self, batch: BatchId, target: NodeId) -> bool {
@@ -375,6 +401,7 @@ impl Node {
             view: self.disk.store.view_rows().clone(),
             batchlog: BatchlogEntry::all(&self.disk.batchlog),
             hints: Hint::all(&self.disk.hints),
+            base_hints: BaseHint::all(&self.disk.base_hints),
             commitlog: self
                 .disk
                 .commitlog
@@ -407,6 +434,7 @@ impl Node {
         !(self.disk.commitlog.is_empty()
             && self.disk.batchlog.is_empty()
             && self.disk.hints.is_empty()
+            && self.disk.base_hints.is_empty()
             && self.disk.coord_batchlog.is_empty())
     }
 
@@ -509,13 +537,27 @@ impl Node {
                     .coord_batchlog
                     .get(&write)
                     .is_some_and(|e| e.pending.contains(&replica));
-                if !for_coordinator && !for_replay {
+                let for_hint = self.holds_base_hint(write, replica);
+                if !for_coordinator && !for_replay && !for_hint {
                     return Effects::skip();
                 }
                 fx.taken = true;
                 let mut o = Out(&mut fx);
                 if for_coordinator {
-                    self.on_base_ack(write, &mut o);
+                    self.on_base_ack(write, replica, &mut o);
+                }
+                if for_hint {
+                    // W12: the hinted base write landed on `replica`.
+                    o.rule(Rule::W12);
+                    let hints = self.disk.base_hints.get_mut(&replica).expect("checked above");
+                    hints.remove(&write);
+                    o.persist(Persist::BaseHintRemove(replica, write));
+                    if hints.is_empty() {
+                        self.disk.base_hints.remove(&replica);
+                        if !self.disk.hints.contains_key(&replica) {
+                            o.cancel(Timer::HintDelivery(replica));
+                        }
+                    }
                 }
                 if for_replay {
                     // W9: a replayed base write landed on `replica`.
@@ -603,6 +645,24 @@ impl Node {
                 if !c.replied {
                     o.send(c.client, Msg::WriteTimeout { write });
                 }
+                // W10: a hint for every other base replica that has not acked. This node's
+                // own replica needs none: only this node's crash loses that base write, and
+                // the crash takes this timeout with it.
+                // Only replicas the write was sent to: with the coordinator batchlog it leaves
+                // only once every batchlog node confirmed it, and a write that never left has
+                // no replica to hint.
+                let forwarded =
+                    !self.sw.coordinator_batchlog || usize::from(c.stored) == self.ring.batchlog_nodes(self.id).len();
+                if self.sw.base_hints && forwarded {
+                    for r in self.ring.base_replicas(c.stmt.k) {
+                        if r != self.id && !c.acked.contains(&r) {
+                            o.rule(Rule::W10);
+                            self.disk.base_hints.entry(r).or_default().insert(write, c.stmt);
+                            o.persist(Persist::BaseHintWrite(r, write));
+                            o.set(Timer::HintDelivery(r));
+                        }
+                    }
+                }
             }
             Timer::BatchlogReplay(batch) => {
                 let Some(unacked) = self.disk.batchlog.remove(&batch) else {
@@ -620,11 +680,23 @@ impl Node {
                 }
             }
             Timer::HintDelivery(target) => {
-                let Some(hints) = self.disk.hints.get(&target).filter(|h| !h.is_empty()) else {
+                let hints = self.disk.hints.get(&target).filter(|h| !h.is_empty());
+                let base = self.disk.base_hints.get(&target).filter(|h| !h.is_empty());
+                if hints.is_none() && base.is_none() {
                     return fx;
-                };
+                }
                 o.0.taken = true;
-                // B11: resend every hint for `target`; keep retrying.
+                o.set(Timer::HintDelivery(target));
+                // W11: base hints go through the replica's own write path (a base write), so
+                // it generates view updates as for any write.
+                if let Some(base) = base {
+                    o.rule(Rule::W11);
+                    for (&write, &stmt) in base {
+                        o.send(Addr::Node(target), Msg::BaseWrite { write, stmt });
+                    }
+                }
+                let Some(hints) = hints else { return fx };
+                // B11: resend every view hint for `target`; keep retrying.
                 o.rule(Rule::B11);
                 for (&batch, mutations) in hints {
                     o.send(
@@ -636,7 +708,6 @@ impl Node {
                         },
                     );
                 }
-                o.set(Timer::HintDelivery(target));
             }
             Timer::CoordBatchlogReplay(write) => {
                 let Some(entry) = self.disk.coord_batchlog.get(&write) else {
@@ -669,7 +740,7 @@ impl Node {
                 stmt,
                 cl,
                 stored: 0,
-                acks: 0,
+                acked: BTreeSet::new(),
                 replied: false,
             },
         );
@@ -694,23 +765,24 @@ impl Node {
     }
 
     /// W4, W5, W8.
-    fn on_base_ack(&mut self, write: WriteId, o: &mut Out) {
+    fn on_base_ack(&mut self, write: WriteId, replica: NodeId, o: &mut Out) {
         let rf = self.ring.rf;
         let c = self.coordinating.get_mut(&write).expect("caller checked");
         o.rule(Rule::W4);
-        c.acks += 1;
-        if c.acks == c.cl.required(rf) && !c.replied {
+        c.acked.insert(replica);
+        let acks = c.acked.len() as u8;
+        if acks == c.cl.required(rf) && !c.replied {
             o.rule(Rule::W5);
             c.replied = true;
             o.send(c.client, Msg::WriteOk { write });
         }
-        if self.sw.coordinator_batchlog && c.acks == Cl::Quorum.required(rf) {
+        if self.sw.coordinator_batchlog && acks == Cl::Quorum.required(rf) {
             o.rule(Rule::W8);
             for n in self.ring.batchlog_nodes(self.id) {
                 o.send(Addr::Node(n), Msg::BatchlogRemove { write });
             }
         }
-        if c.acks == rf {
+        if acks == rf {
             self.coordinating.remove(&write);
             o.cancel(Timer::WriteTimeout(write));
         }
@@ -812,7 +884,9 @@ impl Node {
             }
             if hints.is_empty() {
                 self.disk.hints.remove(&target);
-                o.cancel(Timer::HintDelivery(target));
+                if !self.disk.base_hints.contains_key(&target) {
+                    o.cancel(Timer::HintDelivery(target));
+                }
             }
         }
     }
@@ -844,7 +918,13 @@ impl Node {
         for b in batches {
             o.set(Timer::BatchlogReplay(b));
         }
-        let targets: Vec<NodeId> = self.disk.hints.keys().copied().collect();
+        let targets: BTreeSet<NodeId> = self
+            .disk
+            .hints
+            .keys()
+            .chain(self.disk.base_hints.keys())
+            .copied()
+            .collect();
         for t in targets {
             o.set(Timer::HintDelivery(t));
         }

@@ -346,6 +346,11 @@ impl Cluster {
                 let Some(i) = self.find(src, dst, msg) else {
                     return not_enabled(format!("{src} -> {dst} {msg} is not in flight"));
                 };
+                if !self.droppable(&self.network[i]) {
+                    return not_enabled(format!(
+                        "{src} -> {dst} {msg} is a local call, not on the network: only a crash loses it"
+                    ));
+                }
                 self.network.remove(i);
                 self.last_rules.insert(Rule::Drop);
                 Ok(())
@@ -390,6 +395,13 @@ impl Cluster {
                 Ok(())
             }
         }
+    }
+
+    /// Whether the network may lose `e`: only on a lossy network, and never a node's message
+    /// to itself, which is a local call (the coordinator's write to its own replica runs on its
+    /// own mutation stage in Cassandra) that only a crash loses.
+    pub fn droppable(&self, e: &Envelope) -> bool {
+        self.cfg.lossy && e.src != e.dst
     }
 
     /// A machine that goes down loses its timers and every message in flight to or from it:
@@ -596,16 +608,24 @@ impl Cluster {
             Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
             Timer::HintDelivery(target) => {
                 let them = Addr::Node(target);
+                let me_node = &self.nodes[n];
                 self.nodes.get(target.0 as usize).is_some_and(|x| x.is_up())
                     && !self.any_in_flight(|e| match e.msg {
                         Msg::ViewWrite { hint, .. } => hint && e.src == me && e.dst == them,
                         // Only an ack this node would take; a stale one is a no-op that
                         // stays in flight for ever and must not hold hints back.
                         Msg::ViewWriteAck { batch } => {
-                            e.src == them && e.dst == me && self.nodes[n].holds_batch(batch, target)
+                            e.src == them && e.dst == me && me_node.holds_batch(batch, target)
+                        }
+                        Msg::BaseWrite { write, .. } => {
+                            e.src == me && e.dst == them && me_node.holds_base_hint(write, target)
+                        }
+                        Msg::BaseWriteAck { write } => {
+                            e.src == them && e.dst == me && me_node.holds_base_hint(write, target)
                         }
                         _ => false,
                     })
+                    && !me_node.base_hints_for(target).any(|w| self.ack_owed(w, id))
             }
             Timer::CoordBatchlogReplay(w) => {
                 let Some(c) = self.nodes[n].coord_batchlog_owner(w) else {
@@ -643,7 +663,7 @@ impl Cluster {
     pub fn enabled_steps(&self) -> Vec<Step> {
         let mut out = Vec::new();
         for (i, e) in self.network.iter().enumerate() {
-            if self.cfg.lossy {
+            if self.droppable(e) {
                 out.push(Self::step_of_envelope(e, true));
             }
             if self.delivery_taken(i) {

@@ -121,7 +121,7 @@ fn choices(c: &Cluster, opts: &SimOptions) -> Vec<Choice> {
         if dst_up {
             out.push(Choice::Deliver(i));
         }
-        if c.config().lossy {
+        if c.droppable(e) {
             out.push(Choice::Drop(i));
         }
         if opts.duplicate && e.copies < MAX_COPIES {

@@ -23,6 +23,8 @@ pub struct NodeObservation {
     pub batchlog: Vec<BatchlogEntry>,
     /// Hints held for view replicas, ascending (target, batch), with their mutations.
     pub hints: Vec<Hint>,
+    /// Hints held for base replicas (W10), ascending (target, write), with their statements.
+    pub base_hints: Vec<BaseHint>,
     /// Writes between the two halves of the base replica's work (commit log entries),
     /// ascending write ids, with what replay would apply and whom it acks.
     pub commitlog: Vec<CommitLogEntry>,
@@ -96,6 +98,29 @@ impl Hint {
                     mutations: ms.clone(),
                 })
             })
+            .collect()
+    }
+}
+
+/// A base hint (W10): a base write a coordinator holds for a base replica that did not ack it
+/// before the write timed out, until the replica acks its delivery (W11, W12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BaseHint {
+    /// The base replica.
+    pub target: NodeId,
+    /// The write attempt.
+    pub write: WriteId,
+    /// The statement delivery sends.
+    pub stmt: Statement,
+}
+
+impl BaseHint {
+    /// The base hints of a hint store as both sides keep them (target -> write -> statement),
+    /// in the observed order.
+    pub fn all(store: &BTreeMap<NodeId, BTreeMap<WriteId, Statement>>) -> Vec<BaseHint> {
+        store
+            .iter()
+            .flat_map(|(&target, hs)| hs.iter().map(move |(&write, &stmt)| BaseHint { target, write, stmt }))
             .collect()
     }
 }
@@ -251,6 +276,7 @@ impl Observation {
             !n.up
                 || !n.batchlog.is_empty()
                 || !n.hints.is_empty()
+                || !n.base_hints.is_empty()
                 || !n.commitlog.is_empty()
                 || !n.coord_batchlog.is_empty()
         })

@@ -41,6 +41,12 @@ pub enum Rule {
     W8,
     /// A batchlog node replays a coordinator batchlog entry.
     W9,
+    /// The coordinator's write timeout stores a hint for each base replica that has not acked.
+    W10,
+    /// Hint delivery sends a base hint to its replica, through its write path.
+    W11,
+    /// A base replica's ack clears a base hint.
+    W12,
     /// A base write waits for the partition lock (its delivery is not taken).
     B1,
     /// A base replica appends the write to its commit log (the lock is held from here).
@@ -83,7 +89,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 31] = [
+    pub const ALL: [Rule; 34] = [
         Rule::C1,
         Rule::C2,
         Rule::C3,
@@ -96,6 +102,9 @@ impl Rule {
         Rule::W7,
         Rule::W8,
         Rule::W9,
+        Rule::W10,
+        Rule::W11,
+        Rule::W12,
         Rule::B1,
         Rule::B2,
         Rule::B3,
@@ -132,6 +141,9 @@ impl Rule {
             Rule::W7 => "W7",
             Rule::W8 => "W8",
             Rule::W9 => "W9",
+            Rule::W10 => "W10",
+            Rule::W11 => "W11",
+            Rule::W12 => "W12",
             Rule::B1 => "B1",
             Rule::B2 => "B2",
             Rule::B3 => "B3",
@@ -169,6 +181,9 @@ impl Rule {
             Rule::W7 => "batchlog node stores the coordinator batchlog entry",
             Rule::W8 => "coordinator batchlog entry removed after a quorum",
             Rule::W9 => "coordinator batchlog replayed to base replicas",
+            Rule::W10 => "write timeout hints each base replica that did not ack",
+            Rule::W11 => "base hints delivered to a base replica",
+            Rule::W12 => "base replica's ack clears a base hint",
             Rule::B1 => "base write waits for the partition lock",
             Rule::B2 => "base replica appends to its commit log (lock held)",
             Rule::B3 => "read-before-write of the existing base row",
@@ -192,7 +207,7 @@ impl Rule {
     }
 
     /// The rule's bit in a [`RuleSet`].
-    pub const fn bit(self) -> u32 {
+    pub const fn bit(self) -> u64 {
         1 << self as u8
     }
 
@@ -210,7 +225,7 @@ impl std::fmt::Display for Rule {
 
 /// A set of rules: what one transition fired.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct RuleSet(pub u32);
+pub struct RuleSet(pub u64);
 
 impl RuleSet {
     /// Adds a rule.
@@ -285,6 +300,8 @@ pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, re
     };
     when(design.coordinator_batchlog, &[W2, W7, W8, W9]);
     when(design.partition_lock, &[B1]);
+    // A base write is lost only by a fault: then a coordinator that outlives it hints.
+    when(design.base_hints && (crashes || lossy || data_loss), &[W10, W11, W12]);
     when(design.local_batchlog, &[B9, B10, B11, V2]);
     when(crashes, &[R1, R2, R3, Crash]);
     when(lossy, &[Drop]);
@@ -306,7 +323,7 @@ mod tests {
             assert_eq!(Rule::from_id(r.id()), Some(r));
             assert!(!r.summary().is_empty());
         }
-        assert!(Rule::ALL.len() <= 32, "RuleSet is a u32 bitset");
+        assert!(Rule::ALL.len() <= 64, "RuleSet is a u64 bitset");
     }
 
     #[test]
@@ -336,6 +353,7 @@ mod tests {
             partition_lock: false,
             local_batchlog: false,
             coordinator_batchlog: false,
+            base_hints: false,
         };
         let base = expected(&bare, false, false, false, false);
         assert_eq!(base.iter().count(), 15);
@@ -343,6 +361,7 @@ mod tests {
             partition_lock: true,
             local_batchlog: true,
             coordinator_batchlog: true,
+            base_hints: true,
             ..bare
         };
         let all = expected(&full, true, true, true, false);
@@ -362,6 +381,13 @@ mod tests {
         .contains(Rule::B1));
         assert!(!base.contains(Rule::B1) && !base.contains(Rule::V2) && !base.contains(Rule::W9));
         assert!(expected(&bare, true, false, false, false).contains(Rule::R2));
+        let hinted = Design {
+            base_hints: true,
+            ..bare
+        };
+        assert!(!expected(&hinted, false, false, false, false).contains(Rule::W10));
+        assert!(expected(&hinted, true, false, false, false).contains(Rule::W11));
+        assert!(!expected(&bare, true, true, true, false).contains(Rule::W12));
         assert!(expected(&bare, false, true, false, false).contains(Rule::Drop));
         assert!(expected(&bare, false, false, true, false).contains(Rule::DataLoss));
         assert!(expected(&bare, false, false, false, true).contains(Rule::C3));

@@ -246,7 +246,7 @@ impl fmt::Display for Step {
 /// The value of [`TraceHeader::format`].
 pub const FORMAT: &str = "mvcheck-trace";
 /// The schema version this crate writes and reads.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// The first line of an NDJSON trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -647,6 +647,11 @@ mod tests {
             batch,
             mutations: vec![m],
         });
+        obs.base_hints.push(crate::obs::BaseHint {
+            target: NodeId(2),
+            write: WriteId(1),
+            stmt: Statement::insert(0, Some(1), Some(1), 1),
+        });
         obs.commitlog.push(crate::obs::CommitLogEntry {
             write: WriteId(1),
             stmt: Statement::insert(0, Some(1), Some(1), 1),
@@ -706,7 +711,7 @@ mod tests {
         let h = to_line(&TraceHeader::new(config(), None));
         assert_eq!(
             h,
-            r#"{"format":"mvcheck-trace","version":2,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0},"variant":"cassandra-4.0","seed":null}"#
+            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0},"variant":"cassandra-4.0","seed":null}"#
         );
         // A header written before retries existed still reads, as no retries.
         let old = h.replace(r#","retries":0"#, "");
@@ -717,6 +722,7 @@ mod tests {
         assert!(l.contains(r#""after":{"node":{"up":true,"base":[[0,{"marker":1,"deletion":null,"v":{"ts":1,"value":1},"w":null}]],"view":[[{"v":1,"k":0},"#));
         assert!(l.contains(r#""batchlog":[{"batch":{"origin":0,"seq":0},"pending":[[1,[{"key":{"v":1,"k":0},"row":{"marker":{"ts":1,"expired":false},"deletion":null,"shadowable":null,"w":null}}]]]}]"#));
         assert!(l.contains(r#""hints":[{"target":1,"batch":{"origin":0,"seq":0},"mutations":[{"key":{"v":1,"k":0},"#));
+        assert!(l.contains(r#""base_hints":[{"target":2,"write":1,"stmt":{"k":0,"ts":1,"insert":true,"#));
         assert!(l.contains(r#""commitlog":[{"write":1,"stmt":{"k":0,"ts":1,"insert":true,"delete":false,"v":{"Set":1},"w":{"Set":1}},"reply_to":0}],"coord_batchlog":[]"#));
     }
 
@@ -728,7 +734,7 @@ mod tests {
             (String::new(), 1, "no header"),
             ("{".to_string(), 1, "not a trace header"),
             (header.replace("mvcheck-trace", "other"), 1, "format is \"other\""),
-            (header.replace("\"version\":2", "\"version\":9"), 1, "version 9"),
+            (header.replace("\"version\":3", "\"version\":9"), 1, "version 9"),
             (header.replace("QUORUM", "TWO"), 1, "cl \"TWO\" is unknown"),
             (
                 header.replace("\"seed\":null", "\"seed\":null,\"extra\":1"),
