@@ -223,6 +223,38 @@ fn shows(c: &Cluster, property: &str) -> bool {
     (property == "P-durable" || c.quiescent()) && !holds(c, property)
 }
 
+/// Replays the model's counterexample to `property` under `cfg` (a broken variant) on the
+/// implementation: the anomaly shows with the variant's switch, and not on its baseline.
+fn assert_anomaly_replays(cfg: &MvModelCfg, property: &'static str, checker: &impl Checker<MvModel>) {
+    let v = cfg.variant;
+    let model: MvModel = cfg.clone().into_model();
+    let path = checker
+        .discovery(property)
+        .unwrap_or_else(|| panic!("{}: the model finds no counterexample to {property}", v.name()));
+    let actions = path.into_actions();
+    let with = impl_config(&model.cfg);
+    let end = replay(&model, with.clone(), &actions)
+        .unwrap_or_else(|m| panic!("{} {property}: the counterexample does not replay: {m:?}", v.name()));
+    assert!(
+        shows(&end, property),
+        "{}: the implementation does not violate {property}",
+        v.name()
+    );
+    let without = ClusterConfig {
+        variant: v.baseline().expect("a broken variant has a baseline"),
+        ..with
+    };
+    let steps: Vec<Step> = actions.iter().map(|a| model.to_step(a)).collect();
+    if let Ok(end) = replay_steps(without.clone(), &steps) {
+        assert!(
+            !shows(&end, property),
+            "{} {property}: {} shows the anomaly too",
+            v.name(),
+            without.variant.name()
+        );
+    }
+}
+
 /// Every counterexample of every broken variant (one per violated property, as `mvcheck
 /// check` reports them) shows the same anomaly on the implementation with the switch, and not
 /// without it.
@@ -233,8 +265,9 @@ fn counterexamples_replay_with_the_switch_only() {
         if v.anomaly_property().is_none() {
             continue; // a correct design: nothing is expected to be violated
         }
-        let model: MvModel = MvModelCfg::for_variant(v).into_model();
-        let checker = MvModelCfg::for_variant(v).into_model().checker().spawn_bfs().join();
+        let cfg = MvModelCfg::for_variant(v);
+        let model: MvModel = cfg.clone().into_model();
+        let checker = cfg.clone().into_model().checker().spawn_bfs().join();
         for p in mv_spec::props::PROPERTIES
             .iter()
             .filter(|p| p.kind == mv_spec::props::Kind::Always)
@@ -242,39 +275,27 @@ fn counterexamples_replay_with_the_switch_only() {
             if model.expected(p.id) != mv_model::Expected::Violated {
                 continue;
             }
-            let property = p.id;
-            let path = checker
-                .discovery(property)
-                .unwrap_or_else(|| panic!("{}: the model finds no counterexample to {property}", v.name()));
-            let actions = path.into_actions();
-            let with = impl_config(&model.cfg);
-            let end = replay(&model, with.clone(), &actions)
-                .unwrap_or_else(|m| panic!("{} {property}: the counterexample does not replay: {m:?}", v.name()));
-            assert!(
-                shows(&end, property),
-                "{}: the implementation does not violate {property}",
-                v.name()
-            );
-
-            let without = ClusterConfig {
-                variant: v.baseline().expect("a broken variant has a baseline"),
-                ..with
-            };
-            let steps: Vec<Step> = actions.iter().map(|a| model.to_step(a)).collect();
-            if let Ok(end) = replay_steps(without.clone(), &steps) {
-                assert!(
-                    !shows(&end, property),
-                    "{} {property}: {} shows the anomaly too",
-                    v.name(),
-                    without.variant.name()
-                );
-            }
+            assert_anomaly_replays(&cfg, p.id, &checker);
             replayed += 1;
         }
     }
     // Four violated `always` properties for each of five broken variants, three for
     // no-base-hints (specs/properties.md, "Expected verdicts").
     assert_eq!(replayed, 23);
+}
+
+/// A11 by a crash rather than by message loss: without the local batchlog, a view write in
+/// flight when its base replica crashes is gone for good (`specs/properties.md`, "Anomalies
+/// outside the defaults").
+#[test]
+fn a11_by_crash_replays_with_the_switch_only() {
+    let cfg = MvModelCfg {
+        lossy: false,
+        crashes: 1,
+        ..MvModelCfg::for_variant(Variant::NoLocalBatchlog)
+    };
+    let checker = cfg.clone().into_model().checker().spawn_bfs().join();
+    assert_anomaly_replays(&cfg, "P-no-missing", &checker);
 }
 
 /// The weaknesses of Cassandra's own designs (`specs/protocol.md`, "Known weaknesses the

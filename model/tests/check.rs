@@ -156,6 +156,38 @@ fn no_local_batchlog_counterexample_path() {
     );
 }
 
+/// A11 by a crash, with no message loss at all: the base replica applies and acks, then
+/// crashes with its unlogged view write in flight, and nothing regenerates it (B8 ran, so the
+/// commit log is empty). With the local batchlog the same crash is harmless (R3 re-arms the
+/// replay).
+#[test]
+fn no_local_batchlog_loses_view_update_by_crash() {
+    let cfg = MvModelCfg {
+        lossy: false,
+        crashes: 1,
+        ..MvModelCfg::for_variant(Variant::NoLocalBatchlog)
+    };
+    let (m, c) = check(cfg.clone());
+    let path = c.discoveries.get("P-no-missing").expect("A11 by crash");
+    let actions = path.clone().into_actions();
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, stateright::actor::ActorModelAction::Crash(_))));
+    assert!(!actions
+        .iter()
+        .any(|a| matches!(a, stateright::actor::ActorModelAction::Drop(_))));
+    assert!(m.expected_rules().contains(Rule::Crash));
+    let (_, c) = check(MvModelCfg {
+        variant: Variant::Cassandra40,
+        ..cfg
+    });
+    assert!(
+        !c.discoveries.contains_key("P-no-missing"),
+        "cassandra-4.0 loses it too"
+    );
+    assert!(c.tally.get(Rule::R3) > 0);
+}
+
 /// The same loss is harmless with the local batchlog: replay turns it into a hint.
 #[test]
 fn local_batchlog_recovers_lost_view_update() {
