@@ -1,6 +1,6 @@
-//! End to end: `mvcheck explore` in a real headless Chromium. The page follows three actions
+//! End to end: `mvcheck explore` in a real headless Chromium. The page follows four actions
 //! (a client's write reaching its coordinator n1, the coordinator's base write reaching the
-//! base replica n0, n0's view write reaching its paired view replica n1) and must show the view
+//! base replica n0, n0's view-update step, its view write reaching its paired view replica n1) and must show the view
 //! row that appears at the view replica, the configuration it serves, the armed timers, and a
 //! sequence diagram in protocol words that fits the window.
 //! Fails instead of skipping when `CI=true` and Chromium is missing.
@@ -114,8 +114,13 @@ fn explorer_shows_a_view_row_appearing() {
     let model = MvModelCfg::for_variant(Variant::Cassandra40).into_model();
     let mut state = model.init_states().remove(0);
     let mut actions = Vec::new();
-    // The default ring pairs v=1 with the other node: the third step is the remote view write.
-    for want in ["c0 -> n1 Write w1", "n1 -> n0 BaseWrite w1", "n0 -> n1 ViewWrite"] {
+    // The default ring pairs v=1 with the other node: the fourth step is the remote view write.
+    for want in [
+        "c0 -> n1 Write w1",
+        "n1 -> n0 BaseWrite w1",
+        "n0 timer Generate w1",
+        "n0 -> n1 ViewWrite",
+    ] {
         let mut enabled = Vec::new();
         model.actions(&state, &mut enabled);
         let a = enabled
@@ -129,7 +134,7 @@ fn explorer_shows_a_view_row_appearing() {
     let url = format!("http://{addr}/#/steps/{encoded}");
 
     let dom = dump(browser, &url);
-    // The state after the third action: view replica n1 applied the remote view update.
+    // The state after the fourth action: view replica n1 applied the remote view update.
     assert!(
         dom.contains("view (v=1,k=0) = marker@1 w=1@1 [live w=1]"),
         "rendered page lacks the view row:\n{dom}"

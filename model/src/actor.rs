@@ -445,7 +445,7 @@ impl Node<'_> {
     /// Whether `timer` has work to do: what it guards still exists.
     fn timer_live(&self, ns: &NodeState, timer: &Timer) -> bool {
         match *timer {
-            Timer::ApplyBase(write) => ns.disk.commitlog.contains_key(&write),
+            Timer::Generate(write) | Timer::ApplyBase(write) => ns.disk.commitlog.contains_key(&write),
             Timer::WriteTimeout(write) => ns.coord.contains_key(&write),
             Timer::BatchlogReplay(batch) => ns.disk.batchlog.contains_key(&batch),
             Timer::HintDelivery(target) => {
@@ -460,6 +460,7 @@ impl Node<'_> {
     /// disk holds, so they read the state without cloning it.
     fn on_timer(&self, state: &mut Cow<MvState>, timer: Timer, o: &mut Out<MvActor>) {
         match timer {
+            Timer::Generate(write) => self.generate(node_state_mut(state), write, o),
             Timer::ApplyBase(write) => self.base_write_second_half(node_state_mut(state), write, o),
             Timer::WriteTimeout(write) => self.on_write_timeout(node_state_mut(state), write, o),
             Timer::BatchlogReplay(batch) => self.replay_batchlog(node_state_mut(state), batch, o),
@@ -730,7 +731,9 @@ impl Node<'_> {
         }
     }
 
-    /// B2-B7: the first half of a base write, done under the partition lock.
+    /// B2: the first step of a base write: the commit-log append, which takes the partition
+    /// lock (`NodeState::locked`). The view-update step is a step of its own, so a crash can
+    /// fall between the two and leave work only commit-log replay (R2) regenerates.
     fn base_write_first_half(
         &self,
         ns: &mut NodeState,
@@ -739,11 +742,16 @@ impl Node<'_> {
         reply_to: NodeId,
         o: &mut Out<MvActor>,
     ) {
-        // B2: commit log first; from here on the partition is locked (`NodeState::locked`).
         fired(Rule::B2);
         ns.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
+        o.set_timer(Timer::Generate(write), model_timeout());
+    }
+
+    /// B3-B7: read-before-write, generate, pair, batchlog and send, still under the lock; then
+    /// the base apply is deferred to a step of its own (B7), on which other work interleaves.
+    fn generate(&self, ns: &mut NodeState, write: WriteId, o: &mut Out<MvActor>) {
+        let stmt = ns.disk.commitlog[&write].stmt;
         self.propagate(ns, stmt, o);
-        // B7: the base apply is a separate step, on which other work can interleave.
         fired(Rule::B7);
         o.set_timer(Timer::ApplyBase(write), model_timeout());
     }
@@ -845,7 +853,9 @@ impl Node<'_> {
     fn recover(&self, ns: &mut NodeState, o: &mut Out<MvActor>) {
         let entries: Vec<CommitEntry> = std::mem::take(&mut ns.disk.commitlog).into_values().collect();
         for e in entries {
-            if self.propagate(ns, e.stmt, o) > 0 {
+            // Without regeneration (A12) replay only applies the base: view updates the crash
+            // interrupted are never generated.
+            if self.cfg.rules.replay_regenerates && self.propagate(ns, e.stmt, o) > 0 {
                 fired(Rule::R2);
             }
             Self::apply_base(ns, &e.stmt);

@@ -8,17 +8,18 @@
 //! asks (W1-W6). With the coordinator batchlog (`+coordinator-batchlog`) it first stores the
 //! statement on a quorum of batchlog nodes, which replay it if the coordinator dies (W2, W7-W9).
 //!
-//! A base replica does its work in two steps, because Cassandra can interleave other work
-//! between them:
+//! A base replica does its work in three steps, because Cassandra can interleave other work,
+//! and a crash can fall, between them:
 //!
-//! 1. **First half** (B1-B7), on delivery of `BaseWrite`: take the partition lock, append to the
-//!    commit log, read the existing base row (read-before-write), compute the view updates
-//!    (the new view row, plus the deletion of the old one when `v` changes), pair each with its
-//!    **paired view replica** (by default Cassandra's rule: itself when it replicates the
-//!    view partition, else by position; seed 003's positional rule with `--pairing positional`),
-//!    apply self-paired updates locally, write the others to the local batchlog and send
-//!    them as `ViewWrite`.
-//! 2. **Second half** (B8), the `ApplyBase` timer: apply the base mutation, release the lock, ack.
+//! 1. **Commit log** (B1-B2), on delivery of `BaseWrite`: take the partition lock, append to
+//!    the commit log.
+//! 2. **View updates** (B3-B7), the `Generate` timer: read the existing base row
+//!    (read-before-write), compute the view updates (the new view row, plus the deletion of
+//!    the old one when `v` changes), pair each with its **paired view replica** (by default
+//!    Cassandra's rule: itself when it replicates the view partition, else by position; seed
+//!    003's positional rule with `--pairing positional`), apply self-paired updates locally,
+//!    write the others to the local batchlog and send them as `ViewWrite`.
+//! 3. **Apply** (B8), the `ApplyBase` timer: apply the base mutation, release the lock, ack.
 //!
 //! A **ViewReplica** merges view mutations with last-write-wins and acks (V1-V2). The base
 //! replica drops a batchlog entry once every paired view replica acked it (B9); otherwise the

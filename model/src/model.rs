@@ -145,7 +145,7 @@ impl MvModel {
         match *timer {
             // Cassandra's timeouts race the messages they wait for: a write timeout can fire
             // while an ack is on its way, and a batchlog replay while a view write is.
-            Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
+            Timer::Generate(_) | Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
             // Hints go to a view replica that is up, even while the original view write is
             // still on its way. Bound: a hint is not resent while an earlier hint to `t`, or
             // an ack from `t` for a batch still held for it, is in flight; such a resend duplicates what is already on its

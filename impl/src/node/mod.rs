@@ -8,8 +8,8 @@
 //!
 //! **One input is one protocol step.** Each input corresponds to exactly one action of the
 //! model (`mv-model`): a delivery, a timer firing, a crash, a restart or a data loss. That is
-//! why a base write is split at B7 ([`Msg::BaseWrite`] runs B1 to B7, the
-//! [`Timer::ApplyBase`] timer runs B8) and why the partition lock (B1) makes a delivery
+//! why a base write is split at B2 and B7 ([`Msg::BaseWrite`] runs B1 and B2, the
+//! [`Timer::Generate`] timer B3 to B7, the [`Timer::ApplyBase`] timer B8) and why the partition lock (B1) makes a delivery
 //! *not taken* rather than queueing it: the message simply stays in flight, as it does in the
 //! model. [`Effects::taken`] says whether the input was a step at all; a host must not record
 //! an input that was not taken, and the node guarantees it changed nothing.
@@ -114,6 +114,8 @@ pub struct Switches {
     pub coordinator_batchlog: bool,
     /// A timed-out write leaves a hint for each base replica that has not acked it.
     pub base_hints: bool,
+    /// Commit-log replay regenerates view updates (CASSANDRA-10164).
+    pub replay_regenerates: bool,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -127,6 +129,7 @@ impl From<Design> for Switches {
             local_batchlog: design.local_batchlog,
             coordinator_batchlog: design.coordinator_batchlog,
             base_hints: design.base_hints,
+            replay_regenerates: design.replay_regenerates,
             bugs: SeededBugs::default(),
         }
     }
@@ -619,6 +622,20 @@ impl Node {
         let mut fx = Effects::default();
         let mut o = Out(&mut fx);
         match timer {
+            Timer::Generate(write) => {
+                let Some(stmt) = self.disk.commitlog.get(&write).map(|e| e.stmt) else {
+                    return fx;
+                };
+                o.0.taken = true;
+                // B3-B7, still under the lock.
+                self.generate_and_send(write, stmt, &mut o);
+                o.rule(Rule::B7);
+                if self.sw.bugs.ack_before_apply {
+                    let reply_to = self.disk.commitlog[&write].reply_to;
+                    o.send(Addr::Node(reply_to), Msg::BaseWriteAck { write });
+                }
+                o.set(Timer::ApplyBase(write));
+            }
             Timer::ApplyBase(write) => {
                 let Some(entry) = self.disk.commitlog.remove(&write) else {
                     return fx;
@@ -788,17 +805,13 @@ impl Node {
         }
     }
 
-    /// B2-B7.
+    /// B2: the commit-log append, which takes the lock. The view-update step (B3-B7) runs
+    /// on `Generate`, so a crash can fall between the two.
     fn base_write_first_half(&mut self, write: WriteId, stmt: Statement, reply_to: NodeId, o: &mut Out) {
         o.rule(Rule::B2);
         self.disk.commitlog.insert(write, CommitEntry { stmt, reply_to });
         o.persist(Persist::CommitLogAppend(write));
-        self.generate_and_send(write, stmt, o);
-        o.rule(Rule::B7);
-        if self.sw.bugs.ack_before_apply {
-            o.send(Addr::Node(reply_to), Msg::BaseWriteAck { write });
-        }
-        o.set(Timer::ApplyBase(write));
+        o.set(Timer::Generate(write));
     }
 
     /// The paired view replica of this base replica for view row `key` of base row `k`.
@@ -902,7 +915,8 @@ impl Node {
         let entries = std::mem::take(&mut self.disk.commitlog);
         for (write, e) in entries {
             o.persist(Persist::CommitLogRemove(write));
-            if self.generate_and_send(write, e.stmt, o) > 0 {
+            // Without regeneration (A12) replay only applies the base.
+            if self.sw.replay_regenerates && self.generate_and_send(write, e.stmt, o) > 0 {
                 o.rule(Rule::R2);
             }
             if !self.sw.bugs.apply_base_before_batchlog {
@@ -962,6 +976,14 @@ mod tests {
         }
     }
 
+    /// Delivers a base write (B2) and runs its view-update step (B3-B7); the latter's effects.
+    fn write_through(node: &mut Node, write: u8, stmt: Statement, from: u8) -> Effects {
+        assert!(node.step(base_write(write, stmt, from)).taken, "B2 takes the write");
+        let fx = node.step(Input::Fire(Timer::Generate(WriteId(write))));
+        assert!(fx.taken, "Generate runs while the commit log holds the write");
+        fx
+    }
+
     fn sends(fx: &Effects) -> Vec<(Addr, Msg)> {
         fx.outputs
             .iter()
@@ -1002,14 +1024,8 @@ mod tests {
     #[test]
     fn without_the_lock_a_second_write_reads_the_same_stale_row() {
         let mut node = Node::new(n(0), ring(1, 1), Switches::from(Variant::NoPartitionLock.design()));
-        assert!(
-            node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0))
-                .taken
-        );
-        assert!(
-            node.step(base_write(2, Statement::insert(0, Some(2), Some(2), 2), 0))
-                .taken
-        );
+        write_through(&mut node, 1, Statement::insert(0, Some(1), Some(1), 1), 0);
+        write_through(&mut node, 2, Statement::insert(0, Some(2), Some(2), 2), 0);
         // Both writes generated a NEW_ENTRY against the empty row: two view rows for k=0.
         assert_eq!(node.observe().view.len(), 2);
     }
@@ -1018,7 +1034,7 @@ mod tests {
     fn a_remote_view_write_is_batchlogged_before_it_leaves_and_acked_once() {
         // RF 1 on 2 nodes: base k=0 lives on n0, view v=1 on n1.
         let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra40.design()));
-        let fx = node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        let fx = write_through(&mut node, 1, Statement::insert(0, Some(1), Some(1), 1), 0);
         let batch = BatchId { origin: n(0), seq: 0 };
         let persisted = fx
             .outputs
@@ -1054,7 +1070,7 @@ mod tests {
     #[test]
     fn replay_turns_unacked_mutations_into_hints_that_are_retried() {
         let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra30.design()));
-        node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        write_through(&mut node, 1, Statement::insert(0, Some(1), Some(1), 1), 0);
         let batch = BatchId { origin: n(0), seq: 0 };
         let fx = node.step(Input::Fire(Timer::BatchlogReplay(batch)));
         assert!(fx.taken);
@@ -1125,8 +1141,8 @@ mod tests {
             !sends(&fx).iter().any(|(_, m)| matches!(m, Msg::BaseWriteAck { .. })),
             "R2 sends no ack"
         );
-        // R2 regenerated the view update (a new batch) and R3 re-armed the old batch's replay.
-        assert_eq!(o.batchlog.len(), 2);
+        // The crash pre-empted the view-update step: R2 generated it (one batch, replay armed).
+        assert_eq!(o.batchlog.len(), 1);
         assert!(fx.outputs.contains(&Output::SetTimer(Timer::BatchlogReplay(BatchId {
             origin: n(0),
             seq: 0
@@ -1134,9 +1150,24 @@ mod tests {
     }
 
     #[test]
+    fn without_regeneration_replay_applies_the_base_and_nothing_else() {
+        let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::NoReplayRegeneration.design()));
+        node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        node.step(Input::Crash);
+        let fx = node.step(Input::Restart);
+        let o = node.observe();
+        assert_eq!(o.base[&0].resolve().map(|r| r.v), Some(Some(1)));
+        assert!(
+            o.batchlog.is_empty() && o.view.is_empty(),
+            "A12: the view update is gone"
+        );
+        assert!(!fx.rules.contains(Rule::R2));
+    }
+
+    #[test]
     fn data_loss_wipes_everything() {
         let mut node = Node::new(n(0), ring(1, 1), Switches::from(Variant::Cassandra40.design()));
-        node.step(base_write(1, Statement::insert(0, Some(1), Some(1), 1), 0));
+        write_through(&mut node, 1, Statement::insert(0, Some(1), Some(1), 1), 0);
         node.step(Input::Fire(Timer::ApplyBase(WriteId(1))));
         assert!(!node.observe().view.is_empty());
         node.step(Input::DataLoss);

@@ -605,7 +605,7 @@ impl Cluster {
         let id = NodeId(n as u8);
         let me = Addr::Node(id);
         match t {
-            Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
+            Timer::Generate(_) | Timer::ApplyBase(_) | Timer::WriteTimeout(_) | Timer::BatchlogReplay(_) => true,
             Timer::HintDelivery(target) => {
                 let them = Addr::Node(target);
                 let me_node = &self.nodes[n];

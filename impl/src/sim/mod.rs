@@ -101,7 +101,7 @@ impl Choice {
     fn weight(&self) -> u64 {
         match self {
             Choice::Deliver(_) => 16,
-            Choice::Fire(_, Timer::ApplyBase(_)) => 8,
+            Choice::Fire(_, Timer::Generate(_) | Timer::ApplyBase(_)) => 8,
             Choice::Fire(..) | Choice::Recover(_) => 4,
             Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) => 1,
         }

@@ -379,6 +379,9 @@ pub enum Msg {
 /// part of the protocol (see `specs/protocol.md`, "Time").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
+    /// The view-update step of a base write on a `BaseReplica` (B3-B7), after its commit-log
+    /// append (B2): read, generate, pair, batchlog, send.
+    Generate(WriteId),
     /// The second half of a base write on a `BaseReplica` (B8): apply, unlock, ack.
     ApplyBase(WriteId),
     /// The coordinator gives up waiting for acks (W6).
@@ -394,6 +397,7 @@ pub enum Timer {
 impl fmt::Display for Timer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Timer::Generate(w) => write!(f, "Generate {w}"),
             Timer::ApplyBase(w) => write!(f, "ApplyBase {w}"),
             Timer::WriteTimeout(w) => write!(f, "WriteTimeout {w}"),
             Timer::BatchlogReplay(b) => write!(f, "BatchlogReplay {b}"),

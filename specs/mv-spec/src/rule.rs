@@ -303,7 +303,8 @@ pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, re
     // A base write is lost only by a fault: then a coordinator that outlives it hints.
     when(design.base_hints && (crashes || lossy || data_loss), &[W10, W11, W12]);
     when(design.local_batchlog, &[B9, B10, B11, V2]);
-    when(crashes, &[R1, R2, R3, Crash]);
+    when(crashes, &[R1, R3, Crash]);
+    when(crashes && design.replay_regenerates, &[R2]);
     when(lossy, &[Drop]);
     when(data_loss, &[DataLoss]);
     when(retries, &[C3]);
@@ -354,6 +355,7 @@ mod tests {
             local_batchlog: false,
             coordinator_batchlog: false,
             base_hints: false,
+            replay_regenerates: false,
         };
         let base = expected(&bare, false, false, false, false);
         assert_eq!(base.iter().count(), 15);
@@ -362,6 +364,7 @@ mod tests {
             local_batchlog: true,
             coordinator_batchlog: true,
             base_hints: true,
+            replay_regenerates: true,
             ..bare
         };
         let all = expected(&full, true, true, true, false);
@@ -380,9 +383,15 @@ mod tests {
         )
         .contains(Rule::B1));
         assert!(!base.contains(Rule::B1) && !base.contains(Rule::V2) && !base.contains(Rule::W9));
-        assert!(expected(&bare, true, false, false, false).contains(Rule::R2));
+        assert!(!expected(&bare, true, false, false, false).contains(Rule::R2));
+        let regenerating = Design {
+            replay_regenerates: true,
+            ..bare
+        };
+        assert!(expected(&regenerating, true, false, false, false).contains(Rule::R2));
         let hinted = Design {
             base_hints: true,
+            replay_regenerates: true,
             ..bare
         };
         assert!(!expected(&hinted, false, false, false, false).contains(Rule::W10));

@@ -48,6 +48,9 @@ pub struct Design {
     /// A coordinator whose write times out hints every base replica that has not acked
     /// (hinted handoff for base writes).
     pub base_hints: bool,
+    /// Commit-log replay after a restart regenerates the view updates of the writes it
+    /// replays (CASSANDRA-10164).
+    pub replay_regenerates: bool,
 }
 
 /// A variant's default configuration: the smallest one in which what it is about shows.
@@ -132,6 +135,8 @@ pub enum Variant {
     NonStrictLiveness,
     /// 4.0 without hinted handoff for base writes (A15).
     NoBaseHints,
+    /// 4.0 whose commit-log replay applies the base without regenerating view updates (A12).
+    NoReplayRegeneration,
 }
 
 /// Everything about one variant.
@@ -158,6 +163,7 @@ const V30: Design = Design {
     local_batchlog: true,
     coordinator_batchlog: false,
     base_hints: true,
+    replay_regenerates: true,
 };
 
 const V40: Design = Design {
@@ -419,6 +425,27 @@ const TABLE: &[Row] = &[
         // RF 2 on 2 nodes pairs every view write with its own node, and there is no crash.
         not_found: ALL_WITNESSES,
     },
+    Row {
+        variant: Variant::NoReplayRegeneration,
+        name: "no-replay-regeneration",
+        description: "A12: cassandra-4.0 whose commit-log replay applies base writes without generating their view updates (before CASSANDRA-10164)",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            replay_regenerates: false,
+            ..V40
+        },
+        // The correct designs' default: a crash between a base replica's commit-log append
+        // (B2) and its view-update step leaves a write whose view updates only replay can
+        // regenerate.
+        defaults: DEFAULT,
+        // The write whose view updates replay drops moved the view key: the old row's
+        // deletion is lost, and a later delivery of the same write (the coordinator's hint)
+        // reads the replayed base, so it recreates the new row but never deletes the old one.
+        anomaly_property: Some("P-one-row"),
+        violated: &["P-converge", "P-replica-converge", "P-one-row", "P-durable"],
+        // Nothing regenerates, so P-converge's witness (R2) is out of reach.
+        not_found: &["P-converge:witness"],
+    },
 ];
 
 // `Variant::row` indexes the table by the enum's discriminant.
@@ -559,6 +586,7 @@ mod tests {
             local_batchlog,
             coordinator_batchlog,
             base_hints,
+            replay_regenerates,
         } = a;
         [
             ("deletion", deletion == b.deletion),
@@ -568,6 +596,7 @@ mod tests {
             ("local_batchlog", local_batchlog == b.local_batchlog),
             ("coordinator_batchlog", coordinator_batchlog == b.coordinator_batchlog),
             ("base_hints", base_hints == b.base_hints),
+            ("replay_regenerates", replay_regenerates == b.replay_regenerates),
         ]
         .into_iter()
         .filter(|(_, same)| !same)
