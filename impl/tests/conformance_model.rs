@@ -279,9 +279,9 @@ fn counterexamples_replay_with_the_switch_only() {
             replayed += 1;
         }
     }
-    // Four violated `always` properties for each of six broken variants, three for
+    // Four violated `always` properties for each of seven broken variants, three for
     // no-base-hints (specs/properties.md, "Expected verdicts").
-    assert_eq!(replayed, 27);
+    assert_eq!(replayed, 31);
 }
 
 /// A11 by a crash rather than by message loss: without the local batchlog, a view write in

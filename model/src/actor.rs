@@ -765,6 +765,7 @@ impl Node<'_> {
         fired(Rule::B4);
         let updates = view_updates(&self.cfg.rules, &existing, &stmt);
         let generated = updates.len();
+        let mut local = false;
         for m in updates {
             let target = self
                 .cfg
@@ -775,6 +776,7 @@ impl Node<'_> {
                 // B5: our own pair: apply locally and synchronously.
                 fired(Rule::B5);
                 self.apply_view(ns, &m);
+                local = true;
             } else {
                 remote.entry(target).or_default().push(m);
             }
@@ -787,14 +789,18 @@ impl Node<'_> {
             origin: self.id,
             seq: ns.disk.next_batch,
         };
-        if self.cfg.rules.local_batchlog {
+        // A13: without `batchlog_waits_for_remote`, a write that also applied a self-paired
+        // mutation has its entry cleaned up with that local apply, before any remote ack: the
+        // remote view writes leave unprotected.
+        let logged = self.cfg.rules.local_batchlog && (self.cfg.rules.batchlog_waits_for_remote || !local);
+        if logged {
             // B6: the local batchlog is durable before any remote view write leaves.
             ns.disk.next_batch += 1;
             ns.disk.batchlog.insert(batch, remote.clone());
             o.set_timer(Timer::BatchlogReplay(batch), model_timeout());
         }
         for (target, mutations) in remote {
-            let batch = self.cfg.rules.local_batchlog.then_some(batch);
+            let batch = logged.then_some(batch);
             o.send(
                 node_actor(target),
                 Msg::ViewWrite {

@@ -128,6 +128,11 @@ fn no_replay_regeneration_needs_a_crash_between_append_and_generate() {
 }
 
 #[test]
+fn early_batchlog_cleanup_loses_a_mixed_writes_remote_deletion() {
+    assert_expected(Variant::EarlyBatchlogCleanup, UNIQUE_A13);
+}
+
+#[test]
 fn no_base_hints_loses_a_base_write() {
     assert_expected(Variant::NoBaseHints, UNIQUE_A15);
 }
@@ -305,4 +310,5 @@ const UNIQUE_A3: u64 = 198_933;
 const UNIQUE_A11: u64 = 43;
 const UNIQUE_A15: u64 = 16_027;
 const UNIQUE_A12: u64 = 85_943;
+const UNIQUE_A13: u64 = 113_175;
 const UNIQUE_RETRY: u64 = 9_741;

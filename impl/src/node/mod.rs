@@ -116,6 +116,8 @@ pub struct Switches {
     pub base_hints: bool,
     /// Commit-log replay regenerates view updates (CASSANDRA-10164).
     pub replay_regenerates: bool,
+    /// A mixed write's batchlog entry waits for the remote acks (CASSANDRA-13069).
+    pub batchlog_waits_for_remote: bool,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -130,6 +132,7 @@ impl From<Design> for Switches {
             coordinator_batchlog: design.coordinator_batchlog,
             base_hints: design.base_hints,
             replay_regenerates: design.replay_regenerates,
+            batchlog_waits_for_remote: design.batchlog_waits_for_remote,
             bugs: SeededBugs::default(),
         }
     }
@@ -835,6 +838,7 @@ impl Node {
             o.persist(Persist::BaseApply(write, stmt.k));
         }
         let mut remote: BTreeMap<NodeId, Vec<ViewMutation>> = BTreeMap::new();
+        let mut local = false;
         for m in mutations {
             match self.paired(stmt.k, m.key) {
                 // B5: our own pair: apply here, synchronously.
@@ -842,6 +846,7 @@ impl Node {
                     o.rule(Rule::B5);
                     self.disk.store.apply_view(&self.sw.view, &m);
                     o.persist(Persist::ViewApply(m.key));
+                    local = true;
                 }
                 Some(t) => remote.entry(t).or_default().push(m),
                 None => o.violation(format!(
@@ -854,7 +859,10 @@ impl Node {
             return generated;
         }
         o.rule(Rule::B6);
-        let batch = if self.sw.local_batchlog {
+        // A13: without `batchlog_waits_for_remote` a write that also applied a self-paired
+        // mutation loses its entry with that local apply: its remote view writes are unlogged.
+        let logged = self.sw.local_batchlog && (self.sw.batchlog_waits_for_remote || !local);
+        let batch = if logged {
             // B6: the batchlog entry is durable before any remote view write leaves.
             let id = BatchId {
                 origin: self.id,

@@ -356,6 +356,7 @@ mod tests {
             coordinator_batchlog: false,
             base_hints: false,
             replay_regenerates: false,
+            batchlog_waits_for_remote: false,
         };
         let base = expected(&bare, false, false, false, false);
         assert_eq!(base.iter().count(), 15);
@@ -365,6 +366,7 @@ mod tests {
             coordinator_batchlog: true,
             base_hints: true,
             replay_regenerates: true,
+            batchlog_waits_for_remote: true,
             ..bare
         };
         let all = expected(&full, true, true, true, false);

@@ -51,6 +51,10 @@ pub struct Design {
     /// Commit-log replay after a restart regenerates the view updates of the writes it
     /// replays (CASSANDRA-10164).
     pub replay_regenerates: bool,
+    /// A write with both a self-paired and remote view mutations keeps its local batchlog
+    /// entry until the remote view replicas ack (CASSANDRA-13069); without it the entry is
+    /// cleaned up as soon as the local mutation is applied.
+    pub batchlog_waits_for_remote: bool,
 }
 
 /// A variant's default configuration: the smallest one in which what it is about shows.
@@ -137,6 +141,8 @@ pub enum Variant {
     NoBaseHints,
     /// 4.0 whose commit-log replay applies the base without regenerating view updates (A12).
     NoReplayRegeneration,
+    /// 4.0 that cleans up a mixed write's batchlog entry once its local mutation is applied (A13).
+    EarlyBatchlogCleanup,
 }
 
 /// Everything about one variant.
@@ -164,6 +170,7 @@ const V30: Design = Design {
     coordinator_batchlog: false,
     base_hints: true,
     replay_regenerates: true,
+    batchlog_waits_for_remote: true,
 };
 
 const V40: Design = Design {
@@ -446,6 +453,22 @@ const TABLE: &[Row] = &[
         // Nothing regenerates, so P-converge's witness (R2) is out of reach.
         not_found: &["P-converge:witness"],
     },
+    Row {
+        variant: Variant::EarlyBatchlogCleanup,
+        name: "early-batchlog-cleanup",
+        description: "A13: cassandra-4.0 removing the local batchlog entry of a write with both self-paired and remote view mutations once the local one is applied (before CASSANDRA-13069)",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            batchlog_waits_for_remote: false,
+            ..V40
+        },
+        // The correct designs' default: its second write deletes the old view row remotely
+        // and creates the new one locally, a mixed write; the crash loses the remote deletion.
+        defaults: DEFAULT,
+        anomaly_property: Some("P-one-row"),
+        violated: &["P-converge", "P-replica-converge", "P-one-row", "P-durable"],
+        not_found: &[],
+    },
 ];
 
 // `Variant::row` indexes the table by the enum's discriminant.
@@ -587,6 +610,7 @@ mod tests {
             coordinator_batchlog,
             base_hints,
             replay_regenerates,
+            batchlog_waits_for_remote,
         } = a;
         [
             ("deletion", deletion == b.deletion),
@@ -597,6 +621,10 @@ mod tests {
             ("coordinator_batchlog", coordinator_batchlog == b.coordinator_batchlog),
             ("base_hints", base_hints == b.base_hints),
             ("replay_regenerates", replay_regenerates == b.replay_regenerates),
+            (
+                "batchlog_waits_for_remote",
+                batchlog_waits_for_remote == b.batchlog_waits_for_remote,
+            ),
         ]
         .into_iter()
         .filter(|(_, same)| !same)

@@ -153,6 +153,7 @@ fn design_cells(d: Design) -> Vec<String> {
         yes_no(d.coordinator_batchlog).to_string(),
         yes_no(d.base_hints).to_string(),
         yes_no(d.replay_regenerates).to_string(),
+        yes_no(d.batchlog_waits_for_remote).to_string(),
     ]
 }
 
@@ -181,7 +182,7 @@ fn design_choices_table_matches_the_variant_table() {
     for row in &table[1..] {
         let v = Variant::from_name(&name(&row[0])).expect("checked above");
         let differs: Vec<bool> = match v.baseline() {
-            None => vec![false; 8],
+            None => vec![false; 9],
             Some(b) => design_cells(v.design())
                 .iter()
                 .zip(design_cells(b.design()))
