@@ -154,6 +154,37 @@ fn base_hints_recover_a_lost_base_write() {
     }
 }
 
+/// The half-sent write (A15, `specs/protocol.md` known weakness (c)): at RF 2 a coordinator
+/// that crashes with one of its base writes in flight leaves the replicas split, and only
+/// repair (not modelled yet) could join them; the coordinator batchlog closes the gap, because
+/// a batchlog node replays the write to the replica that never got it (W9).
+#[test]
+fn the_coordinator_batchlog_closes_the_half_sent_write() {
+    let mut plain = MvModelCfg::for_variant(Variant::Cassandra40);
+    plain.ring.rf = 2;
+    let (_, c) = check(plain);
+    let path = c
+        .discoveries
+        .get("P-replica-converge")
+        .expect("the half-sent write splits RF 2");
+    assert!(path
+        .clone()
+        .into_actions()
+        .iter()
+        .any(|a| matches!(a, stateright::actor::ActorModelAction::Crash(_))));
+    let mut cbl = MvModelCfg::for_variant(Variant::Cassandra40Cbl);
+    cbl.ring.rf = 2;
+    let (m, c) = check(cbl);
+    for p in PROPERTIES.iter().filter(|p| p.kind == Kind::Always) {
+        assert!(
+            !c.discoveries.contains_key(p.id),
+            "{} violated with the coordinator batchlog",
+            p.id
+        );
+    }
+    assert!(m.expected_rules().contains(Rule::W9) && c.tally.get(Rule::W9) > 0);
+}
+
 /// Removing R2's regeneration would leave the default green only if nothing needed it: the
 /// witness of P-converge is reached only through R2, so it is the one that would go missing.
 #[test]
