@@ -610,7 +610,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let mut found = Vec::new();
     nulls(&doc, "", &mut found);
     assert!(found.is_empty(), "JSON null at {found:?}");
-    assert_eq!(doc["#meta"]["format-version"], 3);
+    assert_eq!(doc["#meta"]["format-version"], 4);
 
     let states = doc["states"].as_array().unwrap();
     assert!(states.len() > 1);
@@ -651,7 +651,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
             assert!(entry[1].as_u64().unwrap() >= 1, "state {i}: {entry}");
         }
         for n in s["nodes"].as_array().unwrap() {
-            for log in ["batchlog", "hints", "commitlog", "coord_batchlog"] {
+            for log in ["batchlog", "hints", "base_hints", "commitlog", "coord_batchlog"] {
                 let entries = n[log]["#map"]
                     .as_array()
                     .unwrap_or_else(|| panic!("state {i}: {log} is an ITF map"));
@@ -703,20 +703,23 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let r = mvcheck(dir.path(), &["replay", "v1.itf.json"]);
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
 
-    // A version 2 file (durable logs by id only) has the same `#meta` and still replays.
-    let mut v2 = doc.clone();
-    v2["#meta"]["format-version"] = 2.into();
-    std::fs::write(dir.path().join("v2.itf.json"), v2.to_string()).unwrap();
-    let r = mvcheck(dir.path(), &["replay", "v2.itf.json"]);
-    assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+    // Version 2 (durable logs by id only) and 3 (no base hints) files have the same `#meta`
+    // and still replay.
+    for old in [2, 3] {
+        let mut v = doc.clone();
+        v["#meta"]["format-version"] = old.into();
+        std::fs::write(dir.path().join("old.itf.json"), v.to_string()).unwrap();
+        let r = mvcheck(dir.path(), &["replay", "old.itf.json"]);
+        assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+    }
 
     // A file from a newer mvcheck is refused by name, not misread.
     let mut newer = doc.clone();
-    newer["#meta"]["format-version"] = 4.into();
+    newer["#meta"]["format-version"] = 5.into();
     std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
     let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
-    assert!(stderr(&r).contains("format-version 4"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("format-version 5"), "{}", stderr(&r));
 }
 
 /// `explore --addr HOST:0` prints the port the system gave, and serves there.
