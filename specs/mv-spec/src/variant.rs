@@ -201,6 +201,15 @@ const DEFAULT: Defaults = Defaults {
 
 const ONE_WRITE: Workload = Workload::Concurrent { writes: 1, keys: 1 };
 
+/// Two base replicas of one partition (RF 2 on 2 nodes), two concurrent writes to it, no crash.
+const TWO_REPLICAS: Defaults = Defaults {
+    nodes: 2,
+    rf: 2,
+    workload: Workload::Concurrent { writes: 2, keys: 1 },
+    crashes: 0,
+    ..DEFAULT
+};
+
 /// Every witness: none can be reached where the mechanisms they need cannot run.
 const ALL_WITNESSES: &[&str] = &[
     "P-converge:witness",
@@ -310,13 +319,7 @@ const TABLE: &[Row] = &[
             ..V40
         },
         // Two replicas of one partition, so that two writes race on each of them.
-        defaults: Defaults {
-            nodes: 2,
-            rf: 2,
-            workload: Workload::Concurrent { writes: 2, keys: 1 },
-            crashes: 0,
-            ..DEFAULT
-        },
+        defaults: TWO_REPLICAS,
         anomaly_property: Some("P-one-row"),
         violated: &["P-converge", "P-replica-converge", "P-one-row", "P-durable"],
         // RF 2 on 2 nodes pairs every view write with its own node, and there is no crash:
@@ -418,12 +421,8 @@ const TABLE: &[Row] = &[
         // replica misses a write the other applied; no crash, so that the coordinator always
         // lives to hint (the correct designs hold here).
         defaults: Defaults {
-            nodes: 2,
-            rf: 2,
-            workload: Workload::Concurrent { writes: 2, keys: 1 },
-            crashes: 0,
             lossy: true,
-            ..DEFAULT
+            ..TWO_REPLICAS
         },
         anomaly_property: Some("P-replica-converge"),
         // An acknowledged write reached a quorum, and what a quorum holds converges: the
