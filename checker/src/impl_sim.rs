@@ -133,6 +133,7 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<Exit, Failure> {
             "not quiescent (step budget spent or work left)"
         }
     ));
+    say(run.cluster.metrics_report().to_string());
     if let Some(e) = &run.error {
         return Err(Failure::Internal(format!(
             "the implementation broke the protocol (seed {seed}): {e}"

@@ -22,7 +22,8 @@
 //! that carries a batch id leaves only while the sender holds that batch durably, and a
 //! `BaseWriteAck` leaves only once the sender's base table holds the write.
 
-use crate::node::{Addr, Effects, Input, Node, Output, SeededBugs, Switches, Variant};
+use super::metrics::{Metrics, Report};
+use crate::node::{Addr, Effects, Input, Node, Output, Persist, SeededBugs, Switches, Variant};
 use mv_spec::obs::{History, NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::trace::{ClientObservation, Step, TraceConfig};
@@ -171,6 +172,8 @@ pub struct Cluster {
     history: History,
     /// The rules the last step fired (after `new`, the clients' first writes).
     last_rules: RuleSet,
+    /// What an operator would watch (`metrics.rs`).
+    metrics: Metrics,
 }
 
 fn not_enabled<T>(m: String) -> Result<T, StepError> {
@@ -226,7 +229,28 @@ impl Cluster {
             data_losses: vec![0; n],
             history: History::default(),
             last_rules,
+            metrics: Metrics::default(),
             cfg,
+        })
+    }
+
+    /// What an operator would watch, so far.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The metrics report, with each node's hints pending per target (view and base hints).
+    pub fn metrics_report(&self) -> Report<'_> {
+        self.metrics.report(self.cfg.ring.nodes, &|id| {
+            let o = self.nodes[id.0 as usize].observe();
+            let mut per: std::collections::BTreeMap<NodeId, usize> = std::collections::BTreeMap::new();
+            for h in &o.hints {
+                *per.entry(h.target).or_default() += 1;
+            }
+            for h in &o.base_hints {
+                *per.entry(h.target).or_default() += 1;
+            }
+            per.into_iter().collect()
         })
     }
 
@@ -310,6 +334,9 @@ impl Cluster {
     pub fn apply(&mut self, step: &Step) -> Result<(), StepError> {
         self.last_rules = RuleSet::default();
         let r = self.apply_step(step);
+        if r.is_ok() {
+            self.metrics.tick();
+        }
         if self.last_rules.contains(Rule::B10) {
             self.history.set(History::REPLAY);
         }
@@ -391,6 +418,7 @@ impl Cluster {
                 self.last_rules.insert(Rule::DataLoss);
                 self.nodes[n].step(Input::DataLoss);
                 self.data_losses[n] += 1;
+                self.metrics.forget(NodeId(n as u8));
                 self.lose_connections(n);
                 Ok(())
             }
@@ -437,6 +465,9 @@ impl Cluster {
                     if mutations.iter().any(|m| m.row.marker.is_none_or(|l| l.expired)) {
                         self.history.set(History::REMOTE_SWITCH);
                     }
+                }
+                if let (Msg::ViewWriteAck { batch }, Addr::Node(target)) = (&msg, src) {
+                    self.metrics.acked(NodeId(n as u8), *batch, target);
                 }
                 self.network.remove(i);
                 self.carry_out(n, fx)
@@ -539,6 +570,17 @@ impl Cluster {
                     if let Some(p) = self.undurable_send(n, to, &msg) {
                         problems.push(p);
                     }
+                    if let (
+                        Msg::ViewWrite {
+                            batch: Some(b),
+                            mutations,
+                            ..
+                        },
+                        Addr::Node(t),
+                    ) = (&msg, to)
+                    {
+                        self.metrics.sent(NodeId(n as u8), *b, t, mutations.len());
+                    }
                     self.network.push(Envelope {
                         src: me,
                         dst: to,
@@ -552,6 +594,8 @@ impl Cluster {
                 Output::CancelTimer(t) => {
                     self.timers[n].remove(&t);
                 }
+                Output::Persist(Persist::BatchlogWrite(b)) => self.metrics.batchlog(b, true),
+                Output::Persist(Persist::BatchlogRemove(b)) => self.metrics.batchlog(b, false),
                 Output::Persist(_) => {}
             }
         }

@@ -17,8 +17,10 @@
 //! evaluated on it.
 
 mod cluster;
+mod metrics;
 
 pub use cluster::{Cluster, ClusterConfig, Envelope, StepError};
+pub use metrics::{Metrics, Report};
 pub use mv_spec::rng::SplitMix64;
 pub use mv_spec::workload::{ClientScript, Workload};
 
