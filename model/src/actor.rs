@@ -134,6 +134,21 @@ impl NodeState {
     pub fn locked(&self, k: Key) -> bool {
         self.disk.commitlog.values().any(|e| e.stmt.k == k)
     }
+
+    /// Whether the node durably holds `batch` for view replica `target`, in its local batchlog
+    /// or as a hint: what an ack from `target` would clear (B9).
+    pub fn holds_batch(&self, batch: BatchId, target: NodeId) -> bool {
+        self.disk.batchlog.get(&batch).is_some_and(|e| e.contains_key(&target))
+            || self.disk.hints.get(&target).is_some_and(|h| h.contains_key(&batch))
+    }
+
+    /// Whether the node holds a base hint of `write` for base replica `target` (W12).
+    pub fn holds_base_hint(&self, write: WriteId, target: NodeId) -> bool {
+        self.disk
+            .base_hints
+            .get(&target)
+            .is_some_and(|h| h.contains_key(&write))
+    }
 }
 
 /// A client's state.
@@ -378,20 +393,14 @@ impl Node<'_> {
                 let from = from.expect("only nodes ack base writes");
                 ns.coord.contains_key(write)
                     || Self::replay_pending(ns, *write, from)
-                    || Self::base_hint_pending(ns, *write, from)
+                    || ns.holds_base_hint(*write, from)
             }
             Msg::ViewWriteAck { batch } => {
                 let from = from.expect("only nodes ack view writes");
-                ns.disk.batchlog.get(batch).is_some_and(|e| e.contains_key(&from))
-                    || ns.disk.hints.get(&from).is_some_and(|h| h.contains_key(batch))
+                ns.holds_batch(*batch, from)
             }
             Msg::WriteOk { .. } | Msg::WriteTimeout { .. } => false,
         }
-    }
-
-    /// Whether this node holds a base hint of `write` for `from` (W12).
-    fn base_hint_pending(ns: &NodeState, write: WriteId, from: NodeId) -> bool {
-        ns.disk.base_hints.get(&from).is_some_and(|h| h.contains_key(&write))
     }
 
     /// Whether base replica `from` still owes this node an ack for a replayed `write` (W9).
@@ -418,7 +427,7 @@ impl Node<'_> {
             Msg::BaseWriteAck { write } => {
                 let from = from.expect("only nodes ack base writes");
                 let replayed = Self::replay_pending(ns, write, from);
-                let hinted = Self::base_hint_pending(ns, write, from);
+                let hinted = ns.holds_base_hint(write, from);
                 if ns.coord.contains_key(&write) {
                     self.on_base_ack(ns, write, from, o);
                 }
@@ -585,9 +594,15 @@ impl Node<'_> {
         hints.remove(&write);
         if hints.is_empty() {
             ns.disk.base_hints.remove(&from);
-            if !ns.disk.hints.contains_key(&from) {
-                o.cancel_timer(Timer::HintDelivery(from));
-            }
+        }
+        Self::stop_idle_hint_delivery(ns, from, o);
+    }
+
+    /// One hint store per target holds view and base hints: its delivery timer stops only when
+    /// neither kind is left for `target`.
+    fn stop_idle_hint_delivery(ns: &NodeState, target: NodeId, o: &mut Out<MvActor>) {
+        if !ns.disk.hints.contains_key(&target) && !ns.disk.base_hints.contains_key(&target) {
+            o.cancel_timer(Timer::HintDelivery(target));
         }
     }
 
@@ -847,9 +862,7 @@ impl Node<'_> {
             hints.remove(&batch);
             if hints.is_empty() {
                 ns.disk.hints.remove(&from);
-                if !ns.disk.base_hints.contains_key(&from) {
-                    o.cancel_timer(Timer::HintDelivery(from));
-                }
+                Self::stop_idle_hint_delivery(ns, from, o);
             }
         }
     }

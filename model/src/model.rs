@@ -152,24 +152,23 @@ impl MvModel {
             // way, and allowing it would make the multiset of messages unbounded.
             Timer::HintDelivery(t) => {
                 let target = node_actor(t);
-                let d = &self.node(s, me.0 as usize).disk;
-                let base_hinted = |w: WriteId| d.base_hints.get(&t).is_some_and(|h| h.contains_key(&w));
+                let holder = self.node(s, me.0 as usize);
                 !s.crashed[t.0 as usize]
                     && !Self::in_flight(s, |e| match e.msg {
                         Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
                         // Only an ack this node would take; a stale one is a no-op that
                         // stays in flight for ever and must not hold hints back.
-                        Msg::ViewWriteAck { batch } => {
-                            e.src == target
-                                && e.dst == my
-                                && (d.batchlog.get(&batch).is_some_and(|b| b.contains_key(&t))
-                                    || d.hints.get(&t).is_some_and(|h| h.contains_key(&batch)))
+                        Msg::ViewWriteAck { batch } => e.src == target && e.dst == my && holder.holds_batch(batch, t),
+                        Msg::BaseWrite { write, .. } => {
+                            e.src == my && e.dst == target && holder.holds_base_hint(write, t)
                         }
-                        Msg::BaseWrite { write, .. } => e.src == my && e.dst == target && base_hinted(write),
-                        Msg::BaseWriteAck { write } => e.src == target && e.dst == my && base_hinted(write),
+                        Msg::BaseWriteAck { write } => {
+                            e.src == target && e.dst == my && holder.holds_base_hint(write, t)
+                        }
                         _ => false,
                     })
-                    && !d
+                    && !holder
+                        .disk
                         .base_hints
                         .get(&t)
                         .is_some_and(|h| h.keys().any(|&w| self.ack_owed(s, w, me)))

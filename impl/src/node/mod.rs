@@ -560,9 +560,7 @@ impl Node {
                     o.persist(Persist::BaseHintRemove(replica, write));
                     if hints.is_empty() {
                         self.disk.base_hints.remove(&replica);
-                        if !self.disk.hints.contains_key(&replica) {
-                            o.cancel(Timer::HintDelivery(replica));
-                        }
+                        self.stop_idle_hint_delivery(replica, &mut o);
                     }
                 }
                 if for_replay {
@@ -601,9 +599,7 @@ impl Node {
                 }
             }
             (Msg::ViewWriteAck { batch }, Some(target)) => {
-                let in_batchlog = self.disk.batchlog.get(&batch).is_some_and(|e| e.contains_key(&target));
-                let in_hints = self.disk.hints.get(&target).is_some_and(|h| h.contains_key(&batch));
-                if !in_batchlog && !in_hints {
+                if !self.holds_batch(batch, target) {
                     return Effects::skip();
                 }
                 fx.taken = true;
@@ -905,10 +901,16 @@ impl Node {
             }
             if hints.is_empty() {
                 self.disk.hints.remove(&target);
-                if !self.disk.base_hints.contains_key(&target) {
-                    o.cancel(Timer::HintDelivery(target));
-                }
+                self.stop_idle_hint_delivery(target, o);
             }
+        }
+    }
+
+    /// One hint store per target holds view and base hints: its delivery timer stops only when
+    /// neither kind is left for `target`.
+    fn stop_idle_hint_delivery(&self, target: NodeId, o: &mut Out) {
+        if !self.disk.hints.contains_key(&target) && !self.disk.base_hints.contains_key(&target) {
+            o.cancel(Timer::HintDelivery(target));
         }
     }
 

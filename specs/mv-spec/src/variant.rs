@@ -267,7 +267,7 @@ const TABLE: &[Row] = &[
             ..V30
         },
         // The coordinator batchlog multiplies the messages of a write: `switch` is not
-        // exhaustive in 90 s on 2 cores (12.3 million states). `move-existing` is `switch` without its first
+        // exhaustive in 90 s on 2 cores (11.2 million states). `move-existing` is `switch` without its first
         // write (the row exists when the run starts): one write, one crash, and still a
         // self-paired view update (B5) beside a remote one (B6).
         defaults: Defaults {
