@@ -139,6 +139,10 @@ pub struct ModelArgs {
     /// off for a variant whose default loses them.
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub lossy: Option<bool>,
+    /// With --lossy, how many messages a run may lose (default 2). The budget keeps the
+    /// state space finite: every redelivery after a loss writes a new batchlog entry.
+    #[arg(long)]
+    pub drops: Option<u8>,
     /// How many times a client retries a write that timed out, with the same timestamp, as
     /// a new request to the same coordinator (rule C3; at most 2).
     #[arg(long)]
@@ -167,6 +171,14 @@ pub struct SearchArgs {
     /// table), so CI can keep a configuration honest.
     #[arg(long)]
     pub require_coverage: bool,
+    /// Skip K, the sync bound, which an exhaustive run with no violation computes by
+    /// exploring the state space a second time.
+    #[arg(long)]
+    pub no_sync_bound: bool,
+    /// P-bounded: exit 12 when K exceeds this many steps. Default: the variant's pinned K at
+    /// its default configuration, and no bound at any other configuration.
+    #[arg(long, value_name = "K")]
+    pub max_sync_steps: Option<u32>,
 }
 
 /// Output settings.
@@ -285,6 +297,12 @@ impl ModelArgs {
         if let Some(l) = self.lossy {
             cfg.lossy = l;
         }
+        if let Some(d) = self.drops {
+            if !cfg.lossy {
+                return Err("--drops bounds message loss, which needs --lossy".to_string());
+            }
+            cfg.drops = d;
+        }
         if let Some(r) = self.retries {
             cfg.retries = r;
         }
@@ -308,9 +326,9 @@ pub struct ImplSimArgs {
     /// default to 1. Overrides --crashes, --data-loss and --lossy.
     #[arg(long, value_name = "LIST")]
     pub faults: Option<String>,
-    /// Where to write the trace (required unless --bench); `-` writes it to stdout and the
-    /// report to stderr, so it pipes into `mvcheck validate -`.
-    #[arg(long, required_unless_present = "bench")]
+    /// Where to write the trace (required unless --bench or --bench-sync); `-` writes it to
+    /// stdout and the report to stderr, so it pipes into `mvcheck validate -`.
+    #[arg(long, required_unless_present_any = ["bench", "bench_sync"])]
     pub out: Option<PathBuf>,
     /// Validate the trace on the model after writing it.
     #[arg(long)]
@@ -319,6 +337,24 @@ pub struct ImplSimArgs {
     /// and serializing every trace, and report steps per second.
     #[arg(long, conflicts_with_all = ["validate", "out"])]
     pub bench: bool,
+    /// Measure how long the view takes to catch up: --runs runs in virtual time with
+    /// Cassandra's constants, faults within --fault-window, each measured from the later of
+    /// the last fault and the last client write to quiescence, against the model's bound T.
+    #[arg(long, conflicts_with_all = ["validate", "out", "bench"])]
+    pub bench_sync: bool,
+    /// With --bench-sync: how many runs (seeds SEED, SEED+1, ...).
+    #[arg(long, default_value_t = 10_000, requires = "bench_sync")]
+    pub runs: u64,
+    /// With --bench-sync: faults happen within this many milliseconds from the start. The
+    /// default, 20 ms, is about as long as the writes take, so most faults hit work in
+    /// progress; a longer window mostly crashes idle nodes.
+    #[arg(long, default_value_t = 20, requires = "bench_sync", value_name = "MS")]
+    pub fault_window: u64,
+    /// With --bench-sync: override time constants, in milliseconds, comma-separated:
+    /// write_request_timeout, batchlog_replay_interval, hint_dispatch_interval,
+    /// max_hint_window, max_latency, max_local, max_restart.
+    #[arg(long, requires = "bench_sync", value_name = "NAME=MS,...")]
+    pub timing: Option<String>,
 }
 
 /// Where the node clock comes from.

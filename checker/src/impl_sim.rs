@@ -12,8 +12,11 @@
 
 use crate::cli::ImplSimArgs;
 use crate::{Exit, Failure};
+use mv_impl::sim::timed::{run_timed, TimedOptions};
 use mv_impl::sim::{self, ClusterConfig, SimOptions};
+use mv_model::bound::SyncBound;
 use mv_model::trace::{model_config, trace_config, validate_on, Options};
+use mv_spec::timing::Timing;
 use std::io::Write;
 use std::time::Instant;
 
@@ -88,6 +91,10 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<Exit, Failure> {
     };
     if args.bench {
         return bench(cfg, opts, &model_cfg);
+    }
+    if args.bench_sync {
+        let timing = parse_timing(args.timing.as_deref().unwrap_or("")).map_err(Failure::Usage)?;
+        return bench_sync(cfg, &model_cfg, args, timing);
     }
     let out = args.out.as_ref().expect("clap requires --out without --bench");
     let started = Instant::now();
@@ -192,6 +199,153 @@ fn bench(cfg: ClusterConfig, opts: SimOptions, model_cfg: &mv_model::MvModelCfg)
         bytes as f64 / 1e6,
         summary(model_cfg)
     );
+    Ok(Exit::Ok)
+}
+
+/// `--timing`: Cassandra's constants with the named ones replaced.
+fn parse_timing(list: &str) -> Result<Timing, String> {
+    let mut t = Timing::CASSANDRA;
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--timing: {item:?} is not NAME=MILLISECONDS"))?;
+        let ms: u64 = value
+            .parse()
+            .map_err(|_| format!("--timing: {item:?}: {value:?} is not a number of milliseconds"))?;
+        let slot = match name {
+            "write_request_timeout" => &mut t.write_request_timeout,
+            "batchlog_replay_interval" => &mut t.batchlog_replay_interval,
+            "hint_dispatch_interval" => &mut t.hint_dispatch_interval,
+            "max_hint_window" => &mut t.max_hint_window,
+            "max_latency" => &mut t.max_latency,
+            "max_local" => &mut t.max_local,
+            "max_restart" => &mut t.max_restart,
+            other => {
+                return Err(format!(
+                    "--timing: unknown constant {other:?}; known: write_request_timeout, batchlog_replay_interval, hint_dispatch_interval, max_hint_window, max_latency, max_local, max_restart"
+                ))
+            }
+        };
+        if ms == 0 && name != "max_local" {
+            return Err(format!("--timing: {name} must be at least 1 ms"));
+        }
+        *slot = ms;
+    }
+    if t.max_restart >= t.max_hint_window {
+        return Err(format!(
+            "--timing: max_restart ({} ms) must stay under max_hint_window ({} ms): the bound assumes every outage is shorter than the hint window",
+            t.max_restart, t.max_hint_window
+        ));
+    }
+    Ok(t)
+}
+
+/// The value at quantile `q` of sorted `v`.
+fn quantile(v: &[u64], q: f64) -> u64 {
+    let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+    v[i.min(v.len() - 1)]
+}
+
+/// `--bench-sync`: the distribution of measured sync times against the model's T.
+fn bench_sync(
+    cfg: ClusterConfig,
+    model_cfg: &mv_model::MvModelCfg,
+    args: &ImplSimArgs,
+    timing: Timing,
+) -> Result<Exit, Failure> {
+    let model = model_cfg.clone().into_model();
+    println!("model: {}", model.summary());
+    let started = Instant::now();
+    let w = match model.sync_bound(50_000_000, timing) {
+        SyncBound::Bounded(w) => w,
+        SyncBound::Cycle(_) | SyncBound::Stuck(_) => {
+            println!("the model finds no sync bound at this configuration: some fault-free run never settles (`mvcheck check` shows it)");
+            return Ok(Exit::Violation);
+        }
+        SyncBound::TooLarge(n) => {
+            return Err(Failure::Usage(format!(
+                "the model has more than {n} states at this configuration: too many to compute T"
+            )))
+        }
+    };
+    let t_us = w.t_ms * 1_000;
+    println!(
+        "bound from the model ({:.1} s): K = {} steps, T = {:.3} s = {}",
+        started.elapsed().as_secs_f64(),
+        w.k,
+        w.t_ms as f64 / 1000.0,
+        w.formula()
+    );
+    let started = Instant::now();
+    let mut times = Vec::with_capacity(args.runs as usize);
+    let mut worst_seed = args.seed;
+    let (mut over, mut unsettled) = (Vec::new(), Vec::new());
+    for r in 0..args.runs {
+        let seed = args.seed.wrapping_add(r);
+        let opts = TimedOptions {
+            timing,
+            fault_window: args.fault_window,
+            drops: model_cfg.drops,
+            max_steps: args.steps.max(10_000),
+            ..TimedOptions::new(seed)
+        };
+        let run = run_timed(cfg.clone(), &opts).map_err(Failure::Usage)?;
+        if let Some(e) = &run.error {
+            return Err(Failure::Internal(format!(
+                "the implementation broke the protocol (seed {seed}): {e}"
+            )));
+        }
+        if !run.violated.is_empty() {
+            println!("seed {seed}: violated at the final state: {}", run.violated.join(", "));
+            return Ok(Exit::Violation);
+        }
+        match run.sync_time() {
+            Some(us) => {
+                if times.iter().all(|&m| us > m) {
+                    worst_seed = seed;
+                }
+                if us > t_us {
+                    over.push(seed);
+                }
+                times.push(us);
+            }
+            None => unsettled.push(seed),
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    times.sort_unstable();
+    let s = |us: u64| us as f64 / 1e6;
+    if times.is_empty() {
+        println!("no run settled");
+        return Ok(Exit::Violation);
+    }
+    println!(
+        "{} runs in {secs:.1} s ({:.0} runs/s), faults within the first {} ms, virtual time:",
+        args.runs,
+        args.runs as f64 / secs,
+        args.fault_window
+    );
+    println!(
+        "sync time after the last fault and the last client write: p50 {:.3} s, p99 {:.3} s, max {:.3} s (seed {worst_seed}); bound T {:.3} s",
+        s(quantile(&times, 0.5)),
+        s(quantile(&times, 0.99)),
+        s(*times.last().expect("not empty")),
+        w.t_ms as f64 / 1000.0
+    );
+    if !unsettled.is_empty() {
+        println!(
+            "{} run(s) never settled within {} steps, first seed {}",
+            unsettled.len(),
+            args.steps.max(10_000),
+            unsettled[0]
+        );
+        return Ok(Exit::Violation);
+    }
+    if !over.is_empty() {
+        println!("{} run(s) took longer than T, first seed {}", over.len(), over[0]);
+        return Ok(Exit::Violation);
+    }
+    println!("every run settled within T");
     Ok(Exit::Ok)
 }
 

@@ -146,7 +146,7 @@ pub fn model_flags(c: &MvModelCfg) -> String {
     }
     f.push_str(&format!(" --crashes {} --data-loss {}", c.crashes, c.data_loss));
     if c.lossy {
-        f.push_str(" --lossy");
+        f.push_str(&format!(" --lossy --drops {}", c.drops));
     }
     if c.retries > 0 {
         f.push_str(&format!(" --retries {}", c.retries));
@@ -233,13 +233,25 @@ pub fn save(
     status: &str,
     dir: &FsPath,
 ) -> Result<PathBuf, Failure> {
+    save_with(model, path, property, status, dir, json!({}))
+}
+
+/// As [`save`], with more `#meta` fields (P-bounded's worst run names its `start`).
+pub fn save_with(
+    model: &MvModel,
+    path: &Path<State, Action>,
+    property: &str,
+    status: &str,
+    dir: &FsPath,
+    meta: Value,
+) -> Result<PathBuf, Failure> {
     let mut states = Vec::new();
     let mut step: Option<Step> = None;
     for (i, (s, a)) in path.clone().into_vec().into_iter().enumerate() {
         states.push(state_json(model, &s, step.as_ref(), i));
         step = a.as_ref().map(|a| model.to_step(a));
     }
-    let doc = json!({
+    let mut doc = json!({
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
@@ -255,6 +267,9 @@ pub fn save(
         "vars": ["nodes", "network", "writes", "mbt::actionTaken", "mbt::nondetPicks"],
         "states": states,
     });
+    if let (Some(Value::Object(m)), Value::Object(extra)) = (doc.get_mut("#meta"), meta) {
+        m.extend(extra);
+    }
     std::fs::create_dir_all(dir).map_err(|e| Failure::Usage(format!("cannot create {}: {e}", dir.display())))?;
     let stem = format!("{}.{property}", model.cfg.variant.name());
     let mut file = dir.join(format!("{stem}.itf.json"));
@@ -309,8 +324,20 @@ pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure
         .get("property")
         .and_then(Value::as_str)
         .ok_or_else(|| bad("#meta.property is missing".into()))?;
-    let def = mv_spec::props::property(property)
-        .ok_or_else(|| bad(format!("#meta.property {property:?} is no known property")))?;
+    let bounded = property == "P-bounded";
+    let def = mv_spec::props::property(property);
+    if def.is_none() && !bounded {
+        return Err(bad(format!("#meta.property {property:?} is no known property")));
+    }
+    let start = if bounded {
+        let n = meta
+            .get("start")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("#meta.start is missing: a P-bounded run names the step it starts after".into()))?;
+        Some(n as usize)
+    } else {
+        None
+    };
     let model = cfg.into_model();
     let states = doc
         .get("states")
@@ -384,6 +411,10 @@ pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure
     if !json {
         print_path(&model, &path);
     }
+    if let Some(start) = start {
+        return replay_bounded(&model, &path, &actions, start, json, &report);
+    }
+    let def = def.expect("checked above");
     let p = model
         .properties()
         .into_iter()
@@ -420,6 +451,59 @@ pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure
         if let Some(why) = why {
             println!("  => {why}");
         }
+        println!("\n{text}");
+    }
+    Ok(exit)
+}
+
+/// A P-bounded worst run: the steps after `start` must be fault-free and end quiescent;
+/// their number is the K the file claims.
+fn replay_bounded(
+    model: &MvModel,
+    path: &Path<State, Action>,
+    actions: &[Action],
+    start: usize,
+    json: bool,
+    report: &dyn Fn(&str, Exit, Value),
+) -> Result<Exit, Failure> {
+    use mv_model::bound::{step_kind, StepKind};
+    let run = actions.get(start..).unwrap_or(&[]);
+    let fault = run.iter().position(|a| step_kind(a) == StepKind::Fault);
+    let quiescent = model.quiescent(path.last_state());
+    let (verdict, exit, text) = match (fault, quiescent) {
+        (Some(i), _) => (
+            "diverges",
+            Exit::Divergence,
+            format!(
+                "step {} is a fault, but the run after step {start} is meant to be fault-free",
+                start + i + 1
+            ),
+        ),
+        (None, true) => (
+            "holds",
+            Exit::Ok,
+            format!(
+                "the path replays: {} fault-free steps after step {start} reach quiescence (K = {})",
+                run.len(),
+                run.len()
+            ),
+        ),
+        (None, false) => (
+            "violated",
+            Exit::Violation,
+            format!(
+                "the path replays and ends {} steps after step {start} without reaching quiescence",
+                run.len()
+            ),
+        ),
+    };
+    if json {
+        report(
+            verdict,
+            exit,
+            json!({"start": start, "k": run.len(), "explanation": text}),
+        );
+    } else {
         println!("\n{text}");
     }
     Ok(exit)

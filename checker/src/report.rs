@@ -2,13 +2,16 @@
 
 use crate::cli::{Format, ModelArgs, OutputArgs, SearchArgs, Strategy};
 use crate::{itf, Exit, Failure};
+use mv_model::bound::{step_kind, StepKind, SyncBound, Worst};
 use mv_model::search::{self, Outcome, Progress, SearchCfg};
-use mv_model::{Action, Expected, MvModel, State, Variant};
+use mv_model::{Action, Expected, MvModel, MvModelCfg, State, Variant};
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::rule::{Coverage, Rule};
+use mv_spec::timing::{Delay, Timing};
 use serde_json::json;
 use stateright::{Model, Path};
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -277,7 +280,11 @@ fn report_check(
     }
     // A rule that should have fired and did not fails a `--require-coverage` run like a
     // violation: the configuration no longer checks what it claims to.
-    let code = if !violated.is_empty() || (search.require_coverage && !uncovered.is_empty()) {
+    let bound = (exhaustive && violated.is_empty() && !search.no_sync_bound)
+        .then(|| sync_bound(model, outcome.unique as usize, search, out))
+        .transpose()?;
+    let bound_fails = bound.as_ref().is_some_and(|b| b.verdict == "VIOLATED");
+    let code = if !violated.is_empty() || bound_fails || (search.require_coverage && !uncovered.is_empty()) {
         Exit::Violation
     } else if !exhaustive {
         Exit::Inconclusive
@@ -328,6 +335,9 @@ fn report_check(
                     r.id
                 );
             }
+        }
+        if let Some(b) = &bound {
+            b.print(model);
         }
         if violated.is_empty() && !exhaustive {
             println!(
@@ -397,10 +407,148 @@ fn report_check(
             "not_covered": uncovered,
             "exit_code": code.code(),
             "counterexample_file": saved.as_ref().map(|p| p.display().to_string()),
+            "sync_bound": bound.as_ref().map(|b| b.json()),
         });
         println!("{report}");
     }
     Ok(code)
+}
+
+/// K and P-bounded, as computed after an exhaustive run (`mv_model::bound`).
+struct BoundReport {
+    /// `None` when no fault-free run is bounded (a cycle or a stuck state).
+    worst: Option<Worst>,
+    /// What was found instead of a bound.
+    unbounded: Option<(&'static str, Vec<Action>)>,
+    /// The bound P-bounded checks K against, and where it comes from.
+    limit: Option<(u32, String)>,
+    verdict: &'static str,
+    file: PathBuf,
+    seconds: f64,
+}
+
+fn sync_bound(model: &MvModel, states: usize, search: &SearchArgs, out: &OutputArgs) -> Result<BoundReport, Failure> {
+    let start = Instant::now();
+    // The search just visited every reachable state; the bound's pass visits the same ones.
+    let found = model.sync_bound(states.saturating_add(1), Timing::CASSANDRA);
+    let seconds = start.elapsed().as_secs_f64();
+    let default = model.cfg == MvModelCfg::for_variant(model.cfg.variant);
+    let limit = match (search.max_sync_steps, model.cfg.variant.sync_steps()) {
+        (Some(k), _) => Some((k, "--max-sync-steps".to_string())),
+        (None, Some(k)) if default => Some((
+            k,
+            format!("pinned for {} at its default configuration", model.cfg.variant.name()),
+        )),
+        _ => None,
+    };
+    let (worst, unbounded, actions) = match found {
+        SyncBound::Bounded(w) => {
+            let all: Vec<Action> = w.k_run.prefix.iter().chain(&w.k_run.run).cloned().collect();
+            (Some(*w), None, all)
+        }
+        SyncBound::Cycle(p) => (None, Some(("a fault-free run can go on for ever (a cycle)", p.clone())), p),
+        SyncBound::Stuck(p) => (
+            None,
+            Some(("a state that is not quiescent has nothing but faults left to do", p.clone())),
+            p,
+        ),
+        SyncBound::TooLarge(n) => {
+            return Err(Failure::Internal(format!(
+                "the sync-bound pass found more than {n} states where the search found {states}: is the model deterministic?"
+            )))
+        }
+    };
+    let verdict = match (&worst, &limit) {
+        (None, _) => "VIOLATED",
+        (Some(w), Some((k, _))) if w.k > *k => "VIOLATED",
+        (Some(_), Some(_)) => "holds",
+        (Some(_), None) => "not checked",
+    };
+    let path = model
+        .replay(&actions)
+        .ok_or_else(|| Failure::Internal("the worst run does not replay".into()))?;
+    let start_at = worst.as_ref().map_or(actions.len(), |w| w.k_run.prefix.len());
+    let file = itf::save_with(
+        model,
+        &path,
+        "P-bounded",
+        if worst.is_some() { "worst-run" } else { "unbounded" },
+        &out.out_dir,
+        json!({ "start": start_at }),
+    )?;
+    Ok(BoundReport {
+        worst,
+        unbounded,
+        limit,
+        verdict,
+        file,
+        seconds,
+    })
+}
+
+impl BoundReport {
+    fn print(&self, model: &MvModel) {
+        println!();
+        match (&self.worst, &self.unbounded) {
+            (Some(w), _) => {
+                let r = &w.k_run;
+                let restarts = r.count(Delay::Restart);
+                println!(
+                    "sync bound: K = {} steps from the last fault and the last client write to quiescence, on every fault-free run from {} start states ({:.1} s)",
+                    w.k, w.starts, self.seconds
+                );
+                println!(
+                    "            T = {:.3} s at Cassandra's defaults (`specs/protocol.md`, \"Sync bound\"): {}",
+                    w.t_ms as f64 / 1000.0,
+                    w.formula()
+                );
+                println!(
+                    "worst run in steps: {} timer steps, {} restart(s), {} deliveries, after a {}-step prefix:",
+                    r.timed_steps(),
+                    restarts,
+                    r.run.len() - r.timed_steps() - restarts,
+                    r.prefix.len()
+                );
+                for (i, a) in r.run.iter().enumerate() {
+                    let tag = match step_kind(a) {
+                        StepKind::Timer => "time",
+                        StepKind::Restart => "restart",
+                        _ => "",
+                    };
+                    println!("{:>3}. {:<8}{}", i + 1, tag, model.describe(a));
+                }
+            }
+            (None, Some((why, path))) => {
+                println!("sync bound: UNBOUNDED: {why}; reached in {} steps", path.len());
+            }
+            (None, None) => unreachable!("a report has a bound or says why not"),
+        }
+        match (&self.limit, &self.worst) {
+            (Some((k, from)), Some(w)) => println!("P-bounded: {} (K = {} against {k}, {from})", self.verdict, w.k),
+            (Some((k, from)), None) => println!("P-bounded: VIOLATED (no bound at all, against {k}, {from})"),
+            (None, Some(_)) => {
+                println!("P-bounded: not checked (no K is pinned for this configuration; --max-sync-steps sets one)")
+            }
+            (None, None) => println!("P-bounded: VIOLATED (no bound at all)"),
+        }
+        println!("worst run written: {}", self.file.display());
+        println!("replay:  mvcheck replay {}", self.file.display());
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({
+            "k": self.worst.as_ref().map(|w| w.k),
+            "t_ms": self.worst.as_ref().map(|w| w.t_ms),
+            "t_formula": self.worst.as_ref().map(|w| w.formula()),
+            "starts": self.worst.as_ref().map(|w| w.starts),
+            "timer_steps": self.worst.as_ref().map(|w| w.k_run.timed_steps()),
+            "unbounded": self.unbounded.as_ref().map(|(why, _)| *why),
+            "limit": self.limit.as_ref().map(|(k, _)| *k),
+            "verdict": self.verdict.to_lowercase(),
+            "file": self.file.display().to_string(),
+            "seconds": self.seconds,
+        })
+    }
 }
 
 fn print_saved(model: &MvModel, path: &Path<State, Action>, file: &std::path::Path) {

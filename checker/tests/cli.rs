@@ -58,10 +58,45 @@ fn correct_variant_exits_0_with_every_verdict_and_full_coverage() {
         let count: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         assert!(count > 0, "{line}");
     }
+    // Nothing is violated, so the one file written is P-bounded's worst run, which replays
+    // to quiescence in exactly the pinned K fault-free steps.
+    let k = mv_model::Variant::Cassandra30.sync_steps().unwrap();
+    assert!(
+        out.contains(&format!("P-bounded: holds (K = {k} against {k}, pinned")),
+        "{out}"
+    );
+    let files: Vec<_> = std::fs::read_dir(dir.path().join("_mvcheck-out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(
-        std::fs::read_dir(dir.path()).unwrap().count(),
-        0,
-        "no file when nothing is violated"
+        files,
+        ["cassandra-3.0.P-bounded.itf.json"],
+        "only the worst run is written"
+    );
+    let r = mvcheck(dir.path(), &["replay", "_mvcheck-out/cassandra-3.0.P-bounded.itf.json"]);
+    let replayed = stdout(&r);
+    assert_eq!(r.status.code(), Some(0), "{replayed}");
+    assert!(
+        replayed.contains(&format!("{k} fault-free steps after step")),
+        "{replayed}"
+    );
+    // And P-bounded fails a check whose bound is one step short of K.
+    let o = mvcheck(
+        dir.path(),
+        &[
+            "check",
+            "--variant",
+            "cassandra-3.0",
+            "--max-sync-steps",
+            &(k - 1).to_string(),
+        ],
+    );
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}");
+    assert!(
+        out.contains(&format!("P-bounded: VIOLATED (K = {k} against {}", k - 1)),
+        "{out}"
     );
 }
 

@@ -28,6 +28,7 @@ fn small(variant: Variant, nodes: u8, rf: u8, writes: u8) -> MvModelCfg {
         crashes: 0,
         data_loss: 0,
         lossy: false,
+        drops: mv_model::model::DEFAULT_DROPS,
         ..MvModelCfg::for_variant(variant)
     }
 }

@@ -40,6 +40,7 @@ fn cfg(variant: Variant, nodes: u8, rf: u8, cl: Cl, workload: Workload) -> MvMod
         crashes: 0,
         data_loss: 0,
         lossy: false,
+        drops: mv_model::model::DEFAULT_DROPS,
         ..MvModelCfg::for_variant(variant)
     }
 }
@@ -67,6 +68,7 @@ fn every_path_4_0_concurrent_with_a_crash() {
 fn every_path_3_0_batchlog_and_hints_on_a_lossy_network() {
     let c = MvModelCfg {
         lossy: true,
+        drops: mv_model::model::DEFAULT_DROPS,
         ..cfg(
             Variant::Cassandra30,
             2,
@@ -291,6 +293,7 @@ fn counterexamples_replay_with_the_switch_only() {
 fn a11_by_crash_replays_with_the_switch_only() {
     let cfg = MvModelCfg {
         lossy: false,
+        drops: mv_model::model::DEFAULT_DROPS,
         crashes: 1,
         ..MvModelCfg::for_variant(Variant::NoLocalBatchlog)
     };

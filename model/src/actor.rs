@@ -93,6 +93,9 @@ pub struct Disk {
     pub restarts: u8,
     /// How many times the node lost its data.
     pub data_losses: u8,
+    /// How many messages this node sent (or, for a client's message, was sent) that the
+    /// network lost: bookkeeping of the model that bounds `--lossy` by `--drops`.
+    pub lost: u8,
 }
 
 /// What a coordinator remembers about a write in progress (lost on crash).
@@ -336,6 +339,7 @@ impl Actor for MvActor {
                 let disk = Disk {
                     restarts: ns.disk.restarts,
                     data_losses: ns.disk.data_losses + 1,
+                    lost: ns.disk.lost,
                     ..Disk::default()
                 };
                 *ns = NodeState {

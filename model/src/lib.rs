@@ -32,9 +32,16 @@
 //!
 //! # The environment
 //!
-//! Messages are unordered and may be lost when `--lossy` is set. Nodes crash and restart
-//! (disk survives, memory does not) and may permanently lose their data; both are bounded.
-//! Timers fire only when what they wait for can no longer arrive. See [`model`].
+//! Messages are unordered and, with `--lossy`, up to `--drops` of them may be lost. Nodes
+//! crash and restart (disk survives, memory and the messages in flight to and from them do
+//! not) and may permanently lose their data; both are bounded. Timers fire at any time their
+//! guards allow. See [`model`].
+//!
+//! # How long it takes
+//!
+//! [`bound`] computes K and T: the most steps, and the most time under Cassandra's
+//! constants, that any fault-free run takes from the last fault and the last client write
+//! to quiescence.
 //!
 //! # What is checked
 //!
@@ -44,12 +51,13 @@
 //! # What is abstracted away
 //!
 //! One datacenter, a static ring (no range movements, so no pending endpoints), no read
-//! repair, no anti-entropy repair, no hinted handoff for base writes, no TTL and no hint
-//! expiry (`max_hint_window`), tiny value domains, and client-chosen timestamps.
+//! repair, no anti-entropy repair, no TTL and no hint expiry (`max_hint_window`), tiny value
+//! domains, and client-chosen timestamps (`specs/protocol.md`, "Abstracted away").
 
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod bound;
 pub mod model;
 pub mod render;
 pub mod search;
@@ -82,6 +90,10 @@ pub struct MvModelCfg {
     pub data_loss: u8,
     /// Whether the network may lose messages.
     pub lossy: bool,
+    /// With `lossy`, how many messages a run may lose. Unbounded loss makes the state space
+    /// infinite: a lost ack makes a hint be redelivered, and each redelivery writes a new
+    /// local batchlog entry with a new id.
+    pub drops: u8,
     /// How many times a client retries a write that timed out (C3).
     pub retries: u8,
 }

@@ -114,6 +114,11 @@ impl MvModel {
             .sum()
     }
 
+    /// How many messages the network lost so far (bounded by `cfg.drops`).
+    pub fn drops_used(&self, s: &State) -> u8 {
+        (0..self.nodes()).map(|n| self.node(s, n).disk.lost).sum()
+    }
+
     fn data_losses_used(&self, s: &State) -> u8 {
         (0..self.nodes()).map(|n| self.node(s, n).disk.data_losses).sum()
     }
@@ -398,7 +403,7 @@ impl MvModel {
             c.workload.len(),
             c.crashes,
             c.data_loss,
-            c.lossy,
+            if c.lossy { format!("true drops={}", c.drops) } else { "false".to_string() },
             c.retries
         )
     }
@@ -465,6 +470,14 @@ impl MvModel {
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
                 Self::lose_connections(&mut next, actor);
+            }
+            ActorModelAction::Drop(e) => {
+                let n = actor_node(e.src, self.cfg.ring.nodes)
+                    .or(actor_node(e.dst, self.cfg.ring.nodes))
+                    .expect("every message has a node at one end");
+                if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[n.0 as usize]) {
+                    ns.disk.lost += 1;
+                }
             }
             _ => {}
         }
@@ -545,13 +558,14 @@ impl Model for MvModel {
         self.inner.actions(s, &mut all);
         let crash_budget = self.crashes_used(s) < self.cfg.crashes;
         let loss_budget = self.data_losses_used(s) < self.cfg.data_loss;
+        let drop_budget = self.drops_used(s) < self.cfg.drops;
         actions.extend(all.into_iter().filter(|a| match a {
             ActorModelAction::Crash(id) => crash_budget && actor_node(*id, self.cfg.ring.nodes).is_some(),
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
             // A node's message to itself is a local call (the coordinator's write to its own
             // replica runs on its own mutation stage): the network cannot lose it.
-            ActorModelAction::Drop(e) => e.src != e.dst,
+            ActorModelAction::Drop(e) => e.src != e.dst && drop_budget,
             _ => true,
         }));
     }
@@ -596,6 +610,9 @@ pub fn is_always(p: &Property<MvModel>) -> bool {
     matches!(p.expectation, Expectation::Always)
 }
 
+/// How many messages a `--lossy` run may lose unless `--drops` says otherwise.
+pub const DEFAULT_DROPS: u8 = 2;
+
 impl MvModelCfg {
     /// The default configuration of a variant.
     pub fn for_variant(variant: Variant) -> MvModelCfg {
@@ -612,6 +629,7 @@ impl MvModelCfg {
             crashes: d.crashes,
             data_loss: d.data_loss,
             lossy: d.lossy,
+            drops: DEFAULT_DROPS,
             retries: d.retries,
         }
     }

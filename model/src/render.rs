@@ -124,10 +124,13 @@ impl MvModel {
                 }
             }
             let d = &node.disk;
-            if d.restarts > 0 || d.data_losses > 0 {
+            if d.restarts > 0 || d.data_losses > 0 || d.lost > 0 {
                 out.insert(
                     format!("{me} faults"),
-                    format!("restarts={} data-losses={}", d.restarts, d.data_losses),
+                    format!(
+                        "restarts={} data-losses={} messages-lost={}",
+                        d.restarts, d.data_losses, d.lost
+                    ),
                 );
             }
         }

@@ -345,7 +345,7 @@ static FINGERPRINT: ahash::RandomState = ahash::RandomState::with_seeds(
     0x082e_fa98_ec4e_6c89,
 );
 
-fn fingerprint<T: Hash>(t: &T) -> u64 {
+pub(crate) fn fingerprint<T: Hash>(t: &T) -> u64 {
     FINGERPRINT.hash_one(t)
 }
 

@@ -229,6 +229,7 @@ fn no_local_batchlog_counterexample_path() {
 fn no_local_batchlog_loses_view_update_by_crash() {
     let cfg = MvModelCfg {
         lossy: false,
+        drops: mv_model::model::DEFAULT_DROPS,
         crashes: 1,
         ..MvModelCfg::for_variant(Variant::NoLocalBatchlog)
     };
@@ -339,7 +340,7 @@ const UNIQUE_A1: u64 = 439_549;
 const UNIQUE_A2: u64 = 6_542;
 const UNIQUE_A3: u64 = 198_933;
 const UNIQUE_A11: u64 = 43;
-const UNIQUE_A15: u64 = 16_027;
+const UNIQUE_A15: u64 = 20_199;
 const UNIQUE_A12: u64 = 85_943;
 const UNIQUE_A13: u64 = 113_175;
 const UNIQUE_RETRY: u64 = 9_741;

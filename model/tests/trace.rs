@@ -237,6 +237,7 @@ fn other_changed_observations_are_rejected_with_a_diff() {
             crashes: 0,
             data_loss: 0,
             lossy: false,
+            drops: mv_model::model::DEFAULT_DROPS,
             ..faulty()
         };
         let (h, bad, i) = (0..200)

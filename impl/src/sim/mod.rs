@@ -18,6 +18,7 @@
 
 mod cluster;
 mod metrics;
+pub mod timed;
 
 pub use cluster::{Cluster, ClusterConfig, Envelope, StepError};
 pub use metrics::{Metrics, Report};

@@ -144,7 +144,13 @@ pub struct Explored {
 }
 
 pub fn every_path_against(cfg: &MvModelCfg, imp: ClusterConfig, depth: usize) -> Result<Explored, String> {
-    let model = cfg.clone().into_model();
+    // The implementation loses messages without a budget; `--drops` bounds model searches
+    // only, and the walk here is bounded by `depth` instead.
+    let model = MvModelCfg {
+        drops: u8::MAX,
+        ..cfg.clone()
+    }
+    .into_model();
     let cluster = Cluster::new(imp).map_err(|e| format!("bad configuration: {e}"))?;
     same_rules(model.init_rules(), cluster.last_rules()).map_err(|e| format!("initial state: {e}"))?;
     let pair_key = |s: &State, c: &Cluster| {

@@ -39,6 +39,7 @@ mod ring;
 pub mod rng;
 mod rows;
 pub mod rule;
+pub mod timing;
 pub mod trace;
 pub mod variant;
 pub mod workload;

@@ -159,6 +159,10 @@ struct Row {
     violated: &'static [&'static str],
     /// The witnesses the default configuration cannot reach; the others are found.
     not_found: &'static [&'static str],
+    /// P-bounded: K, the most protocol steps from the last fault and the last client write
+    /// to quiescence at the default configuration (`mv_model::bound`). A correct design
+    /// only; a change that lengthens the worst case fails the check.
+    sync_steps: Option<u32>,
 }
 
 const V30: Design = Design {
@@ -256,6 +260,7 @@ const TABLE: &[Row] = &[
         anomaly_property: None,
         violated: &[],
         not_found: &[],
+        sync_steps: Some(32),
     },
     Row {
         variant: Variant::Cassandra30Cbl,
@@ -278,6 +283,7 @@ const TABLE: &[Row] = &[
         violated: &[],
         // The view row the write deletes is self-paired: no view key switches remotely.
         not_found: NO_ROW_LOOKS_DELETED,
+        sync_steps: Some(35),
     },
     Row {
         variant: Variant::Cassandra40,
@@ -289,6 +295,7 @@ const TABLE: &[Row] = &[
         anomaly_property: None,
         violated: &[],
         not_found: &[],
+        sync_steps: Some(32),
     },
     Row {
         variant: Variant::Cassandra40Cbl,
@@ -308,6 +315,7 @@ const TABLE: &[Row] = &[
         violated: &[],
         // The view row the write deletes is self-paired: no view key switches remotely.
         not_found: NO_ROW_LOOKS_DELETED,
+        sync_steps: Some(35),
     },
     Row {
         variant: Variant::NoPartitionLock,
@@ -325,6 +333,7 @@ const TABLE: &[Row] = &[
         // RF 2 on 2 nodes pairs every view write with its own node, and there is no crash:
         // no remote view write, replay, hint or regeneration happens.
         not_found: ALL_WITNESSES,
+        sync_steps: None,
     },
     Row {
         variant: Variant::RegularTombstone,
@@ -343,6 +352,7 @@ const TABLE: &[Row] = &[
         violated: &["P-converge", "P-replica-converge", "P-cells", "P-durable"],
         // No crash budget.
         not_found: CRASH_WITNESSES,
+        sync_steps: None,
     },
     Row {
         variant: Variant::NoLocalBatchlog,
@@ -363,6 +373,7 @@ const TABLE: &[Row] = &[
         violated: &["P-converge", "P-replica-converge", "P-no-missing", "P-durable"],
         // No batchlog, so no replay and no hints; one write never moves a view row; no crash.
         not_found: ALL_WITNESSES,
+        sync_steps: None,
     },
     Row {
         variant: Variant::SingleDeletionSlot,
@@ -384,6 +395,7 @@ const TABLE: &[Row] = &[
         violated: &["P-converge", "P-replica-converge", "P-cells", "P-durable"],
         // One node: every view write is local, and there is no crash.
         not_found: ALL_WITNESSES,
+        sync_steps: None,
     },
     Row {
         variant: Variant::NonStrictLiveness,
@@ -407,6 +419,7 @@ const TABLE: &[Row] = &[
             "P-one-row:witness",
             "P-durable:witness",
         ],
+        sync_steps: None,
     },
     Row {
         variant: Variant::NoBaseHints,
@@ -430,6 +443,7 @@ const TABLE: &[Row] = &[
         violated: &["P-converge", "P-replica-converge", "P-one-row"],
         // RF 2 on 2 nodes pairs every view write with its own node, and there is no crash.
         not_found: ALL_WITNESSES,
+        sync_steps: None,
     },
     Row {
         variant: Variant::NoReplayRegeneration,
@@ -451,6 +465,7 @@ const TABLE: &[Row] = &[
         violated: &["P-converge", "P-replica-converge", "P-one-row", "P-durable"],
         // Nothing regenerates, so P-converge's witness (R2) is out of reach.
         not_found: &["P-converge:witness"],
+        sync_steps: None,
     },
     Row {
         variant: Variant::EarlyBatchlogCleanup,
@@ -467,6 +482,7 @@ const TABLE: &[Row] = &[
         anomaly_property: Some("P-one-row"),
         violated: &["P-converge", "P-replica-converge", "P-one-row", "P-durable"],
         not_found: &[],
+        sync_steps: None,
     },
 ];
 
@@ -534,6 +550,11 @@ impl Variant {
     /// The default configuration (`specs/properties.md`, "Expected verdicts").
     pub fn defaults(self) -> Defaults {
         self.row().defaults
+    }
+
+    /// P-bounded's pinned K at the default configuration; `None` for a broken design.
+    pub fn sync_steps(self) -> Option<u32> {
+        self.row().sync_steps
     }
 
     /// The property the variant's anomaly is about; `None` for the correct designs.
