@@ -147,6 +147,15 @@ pub struct ModelArgs {
     /// a new request to the same coordinator (rule C3; at most 2).
     #[arg(long)]
     pub retries: Option<u8>,
+    /// Anti-entropy repair budget (rule R4): how many repairs a run may contain. A repair
+    /// runs once the write path has settled and a partition's replicas differ, and streams
+    /// what each replica lacks through its write path. Default: 1 for the correct variants.
+    #[arg(long, conflicts_with = "no_repair")]
+    pub repairs: Option<u8>,
+    /// No anti-entropy repair (`--repairs 0`): what the write path, hints and replay alone
+    /// guarantee.
+    #[arg(long)]
+    pub no_repair: bool,
 }
 
 /// Search bounds and strategy.
@@ -305,6 +314,12 @@ impl ModelArgs {
         }
         if let Some(r) = self.retries {
             cfg.retries = r;
+        }
+        if let Some(r) = self.repairs {
+            cfg.repairs = r;
+        }
+        if self.no_repair {
+            cfg.repairs = 0;
         }
         cfg.validate()?;
         Ok(cfg)

@@ -96,9 +96,9 @@ fn some(v: Value) -> Value {
     json!({"tag": "Some", "value": to_itf(v)})
 }
 
-/// `mbt::nondetPicks`: the choices behind a step, the same five fields in every state.
+/// `mbt::nondetPicks`: the choices behind a step, the same six fields in every state.
 fn nondet_picks(step: Option<&Step>) -> Value {
-    let (mut src, mut dst, mut msg, mut node, mut timer) = (none(), none(), none(), none(), none());
+    let (mut src, mut dst, mut msg, mut node, mut timer, mut key) = (none(), none(), none(), none(), none(), none());
     match step {
         None => {}
         Some(Step::Deliver { src: s, dst: d, msg: m } | Step::Drop { src: s, dst: d, msg: m }) => {
@@ -113,8 +113,12 @@ fn nondet_picks(step: Option<&Step>) -> Value {
         Some(Step::Crash { node: n } | Step::Recover { node: n } | Step::DataLoss { node: n }) => {
             node = some(json!(n));
         }
+        Some(Step::Repair { node: n, key: k }) => {
+            node = some(json!(n));
+            key = some(json!(k));
+        }
     }
-    json!({"src": src, "dst": dst, "msg": msg, "node": node, "timer": timer})
+    json!({"src": src, "dst": dst, "msg": msg, "node": node, "timer": timer, "key": key})
 }
 
 fn pairing_name(p: Pairing) -> &'static str {
@@ -151,6 +155,7 @@ pub fn model_flags(c: &MvModelCfg) -> String {
     if c.retries > 0 {
         f.push_str(&format!(" --retries {}", c.retries));
     }
+    f.push_str(&format!(" --repairs {}", c.repairs));
     f
 }
 
@@ -566,8 +571,15 @@ mod tests {
         assert_eq!(nondet_picks(Some(&timeout))["timer"]["value"], json!({"ApplyBase": 3}));
         assert_eq!(some_keys(&Step::Crash { node: "n0".into() }), ["node"]);
         assert_eq!(some_keys(&Step::DataLoss { node: "n0".into() }), ["node"]);
+        assert_eq!(
+            some_keys(&Step::Repair {
+                node: "n0".into(),
+                key: 2
+            }),
+            ["key", "node"]
+        );
         let picks = nondet_picks(None);
-        assert_eq!(picks.as_object().unwrap().len(), 5);
+        assert_eq!(picks.as_object().unwrap().len(), 6);
         assert!(picks.as_object().unwrap().values().all(|p| *p == none()));
     }
 }

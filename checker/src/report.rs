@@ -513,6 +513,7 @@ impl BoundReport {
                     let tag = match step_kind(a) {
                         StepKind::Timer => "time",
                         StepKind::Restart => "restart",
+                        StepKind::Repair => "repair",
                         _ => "",
                     };
                     println!("{:>3}. {:<8}{}", i + 1, tag, model.describe(a));

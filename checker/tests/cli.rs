@@ -454,6 +454,7 @@ fn counterexamples_end_with_the_broken_fact() {
             "1",
             "--crashes",
             "0",
+            "--no-repair",
             "--strategy",
             "bfs",
         ],
@@ -658,10 +659,10 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
         let picks = s["mbt::nondetPicks"]
             .as_object()
             .unwrap_or_else(|| panic!("state {i}: {s}"));
-        // The same five choices in every state, each an ITF Option variant.
+        // The same six choices in every state, each an ITF Option variant.
         let mut keys: Vec<&str> = picks.keys().map(String::as_str).collect();
         keys.sort_unstable();
-        assert_eq!(keys, ["dst", "msg", "node", "src", "timer"], "state {i}");
+        assert_eq!(keys, ["dst", "key", "msg", "node", "src", "timer"], "state {i}");
         for (k, p) in picks {
             let tag = p["tag"].as_str().unwrap_or_else(|| panic!("state {i} pick {k}: {p}"));
             assert!(tag == "Some" || tag == "None", "state {i} pick {k}: {p}");

@@ -49,6 +49,7 @@ prop_compose! {
         data_loss in 0u8..=1,
         lossy in any::<bool>(),
         retries in 0u8..=2,
+        repairs in 0u8..=2,
     ) -> ClusterConfig {
         ClusterConfig {
             variant,
@@ -59,6 +60,7 @@ prop_compose! {
             data_loss,
             lossy,
             retries,
+            repairs,
             bugs: SeededBugs::default(),
         }
     }
@@ -166,12 +168,12 @@ proptest! {
 
     /// Without data loss, every run of a correct design that ends quiescent satisfies every
     /// property of `specs/properties.md`, whatever the ring, consistency level and workload:
-    /// with crashes when a key has one base replica (RF 1), and on a lossy network when
-    /// nothing crashes. A crash loses the messages in flight to and from its node, so at RF 2
+    /// with crashes at every replication factor, and on a lossy network when nothing
+    /// crashes. A crash loses the messages in flight to and from its node, so at RF 2
     /// and more a coordinator that dies mid-send leaves a base replica without a write its
     /// peers applied (the half-sent write, `specs/protocol.md`, "Known weaknesses" (c)); only
-    /// repair brings it back, and repair is not modelled yet, so those rings run without
-    /// crashes. A lost message alone is recovered by base hints, view hints and replay.
+    /// repair brings it back, so those rings run with one repair more than crashes. A lost
+    /// message alone is recovered by base hints, view hints and replay.
     #[test]
     fn correct_designs_converge_under_crashes_or_loss(
         cfg in config(),
@@ -187,9 +189,11 @@ proptest! {
         } else {
             correct
         };
-        let crashes = if cfg.ring.rf > 1 { 0 } else { cfg.crashes };
-        let lossy = cfg.lossy && crashes == 0;
-        let cfg = ClusterConfig { variant, data_loss: 0, lossy, crashes, ..cfg };
+        // A crash can split the replicas of a partition, and a crash during a repair can
+        // lose its streams: one repair more than crashes brings every split back (R4).
+        let repairs = if cfg.ring.rf > 1 { cfg.crashes + 1 } else { cfg.repairs };
+        let lossy = cfg.lossy && cfg.crashes == 0;
+        let cfg = ClusterConfig { variant, data_loss: 0, lossy, repairs, ..cfg };
         let opts = SimOptions { duplicate, ..SimOptions::new(seed, 10_000) };
         let run = sim::run(cfg.clone(), &opts).map_err(TestCaseError::fail)?;
         prop_assert!(run.error.is_none(), "seed {seed}: {:?}", run.error);

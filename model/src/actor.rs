@@ -47,6 +47,9 @@ pub struct ClusterCfg {
     pub data_loss: bool,
     /// Writes applied everywhere before the run starts (`Workload::preload`).
     pub preload: Vec<Statement>,
+    /// The partitions anti-entropy repair may be run on (R4): the workload's keys when the
+    /// configuration has a repair budget and more than one base replica, else none.
+    pub repair_keys: Vec<Key>,
 }
 
 /// A commit-log entry: a write between the two halves of the base replica's work.
@@ -96,6 +99,8 @@ pub struct Disk {
     /// How many messages this node sent (or, for a client's message, was sent) that the
     /// network lost: bookkeeping of the model that bounds `--lossy` by `--drops`.
     pub lost: u8,
+    /// How many anti-entropy repairs this node ran (bounds `--repairs`).
+    pub repairs: u8,
 }
 
 /// What a coordinator remembers about a write in progress (lost on crash).
@@ -172,11 +177,16 @@ pub enum MvState {
     Client(ClientState),
 }
 
-/// The fault a node can suffer besides crashing (a Stateright random choice).
+/// What a node may be chosen for besides crashing (a Stateright random choice): a fault, or
+/// the operator's repair, which like a fault happens at a time no protocol rule sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
     /// The node's disk is gone for good; it comes back empty (a replaced node, no repair).
     DataLoss,
+    /// Not a fault: the node runs anti-entropy repair of this partition (R4). The model
+    /// offers it only once the write path has settled and the replicas differ
+    /// (`MvModel::repair_due`), and carries it out itself, since it reads every replica.
+    Repair(Key),
 }
 
 /// An actor of the model.
@@ -212,6 +222,8 @@ pub fn actor_node(id: Id, nodes: u8) -> Option<NodeId> {
 }
 
 const DATA_LOSS: &str = "data-loss";
+/// The key of the repair choice (`Step::Repair` maps to it).
+pub const REPAIR: &str = "repair";
 
 impl Actor for MvActor {
     type Msg = Msg;
@@ -253,6 +265,7 @@ impl Actor for MvActor {
                 if cfg.data_loss && st.disk.data_losses == 0 {
                     o.choose_random(DATA_LOSS, vec![Fault::DataLoss]);
                 }
+                node(*id, cfg).offer_repair(o);
                 MvState::Node(st)
             }
         }
@@ -327,9 +340,17 @@ impl Actor for MvActor {
         }
     }
 
-    fn on_random(&self, _id: Id, state: &mut Cow<MvState>, fault: &Fault, _o: &mut Out<Self>) {
-        let MvActor::Node { .. } = self else { return };
+    fn on_random(&self, _id: Id, state: &mut Cow<MvState>, fault: &Fault, o: &mut Out<Self>) {
+        let MvActor::Node { id, cfg } = self else { return };
         match fault {
+            Fault::Repair(_) => {
+                // The streams themselves are the model's to send (`MvModel::step`): they
+                // read every replica. The node counts the repair and stays available for
+                // the next one.
+                fired(Rule::R4);
+                node_state_mut(state).disk.repairs += 1;
+                node(*id, cfg).offer_repair(o);
+            }
             Fault::DataLoss => {
                 let MvState::Node(ns) = state.to_mut() else {
                     unreachable!()
@@ -340,6 +361,7 @@ impl Actor for MvActor {
                     restarts: ns.disk.restarts,
                     data_losses: ns.disk.data_losses + 1,
                     lost: ns.disk.lost,
+                    repairs: ns.disk.repairs,
                     ..Disk::default()
                 };
                 *ns = NodeState {
@@ -378,6 +400,21 @@ fn node(id: NodeId, cfg: &ClusterCfg) -> Node<'_> {
 }
 
 impl Node<'_> {
+    /// Offers to run repair (R4) on every partition this node is the first base replica
+    /// of; the model decides when a repair is due.
+    fn offer_repair(&self, o: &mut Out<MvActor>) {
+        let mine: Vec<Fault> = self
+            .cfg
+            .repair_keys
+            .iter()
+            .filter(|&&k| self.cfg.ring.base_replicas(k).first() == Some(&self.id))
+            .map(|&k| Fault::Repair(k))
+            .collect();
+        if !mine.is_empty() {
+            o.choose_random(REPAIR, mine);
+        }
+    }
+
     /// Whether this node takes `msg` from `from` now: the guards of the protocol's rules. A
     /// message it does not take stays in flight (B1's wait), or is a no-op (a late ack).
     fn takes(&self, ns: &NodeState, from: Option<NodeId>, msg: &Msg) -> bool {

@@ -12,6 +12,9 @@
 //! fault and the last client write every view replica agrees with the base within K steps,
 //! on every interleaving.
 //!
+//! With a repair budget, quiescence waits for the repairs that are due (`MvModel::quiescent`),
+//! so K and T include the operator's repair (R4), at `repair_interval` in T.
+//!
 //! Counting to quiescence rather than to the first state where the view happens to agree
 //! is deliberate: a pending write can make the view agree for a moment and then move it
 //! again. Restarts count as steps (an operator restarts the node; until then nothing on it
@@ -30,6 +33,7 @@
 //! is reported as such, with the path that reaches it: K is then unbounded, and saying so is
 //! the honest answer.
 
+use crate::actor::Fault;
 use crate::model::{Action, MvModel, State};
 use mv_spec::obs::Outcome;
 use mv_spec::timing::{Delay, Timing};
@@ -121,6 +125,8 @@ pub enum StepKind {
     Timer,
     /// A node restarts: costs an operator's (or a supervisor's) reaction time.
     Restart,
+    /// Anti-entropy repair (R4): costs the time to the operator's next scheduled repair.
+    Repair,
     /// A fault; never part of a fault-free run.
     Fault,
 }
@@ -131,6 +137,10 @@ pub fn step_kind(a: &Action) -> StepKind {
         ActorModelAction::Deliver { .. } => StepKind::Message,
         ActorModelAction::Timeout(..) => StepKind::Timer,
         ActorModelAction::Recover(_) => StepKind::Restart,
+        ActorModelAction::SelectRandom {
+            random: Fault::Repair(_),
+            ..
+        } => StepKind::Repair,
         ActorModelAction::Drop(_) | ActorModelAction::Crash(_) | ActorModelAction::SelectRandom { .. } => {
             StepKind::Fault
         }
@@ -143,6 +153,10 @@ pub fn delay_of(a: &Action) -> Option<Delay> {
         ActorModelAction::Deliver { .. } => Some(Delay::Message),
         ActorModelAction::Timeout(_, t) => Some(Delay::of_timer(t)),
         ActorModelAction::Recover(_) => Some(Delay::Restart),
+        ActorModelAction::SelectRandom {
+            random: Fault::Repair(_),
+            ..
+        } => Some(Delay::Repair),
         _ => None,
     }
 }

@@ -25,6 +25,9 @@
 //! replica drops a batchlog entry once every paired view replica acked it (B9); otherwise the
 //! replay timer hands the unacknowledged mutations to hints, delivered when the view replica
 //! is up (B10-B11). A restarted node replays its commit log, regenerating view updates (R1-R3).
+//! Once the write path has settled, anti-entropy repair (R4, the operator's `nodetool
+//! repair`) streams to each base replica the parts of the merged row it lacks, through its
+//! write path, so its view updates are generated as for any write.
 //!
 //! The storage rules that decide what a view update contains differ between Cassandra 3.0
 //! (shadowable tombstones) and 4.0 (expired liveness, strict liveness): see [`storage`] and
@@ -51,8 +54,9 @@
 //! # What is abstracted away
 //!
 //! One datacenter, a static ring (no range movements, so no pending endpoints), no read
-//! repair, no anti-entropy repair, no TTL and no hint expiry (`max_hint_window`), tiny value
-//! domains, and client-chosen timestamps (`specs/protocol.md`, "Abstracted away").
+//! repair, anti-entropy repair only at settled states, no TTL and no hint expiry
+//! (`max_hint_window`), tiny value domains, and client-chosen timestamps
+//! (`specs/protocol.md`, "Abstracted away").
 
 #![warn(missing_docs)]
 
@@ -96,4 +100,6 @@ pub struct MvModelCfg {
     pub drops: u8,
     /// How many times a client retries a write that timed out (C3).
     pub retries: u8,
+    /// Anti-entropy repair budget (R4, `--repairs`; `--no-repair` is 0).
+    pub repairs: u8,
 }

@@ -51,19 +51,31 @@ pub struct MvModel {
     pub inner: ActorModel<MvActor, (), History>,
     /// Every client's script, in actor order.
     pub scripts: Vec<ClientScript>,
+    /// The partitions repair may run on (empty without a repair budget or at RF 1).
+    pub repair_keys: Vec<mv_spec::Key>,
 }
 
 impl MvModelCfg {
     /// Builds the model.
     pub fn into_model(self) -> MvModel {
         let rules = self.variant.design();
+        let scripts = self.workload.scripts(self.ring.nodes);
+        let mut repair_keys: Vec<mv_spec::Key> = scripts
+            .iter()
+            .flat_map(|s| s.writes.iter().map(|(_, stmt)| stmt.k))
+            .collect();
+        repair_keys.sort();
+        repair_keys.dedup();
+        if self.repairs == 0 || self.ring.rf < 2 {
+            repair_keys.clear();
+        }
         let cluster = Arc::new(crate::actor::ClusterCfg {
             ring: self.ring,
             rules,
             data_loss: self.data_loss > 0,
             preload: self.workload.preload(),
+            repair_keys: repair_keys.clone(),
         });
-        let scripts = self.workload.scripts(self.ring.nodes);
         let mut inner = ActorModel::new((), History::default())
             .actors((0..self.ring.nodes).map(|i| MvActor::Node {
                 id: NodeId(i),
@@ -83,6 +95,7 @@ impl MvModelCfg {
             cfg: self,
             inner,
             scripts,
+            repair_keys,
         }
     }
 }
@@ -212,10 +225,75 @@ impl MvModel {
         }
     }
 
-    /// Quiescent: no node down, no commit-log, batchlog, hint or coordinator-batchlog entry,
+    /// Quiescent: the write path has settled (`settled`) and no repair is due. With a repair
+    /// budget, a settled state whose replicas still differ is not the end: the operator's
+    /// repair (R4) is pending work, so the properties are judged after the final repair.
+    pub fn quiescent(&self, s: &State) -> bool {
+        self.settled(s) && !self.repair_keys.iter().any(|&k| self.repair_due_on(s, k))
+    }
+
+    /// The replicas of `k` hold different base rows, all of them are up, and the budget
+    /// lasts: repair of `k` is due once the write path has settled.
+    fn repair_due_on(&self, s: &State, k: mv_spec::Key) -> bool {
+        if self.repairs_used(s) >= self.cfg.repairs {
+            return false;
+        }
+        let replicas = self.cfg.ring.base_replicas(k);
+        if replicas.iter().any(|r| s.crashed[r.0 as usize]) {
+            return false;
+        }
+        let row = |r: &NodeId| self.node(s, r.0 as usize).disk.base.get(&k).copied();
+        let first = row(&replicas[0]);
+        replicas.iter().any(|r| row(r) != first)
+    }
+
+    /// Whether repair of `k` may run now: it is due and the write path has settled.
+    pub fn repair_due(&self, s: &State, k: mv_spec::Key) -> bool {
+        self.repair_due_on(s, k) && self.settled(s)
+    }
+
+    fn repairs_used(&self, s: &State) -> u8 {
+        (0..self.nodes()).map(|n| self.node(s, n).disk.repairs).sum()
+    }
+
+    /// R4, carried out: the merged row of `k` over its replicas, and for each replica the
+    /// statements it lacks, sent from `from` as base writes through the replica's write path.
+    fn repair_streams(&self, s: &State, k: mv_spec::Key, from: Id) -> Vec<Envelope<Msg>> {
+        let replicas = self.cfg.ring.base_replicas(k);
+        let rows: Vec<mv_spec::BaseRow> = replicas
+            .iter()
+            .map(|r| {
+                self.node(s, r.0 as usize)
+                    .disk
+                    .base
+                    .get(&k)
+                    .copied()
+                    .unwrap_or_default()
+            })
+            .collect();
+        let merged = rows.iter().fold(mv_spec::BaseRow::default(), |m, r| m.merge(r));
+        let mut out = Vec::new();
+        let mut i = 0;
+        for (r, row) in replicas.iter().zip(&rows) {
+            for stmt in row.repair_statements(k, &merged) {
+                out.push(Envelope {
+                    src: from,
+                    dst: node_actor(*r),
+                    msg: Msg::BaseWrite {
+                        write: WriteId::repair(i),
+                        stmt,
+                    },
+                });
+                i += 1;
+            }
+        }
+        out
+    }
+
+    /// Settled: no node down, no commit-log, batchlog, hint or coordinator-batchlog entry,
     /// and no delivery or timer that would change anything. A message whose delivery is a
     /// no-op (a duplicate ack) is not counted as in flight.
-    pub fn quiescent(&self, s: &State) -> bool {
+    pub fn settled(&self, s: &State) -> bool {
         for n in 0..self.nodes() {
             let d = &self.node(s, n).disk;
             if s.crashed[n]
@@ -232,9 +310,10 @@ impl MvModel {
             return true;
         }
         let mut actions = Vec::new();
-        self.actions(s, &mut actions);
+        self.inner.actions(s, &mut actions);
         actions.into_iter().all(|a| match a {
-            ActorModelAction::Deliver { .. } | ActorModelAction::Timeout(..) => self.next_state(s, a).is_none(),
+            ActorModelAction::Deliver { .. } => self.next_state(s, a).is_none(),
+            ActorModelAction::Timeout(id, ref t) => !self.timer_may_fire(s, id, t) || self.next_state(s, a).is_none(),
             _ => true,
         })
     }
@@ -376,6 +455,11 @@ impl MvModel {
             ActorModelAction::Timeout(id, t) => format!("{} timer {t}", self.actor_label(*id)),
             ActorModelAction::Crash(id) => format!("{} crashes", self.actor_label(*id)),
             ActorModelAction::Recover(id) => format!("{} restarts", self.actor_label(*id)),
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::Repair(k),
+                ..
+            } => format!("{} repairs k={k}", self.actor_label(*actor)),
             ActorModelAction::SelectRandom { actor, .. } => format!("{} loses its data", self.actor_label(*actor)),
         }
     }
@@ -390,7 +474,7 @@ impl MvModel {
     pub fn summary(&self) -> String {
         let c = &self.cfg;
         format!(
-            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={} data-loss={} lossy={} retries={}",
+            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={} data-loss={} lossy={} retries={} repairs={}",
             c.variant.name(),
             c.ring.nodes,
             c.ring.rf,
@@ -404,7 +488,8 @@ impl MvModel {
             c.crashes,
             c.data_loss,
             if c.lossy { format!("true drops={}", c.drops) } else { "false".to_string() },
-            c.retries
+            c.retries,
+            c.repairs
         )
     }
 }
@@ -451,7 +536,10 @@ impl MvModel {
         match &a {
             ActorModelAction::Crash(_) => fault.insert(Rule::Crash),
             ActorModelAction::Drop(_) => fault.insert(Rule::Drop),
-            ActorModelAction::SelectRandom { .. } => fault.insert(Rule::DataLoss),
+            ActorModelAction::SelectRandom {
+                random: Fault::DataLoss,
+                ..
+            } => fault.insert(Rule::DataLoss),
             _ => {}
         }
         let history = self.history_of(s, &a);
@@ -467,6 +555,17 @@ impl MvModel {
                 Self::lose_connections(&mut next, id);
             }
             ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::Repair(k),
+                ..
+            } => {
+                if let Network::UnorderedNonDuplicating(m) = &mut next.network {
+                    for e in self.repair_streams(s, k, actor) {
+                        *m.entry(e).or_insert(0) += 1;
+                    }
+                }
+            }
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
                 Self::lose_connections(&mut next, actor);
@@ -534,6 +633,7 @@ impl MvModel {
             self.cfg.lossy,
             self.cfg.data_loss > 0,
             self.cfg.retries > 0,
+            self.cfg.repairs > 0 && self.cfg.ring.rf > 1,
         )
     }
 
@@ -561,6 +661,11 @@ impl Model for MvModel {
         let drop_budget = self.drops_used(s) < self.cfg.drops;
         actions.extend(all.into_iter().filter(|a| match a {
             ActorModelAction::Crash(id) => crash_budget && actor_node(*id, self.cfg.ring.nodes).is_some(),
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::Repair(k),
+                ..
+            } => !s.crashed[usize::from(*actor)] && self.repair_due(s, *k),
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
             // A node's message to itself is a local call (the coordinator's write to its own
@@ -631,6 +736,7 @@ impl MvModelCfg {
             lossy: d.lossy,
             drops: DEFAULT_DROPS,
             retries: d.retries,
+            repairs: d.repairs,
         }
     }
 

@@ -49,6 +49,14 @@ impl MvModel {
             ActorModelAction::Timeout(id, t) => Step::Timeout { node: l(id), timer: *t },
             ActorModelAction::Crash(id) => Step::Crash { node: l(id) },
             ActorModelAction::Recover(id) => Step::Recover { node: l(id) },
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::Repair(key),
+                ..
+            } => Step::Repair {
+                node: l(actor),
+                key: *key,
+            },
             ActorModelAction::SelectRandom { actor, .. } => Step::DataLoss { node: l(actor) },
         }
     }
@@ -73,6 +81,11 @@ impl MvModel {
                 actor: self.actor_id(node)?,
                 key: "data-loss".to_string(),
                 random: Fault::DataLoss,
+            },
+            Step::Repair { node, key } => ActorModelAction::SelectRandom {
+                actor: self.actor_id(node)?,
+                key: crate::actor::REPAIR.to_string(),
+                random: Fault::Repair(*key),
             },
         })
     }
@@ -124,12 +137,12 @@ impl MvModel {
                 }
             }
             let d = &node.disk;
-            if d.restarts > 0 || d.data_losses > 0 || d.lost > 0 {
+            if d.restarts > 0 || d.data_losses > 0 || d.lost > 0 || d.repairs > 0 {
                 out.insert(
                     format!("{me} faults"),
                     format!(
-                        "restarts={} data-losses={} messages-lost={}",
-                        d.restarts, d.data_losses, d.lost
+                        "restarts={} data-losses={} messages-lost={} repairs={}",
+                        d.restarts, d.data_losses, d.lost, d.repairs
                     ),
                 );
             }

@@ -264,6 +264,7 @@ pub fn trace_config(cfg: &MvModelCfg) -> TraceConfig {
         data_loss: cfg.data_loss,
         lossy: cfg.lossy,
         retries: cfg.retries,
+        repairs: cfg.repairs,
     }
 }
 
@@ -284,6 +285,7 @@ pub fn model_config(c: &TraceConfig) -> Result<MvModelCfg, String> {
     // A trace is replayed whatever it lost: the drop budget bounds searches, not traces.
     cfg.drops = u8::MAX;
     cfg.retries = c.retries;
+    cfg.repairs = c.repairs;
     cfg.validate()?;
     Ok(cfg)
 }

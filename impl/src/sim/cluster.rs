@@ -28,7 +28,7 @@ use mv_spec::obs::{History, NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::trace::{ClientObservation, Step, TraceConfig};
 use mv_spec::workload::{ClientScript, Workload};
-use mv_spec::{Cl, Msg, NodeId, Ring, Statement, Timer, WriteId};
+use mv_spec::{BaseRow, Cl, Key, Msg, NodeId, Ring, Statement, Timer, WriteId};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -51,6 +51,8 @@ pub struct ClusterConfig {
     pub lossy: bool,
     /// How many times a client retries a write that timed out (C3).
     pub retries: u8,
+    /// Anti-entropy repair budget (R4).
+    pub repairs: u8,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -68,6 +70,7 @@ impl ClusterConfig {
             data_loss: d.data_loss,
             lossy: d.lossy,
             retries: d.retries,
+            repairs: d.repairs,
             bugs: SeededBugs::default(),
         }
     }
@@ -94,6 +97,7 @@ impl ClusterConfig {
             data_loss: self.data_loss,
             lossy: self.lossy,
             retries: self.retries,
+            repairs: self.repairs,
         }
     }
 
@@ -115,6 +119,7 @@ impl ClusterConfig {
             data_loss: t.data_loss,
             lossy: t.lossy,
             retries: t.retries,
+            repairs: t.repairs,
             bugs: SeededBugs::default(),
         };
         cfg.validate()?;
@@ -168,6 +173,9 @@ pub struct Cluster {
     network: Vec<Envelope>,
     restarts: Vec<u8>,
     data_losses: Vec<u8>,
+    /// Repairs run so far (R4), and the partitions repair may run on.
+    repairs: u8,
+    repair_keys: Vec<Key>,
     /// The mechanisms this run has exercised so far; the witnesses read it.
     history: History,
     /// The rules the last step fired (after `new`, the clients' first writes).
@@ -218,6 +226,15 @@ impl Cluster {
             }
             outcomes.push(o);
         }
+        let mut repair_keys: Vec<Key> = scripts
+            .iter()
+            .flat_map(|s| s.writes.iter().map(|(_, stmt)| stmt.k))
+            .collect();
+        repair_keys.sort();
+        repair_keys.dedup();
+        if cfg.repairs == 0 || cfg.ring.rf < 2 {
+            repair_keys.clear();
+        }
         Ok(Cluster {
             nodes,
             timers: vec![BTreeSet::new(); n],
@@ -227,6 +244,8 @@ impl Cluster {
             network,
             restarts: vec![0; n],
             data_losses: vec![0; n],
+            repairs: 0,
+            repair_keys,
             history: History::default(),
             last_rules,
             metrics: Metrics::default(),
@@ -407,6 +426,44 @@ impl Cluster {
                 self.restarts[n] += 1;
                 let fx = self.nodes[n].step(Input::Restart);
                 self.carry_out(n, fx)
+            }
+            Step::Repair { node, key } => {
+                let n = self.node_index(node)?;
+                let k = *key;
+                if !self.repair_keys.contains(&k) {
+                    return not_enabled(format!("no repair of k={k} in this configuration"));
+                }
+                let replicas = self.cfg.ring.base_replicas(k);
+                if replicas[0] != NodeId(n as u8) {
+                    return not_enabled(format!("{node} is not the first base replica of k={k}"));
+                }
+                if !self.repair_due(k) || !self.settled() {
+                    return not_enabled(format!(
+                        "repair of k={k} is not due (replicas agree, one is down, the budget is spent, or work is in progress)"
+                    ));
+                }
+                // R4: the merged row over the replicas; each replica gets, through its write
+                // path, the statements for the parts it lacks.
+                let rows: Vec<BaseRow> = replicas.iter().map(|r| self.base_row(r.0 as usize, k)).collect();
+                let merged = rows.iter().fold(BaseRow::default(), |m, r| m.merge(r));
+                let mut i = 0;
+                for (r, row) in replicas.iter().zip(&rows) {
+                    for stmt in row.repair_statements(k, &merged) {
+                        self.network.push(Envelope {
+                            src: Addr::Node(NodeId(n as u8)),
+                            dst: Addr::Node(*r),
+                            msg: Msg::BaseWrite {
+                                write: WriteId::repair(i),
+                                stmt,
+                            },
+                            copies: 1,
+                        });
+                        i += 1;
+                    }
+                }
+                self.repairs += 1;
+                self.last_rules.insert(Rule::R4);
+                Ok(())
             }
             Step::DataLoss { node } => {
                 let n = self.node_index(node)?;
@@ -735,6 +792,12 @@ impl Cluster {
                 out.push(Step::DataLoss { node: name });
             }
         }
+        for (n, key) in self.due_repairs() {
+            out.push(Step::Repair {
+                node: format!("n{n}"),
+                key,
+            });
+        }
         let mut keyed: Vec<(String, Step)> = out
             .into_iter()
             .map(|s| (serde_json::to_string(&s).unwrap_or_default(), s))
@@ -744,9 +807,47 @@ impl Cluster {
         keyed.into_iter().map(|x| x.1).collect()
     }
 
-    /// Quiescent (`specs/properties.md`): every node up with no queued durable work, and no
-    /// delivery or timer that would be a step.
+    /// Node `n`'s base row of `k` (empty if it has none).
+    fn base_row(&self, n: usize, k: Key) -> BaseRow {
+        self.nodes[n].observe().base.get(&k).copied().unwrap_or_default()
+    }
+
+    /// Repair of `k` is due: the budget lasts, every base replica of `k` is up, and their
+    /// rows differ. It runs once the write path has settled.
+    pub fn repair_due(&self, k: Key) -> bool {
+        if self.repairs >= self.cfg.repairs || !self.repair_keys.contains(&k) {
+            return false;
+        }
+        let replicas = self.cfg.ring.base_replicas(k);
+        if replicas.iter().any(|r| !self.nodes[r.0 as usize].is_up()) {
+            return false;
+        }
+        let first = self.base_row(replicas[0].0 as usize, k);
+        replicas.iter().any(|r| self.base_row(r.0 as usize, k) != first)
+    }
+
+    /// The repairs that may run now: due, on a settled cluster, each from its partition's
+    /// first base replica.
+    pub fn due_repairs(&self) -> Vec<(usize, Key)> {
+        if !self.repair_keys.iter().any(|&k| self.repair_due(k)) || !self.settled() {
+            return Vec::new();
+        }
+        self.repair_keys
+            .iter()
+            .filter(|&&k| self.repair_due(k))
+            .map(|&k| (self.cfg.ring.base_replicas(k)[0].0 as usize, k))
+            .collect()
+    }
+
+    /// Quiescent (`specs/properties.md`): settled, and no repair due. With a repair budget a
+    /// settled cluster whose replicas differ still has the operator's repair to run.
     pub fn quiescent(&self) -> bool {
+        self.settled() && !self.repair_keys.iter().any(|&k| self.repair_due(k))
+    }
+
+    /// Settled: every node up with no queued durable work, and no delivery or timer that
+    /// would be a step.
+    pub fn settled(&self) -> bool {
         if self.nodes.iter().any(|n| !n.is_up() || n.has_pending_work()) {
             return false;
         }

@@ -93,19 +93,23 @@ enum Choice {
     Crash(usize),
     Recover(usize),
     DataLoss(usize),
+    Repair(usize, mv_spec::Key),
 }
 
 impl Choice {
     /// Deliveries, timers and restarts are the work of the system; the rest are faults.
     fn is_progress(&self) -> bool {
-        matches!(self, Choice::Deliver(_) | Choice::Fire(..) | Choice::Recover(_))
+        matches!(
+            self,
+            Choice::Deliver(_) | Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..)
+        )
     }
 
     fn weight(&self) -> u64 {
         match self {
             Choice::Deliver(_) => 16,
             Choice::Fire(_, Timer::Generate(_) | Timer::ApplyBase(_)) => 8,
-            Choice::Fire(..) | Choice::Recover(_) => 4,
+            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) => 4,
             Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) => 1,
         }
     }
@@ -147,6 +151,9 @@ fn choices(c: &Cluster, opts: &SimOptions) -> Vec<Choice> {
         if c.may_lose_data(n) {
             out.push(Choice::DataLoss(n));
         }
+    }
+    for (n, k) in c.due_repairs() {
+        out.push(Choice::Repair(n, k));
     }
     out
 }
@@ -251,6 +258,7 @@ fn step_of(c: &Cluster, choice: Choice) -> Step {
         Choice::Crash(n) => Step::Crash { node: node(n) },
         Choice::Recover(n) => Step::Recover { node: node(n) },
         Choice::DataLoss(n) => Step::DataLoss { node: node(n) },
+        Choice::Repair(n, key) => Step::Repair { node: node(n), key },
     }
 }
 

@@ -109,6 +109,7 @@ fn delay_kind(step: &Step) -> Option<Delay> {
         Step::Deliver { .. } => Some(Delay::Message),
         Step::Timeout { timer, .. } => Some(Delay::of_timer(timer)),
         Step::Recover { .. } => Some(Delay::Restart),
+        Step::Repair { .. } => Some(Delay::Repair),
         Step::Drop { .. } | Step::Crash { .. } | Step::DataLoss { .. } => None,
     }
 }
@@ -159,6 +160,7 @@ impl Scheduler {
             ),
             Delay::HintDispatch => Self::round(now, t.hint_dispatch_interval * US, self.phase[node].1),
             Delay::Restart => now + self.uniform(0, t.max_restart * US),
+            Delay::Repair => now + self.uniform(0, t.repair_interval * US),
         }
     }
 }

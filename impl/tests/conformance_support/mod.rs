@@ -26,6 +26,7 @@ pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
         data_loss: m.data_loss,
         lossy: m.lossy,
         retries: m.retries,
+        repairs: m.repairs,
         bugs: SeededBugs::default(),
     }
 }

@@ -90,6 +90,20 @@ impl WriteId {
         WriteId(self.0 + Self::ATTEMPT_STRIDE)
     }
 
+    /// The `i`-th statement of an anti-entropy repair stream (R4). Repair runs only when
+    /// nothing else is in progress, so its ids never meet a client write's in a commit log.
+    pub fn repair(i: u8) -> WriteId {
+        WriteId(Self::REPAIR + i)
+    }
+
+    /// Whether this id is a repair stream's, not a client's.
+    pub fn is_repair(self) -> bool {
+        self.0 >= Self::REPAIR
+    }
+
+    /// Where repair ids start: past every client write's attempts.
+    pub const REPAIR: u8 = Self::ATTEMPT_STRIDE * (Self::MAX_RETRIES + 1);
+
     /// The workload's write this attempt belongs to (its first attempt).
     pub fn first_attempt(self) -> WriteId {
         WriteId(self.0 % Self::ATTEMPT_STRIDE)
@@ -103,6 +117,9 @@ impl WriteId {
 
 impl fmt::Display for WriteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_repair() {
+            return write!(f, "repair{}", self.0 - Self::REPAIR);
+        }
         match self.attempt() {
             0 => write!(f, "w{}", self.0),
             n => write!(f, "w{}r{n}", self.first_attempt().0),

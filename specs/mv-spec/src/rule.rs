@@ -79,6 +79,9 @@ pub enum Rule {
     R2,
     /// Replay timers are re-armed for what the disk still holds.
     R3,
+    /// Anti-entropy repair streams the parts of a base row a replica lacks through its write
+    /// path.
+    R4,
     /// A node crashes.
     Crash,
     /// The network loses a message.
@@ -89,7 +92,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 34] = [
+    pub const ALL: [Rule; 35] = [
         Rule::C1,
         Rule::C2,
         Rule::C3,
@@ -121,6 +124,7 @@ impl Rule {
         Rule::R1,
         Rule::R2,
         Rule::R3,
+        Rule::R4,
         Rule::Crash,
         Rule::Drop,
         Rule::DataLoss,
@@ -160,6 +164,7 @@ impl Rule {
             Rule::R1 => "R1",
             Rule::R2 => "R2",
             Rule::R3 => "R3",
+            Rule::R4 => "R4",
             Rule::Crash => "crash",
             Rule::Drop => "drop",
             Rule::DataLoss => "data-loss",
@@ -200,6 +205,7 @@ impl Rule {
             Rule::R1 => "node restarts from its disk",
             Rule::R2 => "commit-log replay regenerates view updates",
             Rule::R3 => "replay timers re-armed after a restart",
+            Rule::R4 => "repair streams a replica's missing cells through its write path",
             Rule::Crash => "a node crashes",
             Rule::Drop => "the network loses a message",
             Rule::DataLoss => "a node loses its data for good",
@@ -287,7 +293,10 @@ impl Coverage {
 /// The rules a configuration should exercise: those its variant's design and its fault budgets
 /// make reachable (`specs/protocol.md`, "Rule coverage"). The ring is not consulted on
 /// purpose: a ring where every view write is self-paired should show B6 and V1 not covered.
-pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, retries: bool) -> RuleSet {
+///
+/// Repair (R4) is expected when the configuration has a repair budget, more than one base
+/// replica, and a crash or a data loss that can leave replicas apart once hints are done.
+pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, retries: bool, repair: bool) -> RuleSet {
     use Rule::*;
     let mut s = RuleSet::default();
     for r in [C1, C2, W1, W3, W4, W5, W6, B2, B3, B4, B5, B6, B7, B8, V1] {
@@ -308,6 +317,7 @@ pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, re
     when(lossy, &[Drop]);
     when(data_loss, &[DataLoss]);
     when(retries, &[C3]);
+    when(repair && (crashes || data_loss), &[R4]);
     s
 }
 
@@ -358,7 +368,7 @@ mod tests {
             replay_regenerates: false,
             batchlog_waits_for_remote: false,
         };
-        let base = expected(&bare, false, false, false, false);
+        let base = expected(&bare, false, false, false, false, false);
         assert_eq!(base.iter().count(), 15);
         let full = Design {
             partition_lock: true,
@@ -369,10 +379,16 @@ mod tests {
             batchlog_waits_for_remote: true,
             ..bare
         };
-        let all = expected(&full, true, true, true, false);
-        assert_eq!(all.iter().count(), Rule::ALL.len() - 1);
-        assert!(!all.contains(Rule::C3));
-        assert_eq!(expected(&full, true, true, true, true).iter().count(), Rule::ALL.len());
+        let all = expected(&full, true, true, true, false, false);
+        assert_eq!(all.iter().count(), Rule::ALL.len() - 2);
+        assert!(!all.contains(Rule::C3) && !all.contains(Rule::R4));
+        assert_eq!(
+            expected(&full, true, true, true, true, true).iter().count(),
+            Rule::ALL.len()
+        );
+        // Repair runs only where a fault can leave replicas apart.
+        assert!(!expected(&full, false, true, false, false, true).contains(Rule::R4));
+        assert!(expected(&bare, false, false, true, false, true).contains(Rule::R4));
         assert!(expected(
             &Design {
                 partition_lock: true,
@@ -381,26 +397,27 @@ mod tests {
             false,
             false,
             false,
+            false,
             false
         )
         .contains(Rule::B1));
         assert!(!base.contains(Rule::B1) && !base.contains(Rule::V2) && !base.contains(Rule::W9));
-        assert!(!expected(&bare, true, false, false, false).contains(Rule::R2));
+        assert!(!expected(&bare, true, false, false, false, false).contains(Rule::R2));
         let regenerating = Design {
             replay_regenerates: true,
             ..bare
         };
-        assert!(expected(&regenerating, true, false, false, false).contains(Rule::R2));
+        assert!(expected(&regenerating, true, false, false, false, false).contains(Rule::R2));
         let hinted = Design {
             base_hints: true,
             replay_regenerates: true,
             ..bare
         };
-        assert!(!expected(&hinted, false, false, false, false).contains(Rule::W10));
-        assert!(expected(&hinted, true, false, false, false).contains(Rule::W11));
-        assert!(!expected(&bare, true, true, true, false).contains(Rule::W12));
-        assert!(expected(&bare, false, true, false, false).contains(Rule::Drop));
-        assert!(expected(&bare, false, false, true, false).contains(Rule::DataLoss));
-        assert!(expected(&bare, false, false, false, true).contains(Rule::C3));
+        assert!(!expected(&hinted, false, false, false, false, false).contains(Rule::W10));
+        assert!(expected(&hinted, true, false, false, false, false).contains(Rule::W11));
+        assert!(!expected(&bare, true, true, true, false, false).contains(Rule::W12));
+        assert!(expected(&bare, false, true, false, false, false).contains(Rule::Drop));
+        assert!(expected(&bare, false, false, true, false, false).contains(Rule::DataLoss));
+        assert!(expected(&bare, false, false, false, true, false).contains(Rule::C3));
     }
 }

@@ -31,17 +31,20 @@ pub enum Delay {
     HintDispatch,
     /// A node that is down restarting.
     Restart,
+    /// Anti-entropy repair of a partition whose replicas differ.
+    Repair,
 }
 
 impl Delay {
     /// Every kind, in order.
-    pub const ALL: [Delay; 6] = [
+    pub const ALL: [Delay; 7] = [
         Delay::Message,
         Delay::Local,
         Delay::WriteTimeout,
         Delay::BatchlogReplay,
         Delay::HintDispatch,
         Delay::Restart,
+        Delay::Repair,
     ];
 
     /// The kind of a timer's step.
@@ -63,6 +66,7 @@ impl Delay {
             Delay::BatchlogReplay => "batchlog-replay",
             Delay::HintDispatch => "hint-dispatch",
             Delay::Restart => "restart",
+            Delay::Repair => "repair",
         }
     }
 }
@@ -88,11 +92,14 @@ pub struct Timing {
     /// The longest a crashed node stays down before it restarts: an assumption about the
     /// operator or the supervisor.
     pub max_restart: u64,
+    /// How often anti-entropy repair runs: an operator's schedule (assumed daily). It must
+    /// stay under `gc_grace_seconds` (10 days) in Cassandra, or deleted data can come back.
+    pub repair_interval: u64,
 }
 
 impl Timing {
-    /// Cassandra's defaults, with 10 ms for the network, 1 ms for a local step and 60 s for
-    /// a restart.
+    /// Cassandra's defaults, with 10 ms for the network, 1 ms for a local step, 60 s for a
+    /// restart and a daily repair.
     pub const CASSANDRA: Timing = Timing {
         write_request_timeout: 2_000,
         batchlog_replay_interval: 10_000,
@@ -101,6 +108,7 @@ impl Timing {
         max_latency: 10,
         max_local: 1,
         max_restart: 60_000,
+        repair_interval: 24 * 3_600_000,
     };
 
     /// A batch is replayed once it is older than this (`BATCHLOG_REPLAY_TIMEOUT`).
@@ -119,6 +127,7 @@ impl Timing {
             Delay::BatchlogReplay => self.batchlog_timeout() + self.batchlog_replay_interval,
             Delay::HintDispatch => self.hint_dispatch_interval,
             Delay::Restart => self.max_restart,
+            Delay::Repair => self.repair_interval,
         }
     }
 }

@@ -75,6 +75,15 @@ pub enum Step {
         /// The node.
         node: String,
     },
+    /// Anti-entropy repair of partition `key`, run from `node` (the operator's
+    /// `nodetool repair`): every base replica that lacks part of the merged row receives it
+    /// through its write path (rule R4).
+    Repair {
+        /// The node that runs the repair: the first base replica of `key`.
+        node: String,
+        /// The partition.
+        key: crate::Key,
+    },
 }
 
 impl Step {
@@ -87,6 +96,7 @@ impl Step {
             Step::Crash { .. } => "Crash",
             Step::Recover { .. } => "Recover",
             Step::DataLoss { .. } => "DataLoss",
+            Step::Repair { .. } => "Repair",
         }
     }
 
@@ -96,9 +106,11 @@ impl Step {
     pub fn actor(&self) -> &str {
         match self {
             Step::Deliver { dst, .. } | Step::Drop { dst, .. } => dst,
-            Step::Timeout { node, .. } | Step::Crash { node } | Step::Recover { node } | Step::DataLoss { node } => {
-                node
-            }
+            Step::Timeout { node, .. }
+            | Step::Crash { node }
+            | Step::Recover { node }
+            | Step::DataLoss { node }
+            | Step::Repair { node, .. } => node,
         }
     }
 }
@@ -109,8 +121,8 @@ impl<'de> Deserialize<'de> for Step {
     }
 }
 
-const STEP_KINDS: &[&str] = &["Deliver", "Drop", "Timeout", "Crash", "Recover", "DataLoss"];
-const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer"];
+const STEP_KINDS: &[&str] = &["Deliver", "Drop", "Timeout", "Crash", "Recover", "DataLoss", "Repair"];
+const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer", "key"];
 
 /// A key of a step object, read without allocating.
 enum StepField {
@@ -120,6 +132,7 @@ enum StepField {
     Msg,
     Node,
     Timer,
+    Key,
 }
 
 impl<'de> Deserialize<'de> for StepField {
@@ -138,6 +151,7 @@ impl<'de> Deserialize<'de> for StepField {
                     "msg" => StepField::Msg,
                     "node" => StepField::Node,
                     "timer" => StepField::Timer,
+                    "key" => StepField::Key,
                     other => return Err(E::unknown_field(other, STEP_FIELDS)),
                 })
             }
@@ -163,13 +177,14 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
             }
             Ok(())
         }
-        let (mut kind, mut src, mut dst, mut msg, mut node, mut timer) = (
+        let (mut kind, mut src, mut dst, mut msg, mut node, mut timer, mut partition) = (
             None::<String>,
             None::<String>,
             None::<String>,
             None::<Msg>,
             None::<String>,
             None::<Timer>,
+            None::<crate::Key>,
         );
         while let Some(key) = map.next_key::<StepField>()? {
             match key {
@@ -179,6 +194,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                 StepField::Msg => once(&mut msg, "msg", map.next_value()?)?,
                 StepField::Node => once(&mut node, "node", map.next_value()?)?,
                 StepField::Timer => once(&mut timer, "timer", map.next_value()?)?,
+                StepField::Key => once(&mut partition, "key", map.next_value()?)?,
             }
         }
         let kind = kind.ok_or_else(|| A::Error::missing_field("kind"))?;
@@ -191,6 +207,7 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                 ("msg", msg.is_some()),
                 ("node", node.is_some()),
                 ("timer", timer.is_some()),
+                ("key", partition.is_some()),
             ];
             match present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
                 Some((f, _)) => Err(A::Error::custom(format!("a {kind} step has no field `{f}`"))),
@@ -225,6 +242,14 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                     _ => Step::DataLoss { node },
                 })
             }
+            "Repair" => {
+                only(&["node", "key"])?;
+                let key = partition.ok_or_else(|| A::Error::missing_field("key"))?;
+                Ok(Step::Repair {
+                    node: need(node, "node")?,
+                    key,
+                })
+            }
             other => Err(A::Error::unknown_variant(other, STEP_KINDS)),
         }
     }
@@ -239,6 +264,7 @@ impl fmt::Display for Step {
             Step::Crash { node } => write!(f, "{node} crashes"),
             Step::Recover { node } => write!(f, "{node} restarts"),
             Step::DataLoss { node } => write!(f, "{node} loses its data"),
+            Step::Repair { node, key } => write!(f, "{node} repairs k={key}"),
         }
     }
 }
@@ -317,6 +343,10 @@ pub struct TraceConfig {
     /// traces written before retries existed.
     #[serde(default)]
     pub retries: u8,
+    /// Anti-entropy repair budget (rule R4); absent means 0, as in traces written before
+    /// repair existed.
+    #[serde(default)]
+    pub repairs: u8,
 }
 
 /// A step line: what happened, and what the observed actor looks like afterwards.
@@ -604,6 +634,7 @@ mod tests {
             data_loss: 0,
             lossy: false,
             retries: 0,
+            repairs: 0,
         }
     }
 
@@ -711,7 +742,7 @@ mod tests {
         let h = to_line(&TraceHeader::new(config(), None));
         assert_eq!(
             h,
-            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0},"variant":"cassandra-4.0","seed":null}"#
+            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0},"variant":"cassandra-4.0","seed":null}"#
         );
         // A header written before retries existed still reads, as no retries.
         let old = h.replace(r#","retries":0"#, "");

@@ -78,6 +78,10 @@ pub struct Defaults {
     pub lossy: bool,
     /// How many times a client retries a write that timed out (C3).
     pub retries: u8,
+    /// Anti-entropy repair budget (R4): how many repairs a run may contain. A repair runs
+    /// only once the write path has settled, so at RF 1 (one replica, nothing to compare)
+    /// it never runs.
+    pub repairs: u8,
 }
 
 impl Defaults {
@@ -201,16 +205,19 @@ const DEFAULT: Defaults = Defaults {
     data_loss: 0,
     lossy: false,
     retries: 0,
+    repairs: 1,
 };
 
 const ONE_WRITE: Workload = Workload::Concurrent { writes: 1, keys: 1 };
 
-/// Two base replicas of one partition (RF 2 on 2 nodes), two concurrent writes to it, no crash.
+/// Two base replicas of one partition (RF 2 on 2 nodes), two concurrent writes to it, no
+/// crash and no repair: the anomalies shown there are the write path's alone.
 const TWO_REPLICAS: Defaults = Defaults {
     nodes: 2,
     rf: 2,
     workload: Workload::Concurrent { writes: 2, keys: 1 },
     crashes: 0,
+    repairs: 0,
     ..DEFAULT
 };
 
