@@ -334,27 +334,7 @@ impl MvModel {
         }
         fps.reverse();
         fps.extend(chain[1..].iter().map(|&i| nodes[i as usize].fp));
-        let mut s = self
-            .init_states()
-            .into_iter()
-            .find(|s| fingerprint(s) == fps[0])
-            .expect("the root of every path is an initial state");
-        let mut out = Vec::new();
-        let mut candidates = Vec::new();
-        for &want in &fps[1..] {
-            candidates.clear();
-            self.actions(&s, &mut candidates);
-            let (a, next) = candidates
-                .drain(..)
-                .find_map(|a| {
-                    let next = self.next_state(&s, a.clone())?;
-                    (fingerprint(&next) == want).then_some((a, next))
-                })
-                .expect("a stored link replays: the model is deterministic");
-            out.push(a);
-            s = next;
-        }
-        out
+        crate::search::replay_fingerprints(self, &fps).1
     }
 }
 

@@ -60,15 +60,7 @@ impl MvModelCfg {
     pub fn into_model(self) -> MvModel {
         let rules = self.variant.design();
         let scripts = self.workload.scripts(self.ring.nodes);
-        let mut repair_keys: Vec<mv_spec::Key> = scripts
-            .iter()
-            .flat_map(|s| s.writes.iter().map(|(_, stmt)| stmt.k))
-            .collect();
-        repair_keys.sort();
-        repair_keys.dedup();
-        if self.repairs == 0 || self.ring.rf < 2 {
-            repair_keys.clear();
-        }
+        let repair_keys = self.workload.repair_keys(&self.ring, self.repairs);
         let cluster = Arc::new(crate::actor::ClusterCfg {
             ring: self.ring,
             rules,

@@ -226,7 +226,7 @@ impl MvModel {
     /// one row per step, each message drawn from the step that sent it to the step that
     /// delivered it, labelled in the protocol's own words (`ViewWrite batch=n0#0 [...]`), as
     /// the steps are. A dropped message ends in a cross, a timer is a note on its node, and
-    /// crashes, restarts and data losses are marked on the node's column.
+    /// crashes, restarts, data losses and repairs are marked on the node's column.
     pub fn sequence_svg(&self, path: &stateright::Path<State, Action>) -> String {
         let steps = path.clone().into_vec();
         let actors = self.cfg.ring.nodes as usize + self.scripts.len();
@@ -284,6 +284,11 @@ impl MvModel {
                 }
                 ActorModelAction::Crash(id) => out.push_str(&note(x(*id), y, "crash", chars, "#fcc")),
                 ActorModelAction::Recover(id) => out.push_str(&note(x(*id), y, "restart", chars, "#cfc")),
+                ActorModelAction::SelectRandom {
+                    actor,
+                    random: Fault::Repair(k),
+                    ..
+                } => out.push_str(&note(x(*actor), y, &format!("repair k={k}"), chars, "#cfc")),
                 ActorModelAction::SelectRandom { actor, .. } => {
                     out.push_str(&note(x(*actor), y, "data loss", chars, "#fcc"))
                 }

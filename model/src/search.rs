@@ -752,28 +752,44 @@ impl<M: Searchable + Send> Shared<M> {
         }
         chain.reverse();
         let model = &*self.model;
-        let init = model
-            .init_states()
-            .into_iter()
-            .find(|s| fingerprint(s) == chain[0])
-            .expect("the root of a discovery path is an initial state: is init_states deterministic?");
-        let mut state = init.clone();
-        let mut actions = Vec::with_capacity(chain.len() - 1);
-        let mut candidates = Vec::new();
-        for &want in &chain[1..] {
-            model.actions(&state, &mut candidates);
-            let (a, next) = candidates
-                .drain(..)
-                .find_map(|a| {
-                    let next = model.next_state(&state, a.clone())?;
-                    (fingerprint(&next) == want).then_some((a, next))
-                })
-                .expect("a stored parent link replays: are actions and next_state deterministic, and does step agree with next_state?");
-            actions.push(a);
-            state = next;
-        }
+        let (init, actions) = replay_fingerprints(model, &chain);
         Path::from_actions(model, init, &actions).expect("the replayed actions form a path")
     }
+}
+
+/// The initial state whose fingerprint is `fps[0]`, and the actions that lead from it
+/// through states with the fingerprints `fps[1..]` in turn: how a stored chain of
+/// fingerprints becomes a path again. Panics when a link does not replay, which means the
+/// model is not deterministic (or `step` disagrees with `next_state`).
+pub(crate) fn replay_fingerprints<M: Model>(model: &M, fps: &[u64]) -> (M::State, Vec<M::Action>)
+where
+    M::State: Hash + Clone,
+    M::Action: Clone,
+{
+    let init = model
+        .init_states()
+        .into_iter()
+        .find(|s| fingerprint(s) == fps[0])
+        .expect("the root of a stored path is an initial state: is init_states deterministic?");
+    let mut state = init.clone();
+    let mut actions = Vec::with_capacity(fps.len().saturating_sub(1));
+    let mut candidates = Vec::new();
+    for &want in &fps[1..] {
+        candidates.clear();
+        model.actions(&state, &mut candidates);
+        let (a, next) = candidates
+            .drain(..)
+            .find_map(|a| {
+                let next = model.next_state(&state, a.clone())?;
+                (fingerprint(&next) == want).then_some((a, next))
+            })
+            .expect(
+                "a stored link replays: are actions and next_state deterministic, and does step agree with next_state?",
+            );
+        actions.push(a);
+        state = next;
+    }
+    (init, actions)
 }
 
 /// One worker's private counters, so the hot path touches shared atomics only to store

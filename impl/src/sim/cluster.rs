@@ -226,15 +226,7 @@ impl Cluster {
             }
             outcomes.push(o);
         }
-        let mut repair_keys: Vec<Key> = scripts
-            .iter()
-            .flat_map(|s| s.writes.iter().map(|(_, stmt)| stmt.k))
-            .collect();
-        repair_keys.sort();
-        repair_keys.dedup();
-        if cfg.repairs == 0 || cfg.ring.rf < 2 {
-            repair_keys.clear();
-        }
+        let repair_keys = cfg.workload.repair_keys(&cfg.ring, cfg.repairs);
         Ok(Cluster {
             nodes,
             timers: vec![BTreeSet::new(); n],

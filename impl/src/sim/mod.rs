@@ -222,13 +222,7 @@ pub fn run(cfg: ClusterConfig, opts: &SimOptions) -> Result<SimRun, String> {
             continue 'run;
         }
     }
-    let quiescent = cluster.quiescent();
-    let obs = cluster.observe();
-    let violated = PROPERTIES
-        .iter()
-        .filter(|p| p.kind == Kind::Always && (quiescent || p.id == "P-durable") && !(p.holds)(&obs))
-        .map(|p| p.id)
-        .collect();
+    let (quiescent, violated) = final_verdicts(&cluster);
     Ok(SimRun {
         header,
         lines,
@@ -239,6 +233,19 @@ pub fn run(cfg: ClusterConfig, opts: &SimOptions) -> Result<SimRun, String> {
         duplicated,
         cluster,
     })
+}
+
+/// Whether a finished run's cluster is quiescent, and the `always` properties its final
+/// state violates: all of them are judged when it is quiescent, P-durable in any case.
+pub(crate) fn final_verdicts(cluster: &Cluster) -> (bool, Vec<&'static str>) {
+    let quiescent = cluster.quiescent();
+    let obs = cluster.observe();
+    let violated = PROPERTIES
+        .iter()
+        .filter(|p| p.kind == Kind::Always && (quiescent || p.id == "P-durable") && !(p.holds)(&obs))
+        .map(|p| p.id)
+        .collect();
+    (quiescent, violated)
 }
 
 /// The step a choice stands for.

@@ -28,7 +28,6 @@
 //! `mvcheck validate` replays on the model like any other.
 
 use super::{line, Cluster, ClusterConfig, SplitMix64};
-use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::timing::{Delay, Timing};
 use mv_spec::trace::{Step, TraceHeader, TraceLine};
 use std::collections::BTreeMap;
@@ -263,13 +262,7 @@ pub fn run_timed(cfg: ClusterConfig, opts: &TimedOptions) -> Result<TimedRun, St
             break;
         }
     }
-    let quiescent = cluster.quiescent();
-    let obs = cluster.observe();
-    let violated = PROPERTIES
-        .iter()
-        .filter(|p| p.kind == Kind::Always && (quiescent || p.id == "P-durable") && !(p.holds)(&obs))
-        .map(|p| p.id)
-        .collect();
+    let (quiescent, violated) = super::final_verdicts(&cluster);
     Ok(TimedRun {
         header,
         lines,

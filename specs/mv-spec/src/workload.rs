@@ -190,6 +190,23 @@ impl Workload {
         self.len() == 0
     }
 
+    /// The partitions anti-entropy repair may run on (R4): every key the workload writes,
+    /// when there is a repair budget and more than one base replica to compare; else none.
+    /// The model and the implementation offer repair on exactly these.
+    pub fn repair_keys(&self, ring: &crate::Ring, repairs: u8) -> Vec<crate::Key> {
+        if repairs == 0 || ring.rf < 2 {
+            return Vec::new();
+        }
+        let mut keys: Vec<crate::Key> = self
+            .scripts(ring.nodes)
+            .iter()
+            .flat_map(|s| s.writes.iter().map(|(_, stmt)| stmt.k))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// The clients' scripts, with write ids numbered from 1.
     pub fn scripts(&self, nodes: u8) -> Vec<ClientScript> {
         match *self {
