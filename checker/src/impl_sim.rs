@@ -346,6 +346,19 @@ fn bench_sync(
         return Ok(Exit::Violation);
     }
     println!("every run settled within T");
+    // What an operator would have watched during the slowest run, in virtual time.
+    let worst = run_timed(
+        cfg,
+        &TimedOptions {
+            timing,
+            fault_window: args.fault_window,
+            drops: model_cfg.drops,
+            max_steps: args.steps.max(10_000),
+            ..TimedOptions::new(worst_seed)
+        },
+    )
+    .map_err(Failure::Usage)?;
+    println!("slowest run (seed {worst_seed}), {}", worst.cluster.metrics_report());
     Ok(Exit::Ok)
 }
 

@@ -169,5 +169,42 @@ fn impl_sim_prints_the_operator_metrics() {
         n0.contains("ViewPendingMutations=0 oldest-batchlog-entry-age=- hints-pending=[]"),
         "{n0}"
     );
-    assert!(out.contains("ViewWriteLatency (steps): p50="), "{out}");
+    assert!(out.contains("ViewWriteLatency: p50="), "{out}");
+    assert!(out.contains(" steps p99="), "latencies in steps say so: {out}");
+}
+
+/// `--bench-sync` computes T on the model, runs the implementation in virtual time, and
+/// reports the distribution against T, then the slowest run's metrics in virtual time. A
+/// misspelt time constant is named, with the ones that exist.
+#[test]
+fn bench_sync_measures_against_the_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["impl-sim", "--bench-sync", "--runs", "300"]);
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(out.contains("K = 32 steps, T = 178.164 s"), "{out}");
+    assert!(out.contains("300 runs in "), "{out}");
+    assert!(out.contains("every run settled within T"), "{out}");
+    assert!(
+        out.contains("metrics (virtual time)") && out.contains(" ms p99="),
+        "{out}"
+    );
+    // A shorter hint round shortens T by six rounds' worth (the formula's 6 x hint-dispatch).
+    let o = mvcheck(
+        dir.path(),
+        &[
+            "impl-sim",
+            "--bench-sync",
+            "--runs",
+            "50",
+            "--timing",
+            "hint_dispatch_interval=5000",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("T = 148.164 s"), "{}", text(&o));
+    let o = mvcheck(dir.path(), &["impl-sim", "--bench-sync", "--timing", "hint_window=1"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(text(&o).contains("unknown constant \"hint_window\""), "{}", text(&o));
+    assert!(text(&o).contains("max_hint_window"), "{}", text(&o));
 }

@@ -250,6 +250,11 @@ impl Cluster {
         &self.metrics
     }
 
+    /// Sets the metrics' clock to virtual time (`timed.rs`), before the step taken at `us`.
+    pub fn set_clock(&mut self, us: u64) {
+        self.metrics.set_time(us);
+    }
+
     /// The metrics report, with each node's hints pending per target (view and base hints).
     pub fn metrics_report(&self) -> Report<'_> {
         self.metrics.report(self.cfg.ring.nodes, &|id| {

@@ -3,9 +3,10 @@
 //! `ViewReplicasSuccess`, `ViewPendingMutations`, `ViewWriteLatency`; per base table there,
 //! per node here).
 //!
-//! The simulation has no clock yet: time is counted in steps (one delivery, timer, crash or
-//! restart each). Ages and latencies are therefore in steps, and say so wherever they are
-//! printed; virtual seconds need the virtual-time scheduler of issue 10, item 5.
+//! The seeded simulation has no clock: there, time is counted in steps (one delivery, timer,
+//! crash or restart each). The timed simulation (`timed.rs`) sets the clock to virtual time
+//! before every step, and ages and latencies are then in virtual milliseconds. Every
+//! printed figure names its unit.
 
 use mv_spec::{BatchId, NodeId};
 use std::collections::BTreeMap;
@@ -16,8 +17,10 @@ use std::fmt;
 /// cluster's identity) leaves them out.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Metrics {
-    /// Steps taken so far: the clock.
+    /// The clock: steps taken so far, or virtual microseconds once `set_time` is called.
     step: u64,
+    /// Whether the clock is virtual time.
+    timed: bool,
     /// Per base replica: view mutations sent to a remote paired view replica under a batch,
     /// each (batch, target) counted once however often it is resent.
     attempted: BTreeMap<NodeId, u64>,
@@ -40,7 +43,24 @@ impl fmt::Debug for Metrics {
 impl Metrics {
     /// One more step was taken.
     pub(crate) fn tick(&mut self) {
-        self.step += 1;
+        if !self.timed {
+            self.step += 1;
+        }
+    }
+
+    /// From now on the clock is virtual time: `us` microseconds.
+    pub(crate) fn set_time(&mut self, us: u64) {
+        self.timed = true;
+        self.step = us;
+    }
+
+    /// A duration on the clock, with its unit.
+    fn show(&self, d: u64) -> String {
+        if self.timed {
+            format!("{:.3} ms", d as f64 / 1000.0)
+        } else {
+            format!("{d} steps")
+        }
     }
 
     /// `origin` sent `mutations` view mutations of `batch` to `target` (an original view
@@ -121,12 +141,18 @@ pub struct Report<'a> {
 impl fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = self.metrics;
-        writeln!(f, "metrics (time in steps: the simulation has no clock yet):")?;
+        writeln!(
+            f,
+            "metrics ({}):",
+            if m.timed {
+                "virtual time"
+            } else {
+                "time in steps: this simulation has no clock"
+            }
+        )?;
         for n in 0..self.nodes {
             let id = NodeId(n);
-            let age = m
-                .oldest_batchlog_age(id)
-                .map_or("-".to_string(), |a| format!("{a} steps"));
+            let age = m.oldest_batchlog_age(id).map_or("-".to_string(), |a| m.show(a));
             let hints: Vec<String> = self.hints[n as usize].iter().map(|(t, k)| format!("{t}:{k}")).collect();
             writeln!(
                 f,
@@ -138,8 +164,14 @@ impl fmt::Display for Report<'_> {
             )?;
         }
         match m.latency() {
-            Some((p50, p99, max)) => write!(f, "  ViewWriteLatency (steps): p50={p50} p99={p99} max={max}"),
-            None => write!(f, "  ViewWriteLatency (steps): no view write was acknowledged"),
+            Some((p50, p99, max)) => write!(
+                f,
+                "  ViewWriteLatency: p50={} p99={} max={}",
+                m.show(p50),
+                m.show(p99),
+                m.show(max)
+            ),
+            None => write!(f, "  ViewWriteLatency: no view write was acknowledged"),
         }
     }
 }

@@ -242,6 +242,7 @@ pub fn run_timed(cfg: ClusterConfig, opts: &TimedOptions) -> Result<TimedRun, St
             now = at;
             s
         };
+        cluster.set_clock(now);
         let writes_before = client_writes_in_flight(&cluster);
         match cluster.apply(&step) {
             Ok(()) => {}
