@@ -661,7 +661,10 @@ pub fn variants() {
                 .map(|p| p.id)
                 .collect();
             if violated.is_empty() {
-                "all hold (exit 0)".to_string()
+                match v.sync_steps() {
+                    Some(k) => format!("all hold (exit 0), P-bounded K = {k}"),
+                    None => "all hold (exit 0)".to_string(),
+                }
             } else {
                 format!("violates {} (exit 12)", violated.join(", "))
             }
