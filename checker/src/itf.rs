@@ -26,7 +26,7 @@ use std::path::{Path as FsPath, PathBuf};
 /// message in flight twice listed once. 2: the ITF encoding described in the module docs,
 /// durable logs as sets of ids. 3: durable logs as maps from ids to their contents. Replay
 /// reads only `#meta`, which is the same in 2 and 3, so it reads all three.
-pub const FORMAT_VERSION: u64 = 4;
+pub const FORMAT_VERSION: u64 = 5;
 
 /// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
 const MAX_EXACT_INT: u64 = 1 << 53;
