@@ -90,9 +90,7 @@ pub struct Worst {
     pub t_run: Run,
     /// The delays T was computed with.
     pub timing: Timing,
-    /// Reachable states explored (faults included).
-    pub states: usize,
-    /// How many of them are starts.
+    /// How many reachable states are starts.
     pub starts: usize,
 }
 
@@ -278,7 +276,6 @@ impl MvModel {
             t_ms,
             t_run,
             timing,
-            states: nodes.len(),
             starts: starts.len(),
         }))
     }

@@ -221,7 +221,7 @@ impl MvModel {
     /// budget, a settled state whose replicas still differ is not the end: the operator's
     /// repair (R4) is pending work, so the properties are judged after the final repair.
     pub fn quiescent(&self, s: &State) -> bool {
-        self.settled(s) && !self.repair_keys.iter().any(|&k| self.repair_due_on(s, k))
+        !self.repair_keys.iter().any(|&k| self.repair_due_on(s, k)) && self.settled(s)
     }
 
     /// The replicas of `k` hold different base rows, all of them are up, and the budget
@@ -653,11 +653,12 @@ impl Model for MvModel {
         let drop_budget = self.drops_used(s) < self.cfg.drops;
         actions.extend(all.into_iter().filter(|a| match a {
             ActorModelAction::Crash(id) => crash_budget && actor_node(*id, self.cfg.ring.nodes).is_some(),
+            // Only the first base replica of `k` is offered its repair, and a due repair
+            // has every replica up.
             ActorModelAction::SelectRandom {
-                actor,
                 random: Fault::Repair(k),
                 ..
-            } => !s.crashed[usize::from(*actor)] && self.repair_due(s, *k),
+            } => self.repair_due(s, *k),
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
             // A node's message to itself is a local call (the coordinator's write to its own

@@ -441,7 +441,7 @@ impl Cluster {
                 }
                 // R4: the merged row over the replicas; each replica gets, through its write
                 // path, the statements for the parts it lacks.
-                let rows: Vec<BaseRow> = replicas.iter().map(|r| self.base_row(r.0 as usize, k)).collect();
+                let rows: Vec<BaseRow> = replicas.iter().map(|r| self.nodes[r.0 as usize].base_row(k)).collect();
                 let merged = rows.iter().fold(BaseRow::default(), |m, r| m.merge(r));
                 let mut i = 0;
                 for (r, row) in replicas.iter().zip(&rows) {
@@ -804,11 +804,6 @@ impl Cluster {
         keyed.into_iter().map(|x| x.1).collect()
     }
 
-    /// Node `n`'s base row of `k` (empty if it has none).
-    fn base_row(&self, n: usize, k: Key) -> BaseRow {
-        self.nodes[n].observe().base.get(&k).copied().unwrap_or_default()
-    }
-
     /// Repair of `k` is due: the budget lasts, every base replica of `k` is up, and their
     /// rows differ. It runs once the write path has settled.
     pub fn repair_due(&self, k: Key) -> bool {
@@ -819,27 +814,29 @@ impl Cluster {
         if replicas.iter().any(|r| !self.nodes[r.0 as usize].is_up()) {
             return false;
         }
-        let first = self.base_row(replicas[0].0 as usize, k);
-        replicas.iter().any(|r| self.base_row(r.0 as usize, k) != first)
+        let first = self.nodes[replicas[0].0 as usize].base_row(k);
+        replicas.iter().any(|r| self.nodes[r.0 as usize].base_row(k) != first)
     }
 
     /// The repairs that may run now: due, on a settled cluster, each from its partition's
     /// first base replica.
     pub fn due_repairs(&self) -> Vec<(usize, Key)> {
-        if !self.repair_keys.iter().any(|&k| self.repair_due(k)) || !self.settled() {
-            return Vec::new();
-        }
-        self.repair_keys
+        let due: Vec<(usize, Key)> = self
+            .repair_keys
             .iter()
             .filter(|&&k| self.repair_due(k))
             .map(|&k| (self.cfg.ring.base_replicas(k)[0].0 as usize, k))
-            .collect()
+            .collect();
+        if due.is_empty() || !self.settled() {
+            return Vec::new();
+        }
+        due
     }
 
     /// Quiescent (`specs/properties.md`): settled, and no repair due. With a repair budget a
     /// settled cluster whose replicas differ still has the operator's repair to run.
     pub fn quiescent(&self) -> bool {
-        self.settled() && !self.repair_keys.iter().any(|&k| self.repair_due(k))
+        !self.repair_keys.iter().any(|&k| self.repair_due(k)) && self.settled()
     }
 
     /// Settled: every node up with no queued durable work, and no delivery or timer that

@@ -220,7 +220,8 @@ pub fn run_timed(cfg: ClusterConfig, opts: &TimedOptions) -> Result<TimedRun, St
         }
         let next = due
             .iter()
-            .min_by_key(|(k, (at, _))| (*at, (*k).clone()))
+            // Among steps due at the same time, the first in key order: the map's order.
+            .min_by_key(|(_, (at, _))| *at)
             .map(|(k, v)| (k.clone(), v.clone()));
         let fault_first = match (&next, faults.last()) {
             (_, None) => false,
