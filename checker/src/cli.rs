@@ -156,6 +156,16 @@ pub struct ModelArgs {
     /// guarantee.
     #[arg(long)]
     pub no_repair: bool,
+    /// A node replaced after data loss starts blank, instead of streaming each partition it
+    /// replicates from a live replica (rule R5): what repair alone must then restore.
+    #[arg(long)]
+    pub no_replace_streaming: bool,
+    /// A crashed node may stay down past max_hint_window (3 h): from then until it
+    /// restarts, no coordinator writes a base hint for it (rule W13; batchlog replay still
+    /// hints view updates, as Cassandra's does). Without it every outage is shorter than
+    /// the window, as the sync bound assumes.
+    #[arg(long)]
+    pub long_outages: bool,
 }
 
 /// Search bounds and strategy.
@@ -320,6 +330,12 @@ impl ModelArgs {
         }
         if self.no_repair {
             cfg.repairs = 0;
+        }
+        if self.no_replace_streaming {
+            cfg.replace_streaming = false;
+        }
+        if self.long_outages {
+            cfg.long_outages = true;
         }
         cfg.validate()?;
         Ok(cfg)

@@ -253,6 +253,11 @@ fn bench_sync(
     args: &ImplSimArgs,
     timing: Timing,
 ) -> Result<Exit, Failure> {
+    if model_cfg.long_outages {
+        return Err(Failure::Usage(
+            "--bench-sync measures outages shorter than max_hint_window (the bound assumes them); --long-outages is for `mvcheck check`".to_string(),
+        ));
+    }
     let model = model_cfg.clone().into_model();
     println!("model: {}", model.summary());
     let started = Instant::now();

@@ -110,7 +110,12 @@ fn nondet_picks(step: Option<&Step>) -> Value {
             node = some(json!(n));
             timer = some(serde_json::to_value(t).expect("a Timer serializes"));
         }
-        Some(Step::Crash { node: n } | Step::Recover { node: n } | Step::DataLoss { node: n }) => {
+        Some(
+            Step::Crash { node: n }
+            | Step::Recover { node: n }
+            | Step::DataLoss { node: n }
+            | Step::HintWindow { node: n },
+        ) => {
             node = some(json!(n));
         }
         Some(Step::Repair { node: n, key: k }) => {
@@ -149,6 +154,12 @@ pub fn model_flags(c: &MvModelCfg) -> String {
         f.push_str(&format!(" --writes {writes} --keys {keys}"));
     }
     f.push_str(&format!(" --crashes {} --data-loss {}", c.crashes, c.data_loss));
+    if c.data_loss > 0 && !c.replace_streaming {
+        f.push_str(" --no-replace-streaming");
+    }
+    if c.long_outages {
+        f.push_str(" --long-outages");
+    }
     if c.lossy {
         f.push_str(&format!(" --lossy --drops {}", c.drops));
     }

@@ -502,6 +502,11 @@ impl BoundReport {
                     w.t_ms as f64 / 1000.0,
                     w.formula()
                 );
+                if model.cfg.long_outages {
+                    println!(
+                        "            T takes every restart within max_restart; with --long-outages a node may stay down past max_hint_window, and T grows by that outage's excess"
+                    );
+                }
                 println!(
                     "worst run in steps: {} timer steps, {} restart(s), {} deliveries, after a {}-step prefix:",
                     r.timed_steps(),

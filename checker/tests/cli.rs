@@ -467,6 +467,52 @@ fn counterexamples_end_with_the_broken_fact() {
 
 /// `--lossy` takes an optional value, so a variant that defaults to a lossy network can be
 /// checked without one.
+/// Replacement streaming and long outages are flags a person reads back: the coverage row
+/// of each mechanism, the weakness streaming shows (known weakness (d)) with its replayable
+/// file, and the flag that removes it named in the configuration the file records.
+#[test]
+fn replacement_streaming_and_long_outages_show_in_the_report_and_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "check",
+        "--rf",
+        "2",
+        "--data-loss",
+        "1",
+        "--crashes",
+        "0",
+        "--strategy",
+        "bfs",
+        "--property",
+        "P-replica-converge",
+    ];
+    let o = mvcheck(dir.path(), &base);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}");
+    assert!(row(&out, "P-replica-converge").contains("VIOLATED"), "{out}");
+    assert!(!row(&out, "R5").contains("not covered"), "{out}");
+    let file = "_mvcheck-out/cassandra-4.0.P-replica-converge.itf.json";
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join(file)).unwrap()).unwrap();
+    assert_eq!(doc["#meta"]["config"]["replace_streaming"], true);
+    let r = mvcheck(dir.path(), &["replay", file]);
+    assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+
+    let mut blank = base.to_vec();
+    blank.push("--no-replace-streaming");
+    let o = mvcheck(dir.path(), &blank);
+    let out = stdout(&o);
+    assert!(row(&out, "P-replica-converge").contains(" holds "), "{out}");
+    assert!(row(&out, "P-durable").contains("VIOLATED"), "{out}");
+    assert!(out.contains("(blank replacement)"), "{out}");
+
+    let o = mvcheck(dir.path(), &["check", "--long-outages", "--no-sync-bound"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(!row(&out, "W13").contains("not covered"), "{out}");
+    assert!(!row(&out, "hint-window").contains("not covered"), "{out}");
+    assert!(out.contains("(long outages)"), "{out}");
+}
+
 #[test]
 fn lossy_can_be_turned_off() {
     let dir = tempfile::tempdir().unwrap();

@@ -314,10 +314,56 @@ fn every_path_of_a_repair() {
     assert!(e.states > 20_000, "{}", e.states);
 }
 
+/// Replacement after data loss at RF 2 (R5), both ways of streaming: 4.0 adds the streamed
+/// base and view partitions as they are; 3.0 adds the view partitions and sends the base
+/// rows through the replacement's write path (with one write: two make 73,000 states).
+#[test]
+fn every_path_of_a_replacement_stream() {
+    for variant in [Variant::Cassandra40, Variant::Cassandra30] {
+        let mut c = MvModelCfg::for_variant(variant);
+        c.ring.rf = 2;
+        c.crashes = 0;
+        c.data_loss = 1;
+        if variant == Variant::Cassandra30 {
+            c.workload = Workload::Concurrent { writes: 1, keys: 1 };
+        }
+        let e = every_path(c, 40);
+        assert!(
+            e.rules.contains(Rule::R5),
+            "{}: no replacement streamed",
+            variant.name()
+        );
+        assert!(e.states > 5_000, "{}: {}", variant.name(), e.states);
+    }
+}
+
+/// An outage past `max_hint_window` (W13): the coordinator skips the base hint of a replica
+/// down that long, and a restart makes it hint again; both at RF 1 (a remote base replica)
+/// and at RF 2 with repair.
+#[test]
+fn every_path_of_a_long_outage() {
+    for rf in [1, 2] {
+        let mut c = MvModelCfg::for_variant(Variant::Cassandra40);
+        c.ring.rf = rf;
+        c.long_outages = true;
+        // At RF 1 the second client's coordinator, n1, is not the base replica.
+        c.workload = Workload::Concurrent {
+            writes: if rf == 1 { 2 } else { 1 },
+            keys: 1,
+        };
+        // Whole at RF 2 (1,011 states); at RF 1 the two writes make 98,708, so the paths
+        // stop at 12 steps, past a skipped hint and the restart after it.
+        let e = every_path(c, if rf == 1 { 12 } else { 40 });
+        assert!(e.rules.contains(Rule::W13), "RF {rf}: no hint skipped");
+        assert!(e.rules.contains(Rule::HintWindow), "RF {rf}");
+    }
+}
+
 /// The weaknesses of Cassandra's own designs (`specs/protocol.md`, "Known weaknesses the
 /// model shows") reproduce on the implementation: seed 001's orphan after a data loss at ONE
-/// with positional pairing, and the half-sent write (A15): a coordinator that dies between
-/// its base writes at RF 2 leaves no hint, and nothing else resends the write.
+/// with positional pairing; the half-sent write (A15): a coordinator that dies between its
+/// base writes at RF 2 leaves no hint, and nothing else resends the write; and a replacement
+/// that streams a view row ahead of its base row.
 #[test]
 fn known_weaknesses_of_the_correct_designs_reproduce() {
     let orphan = MvModelCfg {
@@ -338,7 +384,18 @@ fn known_weaknesses_of_the_correct_designs_reproduce() {
     let mut half_sent = MvModelCfg::for_variant(Variant::Cassandra40);
     half_sent.ring.rf = 2;
     half_sent.repairs = 0;
-    for (cfg, property) in [(orphan, "P-no-orphan"), (half_sent, "P-replica-converge")] {
+    // A replacement streams a view row whose base row its source had not applied yet (the
+    // view update is applied before the base, B5 before B8); repair compares base rows only,
+    // so nothing removes it.
+    let mut streamed_ahead = MvModelCfg::for_variant(Variant::Cassandra40);
+    streamed_ahead.ring.rf = 2;
+    streamed_ahead.crashes = 0;
+    streamed_ahead.data_loss = 1;
+    for (cfg, property) in [
+        (orphan, "P-no-orphan"),
+        (half_sent, "P-replica-converge"),
+        (streamed_ahead, "P-replica-converge"),
+    ] {
         let model = cfg.clone().into_model();
         let checker = cfg
             .into_model()

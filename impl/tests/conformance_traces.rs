@@ -50,6 +50,8 @@ prop_compose! {
         lossy in any::<bool>(),
         retries in 0u8..=2,
         repairs in 0u8..=2,
+        replace_streaming in any::<bool>(),
+        long_outages in any::<bool>(),
     ) -> ClusterConfig {
         ClusterConfig {
             variant,
@@ -61,6 +63,8 @@ prop_compose! {
             lossy,
             retries,
             repairs,
+            replace_streaming,
+            long_outages,
             bugs: SeededBugs::default(),
         }
     }

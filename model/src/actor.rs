@@ -127,6 +127,11 @@ pub struct NodeState {
     pub disk: Disk,
     /// Coordinator state: writes in progress (volatile).
     pub coord: BTreeMap<WriteId, CoordReq>,
+    /// The nodes this node knows to be down past `max_hint_window`, one bit per node id
+    /// (volatile: the failure detector's downtime; the model sets and clears it for every
+    /// live node, as gossip would). W13 writes no base hint for them; batchlog replay (B10)
+    /// hints them all the same, as Cassandra's `BatchlogManager` does.
+    pub past_hint_window: u8,
 }
 
 impl CoordReq {
@@ -187,6 +192,11 @@ pub enum Fault {
     /// offers it only once the write path has settled and the replicas differ
     /// (`MvModel::repair_due`), and carries it out itself, since it reads every replica.
     Repair(Key),
+    /// Node `n`, down, stays down past `max_hint_window` (`--long-outages`). No node decides
+    /// this, so the first client, which never crashes, offers it on the environment's behalf;
+    /// the model enables it only while `n` is down and some live node does not know yet, and
+    /// tells every live node (`NodeState::past_hint_window`).
+    HintWindow(NodeId),
 }
 
 /// An actor of the model.
@@ -207,6 +217,9 @@ pub enum MvActor {
         cl: Cl,
         /// How many times it retries a write that timed out (C3).
         retries: u8,
+        /// With `--long-outages`, the first client offers `Fault::HintWindow` for each of
+        /// this many nodes; 0 otherwise.
+        hint_window_nodes: u8,
     },
 }
 
@@ -222,6 +235,8 @@ pub fn actor_node(id: Id, nodes: u8) -> Option<NodeId> {
 }
 
 const DATA_LOSS: &str = "data-loss";
+/// The key of the hint-window choice (`Step::HintWindow` maps to it).
+pub const HINT_WINDOW: &str = "hint-window";
 /// The key of the repair choice (`Step::Repair` maps to it).
 pub const REPAIR: &str = "repair";
 
@@ -241,7 +256,13 @@ impl Actor for MvActor {
 
     fn on_start(&self, _id: Id, storage: &Option<Disk>, o: &mut Out<Self>) -> MvState {
         match self {
-            MvActor::Client { script, cl, .. } => {
+            MvActor::Client {
+                script,
+                cl,
+                hint_window_nodes,
+                ..
+            } => {
+                offer_hint_window(*hint_window_nodes, o);
                 // C1: send the first write.
                 let mut outcomes = vec![Outcome::NotSent; script.writes.len()];
                 if let Some(&(write, stmt)) = script.writes.first() {
@@ -273,7 +294,9 @@ impl Actor for MvActor {
 
     fn on_msg(&self, _id: Id, state: &mut Cow<MvState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         match self {
-            MvActor::Client { script, cl, retries } => {
+            MvActor::Client {
+                script, cl, retries, ..
+            } => {
                 let MvState::Client(cs) = &**state else {
                     unreachable!("a client has client state")
                 };
@@ -341,8 +364,16 @@ impl Actor for MvActor {
     }
 
     fn on_random(&self, _id: Id, state: &mut Cow<MvState>, fault: &Fault, o: &mut Out<Self>) {
-        let MvActor::Node { id, cfg } = self else { return };
+        let MvActor::Node { id, cfg } = self else {
+            // The environment's hint-window choice: the model tells the nodes; the offer
+            // stays open for the next outage.
+            if let MvActor::Client { hint_window_nodes, .. } = self {
+                offer_hint_window(*hint_window_nodes, o);
+            }
+            return;
+        };
         match fault {
+            Fault::HintWindow(_) => unreachable!("only a client offers the hint window"),
             Fault::Repair(_) => {
                 // The streams themselves are the model's to send (`MvModel::step`): they
                 // read every replica. The node counts the repair and stays available for
@@ -370,6 +401,13 @@ impl Actor for MvActor {
                 };
             }
         }
+    }
+}
+
+/// Offers `Fault::HintWindow` for each of `nodes` nodes (none when 0).
+fn offer_hint_window(nodes: u8, o: &mut Out<MvActor>) {
+    if nodes > 0 {
+        o.choose_random(HINT_WINDOW, (0..nodes).map(|n| Fault::HintWindow(NodeId(n))).collect());
     }
 }
 
@@ -620,6 +658,11 @@ impl Node<'_> {
         }
         for r in self.cfg.ring.base_replicas(req.stmt.k) {
             if r == self.id || req.acked & (1 << r.0) != 0 {
+                continue;
+            }
+            // W13: Cassandra hints only a replica down for less than `max_hint_window`.
+            if ns.past_hint_window & (1 << r.0) != 0 {
+                fired(Rule::W13);
                 continue;
             }
             fired(Rule::W10);

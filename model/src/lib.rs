@@ -27,7 +27,8 @@
 //! is up (B10-B11). A restarted node replays its commit log, regenerating view updates (R1-R3).
 //! Once the write path has settled, anti-entropy repair (R4, the operator's `nodetool
 //! repair`) streams to each base replica the parts of the merged row it lacks, through its
-//! write path, so its view updates are generated as for any write.
+//! write path, so its view updates are generated as for any write. A node replaced after
+//! a data loss streams each partition it replicates from one live replica (R5).
 //!
 //! The storage rules that decide what a view update contains differ between Cassandra 3.0
 //! (shadowable tombstones) and 4.0 (expired liveness, strict liveness): see [`storage`] and
@@ -37,8 +38,9 @@
 //!
 //! Messages are unordered and, with `--lossy`, up to `--drops` of them may be lost. Nodes
 //! crash and restart (disk survives, memory and the messages in flight to and from them do
-//! not) and may permanently lose their data; both are bounded. Timers fire at any time their
-//! guards allow. See [`model`].
+//! not) and may permanently lose their data; both are bounded. With `--long-outages` a node
+//! may stay down past `max_hint_window`, and coordinators stop hinting it (W13). Timers fire
+//! at any time their guards allow. See [`model`].
 //!
 //! # How long it takes
 //!
@@ -54,8 +56,9 @@
 //! # What is abstracted away
 //!
 //! One datacenter, a static ring (no range movements, so no pending endpoints), no read
-//! repair, anti-entropy repair only at settled states, no TTL and no hint expiry
-//! (`max_hint_window`), tiny value domains, and client-chosen timestamps
+//! repair, anti-entropy repair only at settled states and of base rows only, a replacement
+//! that streams in the step of its data loss, no clock (an outage outlasts the hint window
+//! when a fault says so), no TTL, tiny value domains, and client-chosen timestamps
 //! (`specs/protocol.md`, "Abstracted away").
 
 #![warn(missing_docs)]
@@ -102,4 +105,10 @@ pub struct MvModelCfg {
     pub retries: u8,
     /// Anti-entropy repair budget (R4, `--repairs`; `--no-repair` is 0).
     pub repairs: u8,
+    /// Whether a node replaced after data loss streams its partitions from live replicas
+    /// (R5); `--no-replace-streaming` leaves it blank.
+    pub replace_streaming: bool,
+    /// Whether a crashed node may stay down past `max_hint_window`, after which no node
+    /// writes it a base hint (`--long-outages`: W13).
+    pub long_outages: bool,
 }

@@ -8,8 +8,11 @@
 //!   locks, the second halves of base writes, coordinator state and timers, and every
 //!   message in flight to or from it (its connections break; TCP resends nothing across a
 //!   restart). Message loss on its own is `--lossy`. Permanent data loss (a Stateright
-//!   random choice) replaces a node by an empty one, at most `data_loss` times, with the
-//!   same loss of timers and messages.
+//!   random choice) replaces a node, at most `data_loss` times, with the same loss of timers
+//!   and messages; the replacement streams its partitions from live replicas (R5) unless
+//!   `--no-replace-streaming`. With `--long-outages` a down node may outlast
+//!   `max_hint_window`: the first client offers that choice for the environment, and the
+//!   model tells every live node, which then writes the node no base hint (W13).
 //! * **Time.** Timers carry no duration; instead each timer kind has a guard that says when it
 //!   may fire (see `specs/protocol.md`, "Time"). Write timeouts, the deferred base apply and
 //!   local batchlog replay fire at any time, racing what they wait for, as in Cassandra. Two
@@ -73,10 +76,15 @@ impl MvModelCfg {
                 id: NodeId(i),
                 cfg: cluster.clone(),
             }))
-            .actors(scripts.iter().map(|s| MvActor::Client {
+            .actors(scripts.iter().enumerate().map(|(i, s)| MvActor::Client {
                 script: s.clone(),
                 cl: self.cl,
                 retries: self.retries,
+                hint_window_nodes: if i == 0 && self.long_outages {
+                    self.ring.nodes
+                } else {
+                    0
+                },
             }))
             .init_network(Network::new_unordered_nonduplicating([]))
             .max_crashes(self.crashes as usize);
@@ -282,6 +290,90 @@ impl MvModel {
         out
     }
 
+    /// Applies `f` to the state of every node that is up (only these hold the failure
+    /// detector's view; a down node's is lost with its memory).
+    fn tell_live_nodes(&self, next: &mut State, f: impl Fn(&mut NodeState)) {
+        for n in 0..self.nodes() {
+            if !next.crashed[n] {
+                if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[n]) {
+                    f(ns);
+                }
+            }
+        }
+    }
+
+    /// Whether node `t`'s outage may now outlast `max_hint_window`: `--long-outages`, `t`
+    /// is down, and some live node does not know it yet (one that restarted counts the
+    /// downtime from its own start, as Cassandra's failure detector does).
+    fn hint_window_may_pass(&self, s: &State, t: NodeId) -> bool {
+        let t = t.0 as usize;
+        self.cfg.long_outages
+            && s.crashed[t]
+            && (0..self.nodes()).any(|n| n != t && !s.crashed[n] && self.node(s, n).past_hint_window & (1 << t) == 0)
+    }
+
+    /// R5, carried out when node `id` has just been replaced after data loss: every
+    /// partition it replicates is taken from one live replica (`Ring::stream_source`), read
+    /// in `s`, the state before the loss. View partitions are added as stored, like streamed
+    /// sstables of a table without views. Base partitions are added as stored too, unless the
+    /// design streams them through the write path: then the source sends each row as base
+    /// writes (ids `stream0`, ...), so the replacement generates view updates as for any
+    /// write. Whether anything was streamed.
+    fn stream_to_replacement(&self, s: &State, next: &mut State, id: Id) -> bool {
+        let ring = self.cfg.ring;
+        let me = actor_node(id, ring.nodes).expect("only a node loses its data");
+        let up = |n: NodeId| !s.crashed[n.0 as usize];
+        let mut view = std::collections::BTreeMap::new();
+        let mut base = std::collections::BTreeMap::new();
+        for n in (0..ring.nodes).map(NodeId).filter(|&n| n != me) {
+            let disk = &self.node(s, n.0 as usize).disk;
+            for (vk, row) in &disk.view {
+                if ring.view_replicas(*vk).contains(&me)
+                    && mv_spec::Ring::stream_source(&ring.view_replicas(*vk), me, up) == Some(n)
+                {
+                    view.insert(*vk, *row);
+                }
+            }
+            for (&k, row) in &disk.base {
+                if ring.base_replicas(k).contains(&me)
+                    && mv_spec::Ring::stream_source(&ring.base_replicas(k), me, up) == Some(n)
+                {
+                    base.insert(k, (n, *row));
+                }
+            }
+        }
+        if view.is_empty() && base.is_empty() {
+            return false;
+        }
+        let through_write_path = self.cfg.variant.design().replace_through_write_path;
+        if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[me.0 as usize]) {
+            ns.disk.view = view;
+            if !through_write_path {
+                ns.disk.base = base.iter().map(|(&k, &(_, row))| (k, row)).collect();
+            }
+        }
+        if through_write_path {
+            if let Network::UnorderedNonDuplicating(m) = &mut next.network {
+                let mut i = 0;
+                for (&k, &(src, row)) in &base {
+                    for stmt in mv_spec::BaseRow::default().repair_statements(k, &row) {
+                        let e = Envelope {
+                            src: node_actor(src),
+                            dst: id,
+                            msg: Msg::BaseWrite {
+                                write: WriteId::stream(i),
+                                stmt,
+                            },
+                        };
+                        *m.entry(e).or_insert(0) += 1;
+                        i += 1;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// Settled: no node down, no commit-log, batchlog, hint or coordinator-batchlog entry,
     /// and no delivery or timer that would change anything. A message whose delivery is a
     /// no-op (a duplicate ack) is not counted as in flight.
@@ -452,6 +544,10 @@ impl MvModel {
                 random: Fault::Repair(k),
                 ..
             } => format!("{} repairs k={k}", self.actor_label(*actor)),
+            ActorModelAction::SelectRandom {
+                random: Fault::HintWindow(t),
+                ..
+            } => format!("{t} stays down past max_hint_window"),
             ActorModelAction::SelectRandom { actor, .. } => format!("{} loses its data", self.actor_label(*actor)),
         }
     }
@@ -466,7 +562,7 @@ impl MvModel {
     pub fn summary(&self) -> String {
         let c = &self.cfg;
         format!(
-            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={} data-loss={} lossy={} retries={} repairs={}",
+            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={}{} data-loss={}{} lossy={} retries={} repairs={}",
             c.variant.name(),
             c.ring.nodes,
             c.ring.rf,
@@ -478,7 +574,13 @@ impl MvModel {
             c.workload.name(),
             c.workload.len(),
             c.crashes,
+            if c.long_outages { " (long outages)" } else { "" },
             c.data_loss,
+            if c.data_loss > 0 && !c.replace_streaming {
+                " (blank replacement)"
+            } else {
+                ""
+            },
             if c.lossy { format!("true drops={}", c.drops) } else { "false".to_string() },
             c.retries,
             c.repairs
@@ -532,11 +634,15 @@ impl MvModel {
                 random: Fault::DataLoss,
                 ..
             } => fault.insert(Rule::DataLoss),
+            ActorModelAction::SelectRandom {
+                random: Fault::HintWindow(_),
+                ..
+            } => fault.insert(Rule::HintWindow),
             _ => {}
         }
         let history = self.history_of(s, &a);
         let next = self.inner.next_state(s, a.clone());
-        let rules = RuleSet(take_fired().0 | fault.0);
+        let mut rules = RuleSet(take_fired().0 | fault.0);
         let Some(mut next) = next else {
             return (None, rules);
         };
@@ -546,7 +652,19 @@ impl MvModel {
                 next.actor_storages[usize::from(id)] = Some(disk);
                 Self::lose_connections(&mut next, id);
             }
-            ActorModelAction::Recover(id) => next.actor_storages[usize::from(id)] = None,
+            ActorModelAction::Recover(id) => {
+                next.actor_storages[usize::from(id)] = None;
+                // Gossip tells every node that `id` is back: its downtime starts again.
+                let n = usize::from(id);
+                self.tell_live_nodes(&mut next, |ns| ns.past_hint_window &= !(1u8 << n));
+            }
+            ActorModelAction::SelectRandom {
+                random: Fault::HintWindow(t),
+                ..
+            } => {
+                let bit = 1u8 << t.0;
+                self.tell_live_nodes(&mut next, |ns| ns.past_hint_window |= bit);
+            }
             ActorModelAction::SelectRandom {
                 actor,
                 random: Fault::Repair(k),
@@ -561,6 +679,9 @@ impl MvModel {
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
                 Self::lose_connections(&mut next, actor);
+                if self.cfg.replace_streaming && self.stream_to_replacement(s, &mut next, actor) {
+                    rules.insert(Rule::R5);
+                }
             }
             ActorModelAction::Drop(e) => {
                 let n = actor_node(e.src, self.cfg.ring.nodes)
@@ -619,13 +740,18 @@ impl MvModel {
 
     /// The rules this configuration should exercise (`specs/protocol.md`, "Rule coverage").
     pub fn expected_rules(&self) -> RuleSet {
+        let c = &self.cfg;
         mv_spec::rule::expected(
-            &self.cfg.variant.design(),
-            self.cfg.crashes > 0,
-            self.cfg.lossy,
-            self.cfg.data_loss > 0,
-            self.cfg.retries > 0,
-            self.cfg.repairs > 0 && self.cfg.ring.rf > 1,
+            &c.variant.design(),
+            &mv_spec::rule::Budgets {
+                crashes: c.crashes > 0,
+                lossy: c.lossy,
+                data_loss: c.data_loss > 0,
+                retries: c.retries > 0,
+                repair: c.repairs > 0 && c.ring.rf > 1,
+                streaming: c.replace_streaming && c.ring.rf > 1,
+                long_outages: c.long_outages,
+            },
         )
     }
 
@@ -659,6 +785,10 @@ impl Model for MvModel {
                 random: Fault::Repair(k),
                 ..
             } => self.repair_due(s, *k),
+            ActorModelAction::SelectRandom {
+                random: Fault::HintWindow(t),
+                ..
+            } => self.hint_window_may_pass(s, *t),
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
             // A node's message to itself is a local call (the coordinator's write to its own
@@ -730,6 +860,8 @@ impl MvModelCfg {
             drops: DEFAULT_DROPS,
             retries: d.retries,
             repairs: d.repairs,
+            replace_streaming: true,
+            long_outages: false,
         }
     }
 

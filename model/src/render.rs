@@ -57,6 +57,10 @@ impl MvModel {
                 node: l(actor),
                 key: *key,
             },
+            ActorModelAction::SelectRandom {
+                random: Fault::HintWindow(t),
+                ..
+            } => Step::HintWindow { node: t.to_string() },
             ActorModelAction::SelectRandom { actor, .. } => Step::DataLoss { node: l(actor) },
         }
     }
@@ -87,6 +91,17 @@ impl MvModel {
                 key: crate::actor::REPAIR.to_string(),
                 random: Fault::Repair(*key),
             },
+            Step::HintWindow { node } => {
+                let id = self.actor_id(node)?;
+                let t = crate::actor::actor_node(id, self.cfg.ring.nodes)
+                    .ok_or_else(|| format!("{node} is not a node: only a node's outage outlasts the hint window"))?;
+                ActorModelAction::SelectRandom {
+                    // The first client offers the choice on the environment's behalf.
+                    actor: stateright::actor::Id::from(self.cfg.ring.nodes as usize),
+                    key: crate::actor::HINT_WINDOW.to_string(),
+                    random: Fault::HintWindow(t),
+                }
+            }
         })
     }
 
@@ -289,6 +304,16 @@ impl MvModel {
                     random: Fault::Repair(k),
                     ..
                 } => out.push_str(&note(x(*actor), y, &format!("repair k={k}"), chars, "#cfc")),
+                ActorModelAction::SelectRandom {
+                    random: Fault::HintWindow(t),
+                    ..
+                } => out.push_str(&note(
+                    x(crate::actor::node_actor(*t)),
+                    y,
+                    "past hint window",
+                    chars,
+                    "#fcc",
+                )),
                 ActorModelAction::SelectRandom { actor, .. } => {
                     out.push_str(&note(x(*actor), y, "data loss", chars, "#fcc"))
                 }

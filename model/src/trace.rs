@@ -51,6 +51,7 @@
 // boxing it would make every caller unwrap a box.
 #![allow(clippy::result_large_err)]
 
+use crate::actor::Fault;
 use crate::model::{Action, MvModel, State};
 use crate::render::{observation_lines, Lines};
 use crate::{MvModelCfg, Variant, Workload};
@@ -265,6 +266,8 @@ pub fn trace_config(cfg: &MvModelCfg) -> TraceConfig {
         lossy: cfg.lossy,
         retries: cfg.retries,
         repairs: cfg.repairs,
+        replace_streaming: cfg.replace_streaming,
+        long_outages: cfg.long_outages,
     }
 }
 
@@ -286,6 +289,8 @@ pub fn model_config(c: &TraceConfig) -> Result<MvModelCfg, String> {
     cfg.drops = u8::MAX;
     cfg.retries = c.retries;
     cfg.repairs = c.repairs;
+    cfg.replace_streaming = c.replace_streaming;
+    cfg.long_outages = c.long_outages;
     cfg.validate()?;
     Ok(cfg)
 }
@@ -309,6 +314,12 @@ fn who(model: &MvModel, a: &Action) -> Who {
         ActorModelAction::Deliver { dst, .. } => *dst,
         ActorModelAction::Drop(e) => e.dst,
         ActorModelAction::Timeout(id, _) | ActorModelAction::Crash(id) | ActorModelAction::Recover(id) => *id,
+        // A client offers the hint window for the environment; the step is about the node
+        // that is down (`Step::actor`).
+        ActorModelAction::SelectRandom {
+            random: Fault::HintWindow(t),
+            ..
+        } => crate::actor::node_actor(*t),
         ActorModelAction::SelectRandom { actor, .. } => *actor,
     };
     let i = usize::from(id);

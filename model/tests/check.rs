@@ -315,6 +315,73 @@ fn data_loss_at_cl_one_leaves_orphan() {
     );
 }
 
+/// Replacement streaming (R5, `specs/protocol.md` known weakness (d)): at RF 2 a
+/// replacement can stream a view row whose base row its source has not applied yet (B5
+/// runs before B8), and repair, which compares base rows, leaves it. A blank replacement
+/// rebuilds its view rows from its own write path only and has no such orphan; a data loss
+/// at RF 2 loses an acknowledged write either way (P-durable).
+#[test]
+fn replacement_streaming_can_carry_a_view_row_ahead_of_its_base() {
+    let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+    cfg.ring.rf = 2;
+    cfg.crashes = 0;
+    cfg.data_loss = 1;
+    assert!(cfg.replace_streaming, "replacements stream by default");
+    let (m, c) = check(cfg.clone());
+    assert!(m.expected_rules().contains(Rule::R5) && c.tally.get(Rule::R5) > 0);
+    let path = c
+        .discoveries
+        .get("P-replica-converge")
+        .expect("a streamed view row outlives its base");
+    let actions = path.clone().into_actions();
+    let lost = actions
+        .iter()
+        .position(|a| m.describe(a).ends_with("loses its data"))
+        .expect("the path replaces a node");
+    assert!(
+        actions[..lost]
+            .iter()
+            .any(|a| m.describe(a).ends_with("timer Generate w1"))
+            && !actions[..lost]
+                .iter()
+                .any(|a| m.describe(a).ends_with("timer ApplyBase w1")),
+        "the stream is taken between the view apply and the base apply"
+    );
+    assert!(c.discoveries.contains_key("P-durable"));
+    cfg.replace_streaming = false;
+    let (m, c) = check(cfg);
+    assert!(!m.expected_rules().contains(Rule::R5) && c.tally.get(Rule::R5) == 0);
+    assert!(
+        !c.discoveries.contains_key("P-replica-converge"),
+        "a blank replacement streams nothing ahead"
+    );
+    assert!(c.discoveries.contains_key("P-durable"));
+}
+
+/// `--long-outages` (`specs/protocol.md`, "Fault model"): a crashed node may stay down past
+/// `max_hint_window`, and then no coordinator writes it a base hint (W13). At the
+/// `cassandra-4.0` default (RF 1) a write whose only replica is past the window is lost
+/// whole and never acknowledged, so every property holds; at RF 2 the replicas split, and
+/// repair joins them.
+#[test]
+fn outages_past_the_hint_window_hold_with_repair() {
+    for rf in [1, 2] {
+        let mut cfg = MvModelCfg::for_variant(Variant::Cassandra40);
+        cfg.ring.rf = rf;
+        cfg.long_outages = true;
+        let (m, c) = check(cfg);
+        for p in PROPERTIES.iter().filter(|p| p.kind == Kind::Always) {
+            assert!(!c.discoveries.contains_key(p.id), "RF {rf}: {} violated", p.id);
+        }
+        for r in [Rule::HintWindow, Rule::W13] {
+            assert!(
+                m.expected_rules().contains(r) && c.tally.get(r) > 0,
+                "RF {rf}: {r} never fired"
+            );
+        }
+    }
+}
+
 /// A discovered path replays on a fresh model to the same violation.
 #[test]
 fn counterexample_replays() {

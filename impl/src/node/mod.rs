@@ -156,6 +156,22 @@ pub enum Input {
     Restart,
     /// The machine is replaced by an empty one.
     DataLoss,
+    /// The failure detector's news about node `node`: it has been down past
+    /// `max_hint_window` (`passed`), or it is back (W13 hints it again).
+    HintWindow {
+        /// The node the news is about.
+        node: NodeId,
+        /// Whether it is now down past the window.
+        passed: bool,
+    },
+    /// R5: a replacement receives streamed partitions, added as they are, without view
+    /// updates: base rows as statements that rebuild them, view rows as stored.
+    Streamed {
+        /// Statements that rebuild the streamed base rows.
+        base: Vec<Statement>,
+        /// The streamed view rows.
+        view: Vec<ViewMutation>,
+    },
 }
 
 /// What the node made durable in a step, in order. A host with a real disk must sync these
@@ -280,6 +296,8 @@ pub struct Node {
     up: bool,
     disk: Disk,
     coordinating: BTreeMap<WriteId, Coordinating>,
+    /// Nodes known to be down past `max_hint_window` (volatile, like the failure detector).
+    past_hint_window: BTreeSet<NodeId>,
 }
 
 /// The outputs of a step under construction.
@@ -316,6 +334,7 @@ impl Node {
             up: true,
             disk: Disk::default(),
             coordinating: BTreeMap::new(),
+            past_hint_window: BTreeSet::new(),
         }
     }
 
@@ -399,6 +418,21 @@ impl Node {
         self.disk.store.read_base(k)
     }
 
+    /// Whether this node knows `t` to be down past `max_hint_window`.
+    pub fn knows_past_hint_window(&self, t: NodeId) -> bool {
+        self.past_hint_window.contains(&t)
+    }
+
+    /// The base table as stored.
+    pub fn base_rows(&self) -> &BTreeMap<Key, mv_spec::BaseRow> {
+        self.disk.store.base_rows()
+    }
+
+    /// The view table as stored.
+    pub fn view_rows(&self) -> &BTreeMap<ViewKey, mv_spec::ViewRow> {
+        self.disk.store.view_rows()
+    }
+
     /// The node's durable tables and queues, in the vocabulary of `mv-spec`.
     pub fn observe(&self) -> NodeObservation {
         NodeObservation {
@@ -463,11 +497,33 @@ impl Node {
                 fx.taken = true;
                 self.up = false;
                 self.coordinating.clear();
+                self.past_hint_window.clear();
             }
             Input::DataLoss => {
                 fx.taken = true;
                 self.disk = Disk::default();
                 self.coordinating.clear();
+                self.past_hint_window.clear();
+            }
+            Input::HintWindow { node, passed } => {
+                fx.taken = true;
+                if passed {
+                    self.past_hint_window.insert(node);
+                } else {
+                    self.past_hint_window.remove(&node);
+                }
+            }
+            Input::Streamed { base, view } => {
+                fx.taken = true;
+                let mut o = Out(&mut fx);
+                for m in &view {
+                    self.disk.store.apply_view(&self.sw.view, m);
+                    o.persist(Persist::ViewApply(m.key));
+                }
+                for (i, stmt) in base.iter().enumerate() {
+                    self.disk.store.apply_base(stmt);
+                    o.persist(Persist::BaseApply(WriteId::stream(i as u8), stmt.k));
+                }
             }
             Input::Deliver { from, msg } => return self.deliver(from, msg),
             Input::Fire(timer) => return self.fire(timer),
@@ -671,12 +727,19 @@ impl Node {
                     !self.sw.coordinator_batchlog || usize::from(c.stored) == self.ring.batchlog_nodes(self.id).len();
                 if self.sw.base_hints && forwarded {
                     for r in self.ring.base_replicas(c.stmt.k) {
-                        if r != self.id && !c.acked.contains(&r) {
-                            o.rule(Rule::W10);
-                            self.disk.base_hints.entry(r).or_default().insert(write, c.stmt);
-                            o.persist(Persist::BaseHintWrite(r, write));
-                            o.set(Timer::HintDelivery(r));
+                        if r == self.id || c.acked.contains(&r) {
+                            continue;
                         }
+                        // W13: Cassandra hints only a replica down for less than
+                        // `max_hint_window`.
+                        if self.past_hint_window.contains(&r) {
+                            o.rule(Rule::W13);
+                            continue;
+                        }
+                        o.rule(Rule::W10);
+                        self.disk.base_hints.entry(r).or_default().insert(write, c.stmt);
+                        o.persist(Persist::BaseHintWrite(r, write));
+                        o.set(Timer::HintDelivery(r));
                     }
                 }
             }

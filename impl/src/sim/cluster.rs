@@ -53,6 +53,11 @@ pub struct ClusterConfig {
     pub retries: u8,
     /// Anti-entropy repair budget (R4).
     pub repairs: u8,
+    /// Whether a node replaced after data loss streams its partitions from live replicas
+    /// (R5); without it the replacement starts blank.
+    pub replace_streaming: bool,
+    /// Whether a crashed node may stay down past `max_hint_window` (W13).
+    pub long_outages: bool,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -71,6 +76,8 @@ impl ClusterConfig {
             lossy: d.lossy,
             retries: d.retries,
             repairs: d.repairs,
+            replace_streaming: true,
+            long_outages: false,
             bugs: SeededBugs::default(),
         }
     }
@@ -98,6 +105,8 @@ impl ClusterConfig {
             lossy: self.lossy,
             retries: self.retries,
             repairs: self.repairs,
+            replace_streaming: self.replace_streaming,
+            long_outages: self.long_outages,
         }
     }
 
@@ -120,6 +129,8 @@ impl ClusterConfig {
             lossy: t.lossy,
             retries: t.retries,
             repairs: t.repairs,
+            replace_streaming: t.replace_streaming,
+            long_outages: t.long_outages,
             bugs: SeededBugs::default(),
         };
         cfg.validate()?;
@@ -422,7 +433,21 @@ impl Cluster {
                 }
                 self.restarts[n] += 1;
                 let fx = self.nodes[n].step(Input::Restart);
-                self.carry_out(n, fx)
+                self.carry_out(n, fx)?;
+                // Gossip tells every node that `n` is back: its downtime starts again.
+                self.tell_live_nodes(NodeId(n as u8), false);
+                Ok(())
+            }
+            Step::HintWindow { node } => {
+                let n = self.node_index(node)?;
+                if !self.hint_window_may_pass(n) {
+                    return not_enabled(format!(
+                        "{node} cannot pass the hint window (long outages off, {node} up, or every live node knows)"
+                    ));
+                }
+                self.last_rules.insert(Rule::HintWindow);
+                self.tell_live_nodes(NodeId(n as u8), true);
+                Ok(())
             }
             Step::Repair { node, key } => {
                 let n = self.node_index(node)?;
@@ -474,8 +499,94 @@ impl Cluster {
                 self.data_losses[n] += 1;
                 self.metrics.forget(NodeId(n as u8));
                 self.lose_connections(n);
+                if self.cfg.replace_streaming {
+                    self.stream_to_replacement(n)?;
+                }
                 Ok(())
             }
+        }
+    }
+
+    /// R5 for node `n`, just replaced after data loss: every partition it replicates is
+    /// taken from one live replica (`Ring::stream_source`). View partitions are added as
+    /// stored (a streamed sstable of a table without views). Base partitions are added as
+    /// stored too, unless the design streams them through the write path: then the source
+    /// sends each row as base writes (`stream0`, ...) and the replacement's write path
+    /// generates view updates for them.
+    fn stream_to_replacement(&mut self, n: usize) -> Result<(), StepError> {
+        let ring = self.cfg.ring;
+        let me = NodeId(n as u8);
+        let up: Vec<bool> = self.nodes.iter().map(|x| x.is_up()).collect();
+        let live = |r: NodeId| up[r.0 as usize];
+        let mut view = Vec::new();
+        let mut base: Vec<(NodeId, Key, BaseRow)> = Vec::new();
+        for src in (0..ring.nodes).map(NodeId).filter(|&r| r != me) {
+            let node = &self.nodes[src.0 as usize];
+            for (vk, row) in node.view_rows() {
+                let replicas = ring.view_replicas(*vk);
+                if replicas.contains(&me) && Ring::stream_source(&replicas, me, live) == Some(src) {
+                    view.push(mv_spec::ViewMutation { key: *vk, row: *row });
+                }
+            }
+            for (&k, row) in node.base_rows() {
+                let replicas = ring.base_replicas(k);
+                if replicas.contains(&me) && Ring::stream_source(&replicas, me, live) == Some(src) {
+                    base.push((src, k, *row));
+                }
+            }
+        }
+        if view.is_empty() && base.is_empty() {
+            return Ok(());
+        }
+        self.last_rules.insert(Rule::R5);
+        base.sort_by_key(|&(_, k, _)| k);
+        let statements: Vec<(NodeId, Statement)> = base
+            .iter()
+            .flat_map(|&(src, k, row)| {
+                BaseRow::default()
+                    .repair_statements(k, &row)
+                    .into_iter()
+                    .map(move |s| (src, s))
+            })
+            .collect();
+        if self.cfg.variant.design().replace_through_write_path {
+            let fx = self.nodes[n].step(Input::Streamed { base: vec![], view });
+            self.carry_out(n, fx)?;
+            for (i, (src, stmt)) in statements.into_iter().enumerate() {
+                self.network.push(Envelope {
+                    src: Addr::Node(src),
+                    dst: Addr::Node(me),
+                    msg: Msg::BaseWrite {
+                        write: WriteId::stream(i as u8),
+                        stmt,
+                    },
+                    copies: 1,
+                });
+            }
+        } else {
+            let base = statements.into_iter().map(|(_, s)| s).collect();
+            let fx = self.nodes[n].step(Input::Streamed { base, view });
+            self.carry_out(n, fx)?;
+        }
+        Ok(())
+    }
+
+    /// Whether node `t`'s outage may now outlast `max_hint_window`: long outages are on,
+    /// `t` is down, and some live node does not know it yet.
+    pub fn hint_window_may_pass(&self, t: usize) -> bool {
+        self.cfg.long_outages
+            && !self.nodes[t].is_up()
+            && self
+                .nodes
+                .iter()
+                .enumerate()
+                .any(|(n, x)| n != t && x.is_up() && !x.knows_past_hint_window(NodeId(t as u8)))
+    }
+
+    /// The failure detector's news about `t`, to every node that is up.
+    fn tell_live_nodes(&mut self, t: NodeId, passed: bool) {
+        for node in self.nodes.iter_mut().filter(|x| x.is_up() && x.id() != t) {
+            node.step(Input::HintWindow { node: t, passed });
         }
     }
 
@@ -786,7 +897,10 @@ impl Cluster {
                 out.push(Step::Crash { node: name.clone() });
             }
             if self.may_lose_data(n) {
-                out.push(Step::DataLoss { node: name });
+                out.push(Step::DataLoss { node: name.clone() });
+            }
+            if self.hint_window_may_pass(n) {
+                out.push(Step::HintWindow { node: name });
             }
         }
         for (n, key) in self.due_repairs() {

@@ -94,6 +94,7 @@ enum Choice {
     Recover(usize),
     DataLoss(usize),
     Repair(usize, mv_spec::Key),
+    HintWindow(usize),
 }
 
 impl Choice {
@@ -110,7 +111,9 @@ impl Choice {
             Choice::Deliver(_) => 16,
             Choice::Fire(_, Timer::Generate(_) | Timer::ApplyBase(_)) => 8,
             Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) => 4,
-            Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) => 1,
+            Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) | Choice::HintWindow(_) => {
+                1
+            }
         }
     }
 }
@@ -150,6 +153,9 @@ fn choices(c: &Cluster, opts: &SimOptions) -> Vec<Choice> {
         }
         if c.may_lose_data(n) {
             out.push(Choice::DataLoss(n));
+        }
+        if c.hint_window_may_pass(n) {
+            out.push(Choice::HintWindow(n));
         }
     }
     for (n, k) in c.due_repairs() {
@@ -266,6 +272,7 @@ fn step_of(c: &Cluster, choice: Choice) -> Step {
         Choice::Recover(n) => Step::Recover { node: node(n) },
         Choice::DataLoss(n) => Step::DataLoss { node: node(n) },
         Choice::Repair(n, key) => Step::Repair { node: node(n), key },
+        Choice::HintWindow(n) => Step::HintWindow { node: node(n) },
     }
 }
 

@@ -109,7 +109,7 @@ fn delay_kind(step: &Step) -> Option<Delay> {
         Step::Timeout { timer, .. } => Some(Delay::of_timer(timer)),
         Step::Recover { .. } => Some(Delay::Restart),
         Step::Repair { .. } => Some(Delay::Repair),
-        Step::Drop { .. } | Step::Crash { .. } | Step::DataLoss { .. } => None,
+        Step::Drop { .. } | Step::Crash { .. } | Step::DataLoss { .. } | Step::HintWindow { .. } => None,
     }
 }
 

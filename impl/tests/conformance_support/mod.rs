@@ -27,6 +27,8 @@ pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
         lossy: m.lossy,
         retries: m.retries,
         repairs: m.repairs,
+        replace_streaming: m.replace_streaming,
+        long_outages: m.long_outages,
         bugs: SeededBugs::default(),
     }
 }

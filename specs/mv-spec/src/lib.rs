@@ -98,11 +98,27 @@ impl WriteId {
 
     /// Whether this id is a repair stream's, not a client's.
     pub fn is_repair(self) -> bool {
-        self.0 >= Self::REPAIR
+        (Self::REPAIR..Self::STREAM).contains(&self.0)
+    }
+
+    /// The `i`-th statement a replacement node's base partitions are streamed as, when the
+    /// variant streams them through the write path (R5). A replacement has lost every commit
+    /// log entry, so these ids never meet another write's in its commit log.
+    pub fn stream(i: u8) -> WriteId {
+        debug_assert!(i < u8::MAX - Self::STREAM, "stream statement {i} has no id");
+        WriteId(Self::STREAM + i)
+    }
+
+    /// Whether this id is a replacement stream's (R5).
+    pub fn is_stream(self) -> bool {
+        self.0 >= Self::STREAM
     }
 
     /// Where repair ids start: past every client write's attempts.
     pub const REPAIR: u8 = Self::ATTEMPT_STRIDE * (Self::MAX_RETRIES + 1);
+
+    /// Where replacement-stream ids start: past 64 repair statements.
+    pub const STREAM: u8 = Self::REPAIR + 64;
 
     /// The workload's write this attempt belongs to (its first attempt).
     pub fn first_attempt(self) -> WriteId {
@@ -119,6 +135,9 @@ impl fmt::Display for WriteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_repair() {
             return write!(f, "repair{}", self.0 - Self::REPAIR);
+        }
+        if self.is_stream() {
+            return write!(f, "stream{}", self.0 - Self::STREAM);
         }
         match self.attempt() {
             0 => write!(f, "w{}", self.0),

@@ -85,6 +85,16 @@ impl Ring {
         let others = (self.nodes - 1).min(2);
         (1..=others).map(|i| NodeId((coordinator.0 + i) % self.nodes)).collect()
     }
+
+    /// R5: the replica a replacement node `me` streams one partition from, among that
+    /// partition's `replicas`: the first one in ring order, other than `me`, that is `up`.
+    /// Cassandra streams each range from a single source, the closest live one by the snitch;
+    /// in one datacenter and one rack every candidate is as close, so ring order decides, and
+    /// model and implementation agree. `None` when no other replica is up: the partition
+    /// stays empty on the replacement until repair.
+    pub fn stream_source(replicas: &[NodeId], me: NodeId, up: impl Fn(NodeId) -> bool) -> Option<NodeId> {
+        replicas.iter().copied().find(|&r| r != me && up(r))
+    }
 }
 
 #[cfg(test)]
@@ -199,6 +209,45 @@ mod tests {
                                 Some(view_only[i])
                             };
                             assert_eq!(got, want, "nodes={nodes} rf={rf} k={k} v={v} node={node}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every replica list of every small ring, every replacement and every set of live
+    /// nodes: the source is a live replica other than the replacement, the first such in ring
+    /// order, and there is none exactly when every other replica is down.
+    #[test]
+    fn stream_source_on_every_small_ring() {
+        for nodes in 1..=5u8 {
+            for rf in 1..=nodes {
+                let ring = Ring {
+                    nodes,
+                    rf,
+                    pairing: Pairing::SelfFirst,
+                };
+                for k in 0..nodes {
+                    let replicas = ring.base_replicas(k);
+                    for me in 0..nodes {
+                        let me = NodeId(me);
+                        for up_mask in 0..(1u32 << nodes) {
+                            let up = |n: NodeId| up_mask & (1 << n.0) != 0;
+                            let got = Ring::stream_source(&replicas, me, up);
+                            let candidates: Vec<NodeId> =
+                                replicas.iter().copied().filter(|&r| r != me && up(r)).collect();
+                            assert_eq!(got, candidates.first().copied(), "nodes={nodes} rf={rf} k={k} me={me}");
+                            if let Some(src) = got {
+                                assert!(src != me && up(src) && replicas.contains(&src));
+                                let before = replicas.iter().position(|&r| r == src).unwrap();
+                                assert!(
+                                    replicas[..before].iter().all(|&r| r == me || !up(r)),
+                                    "first in ring order"
+                                );
+                            } else {
+                                assert!(replicas.iter().all(|&r| r == me || !up(r)));
+                            }
                         }
                     }
                 }

@@ -47,6 +47,8 @@ pub enum Rule {
     W11,
     /// A base replica's ack clears a base hint.
     W12,
+    /// The write timeout stores no base hint for a replica down past `max_hint_window`.
+    W13,
     /// A base write waits for the partition lock (its delivery is not taken).
     B1,
     /// A base replica appends the write to its commit log (the lock is held from here).
@@ -82,17 +84,21 @@ pub enum Rule {
     /// Anti-entropy repair streams the parts of a base row a replica lacks through its write
     /// path.
     R4,
+    /// A replacement node streams each partition it replicates from one live replica.
+    R5,
     /// A node crashes.
     Crash,
     /// The network loses a message.
     Drop,
     /// A node loses its data for good.
     DataLoss,
+    /// A down node's outage outlasts `max_hint_window`.
+    HintWindow,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 35] = [
+    pub const ALL: [Rule; 38] = [
         Rule::C1,
         Rule::C2,
         Rule::C3,
@@ -108,6 +114,7 @@ impl Rule {
         Rule::W10,
         Rule::W11,
         Rule::W12,
+        Rule::W13,
         Rule::B1,
         Rule::B2,
         Rule::B3,
@@ -125,9 +132,11 @@ impl Rule {
         Rule::R2,
         Rule::R3,
         Rule::R4,
+        Rule::R5,
         Rule::Crash,
         Rule::Drop,
         Rule::DataLoss,
+        Rule::HintWindow,
     ];
 
     /// The id as `protocol.md` writes it.
@@ -148,6 +157,7 @@ impl Rule {
             Rule::W10 => "W10",
             Rule::W11 => "W11",
             Rule::W12 => "W12",
+            Rule::W13 => "W13",
             Rule::B1 => "B1",
             Rule::B2 => "B2",
             Rule::B3 => "B3",
@@ -165,9 +175,11 @@ impl Rule {
             Rule::R2 => "R2",
             Rule::R3 => "R3",
             Rule::R4 => "R4",
+            Rule::R5 => "R5",
             Rule::Crash => "crash",
             Rule::Drop => "drop",
             Rule::DataLoss => "data-loss",
+            Rule::HintWindow => "hint-window",
         }
     }
 
@@ -189,6 +201,7 @@ impl Rule {
             Rule::W10 => "write timeout hints each base replica that did not ack",
             Rule::W11 => "base hints delivered to a base replica",
             Rule::W12 => "base replica's ack clears a base hint",
+            Rule::W13 => "no base hint for a replica down past max_hint_window",
             Rule::B1 => "base write waits for the partition lock",
             Rule::B2 => "base replica appends to its commit log (lock held)",
             Rule::B3 => "read-before-write of the existing base row",
@@ -206,9 +219,11 @@ impl Rule {
             Rule::R2 => "commit-log replay regenerates view updates",
             Rule::R3 => "replay timers re-armed after a restart",
             Rule::R4 => "repair streams a replica's missing cells through its write path",
+            Rule::R5 => "a replacement node streams its partitions from live replicas",
             Rule::Crash => "a node crashes",
             Rule::Drop => "the network loses a message",
             Rule::DataLoss => "a node loses its data for good",
+            Rule::HintWindow => "a down node's outage outlasts max_hint_window",
         }
     }
 
@@ -290,13 +305,35 @@ impl Coverage {
     }
 }
 
+/// What a configuration lets happen, beyond the variant's design: the fault budgets and the
+/// recovery mechanisms that decide which rules are reachable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Budgets {
+    /// A crash budget.
+    pub crashes: bool,
+    /// `--lossy`.
+    pub lossy: bool,
+    /// A data-loss budget.
+    pub data_loss: bool,
+    /// Client retries (C3).
+    pub retries: bool,
+    /// A repair budget and more than one base replica (R4).
+    pub repair: bool,
+    /// Replacement streaming on and more than one replica (R5).
+    pub streaming: bool,
+    /// Outages may outlast `max_hint_window` (`--long-outages`).
+    pub long_outages: bool,
+}
+
 /// The rules a configuration should exercise: those its variant's design and its fault budgets
 /// make reachable (`specs/protocol.md`, "Rule coverage"). The ring is not consulted on
 /// purpose: a ring where every view write is self-paired should show B6 and V1 not covered.
 ///
 /// Repair (R4) is expected when the configuration has a repair budget, more than one base
 /// replica, and a crash or a data loss that can leave replicas apart once hints are done.
-pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, retries: bool, repair: bool) -> RuleSet {
+/// Replacement streaming (R5) is expected when a data loss has another replica to stream
+/// from. An outage past the hint window needs a crash, and W13 needs base hints to skip.
+pub fn expected(design: &Design, b: &Budgets) -> RuleSet {
     use Rule::*;
     let mut s = RuleSet::default();
     for r in [C1, C2, W1, W3, W4, W5, W6, B2, B3, B4, B5, B6, B7, B8, V1] {
@@ -310,20 +347,39 @@ pub fn expected(design: &Design, crashes: bool, lossy: bool, data_loss: bool, re
     when(design.coordinator_batchlog, &[W2, W7, W8, W9]);
     when(design.partition_lock, &[B1]);
     // A base write is lost only by a fault: then a coordinator that outlives it hints.
-    when(design.base_hints && (crashes || lossy || data_loss), &[W10, W11, W12]);
+    when(
+        design.base_hints && (b.crashes || b.lossy || b.data_loss),
+        &[W10, W11, W12],
+    );
     when(design.local_batchlog, &[B9, B10, B11, V2]);
-    when(crashes, &[R1, R3, Crash]);
-    when(crashes && design.replay_regenerates, &[R2]);
-    when(lossy, &[Drop]);
-    when(data_loss, &[DataLoss]);
-    when(retries, &[C3]);
-    when(repair && (crashes || data_loss), &[R4]);
+    when(b.crashes, &[R1, R3, Crash]);
+    when(b.crashes && design.replay_regenerates, &[R2]);
+    when(b.lossy, &[Drop]);
+    when(b.data_loss, &[DataLoss]);
+    when(b.retries, &[C3]);
+    when(b.repair && (b.crashes || b.data_loss), &[R4]);
+    when(b.data_loss && b.streaming, &[R5]);
+    let long = b.long_outages && b.crashes;
+    when(long, &[HintWindow]);
+    when(long && design.base_hints, &[W13]);
     s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bud(crashes: bool, lossy: bool, data_loss: bool, retries: bool, repair: bool, streaming: bool) -> Budgets {
+        Budgets {
+            crashes,
+            lossy,
+            data_loss,
+            retries,
+            repair,
+            streaming,
+            long_outages: false,
+        }
+    }
 
     /// `Rule::ALL` lists every rule once, in declaration order, so `r as usize` indexes both
     /// `ALL` and `Coverage`, and ids round-trip.
@@ -367,8 +423,9 @@ mod tests {
             base_hints: false,
             replay_regenerates: false,
             batchlog_waits_for_remote: false,
+            replace_through_write_path: false,
         };
-        let base = expected(&bare, false, false, false, false, false);
+        let base = expected(&bare, &bud(false, false, false, false, false, false));
         assert_eq!(base.iter().count(), 15);
         let full = Design {
             partition_lock: true,
@@ -379,45 +436,56 @@ mod tests {
             batchlog_waits_for_remote: true,
             ..bare
         };
-        let all = expected(&full, true, true, true, false, false);
-        assert_eq!(all.iter().count(), Rule::ALL.len() - 2);
-        assert!(!all.contains(Rule::C3) && !all.contains(Rule::R4));
-        assert_eq!(
-            expected(&full, true, true, true, true, true).iter().count(),
-            Rule::ALL.len()
-        );
+        let all = expected(&full, &bud(true, true, true, false, false, false));
+        assert_eq!(all.iter().count(), Rule::ALL.len() - 5);
+        for r in [Rule::C3, Rule::R4, Rule::R5, Rule::HintWindow, Rule::W13] {
+            assert!(!all.contains(r), "{r}");
+        }
+        let everything = Budgets {
+            long_outages: true,
+            ..bud(true, true, true, true, true, true)
+        };
+        assert_eq!(expected(&full, &everything).iter().count(), Rule::ALL.len());
+        // The hint window needs a crash to outlast, and W13 the base hints it skips.
+        let long = Budgets {
+            long_outages: true,
+            ..Budgets::default()
+        };
+        assert!(!expected(&full, &long).contains(Rule::HintWindow));
+        let long = Budgets { crashes: true, ..long };
+        assert!(expected(&full, &long).contains(Rule::W13));
+        assert!(!expected(&bare, &long).contains(Rule::W13));
+        assert!(expected(&bare, &long).contains(Rule::HintWindow));
+        // Streaming needs a data loss to replace.
+        assert!(!expected(&full, &bud(true, true, false, true, true, true)).contains(Rule::R5));
         // Repair runs only where a fault can leave replicas apart.
-        assert!(!expected(&full, false, true, false, false, true).contains(Rule::R4));
-        assert!(expected(&bare, false, false, true, false, true).contains(Rule::R4));
+        assert!(!expected(&full, &bud(false, true, false, false, true, false)).contains(Rule::R4));
+        assert!(expected(&bare, &bud(false, false, true, false, true, false)).contains(Rule::R4));
         assert!(expected(
             &Design {
                 partition_lock: true,
                 ..bare
             },
-            false,
-            false,
-            false,
-            false,
-            false
+            &Budgets::default()
         )
         .contains(Rule::B1));
         assert!(!base.contains(Rule::B1) && !base.contains(Rule::V2) && !base.contains(Rule::W9));
-        assert!(!expected(&bare, true, false, false, false, false).contains(Rule::R2));
+        assert!(!expected(&bare, &bud(true, false, false, false, false, false)).contains(Rule::R2));
         let regenerating = Design {
             replay_regenerates: true,
             ..bare
         };
-        assert!(expected(&regenerating, true, false, false, false, false).contains(Rule::R2));
+        assert!(expected(&regenerating, &bud(true, false, false, false, false, false)).contains(Rule::R2));
         let hinted = Design {
             base_hints: true,
             replay_regenerates: true,
             ..bare
         };
-        assert!(!expected(&hinted, false, false, false, false, false).contains(Rule::W10));
-        assert!(expected(&hinted, true, false, false, false, false).contains(Rule::W11));
-        assert!(!expected(&bare, true, true, true, false, false).contains(Rule::W12));
-        assert!(expected(&bare, false, true, false, false, false).contains(Rule::Drop));
-        assert!(expected(&bare, false, false, true, false, false).contains(Rule::DataLoss));
-        assert!(expected(&bare, false, false, false, true, false).contains(Rule::C3));
+        assert!(!expected(&hinted, &bud(false, false, false, false, false, false)).contains(Rule::W10));
+        assert!(expected(&hinted, &bud(true, false, false, false, false, false)).contains(Rule::W11));
+        assert!(!expected(&bare, &bud(true, true, true, false, false, false)).contains(Rule::W12));
+        assert!(expected(&bare, &bud(false, true, false, false, false, false)).contains(Rule::Drop));
+        assert!(expected(&bare, &bud(false, false, true, false, false, false)).contains(Rule::DataLoss));
+        assert!(expected(&bare, &bud(false, false, false, true, false, false)).contains(Rule::C3));
     }
 }

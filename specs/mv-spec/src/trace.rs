@@ -84,6 +84,12 @@ pub enum Step {
         /// The partition.
         key: crate::Key,
     },
+    /// Node `node`, down, has been down longer than `max_hint_window`: from now until it
+    /// restarts, no coordinator writes a base hint for it (`--long-outages`, rule W13).
+    HintWindow {
+        /// The node that is down.
+        node: String,
+    },
 }
 
 impl Step {
@@ -97,12 +103,13 @@ impl Step {
             Step::Recover { .. } => "Recover",
             Step::DataLoss { .. } => "DataLoss",
             Step::Repair { .. } => "Repair",
+            Step::HintWindow { .. } => "HintWindow",
         }
     }
 
     /// The actor a trace line about this step observes: the receiver of a delivery (or of
     /// a dropped message, whose state the drop leaves as it was), otherwise the node that
-    /// takes the step.
+    /// takes the step, or, for a hint window, the node that is down.
     pub fn actor(&self) -> &str {
         match self {
             Step::Deliver { dst, .. } | Step::Drop { dst, .. } => dst,
@@ -110,6 +117,7 @@ impl Step {
             | Step::Crash { node }
             | Step::Recover { node }
             | Step::DataLoss { node }
+            | Step::HintWindow { node }
             | Step::Repair { node, .. } => node,
         }
     }
@@ -121,7 +129,16 @@ impl<'de> Deserialize<'de> for Step {
     }
 }
 
-const STEP_KINDS: &[&str] = &["Deliver", "Drop", "Timeout", "Crash", "Recover", "DataLoss", "Repair"];
+const STEP_KINDS: &[&str] = &[
+    "Deliver",
+    "Drop",
+    "Timeout",
+    "Crash",
+    "Recover",
+    "DataLoss",
+    "Repair",
+    "HintWindow",
+];
 const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer", "key"];
 
 /// A key of a step object, read without allocating.
@@ -233,12 +250,13 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                     timer,
                 })
             }
-            "Crash" | "Recover" | "DataLoss" => {
+            "Crash" | "Recover" | "DataLoss" | "HintWindow" => {
                 only(&["node"])?;
                 let node = need(node, "node")?;
                 Ok(match kind.as_str() {
                     "Crash" => Step::Crash { node },
                     "Recover" => Step::Recover { node },
+                    "HintWindow" => Step::HintWindow { node },
                     _ => Step::DataLoss { node },
                 })
             }
@@ -265,6 +283,7 @@ impl fmt::Display for Step {
             Step::Recover { node } => write!(f, "{node} restarts"),
             Step::DataLoss { node } => write!(f, "{node} loses its data"),
             Step::Repair { node, key } => write!(f, "{node} repairs k={key}"),
+            Step::HintWindow { node } => write!(f, "{node} stays down past max_hint_window"),
         }
     }
 }
@@ -347,6 +366,15 @@ pub struct TraceConfig {
     /// repair existed.
     #[serde(default)]
     pub repairs: u8,
+    /// Whether a replacement after data loss streams its partitions from live replicas (rule
+    /// R5); absent means false, the blank replacement of traces written before streaming
+    /// existed.
+    #[serde(default)]
+    pub replace_streaming: bool,
+    /// Whether an outage may outlast `max_hint_window` (`--long-outages`); absent means
+    /// false, as in traces written before the hint window existed.
+    #[serde(default)]
+    pub long_outages: bool,
 }
 
 /// A step line: what happened, and what the observed actor looks like afterwards.
@@ -635,6 +663,8 @@ mod tests {
             lossy: false,
             retries: 0,
             repairs: 0,
+            replace_streaming: true,
+            long_outages: false,
         }
     }
 
@@ -742,12 +772,16 @@ mod tests {
         let h = to_line(&TraceHeader::new(config(), None));
         assert_eq!(
             h,
-            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0},"variant":"cassandra-4.0","seed":null}"#
+            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0,"replace_streaming":true,"long_outages":false},"variant":"cassandra-4.0","seed":null}"#
         );
         // A header written before retries existed still reads, as no retries.
         let old = h.replace(r#","retries":0"#, "");
         let back: TraceHeader = serde_json::from_str(&old).expect("an old header parses");
         assert_eq!(back.config.retries, 0);
+        // One written before replacement streaming existed replaced nodes blank.
+        let old = h.replace(r#","replace_streaming":true"#, "");
+        let back: TraceHeader = serde_json::from_str(&old).expect("an old header parses");
+        assert!(!back.config.replace_streaming);
         let l = to_line(&node_line());
         assert!(l.starts_with(r#"{"seq":1,"node":"n0","step":{"kind":"Deliver","src":"c0","dst":"n0","msg":{"Write":"#));
         assert!(l.contains(r#""after":{"node":{"up":true,"base":[[0,{"marker":1,"deletion":null,"v":{"ts":1,"value":1},"w":null}]],"view":[[{"v":1,"k":0},"#));

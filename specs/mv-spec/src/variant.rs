@@ -55,6 +55,12 @@ pub struct Design {
     /// entry until the remote view replicas ack (CASSANDRA-13069); without it the entry is
     /// cleaned up as soon as the local mutation is applied.
     pub batchlog_waits_for_remote: bool,
+    /// A replacement node's streamed base partitions go through its write path, generating
+    /// view updates (Cassandra 3.0's `StreamReceiveTask` does this for every stream into a
+    /// table with views); without it they are added as they are, beside the streamed view
+    /// partitions (4.0: a bootstrap or replace stream does not require a view build, only a
+    /// repair stream does).
+    pub replace_through_write_path: bool,
 }
 
 /// A variant's default configuration: the smallest one in which what it is about shows.
@@ -179,11 +185,13 @@ const V30: Design = Design {
     base_hints: true,
     replay_regenerates: true,
     batchlog_waits_for_remote: true,
+    replace_through_write_path: true,
 };
 
 const V40: Design = Design {
     deletion: DeletionStyle::ExpiredLiveness,
     strict_liveness: true,
+    replace_through_write_path: false,
     ..V30
 };
 
@@ -638,6 +646,7 @@ mod tests {
             base_hints,
             replay_regenerates,
             batchlog_waits_for_remote,
+            replace_through_write_path,
         } = a;
         [
             ("deletion", deletion == b.deletion),
@@ -651,6 +660,10 @@ mod tests {
             (
                 "batchlog_waits_for_remote",
                 batchlog_waits_for_remote == b.batchlog_waits_for_remote,
+            ),
+            (
+                "replace_through_write_path",
+                replace_through_write_path == b.replace_through_write_path,
             ),
         ]
         .into_iter()
