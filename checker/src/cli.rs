@@ -82,6 +82,45 @@ pub enum Command {
     /// Run CQL against one in-process node of the reference implementation (like cqlsh).
     #[command(after_help = CQL_HELP)]
     Cql(CqlArgs),
+    /// Tell whether the view is in sync with its base: classify every view row that
+    /// disagrees, on a seeded simulation or at the end of a trace.
+    #[command(after_help = VERIFY_HELP)]
+    Verify(VerifyArgs),
+}
+
+/// The part of `mvcheck verify --help` that flags cannot say.
+const VERIFY_HELP: &str = "\
+Classes: MISSING_IN_VIEW (the base implies a row the view replica lacks), ORPHAN (a live view
+row whose base row has no live view key), DUPLICATE (a second live view row for a live base
+row), MISMATCH (the row exists with a different w or timestamp). PENDING marks a row that
+queued work for its base key may still change (only before quiescence).
+
+Exit codes: 0 in sync, 12 out of sync (rows listed), 3 not quiescent and every row pending,
+20 the trace diverges from the model, 2 bad flags or input.";
+
+/// The flags of `mvcheck verify`.
+#[derive(Args, Debug, Clone)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Check the model state this NDJSON trace ends in (`-` for stdin), instead of a
+    /// simulation. The trace's header names the configuration; model flags are ignored.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Scheduler seed of the simulation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop the simulation after this many steps: verify checks the cluster there, at any
+    /// point of the run (it also ends once only faults are left to do).
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Faults of the simulation, as `impl-sim --faults`: crash[=N], data-loss[=N], drop,
+    /// dup, or none.
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// Report format: `json` prints one object per disagreeing row.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// The exit codes, as `crate::Exit` defines them.

@@ -70,11 +70,17 @@ fn parse_faults(list: &str) -> Result<Faults, String> {
     Ok(f)
 }
 
-/// Runs `mvcheck impl-sim`.
-pub fn impl_sim(args: &ImplSimArgs) -> Result<Exit, Failure> {
-    let mut model_cfg = args.model.config().map_err(Failure::Usage)?;
+/// The model configuration the flags name, the cluster built from it, and the scheduler's
+/// options: what `impl-sim` and `verify` run.
+pub(crate) fn sim_setup(
+    model: &crate::cli::ModelArgs,
+    faults: Option<&str>,
+    seed: u64,
+    steps: u64,
+) -> Result<(mv_model::MvModelCfg, ClusterConfig, SimOptions), Failure> {
+    let mut model_cfg = model.config().map_err(Failure::Usage)?;
     let mut duplicate = false;
-    if let Some(list) = &args.faults {
+    if let Some(list) = faults {
         let f = parse_faults(list).map_err(Failure::Usage)?;
         model_cfg.crashes = f.crashes;
         model_cfg.data_loss = f.data_loss;
@@ -87,8 +93,15 @@ pub fn impl_sim(args: &ImplSimArgs) -> Result<Exit, Failure> {
     let cfg = ClusterConfig::from_trace_config(&trace_config(&model_cfg)).map_err(Failure::Usage)?;
     let opts = SimOptions {
         duplicate,
-        ..SimOptions::new(args.seed, args.steps)
+        ..SimOptions::new(seed, steps)
     };
+    Ok((model_cfg, cfg, opts))
+}
+
+/// Runs `mvcheck impl-sim`.
+pub fn impl_sim(args: &ImplSimArgs) -> Result<Exit, Failure> {
+    let (model_cfg, cfg, opts) = sim_setup(&args.model, args.faults.as_deref(), args.seed, args.steps)?;
+    let duplicate = opts.duplicate;
     if args.bench {
         return bench(cfg, opts, &model_cfg);
     }
@@ -367,7 +380,7 @@ fn bench_sync(
     Ok(Exit::Ok)
 }
 
-fn summary(c: &mv_model::MvModelCfg) -> String {
+pub(crate) fn summary(c: &mv_model::MvModelCfg) -> String {
     c.clone().into_model().summary()
 }
 

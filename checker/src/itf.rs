@@ -24,9 +24,11 @@ use std::path::{Path as FsPath, PathBuf};
 
 /// The version of the file layout in `#meta.format-version`. 1 (no field): `null`s, and a
 /// message in flight twice listed once. 2: the ITF encoding described in the module docs,
-/// durable logs as sets of ids. 3: durable logs as maps from ids to their contents. Replay
-/// reads only `#meta`, which is the same in 2 and 3, so it reads all three.
-pub const FORMAT_VERSION: u64 = 5;
+/// durable logs as sets of ids. 3: durable logs as maps from ids to their contents. 4: base
+/// hints. 5: `key` in `mbt::nondetPicks`, and `Repair` steps. 6: `HintWindow` steps, and
+/// `replace_streaming` and `long_outages` in `#meta.config` (absent: false). Replay reads
+/// `#meta` and the steps, which later versions only extend, so it reads all of them.
+pub const FORMAT_VERSION: u64 = 6;
 
 /// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
 const MAX_EXACT_INT: u64 = 1 << 53;

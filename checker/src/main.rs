@@ -14,6 +14,7 @@ mod impl_sim;
 mod itf;
 mod report;
 mod validate;
+mod verify;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -53,6 +54,8 @@ pub enum Failure {
     Usage(String),
     /// Anything else: exit 1.
     Internal(String),
+    /// A trace the model cannot replay, where the command needed its end state: exit 20.
+    Divergence(String),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
             format,
         } => validate::validate(&file, partial, complete, format),
         Command::Cql(args) => cql::run(&args),
+        Command::Verify(args) => verify::verify(&args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
@@ -90,6 +94,10 @@ fn main() -> ExitCode {
         Err(Failure::Internal(msg)) => {
             eprintln!("mvcheck: internal error: {msg}");
             ExitCode::from(Exit::Internal.code())
+        }
+        Err(Failure::Divergence(msg)) => {
+            eprintln!("mvcheck: divergence: {msg}");
+            ExitCode::from(Exit::Divergence.code())
         }
     }
 }

@@ -692,7 +692,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let mut found = Vec::new();
     nulls(&doc, "", &mut found);
     assert!(found.is_empty(), "JSON null at {found:?}");
-    assert_eq!(doc["#meta"]["format-version"], 5);
+    assert_eq!(doc["#meta"]["format-version"], 6);
 
     let states = doc["states"].as_array().unwrap();
     assert!(states.len() > 1);
@@ -785,9 +785,9 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let r = mvcheck(dir.path(), &["replay", "v1.itf.json"]);
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
 
-    // Version 2 (durable logs by id only), 3 (no base hints) and 4 (no repair) files have the
-    // same `#meta` and still replay.
-    for old in [2, 3, 4] {
+    // Version 2 (durable logs by id only), 3 (no base hints), 4 (no repair) and 5 (no hint
+    // window) files have the same `#meta` and still replay.
+    for old in [2, 3, 4, 5] {
         let mut v = doc.clone();
         v["#meta"]["format-version"] = old.into();
         std::fs::write(dir.path().join("old.itf.json"), v.to_string()).unwrap();
@@ -797,11 +797,11 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
 
     // A file from a newer mvcheck is refused by name, not misread.
     let mut newer = doc.clone();
-    newer["#meta"]["format-version"] = 6.into();
+    newer["#meta"]["format-version"] = 7.into();
     std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
     let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
-    assert!(stderr(&r).contains("format-version 6"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("format-version 7"), "{}", stderr(&r));
 }
 
 /// `explore --addr HOST:0` prints the port the system gave, and serves there.

@@ -219,10 +219,16 @@ fn holds(c: &Cluster, property: &str) -> bool {
     (p.holds)(&c.observe())
 }
 
-/// Whether the replayed end state violates `property` the way the model reported it: every
-/// property but P-durable speaks only of quiescent states.
+/// Whether the replayed end state violates `property` the way the model reported it, on a
+/// state the property speaks of.
 fn shows(c: &Cluster, property: &str) -> bool {
-    (property == "P-durable" || c.quiescent()) && !holds(c, property)
+    let p = mv_spec::props::property(property).expect("a spec property");
+    let acked = c
+        .observe()
+        .writes
+        .iter()
+        .any(|w| w.outcome == mv_spec::obs::Outcome::Ok);
+    p.applies(c.quiescent(), acked) && !holds(c, property)
 }
 
 /// Replays the model's counterexample to `property` under `cfg` (a broken variant) on the

@@ -490,10 +490,7 @@ impl MvModel {
             if undecided & (1 << i) == 0 {
                 continue;
             }
-            // P-durable is the one property that speaks of states that are not quiescent; it
-            // has nothing to say before some write is acknowledged.
-            let vacuous = if def.id == "P-durable" { !acked } else { !quiescent };
-            let holds = if vacuous {
+            let holds = if !def.applies(quiescent, acked) {
                 def.kind == Kind::Always
             } else {
                 let o = obs.get_or_insert_with(|| {

@@ -510,6 +510,16 @@ pub fn validate_on(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Resu
     search(model, lines, opts).map(|(v, _)| v)
 }
 
+/// As [`validate_on`], with the model states that agree with the whole trace: one for a
+/// strict trace, possibly several when `--partial` left unrecorded steps ambiguous.
+pub fn validate_to_end(
+    model: &MvModel,
+    lines: &[TraceLine],
+    opts: &Options,
+) -> Result<(Validated, Vec<State>), Divergence> {
+    search(model, lines, opts)
+}
+
 /// The search of the module docs: the verdict, and the frontier after the last line.
 fn search(model: &MvModel, lines: &[TraceLine], opts: &Options) -> Result<(Validated, Vec<State>), Divergence> {
     let mut frontier: Vec<State> = model.init_states();

@@ -242,13 +242,14 @@ pub fn run(cfg: ClusterConfig, opts: &SimOptions) -> Result<SimRun, String> {
 }
 
 /// Whether a finished run's cluster is quiescent, and the `always` properties its final
-/// state violates: all of them are judged when it is quiescent, P-durable in any case.
+/// state violates, each judged where it applies (`PropertyDef::scope`).
 pub(crate) fn final_verdicts(cluster: &Cluster) -> (bool, Vec<&'static str>) {
     let quiescent = cluster.quiescent();
     let obs = cluster.observe();
+    let acked = obs.writes.iter().any(|w| w.outcome == mv_spec::obs::Outcome::Ok);
     let violated = PROPERTIES
         .iter()
-        .filter(|p| p.kind == Kind::Always && (quiescent || p.id == "P-durable") && !(p.holds)(&obs))
+        .filter(|p| p.kind == Kind::Always && p.applies(quiescent, acked) && !(p.holds)(&obs))
         .map(|p| p.id)
         .collect();
     (quiescent, violated)

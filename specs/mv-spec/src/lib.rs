@@ -42,6 +42,7 @@ pub mod rule;
 pub mod timing;
 pub mod trace;
 pub mod variant;
+pub mod verify;
 pub mod workload;
 
 pub use ring::{Pairing, Ring};

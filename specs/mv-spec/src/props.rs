@@ -31,6 +31,32 @@ pub struct PropertyDef {
     pub sentence: &'static str,
     /// The predicate.
     pub holds: fn(&Observation) -> bool,
+    /// The states it speaks of; on the others it is vacuous.
+    pub scope: Scope,
+}
+
+/// Which states a property speaks of. On the others its predicate is vacuous (an `always`
+/// holds, a `sometimes` is not reached), so an evaluator may skip them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Quiescent states: the convergence properties and most witnesses.
+    Quiescent,
+    /// Every state once some write is acknowledged (P-durable).
+    Acked,
+    /// States that are not quiescent (P-verify's witness: a divergence that is pending).
+    NotQuiescent,
+}
+
+impl PropertyDef {
+    /// Whether the property speaks of a state that is `quiescent` (or not) and in which some
+    /// write was `acked` (or not).
+    pub fn applies(&self, quiescent: bool, acked: bool) -> bool {
+        match self.scope {
+            Scope::Quiescent => quiescent,
+            Scope::Acked => acked,
+            Scope::NotQuiescent => !quiescent,
+        }
+    }
 }
 
 /// Every property, in the order reports list them.
@@ -40,84 +66,112 @@ pub const PROPERTIES: &[PropertyDef] = &[
         kind: Kind::Always,
         sentence: "when quiescent, the view merged across replicas equals the view derived from the base merged across replicas",
         holds: converge,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-replica-converge",
         kind: Kind::Always,
         sentence: "when quiescent, every view replica holds, for the view partitions it owns, exactly the view derived from the base merged across replicas: same rows, cells and timestamps",
         holds: replica_converge,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-no-orphan",
         kind: Kind::Always,
         sentence: "when quiescent, every live view row has a live base row",
         holds: no_orphan,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-no-missing",
         kind: Kind::Always,
         sentence: "when quiescent, every live base row with a non-null view key has its view row",
         holds: no_missing,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-one-row",
         kind: Kind::Always,
         sentence: "when quiescent, a base row has at most one live view row",
         holds: one_row,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-cells",
         kind: Kind::Always,
         sentence: "when quiescent, the cells of a view row equal the cells of its base row",
         holds: cells,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-durable",
         kind: Kind::Always,
         sentence: "a write acknowledged at CL c is in the base of at least c replicas (one, a quorum, all) and, once quiescent, its effect is in the view with its cell values unless a later write superseded it",
         holds: durable,
+        scope: Scope::Acked,
+    },
+    PropertyDef {
+        id: "P-verify",
+        kind: Kind::Always,
+        sentence: "when quiescent, the view-consistency check reports no row exactly when every view replica holds the view derived from the base, and reports nothing as pending",
+        holds: verify,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-converge:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent with a live view row after commit-log replay regenerated view updates (R2)",
         holds: converge_witness,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-replica-converge:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent with a live view row after a hint delivered view mutations (B11)",
         holds: replica_converge_witness,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-no-orphan:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent where a view row was deleted, after a view key switched on a remote view replica",
         holds: orphan_witness,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-no-missing:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent with a live base row with a non-null view key, after a batchlog replay (B10)",
         holds: missing_witness,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-one-row:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent where a base row moved from one view row to another, after a view key switched on a remote view replica",
         holds: one_row_witness,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-cells:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent with a live view row whose w is not null, after a hint delivered view mutations (B11)",
         holds: cells_witness,
+        scope: Scope::Quiescent,
     },
     PropertyDef {
         id: "P-durable:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent after an acknowledged write whose base replica crashed while holding it",
         holds: durable_witness,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
+        id: "P-verify:witness",
+        kind: Kind::Sometimes,
+        sentence: "the view-consistency check marks a row pending: work queued for its base key explains a divergence that is not final",
+        holds: verify_witness,
+        scope: Scope::NotQuiescent,
     },
 ];
 
@@ -281,6 +335,20 @@ pub fn replica_converge(o: &Observation) -> bool {
     })
 }
 
+/// P-verify: the check (`crate::verify`) is silent exactly when P-replica-converge holds,
+/// and final, at a quiescent state.
+pub fn verify(o: &Observation) -> bool {
+    if !o.quiescent {
+        return true;
+    }
+    let found = crate::verify::classify(o);
+    found.is_empty() == replica_converge(o) && found.iter().all(|f| !f.pending)
+}
+
+fn verify_witness(o: &Observation) -> bool {
+    !o.quiescent && crate::verify::classify(o).iter().any(|f| f.pending)
+}
+
 fn any_write_acked(o: &Observation) -> bool {
     o.writes.iter().any(|w| w.outcome == Outcome::Ok)
 }
@@ -441,6 +509,14 @@ pub fn explain(id: &str, o: &Observation) -> Option<String> {
                         x.write, x.stmt, x.stmt.k, x.stmt.k
                     )
                 })
+            })
+        }
+        "P-verify" => {
+            let found = crate::verify::classify(o);
+            Some(match found.first() {
+                None => "the check reports the view in sync, but a view replica disagrees with the base".to_string(),
+                Some(f) if f.pending => format!("at a quiescent state the check still reports {f}"),
+                Some(f) => format!("the check reports {f}, but every view replica agrees with the base"),
             })
         }
         _ => None,
