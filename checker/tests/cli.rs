@@ -1,25 +1,12 @@
 //! Spawns the `mvcheck` binary on tiny configurations and checks what a script would rely
 //! on: exit codes, the verdict table, the counterexample file and its replay.
 
+mod common;
+
+use common::{mvcheck, stderr, stdout};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn mvcheck(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("mvcheck runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use std::process::Command;
 
 fn row<'a>(out: &'a str, id: &str) -> &'a str {
     out.lines()

@@ -1,16 +1,10 @@
 //! `mvcheck impl-sim` end to end: the implementation's traces, validated by `mvcheck
 //! validate`, and rejected once tampered with.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn mvcheck(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("mvcheck runs")
-}
+use common::mvcheck;
+use std::process::Output;
 
 fn code(o: &Output) -> i32 {
     o.status.code().expect("exit code")

@@ -1,25 +1,10 @@
 //! `mvcheck verify` on simulated clusters and on traces: the verdict, the exit code, the rows
 //! it lists, and that a trace of a run gets the same answer as the run itself.
 
+mod common;
+
+use common::{mvcheck, stderr, stdout};
 use serde_json::Value;
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn mvcheck(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("mvcheck runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// Seed 001's configuration: three nodes, RF 3, positional pairing, one write at ONE, one
 /// data loss and no repair. Seed 553 of the simulation loses the coordinator's data after

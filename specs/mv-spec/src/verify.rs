@@ -178,12 +178,6 @@ fn queued(o: &Observation, k: Key) -> bool {
     })
 }
 
-/// In sync: no finding at all. At a state that is not quiescent, findings that are all
-/// pending still mean "not yet", not "in sync".
-pub fn in_sync(findings: &[Finding]) -> bool {
-    findings.is_empty()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,26 @@
+//! What every end-to-end test of the `mvcheck` binary needs: run it in a directory, read
+//! what it printed.
+// Each test binary compiles this module and uses a different part of it.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `mvcheck ARGS` in `dir`.
+pub fn mvcheck(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("mvcheck runs")
+}
+
+/// What it printed on standard output.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// What it printed on standard error.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
