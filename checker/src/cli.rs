@@ -103,8 +103,9 @@ Exit codes: 0 in sync, 12 out of sync (rows listed), 3 not quiescent and every r
 pub struct VerifyArgs {
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Check the model state this NDJSON trace ends in (`-` for stdin), instead of a
-    /// simulation. The trace's header names the configuration; model flags are ignored.
+    /// Check the model state this NDJSON trace (`-` for stdin), or this path saved by
+    /// `check` or `simulate` (`.itf.json`), ends in, instead of a simulation. The file names
+    /// the configuration; model flags are ignored.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
     /// Scheduler seed of the simulation.

@@ -301,10 +301,31 @@ pub fn save_with(
     Ok(file)
 }
 
-/// `mvcheck replay FILE`.
-pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure> {
+/// A saved path, read back: the model it was checked on, its steps as actions of that
+/// model, the property it is about, and, for P-bounded, the step its fault-free run starts
+/// after.
+pub struct Loaded {
+    /// The model the file's configuration builds.
+    pub model: MvModel,
+    /// The steps, in order.
+    pub actions: Vec<Action>,
+    /// `#meta.property`.
+    pub property: String,
+    /// `#meta.start` of a P-bounded file.
+    pub start: Option<usize>,
+}
+
+/// Reads an `.itf.json` file written by `check` or `simulate`, naming the problem when it is
+/// not one.
+pub fn load(file: &FsPath) -> Result<Loaded, Failure> {
+    let text =
+        std::fs::read_to_string(file).map_err(|e| Failure::Usage(format!("{}: cannot read: {e}", file.display())))?;
+    parse(file, &text)
+}
+
+/// As [`load`], on the text already read from `file`.
+pub fn parse(file: &FsPath, text: &str) -> Result<Loaded, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
-    let text = std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?;
     let doc: Value = serde_json::from_str(&text).map_err(|e| {
         // An NDJSON implementation trace is JSON line by line: name it instead of failing at
         // the end of its first line.
@@ -341,10 +362,10 @@ pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure
     let property = meta
         .get("property")
         .and_then(Value::as_str)
-        .ok_or_else(|| bad("#meta.property is missing".into()))?;
+        .ok_or_else(|| bad("#meta.property is missing".into()))?
+        .to_string();
     let bounded = property == "P-bounded";
-    let def = mv_spec::props::property(property);
-    if def.is_none() && !bounded {
+    if mv_spec::props::property(&property).is_none() && !bounded {
         return Err(bad(format!("#meta.property {property:?} is no known property")));
     }
     let start = if bounded {
@@ -377,6 +398,25 @@ pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure
             serde_json::from_value(step_json).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
         actions.push(model.from_step(&step).map_err(|e| bad(format!("state {i}: {e}")))?);
     }
+    Ok(Loaded {
+        model,
+        actions,
+        property,
+        start,
+    })
+}
+
+/// `mvcheck replay FILE`.
+pub fn replay(file: &FsPath, format: crate::cli::Format) -> Result<Exit, Failure> {
+    let Loaded {
+        model,
+        actions,
+        property,
+        start,
+    } = load(file)?;
+    let property = property.as_str();
+    // `load` checked that a file without `start` names a known property.
+    let def = mv_spec::props::property(property);
     let json = format == crate::cli::Format::Json;
     if !json {
         println!("mvcheck replay {} | {}", file.display(), model.summary());

@@ -1,7 +1,8 @@
 //! `mvcheck verify`: is the view in sync with its base? The check of `mv_spec::verify`
 //! (`specs/protocol.md`, "Detection"), run on a simulated cluster at any point of a seeded
-//! run, or on the last state of an NDJSON trace replayed on the model, so that any
-//! implementation that writes the trace format can be checked.
+//! run, on the last state of an NDJSON trace replayed on the model (so that any
+//! implementation that writes the trace format can be checked), or on the last state of a
+//! path `check` or `simulate` saved (`.itf.json`).
 //!
 //! Exit codes: 0 in sync; 12 out of sync, with the rows listed; 3 when the state is not
 //! quiescent and every disagreeing row is pending (not yet in sync, and not a verdict); 20
@@ -61,7 +62,7 @@ fn from_simulation(args: &VerifyArgs) -> Result<(String, Observation), Failure> 
     Ok((what, run.cluster.observe()))
 }
 
-/// The observation of the model state a strict trace ends in.
+/// The observation of the model state a strict trace, or a saved path, ends in.
 fn from_trace(file: &Path) -> Result<(String, Observation), Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     let text = if file == Path::new("-") {
@@ -69,6 +70,10 @@ fn from_trace(file: &Path) -> Result<(String, Observation), Failure> {
     } else {
         std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?
     };
+    // A path saved by `check` is one JSON document with `#meta`; a trace is one per line.
+    if serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v.get("#meta").is_some()) {
+        return from_itf(file, &text);
+    }
     let trace = mv_spec::trace::read(&text).map_err(|e| bad(e.to_string()))?;
     let model = model_config(&trace.header.config)
         .map_err(|e| bad(format!("line 1: {e}")))?
@@ -90,6 +95,26 @@ fn from_trace(file: &Path) -> Result<(String, Observation), Failure> {
         model.summary()
     );
     Ok((what, model.observe(last)))
+}
+
+/// The observation of the model state a saved path ends in.
+fn from_itf(file: &Path, text: &str) -> Result<(String, Observation), Failure> {
+    let loaded = crate::itf::parse(file, text)?;
+    let model = &loaded.model;
+    let path = model.replay(&loaded.actions).ok_or_else(|| {
+        Failure::Divergence(format!(
+            "{}: the model cannot replay this path, so its last state is unknown (`mvcheck replay` names the step)",
+            file.display()
+        ))
+    })?;
+    let what = format!(
+        "{} ({}, {} steps), replayed on the model ({})",
+        file.display(),
+        loaded.property,
+        loaded.actions.len(),
+        model.summary()
+    );
+    Ok((what, model.observe(path.last_state())))
 }
 
 fn finding_json(f: &Finding) -> serde_json::Value {

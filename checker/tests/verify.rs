@@ -127,3 +127,36 @@ fn a_settled_run_is_in_sync_and_a_cut_one_is_not_final() {
     }
     assert!(saw_pending, "no cut of seed 7 had a pending row");
 }
+
+/// A counterexample `check` saved is a state too: known weakness (d), the view row a
+/// replacement streamed ahead of its base row, is a DUPLICATE on the replacement.
+#[test]
+fn a_saved_counterexample_is_verified_at_its_last_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(
+        dir.path(),
+        &[
+            "check",
+            "--rf",
+            "2",
+            "--data-loss",
+            "1",
+            "--crashes",
+            "0",
+            "--strategy",
+            "bfs",
+            "--property",
+            "P-replica-converge",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(12), "{}", stdout(&o));
+    let file = "_mvcheck-out/cassandra-4.0.P-replica-converge.itf.json";
+    let o = mvcheck(dir.path(), &["verify", "--trace", file]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("DUPLICATE       (v=1,k=0) on n0: view live, w=1@1; base k=0 is live with v=2"),
+        "{out}"
+    );
+    assert!(out.contains("view replica n1: in sync"), "{out}");
+}
