@@ -326,7 +326,7 @@ pub fn load(file: &FsPath) -> Result<Loaded, Failure> {
 /// As [`load`], on the text already read from `file`.
 pub fn parse(file: &FsPath, text: &str) -> Result<Loaded, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
-    let doc: Value = serde_json::from_str(&text).map_err(|e| {
+    let doc: Value = serde_json::from_str(text).map_err(|e| {
         // An NDJSON implementation trace is JSON line by line: name it instead of failing at
         // the end of its first line.
         let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
