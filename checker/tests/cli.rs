@@ -460,20 +460,8 @@ fn counterexamples_end_with_the_broken_fact() {
 #[test]
 fn replacement_streaming_and_long_outages_show_in_the_report_and_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let base = [
-        "check",
-        "--rf",
-        "2",
-        "--data-loss",
-        "1",
-        "--crashes",
-        "0",
-        "--strategy",
-        "bfs",
-        "--property",
-        "P-replica-converge",
-    ];
-    let o = mvcheck(dir.path(), &base);
+    let base = common::WEAKNESS_D;
+    let o = mvcheck(dir.path(), base);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(12), "{out}");
     assert!(row(&out, "P-replica-converge").contains("VIOLATED"), "{out}");

@@ -133,22 +133,7 @@ fn a_settled_run_is_in_sync_and_a_cut_one_is_not_final() {
 #[test]
 fn a_saved_counterexample_is_verified_at_its_last_state() {
     let dir = tempfile::tempdir().unwrap();
-    let o = mvcheck(
-        dir.path(),
-        &[
-            "check",
-            "--rf",
-            "2",
-            "--data-loss",
-            "1",
-            "--crashes",
-            "0",
-            "--strategy",
-            "bfs",
-            "--property",
-            "P-replica-converge",
-        ],
-    );
+    let o = mvcheck(dir.path(), common::WEAKNESS_D);
     assert_eq!(o.status.code(), Some(12), "{}", stdout(&o));
     let file = "_mvcheck-out/cassandra-4.0.P-replica-converge.itf.json";
     let o = mvcheck(dir.path(), &["verify", "--trace", file]);

@@ -6,6 +6,22 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+/// `mvcheck check` on known weakness (d) (`specs/protocol.md`): a replacement streams a view
+/// row ahead of its base row; BFS, so its counterexample is the 22-step one.
+pub const WEAKNESS_D: &[&str] = &[
+    "check",
+    "--rf",
+    "2",
+    "--data-loss",
+    "1",
+    "--crashes",
+    "0",
+    "--strategy",
+    "bfs",
+    "--property",
+    "P-replica-converge",
+];
+
 /// Runs `mvcheck ARGS` in `dir`.
 pub fn mvcheck(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mvcheck"))
