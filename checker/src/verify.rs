@@ -26,7 +26,7 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit, Failure> {
     let findings = classify(&obs);
     let exit = if findings.is_empty() {
         Exit::Ok
-    } else if findings.iter().all(|f| f.pending) {
+    } else if findings.iter().all(|f| f.pending.is_some()) {
         Exit::Inconclusive
     } else {
         Exit::Violation
@@ -128,7 +128,7 @@ fn finding_json(f: &Finding) -> serde_json::Value {
         "class": f.class.label(),
         "v": f.key.v,
         "k": f.key.k,
-        "pending": f.pending,
+        "pending": f.pending.map(|p| serde_json::to_value(p).expect("a Pending serializes")),
         "view": cell(f.have),
         "implied": cell(f.want),
         "base_v": f.base_v,
@@ -157,7 +157,7 @@ fn print_human(what: &str, obs: &Observation, findings: &[Finding], exit: Exit) 
             println!("view replica {me}: in sync ({owned} view rows stored)");
             continue;
         }
-        let pending = mine.iter().filter(|f| f.pending).count();
+        let pending = mine.iter().filter(|f| f.pending.is_some()).count();
         println!(
             "view replica {me}: {} out of sync{} ({owned} view rows stored)",
             rows(mine.len() - pending),
@@ -172,7 +172,11 @@ fn print_human(what: &str, obs: &Observation, findings: &[Finding], exit: Exit) 
         }
     }
     let replicas = {
-        let mut r: Vec<NodeId> = findings.iter().filter(|f| !f.pending).map(|f| f.replica).collect();
+        let mut r: Vec<NodeId> = findings
+            .iter()
+            .filter(|f| f.pending.is_none())
+            .map(|f| f.replica)
+            .collect();
         r.dedup();
         r.len()
     };
@@ -189,7 +193,7 @@ fn print_human(what: &str, obs: &Observation, findings: &[Finding], exit: Exit) 
         ),
         _ => println!(
             "verdict: OUT OF SYNC: {} on {replicas} view replica{}",
-            rows(findings.iter().filter(|f| !f.pending).count()),
+            rows(findings.iter().filter(|f| f.pending.is_none()).count()),
             if replicas == 1 { "" } else { "s" }
         ),
     }

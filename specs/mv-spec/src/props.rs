@@ -342,11 +342,11 @@ pub fn verify(o: &Observation) -> bool {
         return true;
     }
     let found = crate::verify::classify(o);
-    found.is_empty() == replica_converge(o) && found.iter().all(|f| !f.pending)
+    found.is_empty() == replica_converge(o) && found.iter().all(|f| f.pending.is_none())
 }
 
 fn verify_witness(o: &Observation) -> bool {
-    !o.quiescent && crate::verify::classify(o).iter().any(|f| f.pending)
+    !o.quiescent && crate::verify::classify(o).iter().any(|f| f.pending.is_some())
 }
 
 fn any_write_acked(o: &Observation) -> bool {
@@ -515,7 +515,7 @@ pub fn explain(id: &str, o: &Observation) -> Option<String> {
             let found = crate::verify::classify(o);
             Some(match found.first() {
                 None => "the check reports the view in sync, but a view replica disagrees with the base".to_string(),
-                Some(f) if f.pending => format!("at a quiescent state the check still reports {f}"),
+                Some(f) if f.pending.is_some() => format!("at a quiescent state the check still reports {f}"),
                 Some(f) => format!("the check reports {f}, but every view replica agrees with the base"),
             })
         }

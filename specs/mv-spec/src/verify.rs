@@ -32,7 +32,7 @@
 
 use crate::obs::Observation;
 use crate::props::derive_view_cells;
-use crate::{Cell, Key, NodeId, ViewKey};
+use crate::{BatchId, Cell, Key, NodeId, ViewKey, WriteId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,6 +69,68 @@ impl fmt::Display for Class {
     }
 }
 
+/// The queued work that may still change a row, the first one found: why a finding is
+/// pending.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Pending {
+    /// A node is down; its restart replays what it holds.
+    NodeDown {
+        /// The node.
+        node: NodeId,
+    },
+    /// A base write of the key between its two halves (B2 to B8).
+    CommitLog {
+        /// The base replica.
+        node: NodeId,
+        /// The write.
+        write: WriteId,
+    },
+    /// A local batchlog entry with a view mutation of the key (B6).
+    Batchlog {
+        /// The base replica that holds it.
+        node: NodeId,
+        /// The entry.
+        batch: BatchId,
+    },
+    /// A view hint with a mutation of the key (B10).
+    Hint {
+        /// The node that holds it.
+        node: NodeId,
+        /// The view replica it is for.
+        target: NodeId,
+    },
+    /// A base hint for a write of the key (W10).
+    BaseHint {
+        /// The coordinator that holds it.
+        node: NodeId,
+        /// The base replica it is for.
+        target: NodeId,
+        /// The write.
+        write: WriteId,
+    },
+    /// A coordinator batchlog entry for a write of the key (W7).
+    CoordBatchlog {
+        /// The batchlog node that holds it.
+        node: NodeId,
+        /// The write.
+        write: WriteId,
+    },
+}
+
+impl fmt::Display for Pending {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pending::NodeDown { node } => write!(f, "{node} is down and replays what it holds on restart"),
+            Pending::CommitLog { node, write } => write!(f, "{node} holds {write} in its commit log"),
+            Pending::Batchlog { node, batch } => write!(f, "{node} holds batchlog entry {batch}"),
+            Pending::Hint { node, target } => write!(f, "{node} holds a view hint for {target}"),
+            Pending::BaseHint { node, target, write } => write!(f, "{node} holds a base hint of {write} for {target}"),
+            Pending::CoordBatchlog { node, write } => write!(f, "{node} holds coordinator batchlog entry {write}"),
+        }
+    }
+}
+
 /// One view row on one view replica that disagrees with the base.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Finding {
@@ -78,8 +140,8 @@ pub struct Finding {
     pub key: ViewKey,
     /// How it disagrees.
     pub class: Class,
-    /// Queued work for its base key may still change it (never at a quiescent state).
-    pub pending: bool,
+    /// Queued work for its base key that may still change it (never at a quiescent state).
+    pub pending: Option<Pending>,
     /// `w` as the replica holds it, when the row is live there (`Some(None)`: live, `w` null
     /// or absent).
     pub have: Option<Option<Cell>>,
@@ -111,8 +173,8 @@ impl fmt::Display for Finding {
             (None, Some(v)) => write!(f, "is live with v={v}")?,
             (None, None) => write!(f, "has no live row with a view key")?,
         }
-        if self.pending {
-            write!(f, " (PENDING: queued work for k={} may still change it)", self.key.k)?;
+        if let Some(why) = self.pending {
+            write!(f, " (PENDING: {why})")?;
         }
         Ok(())
     }
@@ -123,8 +185,7 @@ pub fn classify(o: &Observation) -> Vec<Finding> {
     let merged = crate::merge_base(o.nodes.iter().map(|n| &n.base));
     let derived = derive_view_cells(&merged);
     let base_v: BTreeMap<Key, crate::Val> = derived.keys().map(|vk| (vk.k, vk.v)).collect();
-    let anyone_down = o.nodes.iter().any(|n| !n.up);
-    let pending = |k: Key| !o.quiescent && (anyone_down || queued(o, k));
+    let pending = |k: Key| if o.quiescent { None } else { queued(o, k) };
     let mut out = Vec::new();
     for (i, node) in o.nodes.iter().enumerate() {
         let me = NodeId(i as u8);
@@ -165,16 +226,45 @@ pub fn classify(o: &Observation) -> Vec<Finding> {
     out
 }
 
-/// Whether some node holds durable work for base key `k` that a later step carries out.
-fn queued(o: &Observation, k: Key) -> bool {
-    o.nodes.iter().any(|n| {
-        n.commitlog.iter().any(|e| e.stmt.k == k)
-            || n.base_hints.iter().any(|h| h.stmt.k == k)
-            || n.coord_batchlog.iter().any(|e| e.stmt.k == k)
-            || n.batchlog
-                .iter()
-                .any(|b| b.pending.iter().any(|(_, ms)| ms.iter().any(|m| m.key.k == k)))
-            || n.hints.iter().any(|h| h.mutations.iter().any(|m| m.key.k == k))
+/// The first work some node holds that a later step carries out and that may change base
+/// key `k`'s view rows: a node down (it may hold anything), then, node by node, its commit
+/// log, local batchlog, view hints, base hints and coordinator batchlog.
+fn queued(o: &Observation, k: Key) -> Option<Pending> {
+    if let Some(i) = o.nodes.iter().position(|n| !n.up) {
+        return Some(Pending::NodeDown { node: NodeId(i as u8) });
+    }
+    o.nodes.iter().enumerate().find_map(|(i, n)| {
+        let node = NodeId(i as u8);
+        let of_k = |ms: &[crate::ViewMutation]| ms.iter().any(|m| m.key.k == k);
+        n.commitlog
+            .iter()
+            .find(|e| e.stmt.k == k)
+            .map(|e| Pending::CommitLog { node, write: e.write })
+            .or_else(|| {
+                n.batchlog
+                    .iter()
+                    .find(|b| b.pending.iter().any(|(_, ms)| of_k(ms)))
+                    .map(|b| Pending::Batchlog { node, batch: b.batch })
+            })
+            .or_else(|| {
+                n.hints
+                    .iter()
+                    .find(|h| of_k(&h.mutations))
+                    .map(|h| Pending::Hint { node, target: h.target })
+            })
+            .or_else(|| {
+                n.base_hints.iter().find(|h| h.stmt.k == k).map(|h| Pending::BaseHint {
+                    node,
+                    target: h.target,
+                    write: h.write,
+                })
+            })
+            .or_else(|| {
+                n.coord_batchlog
+                    .iter()
+                    .find(|e| e.stmt.k == k)
+                    .map(|e| Pending::CoordBatchlog { node, write: e.write })
+            })
     })
 }
 
@@ -307,7 +397,7 @@ mod tests {
                                 .and_then(|r| r.live_v());
                             for f in &found {
                                 seen.insert(f.class);
-                                assert!(!f.pending, "nothing is pending at a quiescent state");
+                                assert!(f.pending.is_none(), "nothing is pending at a quiescent state");
                                 assert!(ring.view_replicas(f.key).contains(&f.replica), "only owned rows");
                                 let stored = o.nodes[f.replica.0 as usize].view.get(&f.key);
                                 let is_live = stored.is_some_and(|r| r.resolve(o.rules).is_some());
@@ -344,18 +434,25 @@ mod tests {
         o.quiescent = false;
         let f = classify(&o);
         assert_eq!(f.len(), 2);
-        assert!(f.iter().all(|f| f.class == Class::MissingInView && !f.pending));
+        assert!(f.iter().all(|f| f.class == Class::MissingInView && f.pending.is_none()));
         o.nodes[1].commitlog.push(CommitLogEntry {
             write: crate::WriteId(1),
             stmt: Statement::insert(0, Some(1), None, 1),
             reply_to: NodeId(0),
         });
-        assert!(classify(&o).iter().all(|f| f.pending));
+        let why = Pending::CommitLog {
+            node: NodeId(1),
+            write: crate::WriteId(1),
+        };
+        assert!(classify(&o).iter().all(|f| f.pending == Some(why)));
+        assert_eq!(why.to_string(), "n1 holds w1 in its commit log");
         o.nodes[1].commitlog[0].stmt.k = 1;
-        assert!(classify(&o).iter().all(|f| !f.pending), "work for another key");
+        assert!(classify(&o).iter().all(|f| f.pending.is_none()), "work for another key");
         o.nodes[1].up = false;
-        assert!(classify(&o).iter().all(|f| f.pending));
+        assert!(classify(&o)
+            .iter()
+            .all(|f| f.pending == Some(Pending::NodeDown { node: NodeId(1) })));
         o.quiescent = true;
-        assert!(classify(&o).iter().all(|f| !f.pending));
+        assert!(classify(&o).iter().all(|f| f.pending.is_none()));
     }
 }
