@@ -120,6 +120,15 @@ fn a_settled_run_is_in_sync_and_a_cut_one_is_not_final() {
             Some(3) => {
                 saw_pending = true;
                 assert!(out.contains("PENDING") && out.contains("verdict: NOT YET"), "{out}");
+                // JSON names the work each row waits for.
+                let o = mvcheck(
+                    dir.path(),
+                    &["verify", "--seed", "7", "--steps", &s, "--format", "json"],
+                );
+                for line in stdout(&o).lines() {
+                    let r: Value = serde_json::from_str(line).expect("one JSON object per row");
+                    assert!(r["pending"]["kind"].is_string() && r["pending"]["node"].is_u64(), "{r}");
+                }
             }
             Some(12) => assert!(out.contains("OUT OF SYNC"), "{out}"),
             c => panic!("exit {c:?}: {out}{}", stderr(&o)),
