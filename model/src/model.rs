@@ -290,14 +290,19 @@ impl MvModel {
         out
     }
 
-    /// Applies `f` to the state of every node that is up (only these hold the failure
-    /// detector's view; a down node's is lost with its memory).
-    fn tell_live_nodes(&self, next: &mut State, f: impl Fn(&mut NodeState)) {
+    /// Tells every node that is up (only these hold the failure detector's view; a down
+    /// node's is lost with its memory) whether `t` is down past `max_hint_window`. Only a
+    /// node whose view changes is cloned: a restart runs this on every run, long outages or
+    /// not.
+    fn tell_live_nodes(&self, next: &mut State, t: usize, passed: bool) {
+        let bit = 1u8 << t;
         for n in 0..self.nodes() {
-            if !next.crashed[n] {
-                if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[n]) {
-                    f(ns);
-                }
+            let knows = self.node(next, n).past_hint_window & bit != 0;
+            if next.crashed[n] || knows == passed {
+                continue;
+            }
+            if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[n]) {
+                ns.past_hint_window ^= bit;
             }
         }
     }
@@ -653,14 +658,13 @@ impl MvModel {
                 next.actor_storages[usize::from(id)] = None;
                 // Gossip tells every node that `id` is back: its downtime starts again.
                 let n = usize::from(id);
-                self.tell_live_nodes(&mut next, |ns| ns.past_hint_window &= !(1u8 << n));
+                self.tell_live_nodes(&mut next, n, false);
             }
             ActorModelAction::SelectRandom {
                 random: Fault::HintWindow(t),
                 ..
             } => {
-                let bit = 1u8 << t.0;
-                self.tell_live_nodes(&mut next, |ns| ns.past_hint_window |= bit);
+                self.tell_live_nodes(&mut next, t.0 as usize, true);
             }
             ActorModelAction::SelectRandom {
                 actor,
