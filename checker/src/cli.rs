@@ -86,6 +86,38 @@ pub enum Command {
     /// disagrees, on a seeded simulation or at the end of a trace.
     #[command(after_help = VERIFY_HELP)]
     Verify(VerifyArgs),
+    /// Repair the view in place, without dropping it: settle a seeded simulation, run the
+    /// view repair (rules R6 to R9) on every partition out of sync, and verify again.
+    #[command(after_help = REPAIR_HELP)]
+    Repair(RepairArgs),
+}
+
+/// The part of `mvcheck repair --help` that flags cannot say.
+const REPAIR_HELP: &str = "\
+The simulation runs exactly as `mvcheck verify` with the same flags runs it; the repair
+happens after it, once the write path has settled.
+
+Exit codes: 0 in sync after the repair (with --dry-run: nothing to repair), 12 out of sync
+(with --dry-run: something to repair), 3 the cluster does not settle, 2 bad flags.";
+
+/// The flags of `mvcheck repair`.
+#[derive(Args, Debug, Clone)]
+pub struct RepairArgs {
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Scheduler seed of the simulation.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop the simulation after this many steps, then settle and repair.
+    #[arg(long, default_value_t = 1000)]
+    pub steps: u64,
+    /// Faults of the simulation, as `impl-sim --faults`: crash[=N], data-loss[=N], drop,
+    /// dup, or none.
+    #[arg(long)]
+    pub faults: Option<String>,
+    /// List the writes the repair would make, with their timestamps, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// The part of `mvcheck verify --help` that flags cannot say.
@@ -206,6 +238,19 @@ pub struct ModelArgs {
     /// the window, as the sync bound assumes.
     #[arg(long)]
     pub long_outages: bool,
+    /// View-repair budget (rules R6 to R9): how many partition view repairs a run may
+    /// contain (at most 4). A view repair reinstates in the base what only the view holds,
+    /// then writes every view replica from the base. Default: 1 for the correct variants.
+    #[arg(long, conflicts_with = "no_view_repair")]
+    pub view_repairs: Option<u8>,
+    /// No view repair (`--view-repairs 0`).
+    #[arg(long)]
+    pub no_view_repair: bool,
+    /// Let a view repair run while base or view writes are on the wire. By default it runs
+    /// between messages, when every write in progress is held by durable state: far fewer
+    /// states, and some races with in-flight writes left out (specs/protocol.md, R6).
+    #[arg(long)]
+    pub view_repair_anytime: bool,
 }
 
 /// Search bounds and strategy.
@@ -376,6 +421,15 @@ impl ModelArgs {
         }
         if self.long_outages {
             cfg.long_outages = true;
+        }
+        if let Some(r) = self.view_repairs {
+            cfg.view_repairs = r;
+        }
+        if self.no_view_repair {
+            cfg.view_repairs = 0;
+        }
+        if self.view_repair_anytime {
+            cfg.view_repair_anytime = true;
         }
         cfg.validate()?;
         Ok(cfg)

@@ -26,9 +26,11 @@ use std::path::{Path as FsPath, PathBuf};
 /// message in flight twice listed once. 2: the ITF encoding described in the module docs,
 /// durable logs as sets of ids. 3: durable logs as maps from ids to their contents. 4: base
 /// hints. 5: `key` in `mbt::nondetPicks`, and `Repair` steps. 6: `HintWindow` steps, and
-/// `replace_streaming` and `long_outages` in `#meta.config` (absent: false). Replay reads
-/// `#meta` and the steps, which later versions only extend, so it reads all of them.
-pub const FORMAT_VERSION: u64 = 6;
+/// `replace_streaming` and `long_outages` in `#meta.config` (absent: false). 7: `ViewRepair`
+/// steps, and `view_repairs` and `view_repair_anytime` in `#meta.config` (absent: 0, false).
+/// Replay reads `#meta` and the steps, which later versions only extend, so it reads all of
+/// them.
+pub const FORMAT_VERSION: u64 = 7;
 
 /// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
 const MAX_EXACT_INT: u64 = 1 << 53;
@@ -120,7 +122,7 @@ fn nondet_picks(step: Option<&Step>) -> Value {
         ) => {
             node = some(json!(n));
         }
-        Some(Step::Repair { node: n, key: k }) => {
+        Some(Step::Repair { node: n, key: k } | Step::ViewRepair { node: n, key: k }) => {
             node = some(json!(n));
             key = some(json!(k));
         }
@@ -169,6 +171,10 @@ pub fn model_flags(c: &MvModelCfg) -> String {
         f.push_str(&format!(" --retries {}", c.retries));
     }
     f.push_str(&format!(" --repairs {}", c.repairs));
+    f.push_str(&format!(" --view-repairs {}", c.view_repairs));
+    if c.view_repair_anytime {
+        f.push_str(" --view-repair-anytime");
+    }
     f
 }
 

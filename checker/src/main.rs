@@ -12,6 +12,7 @@ mod cql;
 mod explore;
 mod impl_sim;
 mod itf;
+mod repair;
 mod report;
 mod validate;
 mod verify;
@@ -84,6 +85,7 @@ fn main() -> ExitCode {
         } => validate::validate(&file, partial, complete, format),
         Command::Cql(args) => cql::run(&args),
         Command::Verify(args) => verify::verify(&args),
+        Command::Repair(args) => repair::repair(&args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

@@ -135,7 +135,7 @@ fn finding_json(f: &Finding) -> serde_json::Value {
     })
 }
 
-fn print_human(what: &str, obs: &Observation, findings: &[Finding], exit: Exit) {
+pub(crate) fn print_human(what: &str, obs: &Observation, findings: &[Finding], exit: Exit) {
     println!("mvcheck verify: {what}");
     println!(
         "state: {}",

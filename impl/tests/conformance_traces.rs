@@ -1,7 +1,7 @@
 //! Implementation → model conformance: random simulations, every trace validated.
 //!
 //! proptest draws a configuration (variant, ring, pairing, consistency level, workload, fault
-//! budgets, message loss and duplication) and a scheduler seed; the simulation runs and its
+//! budgets, view repairs, message loss and duplication) and a scheduler seed; the simulation runs and its
 //! NDJSON trace goes through `mv_model::trace::validate`, which replays it on the model and
 //! compares every observed actor after every step. Any divergence fails, and proptest shrinks
 //! the case, the step budget included, so the failure it reports is a shortest divergent
@@ -52,6 +52,8 @@ prop_compose! {
         repairs in 0u8..=2,
         replace_streaming in any::<bool>(),
         long_outages in any::<bool>(),
+        view_repairs in 0u8..=2,
+        view_repair_anytime in any::<bool>(),
     ) -> ClusterConfig {
         ClusterConfig {
             variant,
@@ -65,6 +67,8 @@ prop_compose! {
             repairs,
             replace_streaming,
             long_outages,
+            view_repairs,
+            view_repair_anytime,
             bugs: SeededBugs::default(),
         }
     }
@@ -197,7 +201,12 @@ proptest! {
         // lose its streams: one repair more than crashes brings every split back (R4).
         let repairs = if cfg.ring.rf > 1 { cfg.crashes + 1 } else { cfg.repairs };
         let lossy = cfg.lossy && cfg.crashes == 0;
-        let cfg = ClusterConfig { variant, data_loss: 0, lossy, repairs, ..cfg };
+        // The write path's convergence, without the operator's view repair: R9 writes every
+        // view replica, and a later move of the view key deletes the old row only on the
+        // paired one, so a repaired row can outlive its key on an unpaired replica (seed
+        // 5165306538679336413 on cassandra-3.0, 3 nodes, RF 2, positional, switch-back, two
+        // crashes, duplication; the model shows it too).
+        let cfg = ClusterConfig { variant, data_loss: 0, lossy, repairs, view_repairs: 0, ..cfg };
         let opts = SimOptions { duplicate, ..SimOptions::new(seed, 10_000) };
         let run = sim::run(cfg.clone(), &opts).map_err(TestCaseError::fail)?;
         prop_assert!(run.error.is_none(), "seed {seed}: {:?}", run.error);

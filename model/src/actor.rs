@@ -50,6 +50,9 @@ pub struct ClusterCfg {
     /// The partitions anti-entropy repair may be run on (R4): the workload's keys when the
     /// configuration has a repair budget and more than one base replica, else none.
     pub repair_keys: Vec<Key>,
+    /// The partitions view repair may be run on (R6): the workload's keys when the
+    /// configuration has a view-repair budget, else none.
+    pub view_repair_keys: Vec<Key>,
 }
 
 /// A commit-log entry: a write between the two halves of the base replica's work.
@@ -101,6 +104,8 @@ pub struct Disk {
     pub lost: u8,
     /// How many anti-entropy repairs this node ran (bounds `--repairs`).
     pub repairs: u8,
+    /// How many view repairs this node ran (bounds `--view-repairs`).
+    pub view_repairs: u8,
 }
 
 /// What a coordinator remembers about a write in progress (lost on crash).
@@ -197,6 +202,10 @@ pub enum Fault {
     /// the model enables it only while `n` is down and some live node does not know yet, and
     /// tells every live node (`NodeState::past_hint_window`).
     HintWindow(NodeId),
+    /// Not a fault: the node runs view repair of this partition (R6). The model offers it
+    /// only when R6 allows it (`MvModel::view_repair_enabled`) and carries out R8 and R9
+    /// itself, since they read every replica.
+    ViewRepair(Key),
 }
 
 /// An actor of the model.
@@ -239,6 +248,8 @@ const DATA_LOSS: &str = "data-loss";
 pub const HINT_WINDOW: &str = "hint-window";
 /// The key of the repair choice (`Step::Repair` maps to it).
 pub const REPAIR: &str = "repair";
+/// The key of the view-repair choice (`Step::ViewRepair` maps to it).
+pub const VIEW_REPAIR: &str = "view-repair";
 
 impl Actor for MvActor {
     type Msg = Msg;
@@ -287,6 +298,7 @@ impl Actor for MvActor {
                     o.choose_random(DATA_LOSS, vec![Fault::DataLoss]);
                 }
                 node(*id, cfg).offer_repair(o);
+                node(*id, cfg).offer_view_repair(o);
                 MvState::Node(st)
             }
         }
@@ -374,6 +386,13 @@ impl Actor for MvActor {
         };
         match fault {
             Fault::HintWindow(_) => unreachable!("only a client offers the hint window"),
+            Fault::ViewRepair(_) => {
+                // R8 and R9 are the model's to carry out (`MvModel::step`): they read every
+                // replica. The node counts the repair and stays available for the next one.
+                fired(Rule::R6);
+                node_state_mut(state).disk.view_repairs += 1;
+                node(*id, cfg).offer_view_repair(o);
+            }
             Fault::Repair(_) => {
                 // The streams themselves are the model's to send (`MvModel::step`): they
                 // read every replica. The node counts the repair and stays available for
@@ -393,6 +412,7 @@ impl Actor for MvActor {
                     data_losses: ns.disk.data_losses + 1,
                     lost: ns.disk.lost,
                     repairs: ns.disk.repairs,
+                    view_repairs: ns.disk.view_repairs,
                     ..Disk::default()
                 };
                 *ns = NodeState {
@@ -450,6 +470,21 @@ impl Node<'_> {
             .collect();
         if !mine.is_empty() {
             o.choose_random(REPAIR, mine);
+        }
+    }
+
+    /// Offers to run view repair (R6) on every partition this node is the first base replica
+    /// of; the model decides when R6 allows it.
+    fn offer_view_repair(&self, o: &mut Out<MvActor>) {
+        let mine: Vec<Fault> = self
+            .cfg
+            .view_repair_keys
+            .iter()
+            .filter(|&&k| self.cfg.ring.base_replicas(k).first() == Some(&self.id))
+            .map(|&k| Fault::ViewRepair(k))
+            .collect();
+        if !mine.is_empty() {
+            o.choose_random(VIEW_REPAIR, mine);
         }
     }
 

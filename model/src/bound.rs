@@ -125,7 +125,8 @@ pub enum StepKind {
     Restart,
     /// Anti-entropy repair (R4): costs the time to the operator's next scheduled repair.
     Repair,
-    /// A fault; never part of a fault-free run.
+    /// A fault, or the operator's view repair (R6), which the bound does not count on: a
+    /// view must catch up without it. Never part of a fault-free run.
     Fault,
 }
 

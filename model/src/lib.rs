@@ -67,6 +67,7 @@ pub mod actor;
 pub mod bound;
 pub mod model;
 pub mod render;
+pub mod repair;
 pub mod search;
 pub mod storage;
 pub mod trace;
@@ -111,4 +112,11 @@ pub struct MvModelCfg {
     /// Whether a crashed node may stay down past `max_hint_window`, after which no node
     /// writes it a base hint (`--long-outages`: W13).
     pub long_outages: bool,
+    /// View-repair budget (R6 to R9, `--view-repairs`): how many partition view repairs a
+    /// run may contain.
+    pub view_repairs: u8,
+    /// Whether a view repair may run while base or view writes are on the wire
+    /// (`--view-repair-anytime`). Off, it runs between messages, when every write in
+    /// progress is held by durable state (`specs/protocol.md`, R6): far fewer states.
+    pub view_repair_anytime: bool,
 }

@@ -56,6 +56,8 @@ pub struct MvModel {
     pub scripts: Vec<ClientScript>,
     /// The partitions repair may run on (empty without a repair budget or at RF 1).
     pub repair_keys: Vec<mv_spec::Key>,
+    /// The partitions view repair may run on (empty without a view-repair budget).
+    pub view_repair_keys: Vec<mv_spec::Key>,
 }
 
 impl MvModelCfg {
@@ -64,12 +66,18 @@ impl MvModelCfg {
         let rules = self.variant.design();
         let scripts = self.workload.scripts(self.ring.nodes);
         let repair_keys = self.workload.repair_keys(&self.ring, self.repairs);
+        let view_repair_keys = if self.view_repairs > 0 {
+            self.workload.keys(self.ring.nodes)
+        } else {
+            Vec::new()
+        };
         let cluster = Arc::new(crate::actor::ClusterCfg {
             ring: self.ring,
             rules,
             data_loss: self.data_loss > 0,
             preload: self.workload.preload(),
             repair_keys: repair_keys.clone(),
+            view_repair_keys: view_repair_keys.clone(),
         });
         let mut inner = ActorModel::new((), History::default())
             .actors((0..self.ring.nodes).map(|i| MvActor::Node {
@@ -96,6 +104,7 @@ impl MvModelCfg {
             inner,
             scripts,
             repair_keys,
+            view_repair_keys,
         }
     }
 }
@@ -225,11 +234,145 @@ impl MvModel {
         }
     }
 
-    /// Quiescent: the write path has settled (`settled`) and no repair is due. With a repair
-    /// budget, a settled state whose replicas still differ is not the end: the operator's
-    /// repair (R4) is pending work, so the properties are judged after the final repair.
+    /// Quiescent: the write path has settled (`settled`), no repair is due and no view
+    /// repair may run. With a repair budget, a settled state whose replicas still differ is
+    /// not the end: the operator's repair (R4) is pending work, so the properties are judged
+    /// after the final repair; likewise a view repair (R6) with something to write.
     pub fn quiescent(&self, s: &State) -> bool {
-        !self.repair_keys.iter().any(|&k| self.repair_due_on(s, k)) && self.settled(s)
+        !self.repair_keys.iter().any(|&k| self.repair_due_on(s, k))
+            && self.settled(s)
+            && !self.view_repair_keys.iter().any(|&k| self.view_repair_enabled(s, k))
+    }
+
+    fn view_repairs_used(&self, s: &State) -> u8 {
+        (0..self.nodes()).map(|n| self.node(s, n).disk.view_repairs).sum()
+    }
+
+    /// R7 and what R8 and R9 make of it: the view repair of `k` in state `s`.
+    pub fn view_repair_plan(&self, s: &State, k: mv_spec::Key) -> crate::repair::Plan {
+        let ring = self.cfg.ring;
+        let b0 = ring.base_replicas(k).iter().fold(mv_spec::BaseRow::default(), |b, r| {
+            self.node(s, r.0 as usize)
+                .disk
+                .base
+                .get(&k)
+                .map_or(b, |row| b.merge(row))
+        });
+        let views: Vec<(NodeId, mv_spec::ViewKey, mv_spec::ViewRow)> = (0..ring.nodes)
+            .flat_map(|n| {
+                self.node(s, n as usize)
+                    .disk
+                    .view
+                    .iter()
+                    .filter(|(vk, _)| vk.k == k)
+                    .map(move |(vk, row)| (NodeId(n), *vk, *row))
+            })
+            .collect();
+        crate::repair::plan(&self.cfg.variant.design(), &ring, k, &b0, &views)
+    }
+
+    /// R6: whether a view repair of `k` may run: the budget lasts, every node is up, every
+    /// base replica of `k` holds the same row, no node holds a commit-log entry of `k` (the
+    /// partition lock; not for `repair-without-lock`),
+    /// no base or view write is on the wire (unless `view_repair_anytime`), and R8 or R9 has
+    /// something to write.
+    pub fn view_repair_enabled(&self, s: &State, k: mv_spec::Key) -> bool {
+        if self.view_repairs_used(s) >= self.cfg.view_repairs || s.crashed.iter().any(|&c| c) {
+            return false;
+        }
+        // Every base replica holds the same row (base repair, R4, comes first): a view row the
+        // repair writes must be one every paired base replica would delete on a later move.
+        let replicas = self.cfg.ring.base_replicas(k);
+        let row = |r: &NodeId| {
+            self.node(s, r.0 as usize)
+                .disk
+                .base
+                .get(&k)
+                .copied()
+                .unwrap_or_default()
+        };
+        if replicas.iter().any(|r| row(r) != row(&replicas[0])) {
+            return false;
+        }
+        let locked = (0..self.nodes()).any(|n| self.node(s, n).disk.commitlog.values().any(|e| e.stmt.k == k));
+        if locked && self.cfg.variant.design().repair != mv_spec::variant::RepairStyle::WithoutLock {
+            return false;
+        }
+        if !self.cfg.view_repair_anytime
+            && Self::in_flight(s, |e| matches!(e.msg, Msg::BaseWrite { .. } | Msg::ViewWrite { .. }))
+        {
+            return false;
+        }
+        !self.view_repair_plan(s, k).is_empty()
+    }
+
+    /// R8 and R9, carried out in `next` for the view repair of `k` that node `id` has just
+    /// run, as planned in `s`, the state before. Returns the rules it fired.
+    fn carry_out_view_repair(&self, s: &State, next: &mut State, id: Id, k: mv_spec::Key) -> RuleSet {
+        let mut rules = RuleSet::default();
+        let plan = self.view_repair_plan(s, k);
+        let repair = self.view_repairs_used(s);
+        let me = actor_node(id, self.cfg.ring.nodes).expect("a node runs view repair");
+        let design = self.cfg.variant.design();
+        let mut sends = Vec::new();
+        if !plan.reinstate.is_empty() {
+            rules.insert(Rule::R8);
+            for r in self.cfg.ring.base_replicas(k) {
+                for (i, stmt) in plan.reinstate.iter().enumerate() {
+                    sends.push(Envelope {
+                        src: id,
+                        dst: node_actor(r),
+                        msg: Msg::BaseWrite {
+                            write: WriteId::view_repair(repair, i as u8),
+                            stmt: *stmt,
+                        },
+                    });
+                }
+            }
+        }
+        if !plan.view.is_empty() {
+            rules.insert(Rule::R9);
+            let mut remote = plan.view.clone();
+            if let Some(mine) = remote.remove(&me) {
+                if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[me.0 as usize]) {
+                    for m in mine {
+                        let stored = ns.disk.view.get(&m.key).copied().unwrap_or_default();
+                        ns.disk
+                            .view
+                            .insert(m.key, crate::storage::apply_view(&design, &stored, &m.row));
+                    }
+                }
+            }
+            let batch =
+                (design.local_batchlog && !remote.is_empty()).then(|| mv_spec::BatchId::view_repair(me, repair));
+            if let Some(b) = batch {
+                if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[me.0 as usize]) {
+                    ns.disk.batchlog.insert(b, remote.clone());
+                }
+                next.timers_set[usize::from(id)].set(Timer::BatchlogReplay(b));
+            }
+            for (target, mutations) in remote {
+                sends.push(Envelope {
+                    src: id,
+                    dst: node_actor(target),
+                    msg: Msg::ViewWrite {
+                        batch,
+                        mutations,
+                        hint: false,
+                    },
+                });
+            }
+        }
+        if let Network::UnorderedNonDuplicating(m) = &mut next.network {
+            for e in sends {
+                *m.entry(e).or_insert(0) += 1;
+            }
+        }
+        next.history.set(History::repaired(k));
+        if plan.deletes {
+            next.history.set(History::REPAIR_DELETED);
+        }
+        rules
     }
 
     /// The replicas of `k` hold different base rows, all of them are up, and the budget
@@ -550,6 +693,11 @@ impl MvModel {
                 random: Fault::HintWindow(t),
                 ..
             } => format!("{t} stays down past max_hint_window"),
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::ViewRepair(k),
+                ..
+            } => format!("{} view-repairs k={k}", self.actor_label(*actor)),
             ActorModelAction::SelectRandom { actor, .. } => format!("{} loses its data", self.actor_label(*actor)),
         }
     }
@@ -564,7 +712,7 @@ impl MvModel {
     pub fn summary(&self) -> String {
         let c = &self.cfg;
         format!(
-            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={}{} data-loss={}{} lossy={} retries={} repairs={}",
+            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={}{} data-loss={}{} lossy={} retries={} repairs={} view-repairs={}",
             c.variant.name(),
             c.ring.nodes,
             c.ring.rf,
@@ -585,7 +733,8 @@ impl MvModel {
             },
             if c.lossy { format!("true drops={}", c.drops) } else { "false".to_string() },
             c.retries,
-            c.repairs
+            c.repairs,
+            c.view_repairs
         )
     }
 }
@@ -643,6 +792,7 @@ impl MvModel {
             _ => {}
         }
         let history = self.history_of(s, &a);
+        let after_repair = s.history.any_repaired() && Self::delivers_write_path_view_write(&a);
         let next = self.inner.next_state(s, a.clone());
         let mut rules = RuleSet(take_fired().0 | fault.0);
         let Some(mut next) = next else {
@@ -677,6 +827,14 @@ impl MvModel {
                     }
                 }
             }
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::ViewRepair(k),
+                ..
+            } => {
+                let fired = self.carry_out_view_repair(s, &mut next, actor, k);
+                rules = RuleSet(rules.0 | fired.0);
+            }
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
                 Self::lose_connections(&mut next, actor);
@@ -694,7 +852,16 @@ impl MvModel {
             }
             _ => {}
         }
+        if !fault.is_empty() {
+            // A fault ends what a view repair vouched for: no partition counts as repaired.
+            next.history.fault();
+        }
         next.history.set(history);
+        // A view write of the write path applied after a view repair (P-no-clobber's witness):
+        // a self-paired one (B5) or a delivered one (V1) that is not a view repair's.
+        if s.history.any_repaired() && (rules.contains(Rule::B5) || (after_repair && rules.contains(Rule::V1))) {
+            next.history.set(History::AFTER_REPAIR);
+        }
         if rules.contains(Rule::B10) {
             next.history.set(History::REPLAY);
         }
@@ -702,6 +869,17 @@ impl MvModel {
             next.history.set(History::REGEN);
         }
         (Some(next), rules)
+    }
+
+    /// Whether an action delivers a view write that is not a view repair's.
+    fn delivers_write_path_view_write(a: &Action) -> bool {
+        matches!(
+            a,
+            ActorModelAction::Deliver {
+                msg: Msg::ViewWrite { batch, .. },
+                ..
+            } if batch.is_none_or(|b| !b.is_view_repair())
+        )
     }
 
     /// The history flags an action sets that can be read off the action and the state it
@@ -752,6 +930,7 @@ impl MvModel {
                 repair: c.repairs > 0 && c.ring.rf > 1,
                 streaming: c.replace_streaming && c.ring.rf > 1,
                 long_outages: c.long_outages,
+                view_repair: c.view_repairs > 0,
             },
         )
     }
@@ -790,6 +969,10 @@ impl Model for MvModel {
                 random: Fault::HintWindow(t),
                 ..
             } => self.hint_window_may_pass(s, *t),
+            ActorModelAction::SelectRandom {
+                random: Fault::ViewRepair(k),
+                ..
+            } => self.view_repair_enabled(s, *k),
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
             // A node's message to itself is a local call (the coordinator's write to its own
@@ -863,6 +1046,8 @@ impl MvModelCfg {
             repairs: d.repairs,
             replace_streaming: true,
             long_outages: false,
+            view_repairs: d.view_repairs,
+            view_repair_anytime: d.view_repair_anytime,
         }
     }
 

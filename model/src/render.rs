@@ -61,6 +61,14 @@ impl MvModel {
                 random: Fault::HintWindow(t),
                 ..
             } => Step::HintWindow { node: t.to_string() },
+            ActorModelAction::SelectRandom {
+                actor,
+                random: Fault::ViewRepair(key),
+                ..
+            } => Step::ViewRepair {
+                node: l(actor),
+                key: *key,
+            },
             ActorModelAction::SelectRandom { actor, .. } => Step::DataLoss { node: l(actor) },
         }
     }
@@ -90,6 +98,11 @@ impl MvModel {
                 actor: self.actor_id(node)?,
                 key: crate::actor::REPAIR.to_string(),
                 random: Fault::Repair(*key),
+            },
+            Step::ViewRepair { node, key } => ActorModelAction::SelectRandom {
+                actor: self.actor_id(node)?,
+                key: crate::actor::VIEW_REPAIR.to_string(),
+                random: Fault::ViewRepair(*key),
             },
             Step::HintWindow { node } => {
                 let id = self.actor_id(node)?;
@@ -304,6 +317,11 @@ impl MvModel {
                     random: Fault::Repair(k),
                     ..
                 } => out.push_str(&note(x(*actor), y, &format!("repair k={k}"), chars, "#cfc")),
+                ActorModelAction::SelectRandom {
+                    actor,
+                    random: Fault::ViewRepair(k),
+                    ..
+                } => out.push_str(&note(x(*actor), y, &format!("view repair k={k}"), chars, "#cfc")),
                 ActorModelAction::SelectRandom {
                     random: Fault::HintWindow(t),
                     ..

@@ -45,6 +45,12 @@ pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> Vec<
     }
 }
 
+/// The view row the view builder makes from base row `b` alone (R9): `b`'s entry against an
+/// empty view, keyed by its live `v`; `None` when `v` is not live.
+pub fn built_entry(rules: &Rules, b: &BaseRow, k: u8) -> Option<ViewMutation> {
+    live_v(b).map(|v| entry(rules, b, v, k))
+}
+
 /// NEW_ENTRY and UPDATE_EXISTING (`createEntry`, `updateEntry`): the view row keyed by the
 /// merged row's `v`, with a live marker, the base row deletion copied as a regular deletion
 /// (CASSANDRA-13409), and `w` copied as is.

@@ -268,6 +268,8 @@ pub fn trace_config(cfg: &MvModelCfg) -> TraceConfig {
         repairs: cfg.repairs,
         replace_streaming: cfg.replace_streaming,
         long_outages: cfg.long_outages,
+        view_repairs: cfg.view_repairs,
+        view_repair_anytime: cfg.view_repair_anytime,
     }
 }
 
@@ -291,6 +293,8 @@ pub fn model_config(c: &TraceConfig) -> Result<MvModelCfg, String> {
     cfg.repairs = c.repairs;
     cfg.replace_streaming = c.replace_streaming;
     cfg.long_outages = c.long_outages;
+    cfg.view_repairs = c.view_repairs;
+    cfg.view_repair_anytime = c.view_repair_anytime;
     cfg.validate()?;
     Ok(cfg)
 }

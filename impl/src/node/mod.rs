@@ -7,7 +7,8 @@
 //! order of its inputs.
 //!
 //! **One input is one protocol step.** Each input corresponds to exactly one action of the
-//! model (`mv-model`): a delivery, a timer firing, a crash, a restart or a data loss. That is
+//! model (`mv-model`): a delivery, a timer firing, a crash, a restart, a data loss or a view
+//! repair (which the host reads for, as the model's environment does). That is
 //! why a base write is split at B2 and B7 ([`Msg::BaseWrite`] runs B1 and B2, the
 //! [`Timer::Generate`] timer B3 to B7, the [`Timer::ApplyBase`] timer B8) and why the partition lock (B1) makes a delivery
 //! *not taken* rather than queueing it: the message simply stays in flight, as it does in the
@@ -23,12 +24,15 @@
 //! that conformance tests compare two readings of one protocol. Rule ids (W1, B6, R2, ...)
 //! name the handlers.
 
+pub mod repair;
 pub mod store;
 
 use mv_spec::obs::{BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation};
 use mv_spec::rule::{Rule, RuleSet};
-pub use mv_spec::variant::{Design, Variant};
-use mv_spec::{BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, WriteId};
+pub use mv_spec::variant::{Design, RepairStyle, Variant};
+use mv_spec::{
+    BaseRow, BatchId, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, ViewRow, WriteId,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 pub use store::{DeletionStyle, Store, ViewRules};
@@ -118,6 +122,8 @@ pub struct Switches {
     pub replay_regenerates: bool,
     /// A mixed write's batchlog entry waits for the remote acks (CASSANDRA-13069).
     pub batchlog_waits_for_remote: bool,
+    /// How view repair writes (R6-R9; the broken styles are the public repairs' traps).
+    pub repair: RepairStyle,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -133,6 +139,7 @@ impl From<Design> for Switches {
             base_hints: design.base_hints,
             replay_regenerates: design.replay_regenerates,
             batchlog_waits_for_remote: design.batchlog_waits_for_remote,
+            repair: design.repair,
             bugs: SeededBugs::default(),
         }
     }
@@ -171,6 +178,19 @@ pub enum Input {
         base: Vec<Statement>,
         /// The streamed view rows.
         view: Vec<ViewMutation>,
+    },
+    /// R6: the operator's view repair of partition `key`, for its first base replica, with
+    /// what the host read for it (R7) under the partition lock on every base replica: the
+    /// node cannot read other nodes' disks itself.
+    ViewRepair {
+        /// The repair's number in the run (0, 1, ...): its block of write and batch ids.
+        repair: u8,
+        /// The partition.
+        key: Key,
+        /// `b0`: the base row of `key` merged across every base replica (a read at ALL).
+        base: BaseRow,
+        /// Every view row `(·, key)` stored on every node, with the node that stores it.
+        views: Vec<(NodeId, ViewKey, ViewRow)>,
     },
 }
 
@@ -483,6 +503,12 @@ impl Node {
         self.disk.commitlog.values().any(|e| e.stmt.k == k)
     }
 
+    /// Whether a base write of `k` is between its halves here (B2 done, B8 not): R6's
+    /// condition, which stands for the partition lock a view repair takes.
+    pub fn holds_commit_log_entry(&self, k: Key) -> bool {
+        self.locked(k)
+    }
+
     /// Runs one input.
     pub fn step(&mut self, input: Input) -> Effects {
         let mut fx = Effects::default();
@@ -527,6 +553,81 @@ impl Node {
             }
             Input::Deliver { from, msg } => return self.deliver(from, msg),
             Input::Fire(timer) => return self.fire(timer),
+            Input::ViewRepair {
+                repair,
+                key,
+                base,
+                views,
+            } => return self.view_repair(repair, key, &base, &views),
+        }
+        fx
+    }
+
+    /// R6, then R8 and R9 as `repair::plan` decides them. Nothing is taken when the plan
+    /// has nothing to write: R6 runs a repair only when it has.
+    fn view_repair(&mut self, repair: u8, key: Key, base: &BaseRow, views: &[(NodeId, ViewKey, ViewRow)]) -> Effects {
+        let mut fx = Effects::default();
+        if self.ring.base_replicas(key).first() != Some(&self.id) {
+            fx.violations.push(format!(
+                "{} was asked to view-repair k={key}, which only its first base replica runs (R6)",
+                self.id
+            ));
+            return fx;
+        }
+        let plan = match repair::plan(&self.sw, &self.ring, repair, key, base, views) {
+            Ok(plan) if plan.is_empty() => return fx,
+            Ok(plan) => plan,
+            Err(e) => {
+                fx.violations
+                    .push(format!("{} cannot run view repair {repair} of k={key}: {e}", self.id));
+                return fx;
+            }
+        };
+        fx.taken = true;
+        let mut o = Out(&mut fx);
+        o.rule(Rule::R6);
+        if !plan.reinstate.is_empty() {
+            // R8: through every base replica's write path, this node's own included (a message
+            // to itself, as the coordinator's write to its own replica), so that each
+            // generates the view updates the lost write would have.
+            o.rule(Rule::R8);
+            for &(write, stmt) in &plan.reinstate {
+                for r in self.ring.base_replicas(key) {
+                    o.send(Addr::Node(r), Msg::BaseWrite { write, stmt });
+                }
+            }
+        }
+        if plan.view.is_empty() {
+            return fx;
+        }
+        o.rule(Rule::R9);
+        let mut remote = plan.view;
+        // This node's own view rows are applied on the spot, as V1 would.
+        for m in remote.remove(&self.id).unwrap_or_default() {
+            self.disk.store.apply_view(&self.sw.view, &m);
+            o.persist(Persist::ViewApply(m.key));
+        }
+        if remote.is_empty() {
+            return fx;
+        }
+        // As B6: the entry is durable before any view write leaves, so that a crash in the
+        // middle of the repair loses nothing (replay and hints, B10 and B11, finish it).
+        let batch = self.sw.local_batchlog.then(|| {
+            let id = BatchId::view_repair(self.id, repair);
+            self.disk.batchlog.insert(id, remote.clone());
+            o.persist(Persist::BatchlogWrite(id));
+            o.set(Timer::BatchlogReplay(id));
+            id
+        });
+        for (target, mutations) in remote {
+            o.send(
+                Addr::Node(target),
+                Msg::ViewWrite {
+                    batch,
+                    mutations,
+                    hint: false,
+                },
+            );
         }
         fx
     }
@@ -1280,6 +1381,118 @@ mod tests {
         assert!(fx.outputs.contains(&Output::CancelTimer(Timer::WriteTimeout(w))));
         assert!(!node.coordinates(w));
         assert!(!node.step(Input::Fire(Timer::WriteTimeout(w))).taken);
+    }
+
+    fn view_repair(repair: u8, base: mv_spec::BaseRow, views: Vec<(NodeId, ViewKey, mv_spec::ViewRow)>) -> Input {
+        Input::ViewRepair {
+            repair,
+            key: 0,
+            base,
+            views,
+        }
+    }
+
+    /// R9: this node's own rows on the spot, the others' through a batchlog entry of the
+    /// repair's own that is durable before the view write leaves.
+    #[test]
+    fn a_view_repair_applies_its_own_rows_and_batchlogs_the_others() {
+        let mut node = Node::new(n(0), ring(2, 1), Switches::from(Variant::Cassandra40.design()));
+        write_through(&mut node, 1, Statement::insert(0, Some(2), Some(1), 2), 0);
+        node.step(Input::Fire(Timer::ApplyBase(WriteId(1))));
+        // n0 holds (2,0); n1 still holds a stale (1,0), and n0's own (2,0) lost its `w`.
+        let stale = mv_spec::ViewRow {
+            marker: Some(mv_spec::Liveness { ts: 1, expired: false }),
+            ..Default::default()
+        };
+        let key2 = ViewKey { v: 2, k: 0 };
+        let mut own = node.view_rows()[&key2];
+        own.w = None;
+        let views = vec![(n(0), key2, own), (n(1), ViewKey { v: 1, k: 0 }, stale)];
+        let fx = node.step(view_repair(1, node.base_row(0), views.clone()));
+        assert!(fx.taken && fx.violations.is_empty(), "{fx:?}");
+        let mut want = RuleSet::default();
+        want.insert(Rule::R6);
+        want.insert(Rule::R9);
+        assert_eq!(fx.rules, want, "no R8: nothing newer than the base");
+        let batch = BatchId::view_repair(n(0), 1);
+        let at = |o: &Output| fx.outputs.iter().position(|x| x == o);
+        let persisted = at(&Output::Persist(Persist::BatchlogWrite(batch))).expect("a batchlog entry");
+        let sent = fx
+            .outputs
+            .iter()
+            .position(|o| matches!(o, Output::Send { msg: Msg::ViewWrite { batch: Some(b), .. }, to } if *b == batch && *to == Addr::Node(n(1))))
+            .expect("the deletion goes to n1 under the repair's batch");
+        assert!(persisted < sent, "B6's order: durable first");
+        assert!(
+            at(&Output::Persist(Persist::ViewApply(key2))).is_some(),
+            "its own row, at once"
+        );
+        assert!(fx.outputs.contains(&Output::SetTimer(Timer::BatchlogReplay(batch))));
+        assert!(node.holds_batch(batch, n(1)));
+        // The stored row now reads as the base builds it (the repair's `w` merged in).
+        assert_eq!(
+            node.view_rows()[&key2].resolve(mv_spec::ReadRules { strict_liveness: true }),
+            Some(Some(1))
+        );
+
+        // Without a local batchlog, the view write goes bare.
+        let mut bare = Node::new(n(0), ring(2, 1), Switches::from(Variant::NoLocalBatchlog.design()));
+        let fx = bare.step(view_repair(0, node.base_row(0), vec![views[1]]));
+        assert!(
+            matches!(&sends(&fx)[..], [(_, Msg::ViewWrite { batch: None, .. })]),
+            "{fx:?}"
+        );
+        assert!(bare.observe().batchlog.is_empty());
+    }
+
+    /// R8: what only the view holds goes back through every base replica's write path,
+    /// this node's own included, as a message to itself.
+    #[test]
+    fn a_view_repair_reinstates_through_the_write_path() {
+        let mut node = Node::new(n(0), ring(2, 2), Switches::from(Variant::Cassandra40.design()));
+        let ghost = mv_spec::ViewRow {
+            marker: Some(mv_spec::Liveness { ts: 3, expired: false }),
+            ..Default::default()
+        };
+        let views = vec![
+            (n(0), ViewKey { v: 1, k: 0 }, ghost),
+            (n(1), ViewKey { v: 1, k: 0 }, ghost),
+        ];
+        let fx = node.step(view_repair(0, mv_spec::BaseRow::default(), views));
+        assert!(
+            fx.taken && fx.rules.contains(Rule::R8) && !fx.rules.contains(Rule::R9),
+            "{fx:?}"
+        );
+        let stmt = Statement::update(0, mv_spec::Assign::Set(1), mv_spec::Assign::Keep, 3);
+        let write = WriteId::view_repair(0, 0);
+        assert_eq!(
+            sends(&fx),
+            vec![
+                (Addr::Node(n(0)), Msg::BaseWrite { write, stmt }),
+                (Addr::Node(n(1)), Msg::BaseWrite { write, stmt }),
+            ]
+        );
+        assert!(
+            node.observe().base.is_empty(),
+            "the base changes only through the write path"
+        );
+    }
+
+    /// A host that asks the wrong node, or a repair with nothing to write, changes nothing.
+    #[test]
+    fn a_view_repair_runs_only_on_the_first_base_replica_and_only_with_work() {
+        let mut node = Node::new(n(1), ring(2, 2), Switches::from(Variant::Cassandra40.design()));
+        let b0 = Statement::insert(0, Some(1), Some(1), 1).as_row();
+        let before = node.clone();
+        let fx = node.step(view_repair(0, b0, vec![]));
+        assert!(!fx.taken && fx.violations.len() == 1, "{fx:?}");
+        assert!(fx.violations[0].contains("first base replica"));
+        assert_eq!(node, before);
+        let mut first = Node::new(n(0), ring(1, 1), Switches::from(Variant::Cassandra40.design()));
+        let in_sync = first.clone();
+        let fx = first.step(view_repair(0, mv_spec::BaseRow::default(), vec![]));
+        assert!(!fx.taken && fx.violations.is_empty() && fx.outputs.is_empty());
+        assert_eq!(first, in_sync);
     }
 
     #[test]

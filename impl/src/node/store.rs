@@ -301,6 +301,48 @@ impl Store {
         out
     }
 
+    /// R9: the view row the view builder makes from base row `b` of partition `k` alone
+    /// (`ViewBuilderTask.buildKey`: the row fed as an update against nothing), or `None` when
+    /// `b` has no live `v` and so no view row. The engine builds it, so the row carries the
+    /// same marker, copied row deletion and `w` as a write-path entry under these rules.
+    pub fn built_view_row(rules: &ViewRules, k: Key, b: &BaseRow) -> Option<ViewMutation> {
+        let (t, mv) = schemas();
+        let mut row = Row {
+            marker: b.marker.map(|ts| ELiveness::Live { ts: i64::from(ts) }),
+            deletion: b.deletion.map(deletion),
+            ..Row::default()
+        };
+        for (name, c) in [("v", b.v), ("w", b.w)] {
+            if let Some(c) = c {
+                row.columns.insert(
+                    name.to_string(),
+                    crate::engine::data::ColumnData::Simple(to_engine_cell(c)),
+                );
+            }
+        }
+        let mut stored = Partition::default();
+        if !row.is_empty() {
+            stored.rows.insert(base_clustering(), row);
+        }
+        // As in `view_updates`: the single deletion slot is a storage rule of V1, not of what
+        // is generated.
+        let wire_rules = ViewRules {
+            single_deletion_slot: false,
+            ..*rules
+        };
+        let key = PartitionKey::new(vec![int(k)]);
+        let built = view::build(t, mv, &wire_rules, &key, &stored, NOW_SEC);
+        built.iter().find_map(|m| {
+            let v = m.key.values.first().and_then(small)?;
+            m.update.rows.iter().find_map(|(ck, row)| {
+                (ck.values().first().and_then(small) == Some(k)).then(|| ViewMutation {
+                    key: ViewKey { v, k },
+                    row: view_row_from_engine(row),
+                })
+            })
+        })
+    }
+
     /// V1: merge a view mutation into the view table.
     pub fn apply_view(&mut self, rules: &ViewRules, m: &ViewMutation) {
         let p = self.view.entry(m.key.v).or_default();

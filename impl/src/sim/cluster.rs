@@ -23,12 +23,12 @@
 //! `BaseWriteAck` leaves only once the sender's base table holds the write.
 
 use super::metrics::{Metrics, Report};
-use crate::node::{Addr, Effects, Input, Node, Output, Persist, SeededBugs, Switches, Variant};
+use crate::node::{repair, Addr, Effects, Input, Node, Output, Persist, RepairStyle, SeededBugs, Switches, Variant};
 use mv_spec::obs::{History, NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::rule::{Rule, RuleSet};
 use mv_spec::trace::{ClientObservation, Step, TraceConfig};
 use mv_spec::workload::{ClientScript, Workload};
-use mv_spec::{BaseRow, Cl, Key, Msg, NodeId, Ring, Statement, Timer, WriteId};
+use mv_spec::{BaseRow, Cl, Key, Msg, NodeId, Ring, Statement, Timer, ViewKey, ViewMutation, ViewRow, WriteId};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -58,6 +58,11 @@ pub struct ClusterConfig {
     pub replace_streaming: bool,
     /// Whether a crashed node may stay down past `max_hint_window` (W13).
     pub long_outages: bool,
+    /// View-repair budget (R6 to R9): how many partition view repairs a run may contain.
+    pub view_repairs: u8,
+    /// Whether a view repair may run while base or view writes are on the wire. Off, it
+    /// runs between messages, when every write in progress is held by durable state.
+    pub view_repair_anytime: bool,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -78,6 +83,8 @@ impl ClusterConfig {
             repairs: d.repairs,
             replace_streaming: true,
             long_outages: false,
+            view_repairs: d.view_repairs,
+            view_repair_anytime: d.view_repair_anytime,
             bugs: SeededBugs::default(),
         }
     }
@@ -85,7 +92,8 @@ impl ClusterConfig {
     /// Rejects what the model cannot rebuild from a trace header, naming the setting. The
     /// limits are the model's, so every trace is checkable.
     pub fn validate(&self) -> Result<(), String> {
-        mv_spec::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)
+        mv_spec::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)?;
+        mv_spec::variant::validate_view_repairs(self.view_repairs)
     }
 
     /// The configuration as a trace header records it.
@@ -107,6 +115,8 @@ impl ClusterConfig {
             repairs: self.repairs,
             replace_streaming: self.replace_streaming,
             long_outages: self.long_outages,
+            view_repairs: self.view_repairs,
+            view_repair_anytime: self.view_repair_anytime,
         }
     }
 
@@ -131,10 +141,36 @@ impl ClusterConfig {
             repairs: t.repairs,
             replace_streaming: t.replace_streaming,
             long_outages: t.long_outages,
+            view_repairs: t.view_repairs,
+            view_repair_anytime: t.view_repair_anytime,
             bugs: SeededBugs::default(),
         };
         cfg.validate()?;
         Ok(cfg)
+    }
+}
+
+/// What a view repair of one partition would write now (R8, R9), for an operator to read
+/// before running it (`mvcheck repair --dry-run`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewRepairPlan {
+    /// The node that runs it: the partition's first base replica.
+    pub node: NodeId,
+    /// Its number in the run, which names its write and batch ids: the next one.
+    pub repair: u8,
+    /// R8: every base write it sends, as (base replica, id, statement).
+    pub base_writes: Vec<(NodeId, WriteId, Statement)>,
+    /// R9: every view mutation it writes, as (view replica, mutation). The repairing node
+    /// applies its own at once; the others go out as view writes.
+    pub view_mutations: Vec<(NodeId, ViewMutation)>,
+    /// Whether it deletes a view row (an orphan or a duplicate).
+    pub deletes: bool,
+}
+
+impl ViewRepairPlan {
+    /// Nothing to write: the view of the partition agrees with the base.
+    pub fn is_empty(&self) -> bool {
+        self.base_writes.is_empty() && self.view_mutations.is_empty()
     }
 }
 
@@ -187,6 +223,10 @@ pub struct Cluster {
     /// Repairs run so far (R4), and the partitions repair may run on.
     repairs: u8,
     repair_keys: Vec<Key>,
+    /// View repairs run so far (R6), which numbers the next, and the partitions a view
+    /// repair may run on.
+    view_repairs: u8,
+    view_repair_keys: Vec<Key>,
     /// The mechanisms this run has exercised so far; the witnesses read it.
     history: History,
     /// The rules the last step fired (after `new`, the clients' first writes).
@@ -238,6 +278,11 @@ impl Cluster {
             outcomes.push(o);
         }
         let repair_keys = cfg.workload.repair_keys(&cfg.ring, cfg.repairs);
+        let view_repair_keys = if cfg.view_repairs > 0 {
+            cfg.workload.keys(cfg.ring.nodes)
+        } else {
+            Vec::new()
+        };
         Ok(Cluster {
             nodes,
             timers: vec![BTreeSet::new(); n],
@@ -249,6 +294,8 @@ impl Cluster {
             data_losses: vec![0; n],
             repairs: 0,
             repair_keys,
+            view_repairs: 0,
+            view_repair_keys,
             history: History::default(),
             last_rules,
             metrics: Metrics::default(),
@@ -360,6 +407,7 @@ impl Cluster {
     /// Applies one step: the only way the cluster changes (besides the copies above).
     pub fn apply(&mut self, step: &Step) -> Result<(), StepError> {
         self.last_rules = RuleSet::default();
+        let after_repair = self.history.any_repaired();
         let r = self.apply_step(step);
         if r.is_ok() {
             self.metrics.tick();
@@ -370,7 +418,28 @@ impl Cluster {
         if self.last_rules.contains(Rule::R2) {
             self.history.set(History::REGEN);
         }
+        if after_repair && self.applied_write_path_view_write(step) {
+            self.history.set(History::AFTER_REPAIR);
+        }
         r
+    }
+
+    /// Whether the step just taken applied a view write of the write path (a base write's
+    /// own, a batchlog replay's or a hint's): a local one (B5), or a delivered one (V1) that
+    /// no view repair sent. Such a write landing after a repair is what P-no-clobber is
+    /// about; the rules say whether it applied, since neither fires on a step not taken.
+    fn applied_write_path_view_write(&self, step: &Step) -> bool {
+        if self.last_rules.contains(Rule::B5) {
+            return true;
+        }
+        let Step::Deliver {
+            msg: Msg::ViewWrite { batch, .. },
+            ..
+        } = step
+        else {
+            return false;
+        };
+        self.last_rules.contains(Rule::V1) && batch.is_none_or(|b| !b.is_view_repair())
     }
 
     /// The rules the last step fired, as the model labels the same transition.
@@ -405,6 +474,7 @@ impl Cluster {
                         "{src} -> {dst} {msg} is a local call, not on the network: only a crash loses it"
                     ));
                 }
+                self.history.fault();
                 self.network.remove(i);
                 self.last_rules.insert(Rule::Drop);
                 Ok(())
@@ -418,6 +488,7 @@ impl Cluster {
                 if !self.may_crash(n) {
                     return not_enabled(format!("{node} cannot crash (down, or the crash budget is spent)"));
                 }
+                self.history.fault();
                 if self.holds_acked_write(n) {
                     self.history.set(History::ACKED_CRASH);
                 }
@@ -445,6 +516,7 @@ impl Cluster {
                         "{node} cannot pass the hint window (long outages off, {node} up, or every live node knows)"
                     ));
                 }
+                self.history.fault();
                 self.last_rules.insert(Rule::HintWindow);
                 self.tell_live_nodes(NodeId(n as u8), true);
                 Ok(())
@@ -487,6 +559,7 @@ impl Cluster {
                 self.last_rules.insert(Rule::R4);
                 Ok(())
             }
+            Step::ViewRepair { node, key } => self.view_repair(node, *key),
             Step::DataLoss { node } => {
                 let n = self.node_index(node)?;
                 if !self.may_lose_data(n) {
@@ -494,6 +567,7 @@ impl Cluster {
                         "{node} cannot lose its data (down, lost it before, or the budget is spent)"
                     ));
                 }
+                self.history.fault();
                 self.last_rules.insert(Rule::DataLoss);
                 self.nodes[n].step(Input::DataLoss);
                 self.data_losses[n] += 1;
@@ -569,6 +643,195 @@ impl Cluster {
             self.carry_out(n, fx)?;
         }
         Ok(())
+    }
+
+    /// R6: view repair of `k` from `node`, with what R7 reads handed to the node.
+    fn view_repair(&mut self, node: &str, k: Key) -> Result<(), StepError> {
+        let n = self.node_index(node)?;
+        if !self.view_repair_keys.contains(&k) {
+            return not_enabled(self.unknown_view_repair_key(k));
+        }
+        let first = self.first_base_replica(k);
+        if first != n {
+            return not_enabled(format!(
+                "{node} is not the first base replica of k={k} (n{first} is): only it runs k's view repair"
+            ));
+        }
+        if let Some(why) = self.view_repair_blocked(k) {
+            return not_enabled(format!("view repair of k={k}: {why}"));
+        }
+        let (base, views) = self.view_repair_read(k);
+        let repair = self.view_repairs;
+        let deletes =
+            repair::plan(self.nodes[n].switches(), &self.cfg.ring, repair, k, &base, &views).is_ok_and(|p| p.deletes);
+        let fx = self.nodes[n].step(Input::ViewRepair {
+            repair,
+            key: k,
+            base,
+            views,
+        });
+        if !fx.taken && fx.violations.is_empty() {
+            return not_enabled(format!("{node} does not take the view repair of k={k}"));
+        }
+        self.view_repairs += 1;
+        self.history.set(History::repaired(k));
+        if deletes {
+            self.history.set(History::REPAIR_DELETED);
+        }
+        self.carry_out(n, fx)
+    }
+
+    fn unknown_view_repair_key(&self, k: Key) -> String {
+        if self.cfg.view_repairs == 0 {
+            format!("no view repair of k={k}: the view-repair budget is 0")
+        } else {
+            format!(
+                "no view repair of k={k}: the workload writes only k in {:?}",
+                self.view_repair_keys
+            )
+        }
+    }
+
+    /// The first base replica of `k`, which runs its repairs.
+    fn first_base_replica(&self, k: Key) -> usize {
+        // A ring has at least one replica per partition (`validate`: rf >= 1).
+        self.cfg.ring.base_replicas(k).first().map_or(0, |r| r.0 as usize)
+    }
+
+    /// R7: the base row of `k` merged across its base replicas (a read at ALL), and every
+    /// view row `(·, k)` stored on every node.
+    fn view_repair_read(&self, k: Key) -> (BaseRow, Vec<(NodeId, ViewKey, ViewRow)>) {
+        let base = self.cfg.ring.base_replicas(k).iter().fold(BaseRow::default(), |b, r| {
+            b.merge(&self.nodes[r.0 as usize].base_row(k))
+        });
+        let views = self
+            .nodes
+            .iter()
+            .flat_map(|node| {
+                node.view_rows()
+                    .iter()
+                    .filter(|(key, _)| key.k == k)
+                    .map(|(&key, &row)| (node.id(), key, row))
+            })
+            .collect();
+        (base, views)
+    }
+
+    /// Why a view repair of `k` may not run now (R6), or `None` if it may. The partition
+    /// must be one the workload writes, the budget must last, every node must be up (a read
+    /// at ALL, and every view replica written), no base or view write may be on the wire
+    /// unless the configuration says anytime, no base write of `k` may be between its
+    /// halves anywhere (the partition lock; a repair without the lock does not wait for
+    /// it), and R8 or R9 must have something to write.
+    pub fn view_repair_blocked(&self, k: Key) -> Option<String> {
+        if !self.view_repair_keys.contains(&k) {
+            return Some(self.unknown_view_repair_key(k));
+        }
+        if self.view_repairs >= self.cfg.view_repairs {
+            return Some(format!(
+                "the view-repair budget is spent ({} of {})",
+                self.view_repairs, self.cfg.view_repairs
+            ));
+        }
+        if let Some(down) = self.nodes.iter().find(|x| !x.is_up()) {
+            return Some(format!("{} is down, and a view repair needs every node up", down.id()));
+        }
+        // Base repair (R4) first: a view row the repair writes must be one that every paired
+        // base replica would delete on a later move of the view key.
+        let replicas = self.cfg.ring.base_replicas(k);
+        let first = self.nodes[replicas[0].0 as usize].base_row(k);
+        if let Some(r) = replicas.iter().find(|r| self.nodes[r.0 as usize].base_row(k) != first) {
+            return Some(format!(
+                "{r} holds a different base row of k={k} than {}: run base repair (R4) first",
+                replicas[0]
+            ));
+        }
+        if !self.cfg.view_repair_anytime {
+            let on_wire = self
+                .network
+                .iter()
+                .find(|e| matches!(e.msg, Msg::BaseWrite { .. } | Msg::ViewWrite { .. }));
+            if let Some(e) = on_wire {
+                return Some(format!(
+                    "{} -> {} {} is on the wire, and a view repair runs between messages (view_repair_anytime is off)",
+                    e.src, e.dst, e.msg
+                ));
+            }
+        }
+        let lock = self.nodes[self.first_base_replica(k)].switches().repair != RepairStyle::WithoutLock;
+        if let Some(busy) = self.nodes.iter().find(|x| lock && x.holds_commit_log_entry(k)) {
+            return Some(format!(
+                "{} holds a commit-log entry for k={k}: a base write is between its halves, and the repair waits for the partition lock",
+                busy.id()
+            ));
+        }
+        match self.view_repair_plan(k) {
+            Err(e) => Some(e),
+            Ok(p) if p.is_empty() => Some(format!("nothing to write: the view of k={k} agrees with the base")),
+            Ok(_) => None,
+        }
+    }
+
+    /// Whether a view repair of `k` may run now (R6), from `k`'s first base replica.
+    pub fn view_repair_enabled(&self, k: Key) -> bool {
+        self.view_repair_blocked(k).is_none()
+    }
+
+    /// The operator's view repair (`mvcheck repair`): `n` more view repairs, on every
+    /// partition the workload writes, whatever budget the run was configured with. The
+    /// budget bounds what a search explores; an operator repairs what is wrong.
+    pub fn allow_view_repairs(&mut self, n: u8) -> Result<(), String> {
+        let total = self.view_repairs.saturating_add(n);
+        mv_spec::variant::validate_view_repairs(total)?;
+        self.cfg.view_repairs = total;
+        self.view_repair_keys = self.cfg.workload.keys(self.cfg.ring.nodes);
+        Ok(())
+    }
+
+    /// The partitions a view repair may run on.
+    pub fn view_repair_keys(&self) -> &[Key] {
+        &self.view_repair_keys
+    }
+
+    /// The view repairs that may run now, as (repairing node, partition).
+    pub fn due_view_repairs(&self) -> Vec<(usize, Key)> {
+        self.view_repair_keys
+            .iter()
+            .filter(|&&k| self.view_repair_enabled(k))
+            .map(|&k| (self.first_base_replica(k), k))
+            .collect()
+    }
+
+    /// What a view repair of `k` would write if it ran now, whether or not R6 lets it run
+    /// (`view_repair_enabled` says that). `Err` for a partition the workload never writes, or
+    /// once the run has used every view-repair id.
+    pub fn view_repair_plan(&self, k: Key) -> Result<ViewRepairPlan, String> {
+        let keys = self.cfg.workload.keys(self.cfg.ring.nodes);
+        if !keys.contains(&k) {
+            return Err(format!(
+                "no view repair of k={k}: the workload writes only k in {keys:?}"
+            ));
+        }
+        let n = self.first_base_replica(k);
+        let (base, views) = self.view_repair_read(k);
+        let repair = self.view_repairs;
+        let plan = repair::plan(self.nodes[n].switches(), &self.cfg.ring, repair, k, &base, &views)?;
+        let replicas = self.cfg.ring.base_replicas(k);
+        Ok(ViewRepairPlan {
+            node: NodeId(n as u8),
+            repair,
+            base_writes: plan
+                .reinstate
+                .iter()
+                .flat_map(|&(write, stmt)| replicas.iter().map(move |&r| (r, write, stmt)))
+                .collect(),
+            view_mutations: plan
+                .view
+                .into_iter()
+                .flat_map(|(r, ms)| ms.into_iter().map(move |m| (r, m)))
+                .collect(),
+            deletes: plan.deletes,
+        })
     }
 
     /// Whether node `t`'s outage may now outlast `max_hint_window`: long outages are on,
@@ -909,6 +1172,12 @@ impl Cluster {
                 key,
             });
         }
+        for (n, key) in self.due_view_repairs() {
+            out.push(Step::ViewRepair {
+                node: format!("n{n}"),
+                key,
+            });
+        }
         let mut keyed: Vec<(String, Step)> = out
             .into_iter()
             .map(|s| (serde_json::to_string(&s).unwrap_or_default(), s))
@@ -947,10 +1216,14 @@ impl Cluster {
         due
     }
 
-    /// Quiescent (`specs/properties.md`): settled, and no repair due. With a repair budget a
-    /// settled cluster whose replicas differ still has the operator's repair to run.
+    /// Quiescent (`specs/properties.md`): settled, no repair due and no view repair
+    /// enabled. With a repair budget a settled cluster whose replicas differ still has the
+    /// operator's repair to run, and with a view-repair budget one whose view disagrees with
+    /// its base still has the operator's view repair.
     pub fn quiescent(&self) -> bool {
-        !self.repair_keys.iter().any(|&k| self.repair_due(k)) && self.settled()
+        !self.repair_keys.iter().any(|&k| self.repair_due(k))
+            && !self.view_repair_keys.iter().any(|&k| self.view_repair_enabled(k))
+            && self.settled()
     }
 
     /// Settled: every node up with no queued durable work, and no delivery or timer that

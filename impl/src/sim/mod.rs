@@ -8,11 +8,12 @@
 //!
 //! At each step the scheduler picks, with fixed weights, among the pending deliveries (any
 //! message in flight, which is how delays and reordering arise), the timers whose guards
-//! allow them, restarts of nodes that are down, and the faults the configuration allows:
-//! crashes, permanent data loss, message loss (`lossy`) and duplication. A pick that turns
-//! out not to be a step (a delivery the node does not take) is struck off and another is
-//! drawn. The run ends after `max_steps` steps, or once no delivery, timer or restart is
-//! left: the faults alone do not keep a run going. A run that ends that way with every node
+//! allow them, restarts of nodes that are down, the repairs and view repairs R4 and R6 allow,
+//! and the faults the configuration allows: crashes, permanent data loss, message loss
+//! (`lossy`) and duplication. A pick that turns out not to be a step (a delivery the node
+//! does not take) is struck off and another is drawn. The run ends after `max_steps` steps,
+//! or once no delivery, timer, restart or repair is left: the faults alone do not keep a run
+//! going. A run that ends that way with every node
 //! up and no queued work is quiescent, and the properties of `specs/properties.md` are
 //! evaluated on it.
 
@@ -20,7 +21,7 @@ mod cluster;
 mod metrics;
 pub mod timed;
 
-pub use cluster::{Cluster, ClusterConfig, Envelope, StepError};
+pub use cluster::{Cluster, ClusterConfig, Envelope, StepError, ViewRepairPlan};
 pub use metrics::{Metrics, Report};
 pub use mv_spec::rng::SplitMix64;
 pub use mv_spec::workload::{ClientScript, Workload};
@@ -94,6 +95,7 @@ enum Choice {
     Recover(usize),
     DataLoss(usize),
     Repair(usize, mv_spec::Key),
+    ViewRepair(usize, mv_spec::Key),
     HintWindow(usize),
 }
 
@@ -102,7 +104,7 @@ impl Choice {
     fn is_progress(&self) -> bool {
         matches!(
             self,
-            Choice::Deliver(_) | Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..)
+            Choice::Deliver(_) | Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..)
         )
     }
 
@@ -110,7 +112,7 @@ impl Choice {
         match self {
             Choice::Deliver(_) => 16,
             Choice::Fire(_, Timer::Generate(_) | Timer::ApplyBase(_)) => 8,
-            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) => 4,
+            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..) => 4,
             Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) | Choice::HintWindow(_) => {
                 1
             }
@@ -160,6 +162,9 @@ fn choices(c: &Cluster, opts: &SimOptions) -> Vec<Choice> {
     }
     for (n, k) in c.due_repairs() {
         out.push(Choice::Repair(n, k));
+    }
+    for (n, k) in c.due_view_repairs() {
+        out.push(Choice::ViewRepair(n, k));
     }
     out
 }
@@ -273,6 +278,7 @@ fn step_of(c: &Cluster, choice: Choice) -> Step {
         Choice::Recover(n) => Step::Recover { node: node(n) },
         Choice::DataLoss(n) => Step::DataLoss { node: node(n) },
         Choice::Repair(n, key) => Step::Repair { node: node(n), key },
+        Choice::ViewRepair(n, key) => Step::ViewRepair { node: node(n), key },
         Choice::HintWindow(n) => Step::HintWindow { node: node(n) },
     }
 }
@@ -428,7 +434,162 @@ mod tests {
         }
     }
 
-    /// Without faults every correct variant's run ends quiescent with every property holding.
+    /// Takes enabled progress steps (deliveries, timers, restarts, repairs) other than
+    /// `held` ones, the first in canonical order each time, until `done` or nothing is left;
+    /// `false` if it never got there.
+    fn drive_holding(c: &mut Cluster, held: impl Fn(&Step) -> bool, done: impl Fn(&Cluster) -> bool) -> bool {
+        for _ in 0..10_000 {
+            if done(c) {
+                return true;
+            }
+            let next = c.enabled_steps().into_iter().find(|s| {
+                !held(s)
+                    && matches!(
+                        s,
+                        Step::Deliver { .. } | Step::Timeout { .. } | Step::Recover { .. } | Step::Repair { .. }
+                    )
+            });
+            let Some(step) = next else { return done(c) };
+            c.apply(&step).unwrap_or_else(|e| panic!("{step}: {e}"));
+        }
+        false
+    }
+
+    fn drive(c: &mut Cluster, done: impl Fn(&Cluster) -> bool) -> bool {
+        drive_holding(c, |_| false, done)
+    }
+
+    /// Holds back every view write, so that a base write completes while its view update is
+    /// still on the wire.
+    fn view_writes(s: &Step) -> bool {
+        matches!(
+            s,
+            Step::Deliver {
+                msg: mv_spec::Msg::ViewWrite { .. },
+                ..
+            }
+        )
+    }
+
+    fn view_repair_of(c: &mut Cluster, node: &str, key: mv_spec::Key) -> Result<(), StepError> {
+        c.apply(&Step::ViewRepair { node: node.into(), key })
+    }
+
+    fn refused(r: Result<(), StepError>, why: &str) {
+        match r {
+            Err(StepError::NotEnabled(m)) => assert!(m.contains(why), "{m:?} does not say {why:?}"),
+            other => panic!("expected a refusal saying {why:?}, got {other:?}"),
+        }
+    }
+
+    /// R6's conditions, each refused with its reason: the partition, the node, the budget,
+    /// something to write, the wire, the lock and every node up.
+    #[test]
+    fn a_view_repair_runs_only_where_r6_allows_it() {
+        let cfg = ClusterConfig::for_variant(Variant::Cassandra40);
+        assert_eq!(cfg.view_repairs, 1, "the default carries a view repair");
+        let mut c = Cluster::new(cfg.clone()).unwrap();
+        refused(view_repair_of(&mut c, "n0", 5), "no view repair of k=5");
+        refused(view_repair_of(&mut c, "n1", 0), "not the first base replica");
+        refused(view_repair_of(&mut c, "n0", 0), "nothing to write");
+        assert!(c.view_repair_plan(0).is_ok_and(|p| p.is_empty()));
+        assert!(c.view_repair_plan(5).is_err());
+        let none = ClusterConfig {
+            view_repairs: 0,
+            ..cfg.clone()
+        };
+        refused(view_repair_of(&mut Cluster::new(none).unwrap(), "n0", 0), "budget is 0");
+        let mut bad = cfg.clone();
+        bad.view_repairs = mv_spec::WriteId::MAX_VIEW_REPAIRS + 1;
+        assert!(Cluster::new(bad).is_err());
+
+        // The write's view update on its way to n1: the view lags the base, but a write is on
+        // the wire.
+        let in_flight = |c: &Cluster| {
+            c.nodes()[0].base_row(0).v.is_some()
+                && !c.nodes()[0].holds_commit_log_entry(0)
+                && c.in_flight()
+                    .iter()
+                    .any(|e| matches!(e.msg, mv_spec::Msg::ViewWrite { .. }))
+        };
+        let mut c = Cluster::new(cfg.clone()).unwrap();
+        assert!(drive_holding(&mut c, view_writes, in_flight));
+        refused(view_repair_of(&mut c, "n0", 0), "is on the wire");
+        let anytime = ClusterConfig {
+            view_repair_anytime: true,
+            ..cfg.clone()
+        };
+        let mut c = Cluster::new(anytime.clone()).unwrap();
+        assert!(drive_holding(&mut c, view_writes, in_flight));
+        let plan = c.view_repair_plan(0).unwrap();
+        assert!(!plan.is_empty() && plan.node == mv_spec::NodeId(0), "{plan:?}");
+        assert!(c.view_repair_enabled(0));
+        assert_eq!(c.due_view_repairs(), vec![(0, 0)]);
+        assert!(c.enabled_steps().contains(&Step::ViewRepair {
+            node: "n0".into(),
+            key: 0
+        }));
+        let mut crashed = c.clone();
+        crashed.apply(&Step::Crash { node: "n1".into() }).unwrap();
+        refused(view_repair_of(&mut crashed, "n0", 0), "n1 is down");
+        view_repair_of(&mut c, "n0", 0).unwrap();
+        assert!(c.last_rules().contains(mv_spec::rule::Rule::R6));
+        assert!(c.history().was_repaired(0));
+        refused(view_repair_of(&mut c, "n0", 0), "budget is spent");
+
+        // A base write between its halves holds the partition lock.
+        let mut c = Cluster::new(anytime).unwrap();
+        assert!(drive(&mut c, |c| c.nodes()[0].holds_commit_log_entry(0)
+            && c.nodes()[0].view_rows().len() + c.nodes()[1].view_rows().len() > 0));
+        refused(view_repair_of(&mut c, "n0", 0), "commit-log entry for k=0");
+    }
+
+    /// The story view repair exists for: data loss at ONE leaves a ghost in the view that
+    /// nothing in the write path ever removes; one view repair and the write path settling
+    /// leave every view replica in agreement with the base.
+    #[test]
+    fn a_view_repair_mends_the_ghost_of_a_data_loss() {
+        let cfg = ClusterConfig {
+            cl: mv_spec::Cl::One,
+            crashes: 1,
+            data_loss: 1,
+            view_repairs: 0,
+            ..ClusterConfig::for_variant(Variant::Cassandra40)
+        };
+        let lost = |r: &SimRun| r.lines.iter().any(|l| matches!(l.step, Step::DataLoss { .. }));
+        let crashed = |r: &SimRun| r.lines.iter().any(|l| matches!(l.step, Step::Crash { .. }));
+        let ghost = (0..500)
+            .map(|seed| run(cfg.clone(), &SimOptions::new(seed, 2_000)).unwrap())
+            .find(|r| {
+                r.quiescent && lost(r) && !crashed(r) && !mv_spec::verify::classify(&r.cluster.observe()).is_empty()
+            })
+            .expect("some run in 500 loses data and leaves the view out of sync");
+        // The same steps on a cluster with a view repair in its budget.
+        let mut c = Cluster::new(ClusterConfig { view_repairs: 1, ..cfg }).unwrap();
+        for l in &ghost.lines {
+            c.apply(&l.step).unwrap();
+        }
+        assert!(!c.quiescent(), "the operator's view repair is still to run");
+        let due = c.due_view_repairs();
+        assert_eq!(due.len(), 1, "{due:?}");
+        let (n, k) = due[0];
+        let plan = c.view_repair_plan(k).unwrap();
+        assert!(!plan.is_empty());
+        view_repair_of(&mut c, &format!("n{n}"), k).unwrap();
+        assert!(drive(&mut c, Cluster::quiescent), "the repair settles");
+        let o = c.observe();
+        assert_eq!(mv_spec::verify::classify(&o), vec![], "{plan:?}");
+        assert!(o.history.was_repaired(k));
+        let (_, violated) = final_verdicts(&c);
+        for p in ["P-repair", "P-no-resurrect", "P-no-clobber"] {
+            assert!(!violated.contains(&p), "{p}: {violated:?}");
+        }
+        // A fault ends the partition's claim to have been repaired.
+        c.apply(&Step::Crash { node: "n1".into() }).unwrap();
+        assert!(!c.history().any_repaired());
+    }
+
+    /// Without faults every correct variant's run ends quiescent with every property holding.    /// Without faults every correct variant's run ends quiescent with every property holding.
     #[test]
     fn fault_free_runs_of_correct_variants_converge() {
         for v in Variant::ALL.into_iter().filter(|v| v.is_correct()) {

@@ -18,6 +18,8 @@
 //!
 //! Faults are drawn up front: each unit of the crash, data-loss and drop budgets gets a time
 //! in `[0, fault_window]`, and at that time hits a node (or a message) it can hit, if any.
+//! So does each unit of the view-repair budget: the operator's view repair (R6) runs when
+//! someone runs it, so the sync bound does not cover it and it counts as a fault here.
 //! The run measures, in virtual time, from the later of the last fault and the last time a
 //! client sent a write, to quiescence: what the sync bound T of `specs/protocol.md` bounds.
 //! (At that moment no client can send again, so the state is one of the model's starts:
@@ -109,7 +111,13 @@ fn delay_kind(step: &Step) -> Option<Delay> {
         Step::Timeout { timer, .. } => Some(Delay::of_timer(timer)),
         Step::Recover { .. } => Some(Delay::Restart),
         Step::Repair { .. } => Some(Delay::Repair),
-        Step::Drop { .. } | Step::Crash { .. } | Step::DataLoss { .. } | Step::HintWindow { .. } => None,
+        // The operator's view repair is outside the sync bound, as a fault is: it comes when
+        // someone runs it, not within a delay of becoming possible.
+        Step::Drop { .. }
+        | Step::Crash { .. }
+        | Step::DataLoss { .. }
+        | Step::HintWindow { .. }
+        | Step::ViewRepair { .. } => None,
     }
 }
 
@@ -119,6 +127,7 @@ enum FaultKind {
     Crash,
     DataLoss,
     Drop,
+    ViewRepair,
 }
 
 struct Scheduler {
@@ -184,6 +193,7 @@ pub fn run_timed(cfg: ClusterConfig, opts: &TimedOptions) -> Result<TimedRun, St
         (FaultKind::Crash, cfg.crashes),
         (FaultKind::DataLoss, cfg.data_loss),
         (FaultKind::Drop, if cfg.lossy { opts.drops } else { 0 }),
+        (FaultKind::ViewRepair, cfg.view_repairs),
     ];
     for (kind, n) in budgets {
         for _ in 0..n {
@@ -298,6 +308,7 @@ fn pick_fault(c: &Cluster, kind: FaultKind, rng: &mut SplitMix64) -> Option<Step
                 (FaultKind::Crash, Step::Crash { .. })
                     | (FaultKind::DataLoss, Step::DataLoss { .. })
                     | (FaultKind::Drop, Step::Drop { .. })
+                    | (FaultKind::ViewRepair, Step::ViewRepair { .. })
             )
         })
         .collect();

@@ -29,6 +29,8 @@ pub fn impl_config(m: &MvModelCfg) -> ClusterConfig {
         repairs: m.repairs,
         replace_streaming: m.replace_streaming,
         long_outages: m.long_outages,
+        view_repairs: m.view_repairs,
+        view_repair_anytime: m.view_repair_anytime,
         bugs: SeededBugs::default(),
     }
 }

@@ -99,7 +99,23 @@ impl WriteId {
 
     /// Whether this id is a repair stream's, not a client's.
     pub fn is_repair(self) -> bool {
-        (Self::REPAIR..Self::STREAM).contains(&self.0)
+        (Self::REPAIR..Self::VIEW_REPAIR).contains(&self.0)
+    }
+
+    /// The `i`-th base write that view repair number `repair` reinstates (R8). Each view
+    /// repair of a run has its own block of ids, because a view repair does not wait for an
+    /// earlier one's writes (or an anti-entropy repair's) to land.
+    pub fn view_repair(repair: u8, i: u8) -> WriteId {
+        debug_assert!(
+            repair < Self::MAX_VIEW_REPAIRS && i < Self::VIEW_REPAIR_BLOCK,
+            "view repair {repair} statement {i} has no id"
+        );
+        WriteId(Self::VIEW_REPAIR + repair * Self::VIEW_REPAIR_BLOCK + i)
+    }
+
+    /// Whether this id is a view repair's reinstated base write (R8).
+    pub fn is_view_repair(self) -> bool {
+        (Self::VIEW_REPAIR..Self::STREAM).contains(&self.0)
     }
 
     /// The `i`-th statement a replacement node's base partitions are streamed as, when the
@@ -118,8 +134,17 @@ impl WriteId {
     /// Where repair ids start: past every client write's attempts.
     pub const REPAIR: u8 = Self::ATTEMPT_STRIDE * (Self::MAX_RETRIES + 1);
 
-    /// Where replacement-stream ids start: past 64 repair statements.
-    pub const STREAM: u8 = Self::REPAIR + 64;
+    /// Where view-repair ids start (R8): past 32 anti-entropy repair statements.
+    pub const VIEW_REPAIR: u8 = Self::REPAIR + 32;
+
+    /// Ids per view repair: a repair reinstates at most a `v` and a `w` cell per view row.
+    pub const VIEW_REPAIR_BLOCK: u8 = 8;
+
+    /// The most view repairs a run may contain (`--view-repairs`), so that every id fits.
+    pub const MAX_VIEW_REPAIRS: u8 = 4;
+
+    /// Where replacement-stream ids start: past the view repairs' blocks.
+    pub const STREAM: u8 = Self::VIEW_REPAIR + Self::MAX_VIEW_REPAIRS * Self::VIEW_REPAIR_BLOCK;
 
     /// The workload's write this attempt belongs to (its first attempt).
     pub fn first_attempt(self) -> WriteId {
@@ -136,6 +161,15 @@ impl fmt::Display for WriteId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_repair() {
             return write!(f, "repair{}", self.0 - Self::REPAIR);
+        }
+        if self.is_view_repair() {
+            let i = self.0 - Self::VIEW_REPAIR;
+            return write!(
+                f,
+                "vrepair{}.{}",
+                i / Self::VIEW_REPAIR_BLOCK,
+                i % Self::VIEW_REPAIR_BLOCK
+            );
         }
         if self.is_stream() {
             return write!(f, "stream{}", self.0 - Self::STREAM);
@@ -156,6 +190,30 @@ pub struct BatchId {
     pub origin: NodeId,
     /// Sequence number on the origin.
     pub seq: u8,
+}
+
+impl BatchId {
+    /// Where view repairs' sequence numbers start: a base replica's own batches count up
+    /// from 0 and stay far below it.
+    pub const VIEW_REPAIR: u8 = 224;
+
+    /// The local batchlog entry that view repair number `repair` writes on `origin` for
+    /// the view rows it sends to other nodes (R9).
+    pub fn view_repair(origin: NodeId, repair: u8) -> BatchId {
+        debug_assert!(
+            repair < WriteId::MAX_VIEW_REPAIRS,
+            "view repair {repair} has no batch id"
+        );
+        BatchId {
+            origin,
+            seq: Self::VIEW_REPAIR + repair,
+        }
+    }
+
+    /// Whether a view repair wrote this entry, rather than a base write's view-update step.
+    pub fn is_view_repair(self) -> bool {
+        self.seq >= Self::VIEW_REPAIR
+    }
 }
 
 impl fmt::Display for BatchId {

@@ -184,9 +184,10 @@ impl WriteRecord {
 
 /// The mechanisms a run has been through: a history the witnesses of `specs/properties.md`
 /// need, because a quiescent state alone does not show how it was reached. Each flag is set
-/// once, by the step that exercised the mechanism, and never cleared.
+/// once, by the step that exercised the mechanism, and never cleared, except the partitions
+/// view-repaired since the last fault ([`History::repaired`]), which every fault clears.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct History(pub u8);
+pub struct History(pub u16);
 
 impl History {
     /// A view replica applied, from another node, a view write that deletes an old view row:
@@ -200,15 +201,48 @@ impl History {
     pub const REGEN: History = History(8);
     /// A base replica holding an acknowledged write crashed.
     pub const ACKED_CRASH: History = History(16);
+    /// A view repair deleted a view row (R9): an orphan or a duplicate.
+    pub const REPAIR_DELETED: History = History(32);
+    /// A view write of the write path (a base write's own, a batchlog replay's or a hint's,
+    /// not a view repair's) was applied on a view replica after a view repair.
+    pub const AFTER_REPAIR: History = History(64);
+
+    /// Where the per-partition bits start: bit `REPAIRED_SHIFT + k` says partition `k` was
+    /// view-repaired (R6) and no fault happened since.
+    const REPAIRED_SHIFT: u8 = 8;
 
     /// Every flag, with its name.
-    pub const ALL: [(History, &'static str); 5] = [
+    pub const ALL: [(History, &'static str); 7] = [
         (History::REMOTE_SWITCH, "remote-switch"),
         (History::REPLAY, "batchlog-replay"),
         (History::HINT, "hint-delivered"),
         (History::REGEN, "commit-log-regenerated"),
         (History::ACKED_CRASH, "acked-replica-crashed"),
+        (History::REPAIR_DELETED, "view-repair-deleted"),
+        (History::AFTER_REPAIR, "write-after-view-repair"),
     ];
+
+    /// The flag of partition `k` view-repaired since the last fault. Partitions are
+    /// numbered below 8 (`Workload` keys are).
+    pub fn repaired(k: crate::Key) -> History {
+        assert!(k < 16 - Self::REPAIRED_SHIFT, "partition {k} has no view-repair flag");
+        History(1 << (Self::REPAIRED_SHIFT + k))
+    }
+
+    /// Whether partition `k` was view-repaired and no fault happened since.
+    pub fn was_repaired(self, k: crate::Key) -> bool {
+        k < 16 - Self::REPAIRED_SHIFT && self.has(History::repaired(k))
+    }
+
+    /// Whether some partition was view-repaired and no fault happened since.
+    pub fn any_repaired(self) -> bool {
+        self.0 >> Self::REPAIRED_SHIFT != 0
+    }
+
+    /// A fault: no partition counts as repaired since the last fault any more.
+    pub fn fault(&mut self) {
+        self.0 &= (1 << Self::REPAIRED_SHIFT) - 1;
+    }
 
     /// Whether every flag of `f` is set.
     pub fn has(self, f: History) -> bool {

@@ -118,6 +118,27 @@ pub const PROPERTIES: &[PropertyDef] = &[
         scope: Scope::Quiescent,
     },
     PropertyDef {
+        id: "P-repair",
+        kind: Kind::Always,
+        sentence: "when quiescent, every partition view-repaired since the last fault has every view replica in agreement with the base",
+        holds: repair,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
+        id: "P-no-resurrect",
+        kind: Kind::Always,
+        sentence: "when quiescent, no partition view-repaired since the last fault shows in the view a row or cell that the base has not got live",
+        holds: no_resurrect,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
+        id: "P-no-clobber",
+        kind: Kind::Always,
+        sentence: "when quiescent, no partition view-repaired since the last fault hides from the view a row or cell that the base has live",
+        holds: no_clobber,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
         id: "P-converge:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent with a live view row after commit-log replay regenerated view updates (R2)",
@@ -172,6 +193,27 @@ pub const PROPERTIES: &[PropertyDef] = &[
         sentence: "the view-consistency check marks a row pending: work queued for its base key explains a divergence that is not final",
         holds: verify_witness,
         scope: Scope::NotQuiescent,
+    },
+    PropertyDef {
+        id: "P-repair:witness",
+        kind: Kind::Sometimes,
+        sentence: "quiescent with a live view row, after a view repair (R6) and no fault since",
+        holds: repair_witness,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
+        id: "P-no-resurrect:witness",
+        kind: Kind::Sometimes,
+        sentence: "quiescent after a view repair deleted a view row (R9) and no fault since",
+        holds: no_resurrect_witness,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
+        id: "P-no-clobber:witness",
+        kind: Kind::Sometimes,
+        sentence: "quiescent after a view write of the write path (a base write's, a replay's or a hint's) landed after a view repair, and no fault since",
+        holds: no_clobber_witness,
+        scope: Scope::Quiescent,
     },
 ];
 
@@ -343,6 +385,57 @@ pub fn verify(o: &Observation) -> bool {
     }
     let found = crate::verify::classify(o);
     found.is_empty() == replica_converge(o) && found.iter().all(|f| f.pending.is_none())
+}
+
+/// The view-consistency check's findings on the partitions view-repaired since the last
+/// fault: what a repair that ran once the faults stopped left wrong.
+fn repaired_findings(o: &Observation) -> Vec<crate::verify::Finding> {
+    if !o.quiescent || !o.history.any_repaired() {
+        return Vec::new();
+    }
+    crate::verify::classify(o)
+        .into_iter()
+        .filter(|f| o.history.was_repaired(f.key.k))
+        .collect()
+}
+
+/// Whether a finding shows the view holding something the base has not got live: a row
+/// whose base row is gone or has moved, or a `w` value the base has deleted. The other
+/// findings hide something the base has.
+fn resurrects(f: &crate::verify::Finding) -> bool {
+    use crate::verify::Class;
+    match f.class {
+        Class::Orphan | Class::Duplicate => true,
+        Class::MissingInView => false,
+        Class::Mismatch => {
+            let value = |c: Option<Option<crate::Cell>>| c.flatten().and_then(|c| c.value);
+            value(f.have).is_some() && value(f.want).is_none()
+        }
+    }
+}
+
+fn repair(o: &Observation) -> bool {
+    repaired_findings(o).is_empty()
+}
+
+fn no_resurrect(o: &Observation) -> bool {
+    !repaired_findings(o).iter().any(resurrects)
+}
+
+fn no_clobber(o: &Observation) -> bool {
+    repaired_findings(o).iter().all(resurrects)
+}
+
+fn repair_witness(o: &Observation) -> bool {
+    o.quiescent && o.history.any_repaired() && !o.visible_view().is_empty()
+}
+
+fn no_resurrect_witness(o: &Observation) -> bool {
+    o.quiescent && o.history.any_repaired() && o.history.has(History::REPAIR_DELETED)
+}
+
+fn no_clobber_witness(o: &Observation) -> bool {
+    o.quiescent && o.history.any_repaired() && o.history.has(History::AFTER_REPAIR)
 }
 
 fn verify_witness(o: &Observation) -> bool {

@@ -86,6 +86,12 @@ pub enum Rule {
     R4,
     /// A replacement node streams each partition it replicates from one live replica.
     R5,
+    /// View repair of a partition: read the base at ALL and every view row, then R8 and R9.
+    R6,
+    /// View repair reinstates, through the write path, a base write only the view still holds.
+    R8,
+    /// View repair writes view rows and deletions derived from the base.
+    R9,
     /// A node crashes.
     Crash,
     /// The network loses a message.
@@ -98,7 +104,7 @@ pub enum Rule {
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 38] = [
+    pub const ALL: [Rule; 41] = [
         Rule::C1,
         Rule::C2,
         Rule::C3,
@@ -133,6 +139,9 @@ impl Rule {
         Rule::R3,
         Rule::R4,
         Rule::R5,
+        Rule::R6,
+        Rule::R8,
+        Rule::R9,
         Rule::Crash,
         Rule::Drop,
         Rule::DataLoss,
@@ -176,6 +185,9 @@ impl Rule {
             Rule::R3 => "R3",
             Rule::R4 => "R4",
             Rule::R5 => "R5",
+            Rule::R6 => "R6",
+            Rule::R8 => "R8",
+            Rule::R9 => "R9",
             Rule::Crash => "crash",
             Rule::Drop => "drop",
             Rule::DataLoss => "data-loss",
@@ -220,6 +232,9 @@ impl Rule {
             Rule::R3 => "replay timers re-armed after a restart",
             Rule::R4 => "repair streams a replica's missing cells through its write path",
             Rule::R5 => "a replacement node streams its partitions from live replicas",
+            Rule::R6 => "view repair reads a partition's base at ALL and its view rows",
+            Rule::R8 => "view repair reinstates a base write only the view still holds",
+            Rule::R9 => "view repair writes view rows and deletions derived from the base",
             Rule::Crash => "a node crashes",
             Rule::Drop => "the network loses a message",
             Rule::DataLoss => "a node loses its data for good",
@@ -323,6 +338,8 @@ pub struct Budgets {
     pub streaming: bool,
     /// Outages may outlast `max_hint_window` (`--long-outages`).
     pub long_outages: bool,
+    /// A view-repair budget (`--view-repairs`, R6).
+    pub view_repair: bool,
 }
 
 /// The rules a configuration should exercise: those its variant's design and its fault budgets
@@ -333,6 +350,8 @@ pub struct Budgets {
 /// replica, and a crash or a data loss that can leave replicas apart once hints are done.
 /// Replacement streaming (R5) is expected when a data loss has another replica to stream
 /// from. An outage past the hint window needs a crash, and W13 needs base hints to skip.
+/// View repair (R6, R9) is expected with a view-repair budget; it reinstates base writes (R8)
+/// only where a view row can outlive its base row, which takes a data loss.
 pub fn expected(design: &Design, b: &Budgets) -> RuleSet {
     use Rule::*;
     let mut s = RuleSet::default();
@@ -362,6 +381,8 @@ pub fn expected(design: &Design, b: &Budgets) -> RuleSet {
     let long = b.long_outages && b.crashes;
     when(long, &[HintWindow]);
     when(long && design.base_hints, &[W13]);
+    when(b.view_repair, &[R6, R9]);
+    when(b.view_repair && b.data_loss, &[R8]);
     s
 }
 
@@ -378,6 +399,7 @@ mod tests {
             repair,
             streaming,
             long_outages: false,
+            view_repair: false,
         }
     }
 
@@ -424,6 +446,7 @@ mod tests {
             replay_regenerates: false,
             batchlog_waits_for_remote: false,
             replace_through_write_path: false,
+            repair: crate::variant::RepairStyle::Correct,
         };
         let base = expected(&bare, &bud(false, false, false, false, false, false));
         assert_eq!(base.iter().count(), 15);
@@ -437,14 +460,32 @@ mod tests {
             ..bare
         };
         let all = expected(&full, &bud(true, true, true, false, false, false));
-        assert_eq!(all.iter().count(), Rule::ALL.len() - 5);
-        for r in [Rule::C3, Rule::R4, Rule::R5, Rule::HintWindow, Rule::W13] {
+        assert_eq!(all.iter().count(), Rule::ALL.len() - 8);
+        for r in [
+            Rule::C3,
+            Rule::R4,
+            Rule::R5,
+            Rule::HintWindow,
+            Rule::W13,
+            Rule::R6,
+            Rule::R8,
+            Rule::R9,
+        ] {
             assert!(!all.contains(r), "{r}");
         }
         let everything = Budgets {
             long_outages: true,
+            view_repair: true,
             ..bud(true, true, true, true, true, true)
         };
+        // View repair reinstates base writes only where a data loss can leave a view row
+        // without its base row.
+        let view_repair = Budgets {
+            view_repair: true,
+            ..Budgets::default()
+        };
+        assert!(expected(&bare, &view_repair).contains(Rule::R9));
+        assert!(!expected(&bare, &view_repair).contains(Rule::R8));
         assert_eq!(expected(&full, &everything).iter().count(), Rule::ALL.len());
         // The hint window needs a crash to outlast, and W13 the base hints it skips.
         let long = Budgets {

@@ -90,6 +90,15 @@ pub enum Step {
         /// The node that is down.
         node: String,
     },
+    /// View repair of partition `key`, run from `node` (`mvcheck repair`, rules R6 to R9):
+    /// base writes only the view still holds go back through the write path, and every view
+    /// replica gets the view rows and deletions derived from the base.
+    ViewRepair {
+        /// The node that runs the repair: the first base replica of `key`.
+        node: String,
+        /// The partition.
+        key: crate::Key,
+    },
 }
 
 impl Step {
@@ -104,6 +113,7 @@ impl Step {
             Step::DataLoss { .. } => "DataLoss",
             Step::Repair { .. } => "Repair",
             Step::HintWindow { .. } => "HintWindow",
+            Step::ViewRepair { .. } => "ViewRepair",
         }
     }
 
@@ -118,7 +128,8 @@ impl Step {
             | Step::Recover { node }
             | Step::DataLoss { node }
             | Step::HintWindow { node }
-            | Step::Repair { node, .. } => node,
+            | Step::Repair { node, .. }
+            | Step::ViewRepair { node, .. } => node,
         }
     }
 }
@@ -138,6 +149,7 @@ const STEP_KINDS: &[&str] = &[
     "DataLoss",
     "Repair",
     "HintWindow",
+    "ViewRepair",
 ];
 const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer", "key"];
 
@@ -260,12 +272,14 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                     _ => Step::DataLoss { node },
                 })
             }
-            "Repair" => {
+            "Repair" | "ViewRepair" => {
                 only(&["node", "key"])?;
                 let key = partition.ok_or_else(|| A::Error::missing_field("key"))?;
-                Ok(Step::Repair {
-                    node: need(node, "node")?,
-                    key,
+                let node = need(node, "node")?;
+                Ok(if kind == "Repair" {
+                    Step::Repair { node, key }
+                } else {
+                    Step::ViewRepair { node, key }
                 })
             }
             other => Err(A::Error::unknown_variant(other, STEP_KINDS)),
@@ -284,6 +298,7 @@ impl fmt::Display for Step {
             Step::DataLoss { node } => write!(f, "{node} loses its data"),
             Step::Repair { node, key } => write!(f, "{node} repairs k={key}"),
             Step::HintWindow { node } => write!(f, "{node} stays down past max_hint_window"),
+            Step::ViewRepair { node, key } => write!(f, "{node} view-repairs k={key}"),
         }
     }
 }
@@ -375,6 +390,14 @@ pub struct TraceConfig {
     /// false, as in traces written before the hint window existed.
     #[serde(default)]
     pub long_outages: bool,
+    /// View-repair budget (rules R6 to R9); absent means 0, as in traces written before view
+    /// repair existed.
+    #[serde(default)]
+    pub view_repairs: u8,
+    /// Whether a view repair may run while base or view writes are on the wire; absent
+    /// means false (R6's default: between messages).
+    #[serde(default)]
+    pub view_repair_anytime: bool,
 }
 
 /// A step line: what happened, and what the observed actor looks like afterwards.
@@ -665,6 +688,8 @@ mod tests {
             repairs: 0,
             replace_streaming: true,
             long_outages: false,
+            view_repairs: 0,
+            view_repair_anytime: false,
         }
     }
 
@@ -772,7 +797,7 @@ mod tests {
         let h = to_line(&TraceHeader::new(config(), None));
         assert_eq!(
             h,
-            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0,"replace_streaming":true,"long_outages":false},"variant":"cassandra-4.0","seed":null}"#
+            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0,"replace_streaming":true,"long_outages":false,"view_repairs":0,"view_repair_anytime":false},"variant":"cassandra-4.0","seed":null}"#
         );
         // A header written before retries existed still reads, as no retries.
         let old = h.replace(r#","retries":0"#, "");

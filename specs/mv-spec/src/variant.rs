@@ -29,6 +29,30 @@ pub enum DeletionStyle {
     ExpiredLiveness,
 }
 
+/// How view repair (rules R6 to R9 of `specs/protocol.md`) writes. Only the correct repair
+/// is Cassandra's to have; the others are the traps of the public repairs (`Variant`'s broken
+/// repairs), each one choice away from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RepairStyle {
+    /// R6 to R9 as written: wait for the partition lock, reinstate in the base what only the
+    /// view holds, then write the view from the base at the base's own timestamps.
+    Correct,
+    /// R9 deletes an orphan or a duplicate at [`REPAIR_NOW`], the repair's clock, as
+    /// ScyllaDB's `PRUNE MATERIALIZED VIEW` and Uber's job do (trap 1).
+    PruneAtNow,
+    /// R9 writes a missing or mismatched view row at [`REPAIR_NOW`] (trap 2's other face).
+    UpsertAtNow,
+    /// A prune that neither waits for the partition lock nor reinstates (ScyllaDB #25664,
+    /// trap 3): a view row ahead of its base write, between the write's two halves, reads as
+    /// a ghost and is deleted. (R8 alone defuses this race; see `specs/protocol.md`.)
+    WithoutLock,
+    /// R9 deletes with a regular row tombstone at the row's own timestamp (trap 4, A1).
+    RegularTombstone,
+}
+
+/// The timestamp a repair that writes "now" uses: above every timestamp a workload writes.
+pub const REPAIR_NOW: crate::Ts = 200;
+
 /// The design choices of a variant: the columns of `specs/protocol.md`, "Design choices per
 /// variant".
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +85,8 @@ pub struct Design {
     /// partitions (4.0: a bootstrap or replace stream does not require a view build, only a
     /// repair stream does).
     pub replace_through_write_path: bool,
+    /// How view repair writes (`--view-repairs`).
+    pub repair: RepairStyle,
 }
 
 /// A variant's default configuration: the smallest one in which what it is about shows.
@@ -88,6 +114,12 @@ pub struct Defaults {
     /// only once the write path has settled, so at RF 1 (one replica, nothing to compare)
     /// it never runs.
     pub repairs: u8,
+    /// View-repair budget (R6): how many partition view repairs a run may contain.
+    pub view_repairs: u8,
+    /// Whether a view repair may run while base or view writes are on the wire. Without a
+    /// fault, a view lags its base only while a view write is on the wire, so a repair
+    /// that waits for a quiet wire (R6's default) meets nothing to mend there.
+    pub view_repair_anytime: bool,
 }
 
 impl Defaults {
@@ -153,6 +185,14 @@ pub enum Variant {
     NoReplayRegeneration,
     /// 4.0 that cleans up a mixed write's batchlog entry once its local mutation is applied (A13).
     EarlyBatchlogCleanup,
+    /// 4.0 whose view repair deletes ghosts at the repair's current time (trap 1).
+    PruneAtNow,
+    /// 4.0 whose view repair writes missing rows at the repair's current time (trap 2).
+    UpsertAtNow,
+    /// 4.0 whose view repair prunes without the partition lock (trap 3, ScyllaDB #25664).
+    RepairWithoutLock,
+    /// 4.0 whose view repair deletes with a regular row tombstone (trap 4, A1).
+    RegularTombstoneRepair,
 }
 
 /// Everything about one variant.
@@ -186,6 +226,7 @@ const V30: Design = Design {
     replay_regenerates: true,
     batchlog_waits_for_remote: true,
     replace_through_write_path: true,
+    repair: RepairStyle::Correct,
 };
 
 const V40: Design = Design {
@@ -214,6 +255,8 @@ const DEFAULT: Defaults = Defaults {
     lossy: false,
     retries: 0,
     repairs: 1,
+    view_repairs: 1,
+    view_repair_anytime: false,
 };
 
 const ONE_WRITE: Workload = Workload::Concurrent { writes: 1, keys: 1 };
@@ -226,6 +269,7 @@ const TWO_REPLICAS: Defaults = Defaults {
     workload: Workload::Concurrent { writes: 2, keys: 1 },
     crashes: 0,
     repairs: 0,
+    view_repairs: 0,
     ..DEFAULT
 };
 
@@ -251,11 +295,29 @@ const SMALL: Defaults = Defaults {
     rf: 1,
     cl: Cl::All,
     crashes: 0,
+    view_repairs: 0,
     ..DEFAULT
 };
 
-/// The witnesses that need a view row stored but invisible: a deleted or a moved one.
-const NO_ROW_LOOKS_DELETED: &[&str] = &["P-no-orphan:witness", "P-one-row:witness"];
+/// The broken repairs' default: `SMALL` with one view repair that may run at any time, on
+/// `move-back`, whose view key goes 1, 2, 1 from a row that exists at the start. A repair
+/// that runs between the move to 2 and the remote deletion of the row at 1 finds a
+/// duplicate; the move back to 1 is the later legitimate write that a wrong deletion or a
+/// wrong timestamp meets. Without faults the view lags only while a view write is on the
+/// wire, so the repair must be allowed to run then.
+const BROKEN_REPAIR: Defaults = Defaults {
+    workload: Workload::MoveBack,
+    view_repairs: 1,
+    view_repair_anytime: true,
+    ..SMALL
+};
+
+/// The witnesses of view repair: none is reachable without a view-repair budget.
+const REPAIR_WITNESSES: &[&str] = &["P-repair:witness", "P-no-resurrect:witness", "P-no-clobber:witness"];
+
+/// The coordinator-batchlog variants' unreachable witnesses: those that need a view row
+/// stored but invisible (a deleted or a moved one), or deleted by a view repair.
+const CBL_NOT_FOUND: &[&str] = &["P-no-orphan:witness", "P-one-row:witness", "P-no-resurrect:witness"];
 
 /// The variants, one row each, in the order of the [`Variant`] enum (checked at compile time).
 ///
@@ -296,8 +358,9 @@ const TABLE: &[Row] = &[
         },
         anomaly_property: None,
         violated: &[],
-        // The view row the write deletes is self-paired: no view key switches remotely.
-        not_found: NO_ROW_LOOKS_DELETED,
+        // The view row the write deletes is self-paired: no view key switches remotely, and
+        // no view repair finds a row to delete between messages.
+        not_found: CBL_NOT_FOUND,
         sync_steps: Some(35),
     },
     Row {
@@ -328,8 +391,9 @@ const TABLE: &[Row] = &[
         },
         anomaly_property: None,
         violated: &[],
-        // The view row the write deletes is self-paired: no view key switches remotely.
-        not_found: NO_ROW_LOOKS_DELETED,
+        // The view row the write deletes is self-paired: no view key switches remotely, and
+        // no view repair finds a row to delete between messages.
+        not_found: CBL_NOT_FOUND,
         sync_steps: Some(35),
     },
     Row {
@@ -472,7 +536,11 @@ const TABLE: &[Row] = &[
         // The correct designs' default: a crash between a base replica's commit-log append
         // (B2) and its view-update step leaves a write whose view updates only replay can
         // regenerate.
-        defaults: DEFAULT,
+        // No view repair: it would mend the anomaly after the last fault.
+        defaults: Defaults {
+            view_repairs: 0,
+            ..DEFAULT
+        },
         // The write whose view updates replay drops moved the view key: the old row's
         // deletion is lost, and a later delivery of the same write (the coordinator's hint)
         // reads the replayed base, so it recreates the new row but never deletes the old one.
@@ -493,10 +561,104 @@ const TABLE: &[Row] = &[
         },
         // The correct designs' default: its second write deletes the old view row remotely
         // and creates the new one locally, a mixed write; the crash loses the remote deletion.
-        defaults: DEFAULT,
+        // No view repair: it would mend the anomaly after the last fault.
+        defaults: Defaults {
+            view_repairs: 0,
+            ..DEFAULT
+        },
         anomaly_property: Some("P-one-row"),
         violated: &["P-converge", "P-replica-converge", "P-one-row", "P-durable"],
         not_found: &[],
+        sync_steps: None,
+    },
+    Row {
+        variant: Variant::PruneAtNow,
+        name: "prune-at-now",
+        description: "trap 1: cassandra-4.0 whose view repair deletes an orphan or duplicate view row at the repair's current time",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            repair: RepairStyle::PruneAtNow,
+            ..V40
+        },
+        defaults: BROKEN_REPAIR,
+        // The move back to 1 writes the row at 3, below the prune's 200: the view never
+        // shows it again.
+        anomaly_property: Some("P-no-clobber"),
+        violated: &[
+            "P-converge",
+            "P-replica-converge",
+            "P-no-missing",
+            "P-durable",
+            "P-repair",
+            "P-no-clobber",
+        ],
+        not_found: CRASH_WITNESSES,
+        sync_steps: None,
+    },
+    Row {
+        variant: Variant::UpsertAtNow,
+        name: "upsert-at-now",
+        description: "trap 2: cassandra-4.0 whose view repair writes a missing or mismatched view row at the repair's current time",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            repair: RepairStyle::UpsertAtNow,
+            ..V40
+        },
+        defaults: BROKEN_REPAIR,
+        // The row the repair writes at 200 keeps `w` at 200 where the base has it at 1, and
+        // any later write of `w` below 200 would be hidden: a clobber. No later deletion
+        // meets it in this workload, so it resurrects nothing here.
+        anomaly_property: Some("P-no-clobber"),
+        violated: &["P-replica-converge", "P-durable", "P-repair", "P-no-clobber"],
+        not_found: CRASH_WITNESSES,
+        sync_steps: None,
+    },
+    Row {
+        variant: Variant::RepairWithoutLock,
+        name: "repair-without-lock",
+        description: "trap 3 (ScyllaDB #25664): cassandra-4.0 whose view repair prunes without waiting for the partition lock, so a view row ahead of its base write reads as a ghost",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            repair: RepairStyle::WithoutLock,
+            ..V40
+        },
+        defaults: BROKEN_REPAIR,
+        // The prune deletes the row at 3 that the move back sent before its base apply; the
+        // base then applies it, and the view never shows it.
+        anomaly_property: Some("P-no-clobber"),
+        violated: &[
+            "P-converge",
+            "P-replica-converge",
+            "P-no-missing",
+            "P-durable",
+            "P-repair",
+            "P-no-clobber",
+        ],
+        not_found: CRASH_WITNESSES,
+        sync_steps: None,
+    },
+    Row {
+        variant: Variant::RegularTombstoneRepair,
+        name: "regular-tombstone-repair",
+        description: "trap 4 (A1): cassandra-4.0 whose view repair deletes with a regular row tombstone, which hides the row's older cells when the view key comes back",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            repair: RepairStyle::RegularTombstone,
+            ..V40
+        },
+        defaults: BROKEN_REPAIR,
+        // A1 brought back by the repair: the tombstone at 1 hides `w`@1 when the move back
+        // recreates the row.
+        anomaly_property: Some("P-no-clobber"),
+        violated: &[
+            "P-converge",
+            "P-replica-converge",
+            "P-cells",
+            "P-durable",
+            "P-repair",
+            "P-no-clobber",
+        ],
+        not_found: CRASH_WITNESSES,
         sync_steps: None,
     },
 ];
@@ -585,6 +747,8 @@ impl Variant {
             Kind::Always if row.violated.contains(&id) => Expected::Violated,
             Kind::Always => Expected::Holds,
             Kind::Sometimes if row.not_found.contains(&id) => Expected::NotFound,
+            // View repair's witnesses need a view-repair budget.
+            Kind::Sometimes if row.defaults.view_repairs == 0 && REPAIR_WITNESSES.contains(&id) => Expected::NotFound,
             Kind::Sometimes => Expected::Found,
         }
     }
@@ -629,6 +793,18 @@ pub fn validate(ring: &Ring, workload: &Workload, crashes: u8, data_loss: u8, re
     Ok(())
 }
 
+/// Checks the view-repair budget (`--view-repairs`): each view repair of a run has its own
+/// block of write and batch ids.
+pub fn validate_view_repairs(view_repairs: u8) -> Result<(), String> {
+    if view_repairs > crate::WriteId::MAX_VIEW_REPAIRS {
+        return Err(format!(
+            "--view-repairs must be at most {} (got {view_repairs})",
+            crate::WriteId::MAX_VIEW_REPAIRS
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -647,6 +823,7 @@ mod tests {
             replay_regenerates,
             batchlog_waits_for_remote,
             replace_through_write_path,
+            repair,
         } = a;
         [
             ("deletion", deletion == b.deletion),
@@ -665,6 +842,7 @@ mod tests {
                 "replace_through_write_path",
                 replace_through_write_path == b.replace_through_write_path,
             ),
+            ("repair", repair == b.repair),
         ]
         .into_iter()
         .filter(|(_, same)| !same)

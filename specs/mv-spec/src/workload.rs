@@ -48,6 +48,10 @@ pub enum Workload {
     /// the run starts ([`Workload::preload`]): `switch` without its first write. Its one
     /// write deletes a view row on one view replica and creates one on another.
     MoveExisting,
+    /// `switch-back` without its first write: the row (`v` = 1) exists, fully replicated,
+    /// when the run starts; one client moves `v` to 2 and back to 1. The broken view repairs'
+    /// default: a repair between the two moves meets the move back.
+    MoveBack,
     /// Two clients on two coordinators mix every kind of statement on one row: an INSERT, an
     /// UPDATE of the view key, an UPDATE of the view key to null and a DELETE, with two
     /// concurrent writes at the same timestamp (the tie goes to the tombstone).
@@ -56,7 +60,7 @@ pub enum Workload {
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 8] = [
+    pub const NAMES: [&'static str; 9] = [
         "concurrent",
         "switch-back",
         "delete-reinsert",
@@ -64,6 +68,7 @@ impl Workload {
         "late-cell-switch-back",
         "switch",
         "move-existing",
+        "move-back",
         "mixed",
     ];
 
@@ -77,6 +82,7 @@ impl Workload {
             Workload::LateCellSwitchBack => "late-cell-switch-back",
             Workload::Switch => "switch",
             Workload::MoveExisting => "move-existing",
+            Workload::MoveBack => "move-back",
             Workload::Mixed => "mixed",
         }
     }
@@ -91,6 +97,7 @@ impl Workload {
             "late-cell-switch-back" => Workload::LateCellSwitchBack,
             "switch" => Workload::Switch,
             "move-existing" => Workload::MoveExisting,
+            "move-back" => Workload::MoveBack,
             "mixed" => Workload::Mixed,
             _ => return None,
         })
@@ -131,6 +138,10 @@ impl Workload {
                 Statement::update(0, Set(2), Keep, 2),
             ],
             Workload::MoveExisting => vec![Statement::update(0, Set(1), Keep, 2)],
+            Workload::MoveBack => vec![
+                Statement::update(0, Set(2), Keep, 2),
+                Statement::update(0, Set(1), Keep, 3),
+            ],
             Workload::SwitchBack => vec![
                 Statement::insert(0, Some(1), Some(1), 1),
                 Statement::update(0, Set(2), Keep, 2),
@@ -164,6 +175,7 @@ impl Workload {
     pub fn preload(&self) -> Vec<Statement> {
         match self {
             Workload::MoveExisting => vec![Statement::insert(0, Some(2), Some(1), 1)],
+            Workload::MoveBack => vec![Statement::insert(0, Some(1), Some(1), 1)],
             _ => vec![],
         }
     }
@@ -197,10 +209,16 @@ impl Workload {
         if repairs == 0 || ring.rf < 2 {
             return Vec::new();
         }
+        self.keys(ring.nodes)
+    }
+
+    /// The partitions the workload writes, in order: those a view repair (R6) may run on.
+    pub fn keys(&self, nodes: u8) -> Vec<crate::Key> {
         let mut keys: Vec<crate::Key> = self
-            .scripts(ring.nodes)
+            .scripts(nodes)
             .iter()
             .flat_map(|s| s.writes.iter().map(|(_, stmt)| stmt.k))
+            .chain(self.preload().iter().map(|s| s.k))
             .collect();
         keys.sort_unstable();
         keys.dedup();

@@ -3,7 +3,7 @@
 //! is what runs, so an edit to one side alone fails here.
 
 use mv_spec::props::PROPERTIES;
-use mv_spec::variant::{DeletionStyle, Design, Variant};
+use mv_spec::variant::{DeletionStyle, Design, RepairStyle, Variant};
 use mv_spec::workload::Workload;
 use mv_spec::Pairing;
 use std::collections::BTreeMap;
@@ -110,6 +110,17 @@ fn expected_verdicts_table_matches_the_variant_table() {
             format!("{}, {}, {}", d.crashes, d.data_loss, yes_no(d.lossy))
         }),
     );
+    code_rows.insert(
+        "view repairs".to_string(),
+        per_variant(&|v| {
+            let d = v.defaults();
+            match (d.view_repairs, d.view_repair_anytime) {
+                (0, _) => "0".to_string(),
+                (n, false) => n.to_string(),
+                (n, true) => format!("{n}, anytime"),
+            }
+        }),
+    );
     for p in PROPERTIES {
         code_rows.insert(
             p.id.to_string(),
@@ -154,7 +165,18 @@ fn design_cells(d: Design) -> Vec<String> {
         yes_no(d.base_hints).to_string(),
         yes_no(d.replay_regenerates).to_string(),
         yes_no(d.batchlog_waits_for_remote).to_string(),
+        repair_cell(d.repair).to_string(),
     ]
+}
+
+fn repair_cell(r: RepairStyle) -> &'static str {
+    match r {
+        RepairStyle::Correct => "R6-R9",
+        RepairStyle::PruneAtNow => "prune at now",
+        RepairStyle::UpsertAtNow => "upsert at now",
+        RepairStyle::WithoutLock => "prune, no lock",
+        RepairStyle::RegularTombstone => "regular tombstone",
+    }
 }
 
 /// `specs/protocol.md`, "Design choices per variant": one row per variant, the choice a
@@ -182,7 +204,7 @@ fn design_choices_table_matches_the_variant_table() {
     for row in &table[1..] {
         let v = Variant::from_name(&name(&row[0])).expect("checked above");
         let differs: Vec<bool> = match v.baseline() {
-            None => vec![false; 9],
+            None => vec![false; 10],
             Some(b) => design_cells(v.design())
                 .iter()
                 .zip(design_cells(b.design()))
