@@ -442,6 +442,7 @@ fn counterexamples_end_with_the_broken_fact() {
             "--crashes",
             "0",
             "--no-repair",
+            "--no-view-repair",
             "--strategy",
             "bfs",
         ],
@@ -667,7 +668,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let mut found = Vec::new();
     nulls(&doc, "", &mut found);
     assert!(found.is_empty(), "JSON null at {found:?}");
-    assert_eq!(doc["#meta"]["format-version"], 6);
+    assert_eq!(doc["#meta"]["format-version"], 7);
 
     let states = doc["states"].as_array().unwrap();
     assert!(states.len() > 1);
@@ -762,7 +763,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
 
     // Version 2 (durable logs by id only), 3 (no base hints), 4 (no repair) and 5 (no hint
     // window) files have the same `#meta` and still replay.
-    for old in [2, 3, 4, 5] {
+    for old in [2, 3, 4, 5, 6] {
         let mut v = doc.clone();
         v["#meta"]["format-version"] = old.into();
         std::fs::write(dir.path().join("old.itf.json"), v.to_string()).unwrap();
@@ -772,11 +773,11 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
 
     // A file from a newer mvcheck is refused by name, not misread.
     let mut newer = doc.clone();
-    newer["#meta"]["format-version"] = 7.into();
+    newer["#meta"]["format-version"] = 8.into();
     std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
     let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
-    assert!(stderr(&r).contains("format-version 7"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("format-version 8"), "{}", stderr(&r));
 }
 
 /// `explore --addr HOST:0` prints the port the system gave, and serves there.

@@ -26,11 +26,63 @@ const GHOST: &[&str] = &[
     "--keys",
     "1",
     "--no-repair",
+    "--no-view-repair",
     "--faults",
     "data-loss",
     "--seed",
     "553",
 ];
+
+/// The README's operator story: the ghost `verify` finds, `repair` mends in place (the
+/// acknowledged write is put back in the base, R8, and every view replica is written from
+/// it, R9), and nothing is left out of sync. `--dry-run` lists the same writes and changes
+/// nothing.
+#[test]
+fn repair_mends_the_ghost_and_verify_then_finds_the_view_in_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut dry = vec!["repair", "--dry-run"];
+    dry.extend_from_slice(GHOST);
+    let o = mvcheck(dir.path(), &dry);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(12), "{out}{}", stderr(&o));
+    assert!(
+        out.contains("k=0: view repair 0 from n0 (dry run: would write)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("R8 base write vrepair0.1 to n2: UPDATE k=0 v=1 @1"),
+        "{out}"
+    );
+    assert!(out.contains("R9 view write to n2: (v=1,k=0) marker@1 w=1@1"), "{out}");
+    assert!(out.contains("dry run: nothing was written"), "{out}");
+    assert!(!out.contains("IN SYNC"), "{out}");
+
+    let mut args = vec!["repair"];
+    args.extend_from_slice(GHOST);
+    let o = mvcheck(dir.path(), &args);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("delivered in"), "{out}");
+    for n in ["n0", "n1", "n2"] {
+        assert!(
+            out.contains(&format!("view replica {n}: in sync (1 view rows stored)")),
+            "{out}"
+        );
+    }
+    assert!(out.contains("verdict: IN SYNC"), "{out}");
+}
+
+#[test]
+fn a_view_repair_budget_past_the_ids_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["check", "--view-repairs", "9"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--view-repairs must be at most 4 (got 9)"),
+        "{}",
+        stderr(&o)
+    );
+}
 
 #[test]
 fn a_ghost_row_is_reported_as_an_orphan_with_exit_12() {

@@ -1054,6 +1054,7 @@ impl MvModelCfg {
     /// Checks a configuration for things that cannot be modeled, with a message that names
     /// the offending setting.
     pub fn validate(&self) -> Result<(), String> {
-        crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)
+        crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)?;
+        mv_spec::variant::validate_view_repairs(self.view_repairs)
     }
 }

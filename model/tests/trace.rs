@@ -99,7 +99,16 @@ fn random_runs_of_every_variant_validate() {
             kinds.extend(lines.iter().map(|l| l.step.kind()));
         }
     }
-    let all = ["Crash", "DataLoss", "Deliver", "Drop", "Recover", "Repair", "Timeout"];
+    let all = [
+        "Crash",
+        "DataLoss",
+        "Deliver",
+        "Drop",
+        "Recover",
+        "Repair",
+        "Timeout",
+        "ViewRepair",
+    ];
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
         all,

@@ -18,6 +18,7 @@ pub const WEAKNESS_D: &[&str] = &[
     "0",
     "--strategy",
     "bfs",
+    "--no-view-repair",
     "--property",
     "P-replica-converge",
 ];
