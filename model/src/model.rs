@@ -712,7 +712,7 @@ impl MvModel {
     pub fn summary(&self) -> String {
         let c = &self.cfg;
         format!(
-            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={}{} data-loss={}{} lossy={} retries={} repairs={} view-repairs={}",
+            "variant={} nodes={} rf={} pairing={} cl={} workload={} writes={} crashes={}{} data-loss={}{} lossy={} retries={} repairs={} view-repairs={}{}",
             c.variant.name(),
             c.ring.nodes,
             c.ring.rf,
@@ -734,7 +734,12 @@ impl MvModel {
             if c.lossy { format!("true drops={}", c.drops) } else { "false".to_string() },
             c.retries,
             c.repairs,
-            c.view_repairs
+            c.view_repairs,
+            if c.view_repair_anytime && c.view_repairs > 0 {
+                " (anytime)"
+            } else {
+                ""
+            }
         )
     }
 }
