@@ -105,19 +105,28 @@ Exit codes: 0 in sync after the repair (with --dry-run: nothing to repair), 12 o
 pub struct RepairArgs {
     #[command(flatten)]
     pub model: ModelArgs,
+    #[command(flatten)]
+    pub sim: SimPoint,
+    /// List the writes the repair would make, with their timestamps, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Where `verify` and `repair` look at a simulated cluster: a seeded run, cut after a number
+/// of steps. The same flags give the same run to both.
+#[derive(Args, Debug, Clone)]
+pub struct SimPoint {
     /// Scheduler seed of the simulation.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Stop the simulation after this many steps, then settle and repair.
+    /// Stop the simulation after this many steps (it also ends once only faults are left
+    /// to do): `verify` checks the cluster there, `repair` settles and repairs it.
     #[arg(long, default_value_t = 1000)]
     pub steps: u64,
     /// Faults of the simulation, as `impl-sim --faults`: crash[=N], data-loss[=N], drop,
     /// dup, or none.
     #[arg(long)]
     pub faults: Option<String>,
-    /// List the writes the repair would make, with their timestamps, and write nothing.
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
 /// The part of `mvcheck verify --help` that flags cannot say.
@@ -140,17 +149,8 @@ pub struct VerifyArgs {
     /// the configuration; model flags are ignored.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
-    /// Scheduler seed of the simulation.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Stop the simulation after this many steps: verify checks the cluster there, at any
-    /// point of the run (it also ends once only faults are left to do).
-    #[arg(long, default_value_t = 1000)]
-    pub steps: u64,
-    /// Faults of the simulation, as `impl-sim --faults`: crash[=N], data-loss[=N], drop,
-    /// dup, or none.
-    #[arg(long)]
-    pub faults: Option<String>,
+    #[command(flatten)]
+    pub sim: SimPoint,
     /// Report format: `json` prints one object per disagreeing row.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -22,22 +22,8 @@ const SETTLE_LIMIT: u64 = 100_000;
 
 /// Runs `mvcheck repair`.
 pub fn repair(args: &RepairArgs) -> Result<Exit, Failure> {
-    let (model_cfg, cfg, opts) =
-        crate::impl_sim::sim_setup(&args.model, args.faults.as_deref(), args.seed, args.steps)?;
-    let run = mv_impl::sim::run(cfg, &opts).map_err(Failure::Usage)?;
-    if let Some(e) = &run.error {
-        return Err(Failure::Internal(format!(
-            "the implementation broke the protocol (seed {}): {e}",
-            args.seed
-        )));
-    }
-    let mut cluster = run.cluster;
-    println!(
-        "mvcheck repair: simulated cluster, seed {}, after {} steps ({})",
-        args.seed,
-        run.steps,
-        crate::impl_sim::summary(&model_cfg)
-    );
+    let (what, mut cluster) = crate::verify::simulate(&args.model, &args.sim)?;
+    println!("mvcheck repair: {what}");
     let settled = match settle(&mut cluster) {
         Ok(n) => n,
         Err(why) => {
@@ -46,7 +32,7 @@ pub fn repair(args: &RepairArgs) -> Result<Exit, Failure> {
         }
     };
     println!("settled: {settled} more steps of the write path, no faults");
-    let keys: Vec<mv_spec::Key> = model_cfg.workload.keys(model_cfg.ring.nodes);
+    let keys: Vec<mv_spec::Key> = cluster.config().workload.keys(cluster.config().ring.nodes);
     cluster
         .allow_view_repairs(keys.len() as u8)
         .map_err(|e| Failure::Usage(format!("cannot repair {} partitions: {e}", keys.len())))?;

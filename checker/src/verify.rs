@@ -8,7 +8,7 @@
 //! quiescent and every disagreeing row is pending (not yet in sync, and not a verdict); 20
 //! when the trace diverges from the model; 2 for bad flags or input.
 
-use crate::cli::{Format, VerifyArgs};
+use crate::cli::{Format, ModelArgs, SimPoint, VerifyArgs};
 use crate::{Exit, Failure};
 use mv_model::trace::{model_config, validate_to_end, Options};
 use mv_spec::obs::Observation;
@@ -44,22 +44,28 @@ pub fn verify(args: &VerifyArgs) -> Result<Exit, Failure> {
 
 /// The observation of a seeded simulation after `--steps` steps.
 fn from_simulation(args: &VerifyArgs) -> Result<(String, Observation), Failure> {
-    let (model_cfg, cfg, opts) =
-        crate::impl_sim::sim_setup(&args.model, args.faults.as_deref(), args.seed, args.steps)?;
+    let (what, cluster) = simulate(&args.model, &args.sim)?;
+    Ok((what, cluster.observe()))
+}
+
+/// Runs the seeded simulation `verify` and `repair` look at: the cluster where it stopped,
+/// and a line that says which run it is.
+pub(crate) fn simulate(model: &ModelArgs, at: &SimPoint) -> Result<(String, mv_impl::sim::Cluster), Failure> {
+    let (model_cfg, cfg, opts) = crate::impl_sim::sim_setup(model, at.faults.as_deref(), at.seed, at.steps)?;
     let run = mv_impl::sim::run(cfg, &opts).map_err(Failure::Usage)?;
     if let Some(e) = &run.error {
         return Err(Failure::Internal(format!(
             "the implementation broke the protocol (seed {}): {e}",
-            args.seed
+            at.seed
         )));
     }
     let what = format!(
         "simulated cluster, seed {}, after {} steps ({})",
-        args.seed,
+        at.seed,
         run.steps,
         crate::impl_sim::summary(&model_cfg)
     );
-    Ok((what, run.cluster.observe()))
+    Ok((what, run.cluster))
 }
 
 /// The observation of the model state a strict trace, or a saved path, ends in.
