@@ -244,6 +244,16 @@ impl MvModel {
             && !self.view_repair_keys.iter().any(|&k| self.view_repair_enabled(s, k))
     }
 
+    /// Node `r`'s base row `k`, empty when it has none.
+    fn base_row(&self, s: &State, r: NodeId, k: mv_spec::Key) -> mv_spec::BaseRow {
+        self.node(s, r.0 as usize)
+            .disk
+            .base
+            .get(&k)
+            .copied()
+            .unwrap_or_default()
+    }
+
     fn view_repairs_used(&self, s: &State) -> u8 {
         (0..self.nodes()).map(|n| self.node(s, n).disk.view_repairs).sum()
     }
@@ -283,14 +293,7 @@ impl MvModel {
         // Every base replica holds the same row (base repair, R4, comes first): a view row the
         // repair writes must be one every paired base replica would delete on a later move.
         let replicas = self.cfg.ring.base_replicas(k);
-        let row = |r: &NodeId| {
-            self.node(s, r.0 as usize)
-                .disk
-                .base
-                .get(&k)
-                .copied()
-                .unwrap_or_default()
-        };
+        let row = |r: &NodeId| self.base_row(s, *r, k);
         if replicas.iter().any(|r| row(r) != row(&replicas[0])) {
             return false;
         }
@@ -403,17 +406,7 @@ impl MvModel {
     /// statements it lacks, sent from `from` as base writes through the replica's write path.
     fn repair_streams(&self, s: &State, k: mv_spec::Key, from: Id) -> Vec<Envelope<Msg>> {
         let replicas = self.cfg.ring.base_replicas(k);
-        let rows: Vec<mv_spec::BaseRow> = replicas
-            .iter()
-            .map(|r| {
-                self.node(s, r.0 as usize)
-                    .disk
-                    .base
-                    .get(&k)
-                    .copied()
-                    .unwrap_or_default()
-            })
-            .collect();
+        let rows: Vec<mv_spec::BaseRow> = replicas.iter().map(|r| self.base_row(s, *r, k)).collect();
         let merged = rows.iter().fold(mv_spec::BaseRow::default(), |m, r| m.merge(r));
         let mut out = Vec::new();
         let mut i = 0;

@@ -312,6 +312,17 @@ const BROKEN_REPAIR: Defaults = Defaults {
     ..SMALL
 };
 
+/// What a repair that deletes the row the move back brings back breaks: the row is live in
+/// the base and nowhere in the view.
+const MOVE_BACK_LOST: &[&str] = &[
+    "P-converge",
+    "P-replica-converge",
+    "P-no-missing",
+    "P-durable",
+    "P-repair",
+    "P-no-clobber",
+];
+
 /// The witnesses of view repair: none is reachable without a view-repair budget.
 const REPAIR_WITNESSES: &[&str] = &["P-repair:witness", "P-no-resurrect:witness", "P-no-clobber:witness"];
 
@@ -584,14 +595,7 @@ const TABLE: &[Row] = &[
         // The move back to 1 writes the row at 3, below the prune's 200: the view never
         // shows it again.
         anomaly_property: Some("P-no-clobber"),
-        violated: &[
-            "P-converge",
-            "P-replica-converge",
-            "P-no-missing",
-            "P-durable",
-            "P-repair",
-            "P-no-clobber",
-        ],
+        violated: MOVE_BACK_LOST,
         not_found: CRASH_WITNESSES,
         sync_steps: None,
     },
@@ -626,14 +630,7 @@ const TABLE: &[Row] = &[
         // The prune deletes the row at 3 that the move back sent before its base apply; the
         // base then applies it, and the view never shows it.
         anomaly_property: Some("P-no-clobber"),
-        violated: &[
-            "P-converge",
-            "P-replica-converge",
-            "P-no-missing",
-            "P-durable",
-            "P-repair",
-            "P-no-clobber",
-        ],
+        violated: MOVE_BACK_LOST,
         not_found: CRASH_WITNESSES,
         sync_steps: None,
     },
