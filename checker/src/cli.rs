@@ -192,7 +192,8 @@ pub struct ModelArgs {
     /// Consistency level of every write.
     #[arg(long, value_enum)]
     pub cl: Option<ClArg>,
-    /// Workload: concurrent, switch, mixed, switch-back, delete-reinsert, late-cell, late-cell-switch-back.
+    /// Workload: concurrent, switch, move-existing, move-back, mixed, switch-back,
+    /// delete-reinsert, late-cell, late-cell-switch-back.
     #[arg(long)]
     pub workload: Option<String>,
     /// Number of concurrent writes (clients) of the `concurrent` workload.

@@ -185,7 +185,8 @@ impl WriteRecord {
 /// The mechanisms a run has been through: a history the witnesses of `specs/properties.md`
 /// need, because a quiescent state alone does not show how it was reached. Each flag is set
 /// once, by the step that exercised the mechanism, and never cleared, except the partitions
-/// view-repaired since the last fault ([`History::repaired`]), which every fault clears.
+/// view-repaired since the last fault ([`History::repaired`]) and the two view-repair flags,
+/// which every fault clears.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct History(pub u16);
 
@@ -239,9 +240,11 @@ impl History {
         self.0 >> Self::REPAIRED_SHIFT != 0
     }
 
-    /// A fault: no partition counts as repaired since the last fault any more.
+    /// A fault: no partition counts as repaired since the last fault any more, and what a
+    /// view repair did before it no longer witnesses anything.
     pub fn fault(&mut self) {
         self.0 &= (1 << Self::REPAIRED_SHIFT) - 1;
+        self.0 &= !(History::REPAIR_DELETED.0 | History::AFTER_REPAIR.0);
     }
 
     /// Whether every flag of `f` is set.
