@@ -612,13 +612,19 @@ impl Node {
         }
         // As B6: the entry is durable before any view write leaves, so that a crash in the
         // middle of the repair loses nothing (replay and hints, B10 and B11, finish it).
-        let batch = self.sw.local_batchlog.then(|| {
-            let id = BatchId::view_repair(self.id, repair);
+        let batch = self.sw.local_batchlog.then(|| BatchId::view_repair(self.id, repair));
+        self.log_and_send(batch, remote, &mut o);
+        fx
+    }
+
+    /// B6's durable part and its sends: with a batch id, the local batchlog entry (and its
+    /// replay timer) is written before any view write leaves; then one view write per target.
+    fn log_and_send(&mut self, batch: Option<BatchId>, remote: BTreeMap<NodeId, Vec<ViewMutation>>, o: &mut Out) {
+        if let Some(id) = batch {
             self.disk.batchlog.insert(id, remote.clone());
             o.persist(Persist::BatchlogWrite(id));
             o.set(Timer::BatchlogReplay(id));
-            id
-        });
+        }
         for (target, mutations) in remote {
             o.send(
                 Addr::Node(target),
@@ -629,7 +635,6 @@ impl Node {
                 },
             );
         }
-        fx
     }
 
     fn deliver(&mut self, from: Addr, msg: Msg) -> Effects {
@@ -1022,30 +1027,16 @@ impl Node {
         // A13: without `batchlog_waits_for_remote` a write that also applied a self-paired
         // mutation loses its entry with that local apply: its remote view writes are unlogged.
         let logged = self.sw.local_batchlog && (self.sw.batchlog_waits_for_remote || !local);
-        let batch = if logged {
-            // B6: the batchlog entry is durable before any remote view write leaves.
+        let batch = logged.then(|| {
             let id = BatchId {
                 origin: self.id,
                 seq: self.disk.next_batch,
             };
             self.disk.next_batch = self.disk.next_batch.wrapping_add(1);
-            self.disk.batchlog.insert(id, remote.clone());
-            o.persist(Persist::BatchlogWrite(id));
-            o.set(Timer::BatchlogReplay(id));
-            Some(id)
-        } else {
-            None
-        };
-        for (target, mutations) in remote {
-            o.send(
-                Addr::Node(target),
-                Msg::ViewWrite {
-                    batch,
-                    mutations,
-                    hint: false,
-                },
-            );
-        }
+            id
+        });
+        // B6: the batchlog entry is durable before any remote view write leaves.
+        self.log_and_send(batch, remote, o);
         generated
     }
 
