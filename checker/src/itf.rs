@@ -28,9 +28,11 @@ use std::path::{Path as FsPath, PathBuf};
 /// hints. 5: `key` in `mbt::nondetPicks`, and `Repair` steps. 6: `HintWindow` steps, and
 /// `replace_streaming` and `long_outages` in `#meta.config` (absent: false). 7: `ViewRepair`
 /// steps, and `view_repairs` and `view_repair_anytime` in `#meta.config` (absent: 0, false).
+/// 8: a `ViewRepair` step merges R8's cells into every base replica itself, where 7 sent
+/// them as `vrepairR.i` base writes that later steps delivered.
 /// Replay reads `#meta` and the steps, which later versions only extend, so it reads all of
-/// them.
-pub const FORMAT_VERSION: u64 = 7;
+/// them but a version-7 trace with a `ViewRepair` step (its steps no longer happen).
+pub const FORMAT_VERSION: u64 = 8;
 
 /// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
 const MAX_EXACT_INT: u64 = 1 << 53;
@@ -402,6 +404,11 @@ pub fn parse(file: &FsPath, text: &str) -> Result<Loaded, Failure> {
         let step_json = from_itf(step_json).map_err(|e| bad(format!("state {i}: #meta.action: {e}")))?;
         let step: Step =
             serde_json::from_value(step_json).map_err(|e| bad(format!("state {i}: malformed action: {e}")))?;
+        if version == 7 && matches!(step, Step::ViewRepair { .. }) {
+            return Err(bad(format!(
+                "state {i}: a format-version 7 view repair sent R8's cells as base writes; since version 8 the repair's own step applies them, so this trace's later steps cannot happen: record it again"
+            )));
+        }
         actions.push(model.from_step(&step).map_err(|e| bad(format!("state {i}: {e}")))?);
     }
     Ok(Loaded {

@@ -19,6 +19,7 @@ use crate::{Exit, Failure};
 use mv_impl::sim::Cluster;
 use mv_spec::trace::Step;
 use mv_spec::verify::classify;
+use mv_spec::{Statement, WriteId};
 
 /// The most steps settling may take: far more than any configuration mvcheck accepts needs.
 const SETTLE_LIMIT: u64 = 100_000;
@@ -54,8 +55,16 @@ pub fn repair(args: &RepairArgs) -> Result<Exit, Failure> {
             plan.node,
             if args.dry_run { " (dry run: would write)" } else { "" }
         );
-        for (r, write, stmt) in &plan.base_writes {
-            println!("  R8 base write {write} to {r}: {stmt}");
+        // One line per statement: every base replica gets the same cells in the same step.
+        let mut r8: Vec<(WriteId, Statement, Vec<String>)> = Vec::new();
+        for &(r, write, stmt) in &plan.base_writes {
+            match r8.last_mut() {
+                Some((w, s, rs)) if *w == write && *s == stmt => rs.push(r.to_string()),
+                _ => r8.push((write, stmt, vec![r.to_string()])),
+            }
+        }
+        for (write, stmt, replicas) in r8 {
+            println!("  R8 base cells {write} into {}: {stmt}", replicas.join(", "));
         }
         for (r, m) in &plan.view_mutations {
             println!("  R9 view write to {r}: {m}");

@@ -668,7 +668,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let mut found = Vec::new();
     nulls(&doc, "", &mut found);
     assert!(found.is_empty(), "JSON null at {found:?}");
-    assert_eq!(doc["#meta"]["format-version"], 7);
+    assert_eq!(doc["#meta"]["format-version"], 8);
 
     let states = doc["states"].as_array().unwrap();
     assert!(states.len() > 1);
@@ -761,9 +761,10 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let r = mvcheck(dir.path(), &["replay", "v1.itf.json"]);
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
 
-    // Version 2 (durable logs by id only), 3 (no base hints), 4 (no repair) and 5 (no hint
-    // window) files have the same `#meta` and still replay.
-    for old in [2, 3, 4, 5, 6] {
+    // Version 2 (durable logs by id only), 3 (no base hints), 4 (no repair), 5 (no hint
+    // window), 6 (no view repair) and 7 (R8 sent as messages; this trace has no view repair)
+    // files have the same `#meta` and still replay.
+    for old in [2, 3, 4, 5, 6, 7] {
         let mut v = doc.clone();
         v["#meta"]["format-version"] = old.into();
         std::fs::write(dir.path().join("old.itf.json"), v.to_string()).unwrap();
@@ -773,11 +774,36 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
 
     // A file from a newer mvcheck is refused by name, not misread.
     let mut newer = doc.clone();
-    newer["#meta"]["format-version"] = 8.into();
+    newer["#meta"]["format-version"] = 9.into();
     std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
     let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
-    assert!(stderr(&r).contains("format-version 8"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("format-version 9"), "{}", stderr(&r));
+}
+
+/// A version-7 view repair sent R8's cells as messages that later steps delivered; since
+/// version 8 the repair's step applies them, so such a trace is refused by name, while the
+/// same file at version 8 replays.
+#[test]
+fn a_version_7_view_repair_trace_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = mvcheck(dir.path(), &["check", "--variant", "prune-at-now"]);
+    assert_eq!(o.status.code(), Some(12), "{}", stdout(&o));
+    let name = "_mvcheck-out/prune-at-now.P-no-clobber.itf.json";
+    let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert!(text.contains("\"ViewRepair\""), "the counterexample runs a view repair");
+    let r = mvcheck(dir.path(), &["replay", name]);
+    assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
+    let mut v7: Value = serde_json::from_str(&text).unwrap();
+    v7["#meta"]["format-version"] = 7.into();
+    std::fs::write(dir.path().join("v7.itf.json"), v7.to_string()).unwrap();
+    let r = mvcheck(dir.path(), &["replay", "v7.itf.json"]);
+    assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
+    assert!(
+        stderr(&r).contains("format-version 7 view repair sent R8's cells as base writes"),
+        "{}",
+        stderr(&r)
+    );
 }
 
 /// `explore --addr HOST:0` prints the port the system gave, and serves there.

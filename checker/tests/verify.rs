@@ -50,7 +50,7 @@ fn repair_mends_the_ghost_and_verify_then_finds_the_view_in_sync() {
         "{out}"
     );
     assert!(
-        out.contains("R8 base write vrepair0.1 to n2: UPDATE k=0 v=1 @1"),
+        out.contains("R8 base cells vrepair0.1 into n0, n1, n2: UPDATE k=0 v=1 @1"),
         "{out}"
     );
     assert!(out.contains("R9 view write to n2: (v=1,k=0) marker@1 w=1@1"), "{out}");

@@ -319,17 +319,16 @@ impl MvModel {
         let design = self.cfg.variant.design();
         let mut sends = Vec::new();
         if !plan.reinstate.is_empty() {
+            // R8, in the repair's own step on every base replica: all of them are up and hold
+            // the same row, and none holds a commit-log entry of `k` (R6), so nothing can slip
+            // in between. Sent as base writes instead, a client write overtaking one of them
+            // read a half-reinstated row and left the view row R8 vouched for as an orphan.
             rules.insert(Rule::R8);
             for r in self.cfg.ring.base_replicas(k) {
-                for (i, stmt) in plan.reinstate.iter().enumerate() {
-                    sends.push(Envelope {
-                        src: id,
-                        dst: node_actor(r),
-                        msg: Msg::BaseWrite {
-                            write: WriteId::view_repair(repair, i as u8),
-                            stmt: *stmt,
-                        },
-                    });
+                if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[r.0 as usize]) {
+                    let row = ns.disk.base.get(&k).copied().unwrap_or_default();
+                    let row = plan.reinstate.iter().fold(row, |b, stmt| b.merge(&stmt.as_row()));
+                    ns.disk.base.insert(k, row);
                 }
             }
         }

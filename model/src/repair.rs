@@ -10,7 +10,9 @@
 use crate::storage::built_entry;
 use crate::variant::{DeletionStyle, Rules};
 use mv_spec::variant::{RepairStyle, REPAIR_NOW};
-use mv_spec::{Assign, BaseRow, Key, Liveness, NodeId, ReadRules, Ring, Statement, Ts, ViewKey, ViewMutation, ViewRow};
+use mv_spec::{
+    Assign, BaseRow, Cell, Key, Liveness, NodeId, ReadRules, Ring, Statement, Ts, ViewKey, ViewMutation, ViewRow,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What one view repair of a partition writes.
@@ -43,7 +45,9 @@ pub fn plan(rules: &Rules, ring: &Ring, k: Key, b0: &BaseRow, views: &[(NodeId, 
     let mut reinstate = BTreeSet::new();
     if rules.repair != RepairStyle::WithoutLock {
         for (_, key, row) in views {
-            let Some(w) = row.resolve_cell(read) else { continue };
+            if row.resolve_cell(read).is_none() {
+                continue;
+            }
             let Some(g) = row.marker.filter(|m| !m.expired).map(|m| m.ts) else {
                 continue;
             };
@@ -51,15 +55,45 @@ pub fn plan(rules: &Rules, ring: &Ring, k: Key, b0: &BaseRow, views: &[(NodeId, 
                 continue;
             }
             reinstate.insert(Statement::update(k, Assign::Set(key.v), Assign::Keep, g));
-            if let Some(c) = w.filter(|c| c.value.is_some()) {
-                if b0.w.is_none_or(|bw| c.ts > bw.ts) {
-                    let x = c.value.expect("filtered on a value");
-                    reinstate.insert(Statement::update(k, Assign::Keep, Assign::Set(x), c.ts));
-                }
+        }
+        // Every `w` a view row holds was a base cell once; one newer than the base's, and not
+        // under the view row's own regular deletion (the base's row deletion, copied), is a
+        // base write the base lost. Dead rows count: 4.0's expired marker kills the marker,
+        // not the cells, and a later move back copies them into the view again.
+        let seen = views
+            .iter()
+            .filter_map(|(_, _, row)| row.w.filter(|c| row.deletion.is_none_or(|d| c.ts > d)))
+            .reduce(Cell::reconcile);
+        if let Some(c) = seen {
+            let newer = b0.w.is_none_or(|bw| Cell::reconcile(bw, c) != bw);
+            if newer && b0.deletion.is_none_or(|d| c.ts > d) {
+                let set = c.value.map_or(Assign::Null, Assign::Set);
+                reinstate.insert(Statement::update(k, Assign::Keep, set, c.ts));
             }
         }
     }
-    let b = reinstate.iter().fold(*b0, |b, s| b.merge(&s.as_row()));
+    let mut b = reinstate.iter().fold(*b0, |b, s| b.merge(&s.as_row()));
+    // R8's second evidence (4.0 only): an expired marker at `d`. 4.0 writes one on `(x, k)`
+    // only when a base replica replaces `v = x @d` by a newer `v`, so every `v` at or below
+    // `d` is history, and a base whose `v` is no newer lost the replacing write. No write at
+    // a built row's timestamp could ever make `(x, k)` live again, and a late hint of an
+    // older `v` would bring back a row the view can no longer show. The base gives up `v` at
+    // `d` instead: a cell tombstone there loses to every later write.
+    if rules.deletion == DeletionStyle::ExpiredLiveness && rules.repair != RepairStyle::WithoutLock {
+        let gone = views
+            .iter()
+            .filter_map(|(_, _, row)| row.marker.filter(|m| m.expired))
+            .map(|m| m.ts)
+            .max();
+        if let Some(d) = gone {
+            let tomb = Cell { ts: d, value: None };
+            if b.v.is_none_or(|c| Cell::reconcile(c, tomb) != c) {
+                let stmt = Statement::update(k, Assign::Null, Assign::Keep, d);
+                b = b.merge(&stmt.as_row());
+                reinstate.insert(stmt);
+            }
+        }
+    }
     // R9: the view the base implies, written where a replica reads differently.
     let want = built_entry(rules, &b, k);
     let mut keys: BTreeSet<(NodeId, ViewKey)> = views.iter().map(|(n, key, _)| (*n, *key)).collect();

@@ -313,6 +313,42 @@ fn view_repair_mends_the_streamed_row() {
     assert!(c.discoveries.contains_key("P-no-resurrect:witness"));
 }
 
+/// Known weakness (e), mended in 4.0: after a data loss at ONE on the only base replica, the
+/// view repair puts back what the view shows of the lost writes, in its own step (R8), and
+/// P-repair holds from every state it may run in. Without it the view keeps orphans; 3.0
+/// still fails, since its shadowable deletion says nothing about when `v` was replaced.
+#[test]
+fn view_repair_after_a_data_loss_at_one() {
+    let cfg = |variant: Variant, view_repairs: u8| {
+        let mut cfg = MvModelCfg::for_variant(variant);
+        cfg.cl = Cl::One;
+        cfg.crashes = 0;
+        cfg.data_loss = 1;
+        cfg.view_repairs = view_repairs;
+        cfg
+    };
+    let (_, c) = check(cfg(Variant::Cassandra40, 1));
+    for p in [
+        "P-repair",
+        "P-no-resurrect",
+        "P-no-clobber",
+        "P-no-orphan",
+        "P-one-row",
+        "P-converge",
+    ] {
+        assert!(!c.discoveries.contains_key(p), "{p} violated");
+    }
+    assert!(c.tally.get(Rule::R8) > 0, "no view repair put a lost write back");
+    assert!(
+        c.discoveries.contains_key("P-durable"),
+        "the data loss lost an acknowledged write"
+    );
+    let (_, c) = check(cfg(Variant::Cassandra40, 0));
+    assert!(c.discoveries.contains_key("P-no-orphan"));
+    let (_, c) = check(cfg(Variant::Cassandra30, 1));
+    assert!(c.discoveries.contains_key("P-repair"));
+}
+
 /// Seed 001's warning: at CL=ONE, when the coordinator (a base replica) loses its data after
 /// its view update landed elsewhere, the view keeps an orphan row. The shortest story (BFS)
 /// does not even need the write to be acknowledged: the base write dies with the machine

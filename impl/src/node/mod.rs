@@ -192,6 +192,16 @@ pub enum Input {
         /// Every view row `(·, key)` stored on every node, with the node that stores it.
         views: Vec<(NodeId, ViewKey, ViewRow)>,
     },
+    /// R8 on a base replica other than the one running the view repair, in the repair's own
+    /// step: the host holds the partition lock on every base replica for the whole repair,
+    /// so no write of `key` can come between the repair's read and these cells.
+    Reinstate {
+        /// The partition.
+        key: Key,
+        /// The repair's base writes (`repair::Plan::reinstate`), merged straight into the
+        /// base table.
+        writes: Vec<(WriteId, Statement)>,
+    },
 }
 
 /// What the node made durable in a step, in order. A host with a real disk must sync these
@@ -551,6 +561,17 @@ impl Node {
                     o.persist(Persist::BaseApply(WriteId::stream(i as u8), stmt.k));
                 }
             }
+            Input::Reinstate { key, writes } => {
+                if !self.ring.base_replicas(key).contains(&self.id) || self.locked(key) {
+                    fx.violations.push(format!(
+                        "{} was asked to reinstate view repair writes of k={key} without being an unlocked base replica of it (R8)",
+                        self.id
+                    ));
+                    return fx;
+                }
+                fx.taken = true;
+                self.reinstate(&writes, &mut Out(&mut fx));
+            }
             Input::Deliver { from, msg } => return self.deliver(from, msg),
             Input::Fire(timer) => return self.fire(timer),
             Input::ViewRepair {
@@ -587,15 +608,13 @@ impl Node {
         let mut o = Out(&mut fx);
         o.rule(Rule::R6);
         if !plan.reinstate.is_empty() {
-            // R8: through every base replica's write path, this node's own included (a message
-            // to itself, as the coordinator's write to its own replica), so that each
-            // generates the view updates the lost write would have.
+            // R8 here, in this step; the host does the same on the other base replicas
+            // (`Input::Reinstate`). The view already shows the lost write, and R9 writes
+            // what it does not, so no view update is generated. Sent through the write path
+            // instead, a client write could come between two of these cells, read a
+            // half-reinstated row, and leave the vouched-for view row an orphan.
             o.rule(Rule::R8);
-            for &(write, stmt) in &plan.reinstate {
-                for r in self.ring.base_replicas(key) {
-                    o.send(Addr::Node(r), Msg::BaseWrite { write, stmt });
-                }
-            }
+            self.reinstate(&plan.reinstate, &mut o);
         }
         if plan.view.is_empty() {
             return fx;
@@ -615,6 +634,14 @@ impl Node {
         let batch = self.sw.local_batchlog.then(|| BatchId::view_repair(self.id, repair));
         self.log_and_send(batch, remote, &mut o);
         fx
+    }
+
+    /// R8's base cells, merged into this node's base table.
+    fn reinstate(&mut self, writes: &[(WriteId, Statement)], o: &mut Out) {
+        for &(write, stmt) in writes {
+            self.disk.store.apply_base(&stmt);
+            o.persist(Persist::BaseApply(write, stmt.k));
+        }
     }
 
     /// B6's durable part and its sends: with a batch id, the local batchlog entry (and its
@@ -1436,10 +1463,11 @@ mod tests {
         assert!(bare.observe().batchlog.is_empty());
     }
 
-    /// R8: what only the view holds goes back through every base replica's write path,
-    /// this node's own included, as a message to itself.
+    /// R8: what only the view holds goes into this node's base at once, in the repair's
+    /// step, with no view update and no message; the host hands the same cells to the other
+    /// base replicas (`Input::Reinstate`), which take them only unlocked.
     #[test]
-    fn a_view_repair_reinstates_through_the_write_path() {
+    fn a_view_repair_reinstates_in_its_own_step() {
         let mut node = Node::new(n(0), ring(2, 2), Switches::from(Variant::Cassandra40.design()));
         let ghost = mv_spec::ViewRow {
             marker: Some(mv_spec::Liveness { ts: 3, expired: false }),
@@ -1456,17 +1484,35 @@ mod tests {
         );
         let stmt = Statement::update(0, mv_spec::Assign::Set(1), mv_spec::Assign::Keep, 3);
         let write = WriteId::view_repair(0, 0);
-        assert_eq!(
-            sends(&fx),
-            vec![
-                (Addr::Node(n(0)), Msg::BaseWrite { write, stmt }),
-                (Addr::Node(n(1)), Msg::BaseWrite { write, stmt }),
-            ]
-        );
-        assert!(
-            node.observe().base.is_empty(),
-            "the base changes only through the write path"
-        );
+        assert!(sends(&fx).is_empty(), "nothing a client write could overtake: {fx:?}");
+        assert_eq!(fx.outputs, vec![Output::Persist(Persist::BaseApply(write, 0))]);
+        assert_eq!(node.base_row(0), stmt.as_row());
+        assert!(node.view_rows().is_empty(), "the view already shows the lost write");
+
+        let mut other = Node::new(n(1), ring(2, 2), Switches::from(Variant::Cassandra40.design()));
+        let fx = other.step(Input::Reinstate {
+            key: 0,
+            writes: vec![(write, stmt)],
+        });
+        assert!(fx.taken && sends(&fx).is_empty(), "{fx:?}");
+        assert_eq!(other.base_row(0), stmt.as_row());
+        // Under a base write between its halves (the partition lock), or on a node that does
+        // not replicate the key, the host is wrong: reported, nothing applied.
+        let mut locked = Node::new(n(1), ring(2, 2), Switches::from(Variant::Cassandra40.design()));
+        write_through(&mut locked, 1, Statement::insert(0, Some(2), Some(2), 2), 0);
+        let before = locked.clone();
+        let fx = locked.step(Input::Reinstate {
+            key: 0,
+            writes: vec![(write, stmt)],
+        });
+        assert!(!fx.taken && fx.violations.len() == 1, "{fx:?}");
+        assert_eq!(locked, before);
+        let mut stranger = Node::new(n(1), ring(2, 1), Switches::from(Variant::Cassandra40.design()));
+        let fx = stranger.step(Input::Reinstate {
+            key: 0,
+            writes: vec![(write, stmt)],
+        });
+        assert!(!fx.taken && fx.violations[0].contains("base replica"), "{fx:?}");
     }
 
     /// A host that asks the wrong node, or a repair with nothing to write, changes nothing.

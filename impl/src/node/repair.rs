@@ -16,7 +16,7 @@ use super::store::{self, DeletionStyle, Store};
 use super::Switches;
 use mv_spec::variant::{RepairStyle, REPAIR_NOW};
 use mv_spec::{
-    Assign, BaseRow, Key, Liveness, NodeId, ReadRules, Ring, Statement, ViewKey, ViewMutation, ViewRow, WriteId,
+    Assign, BaseRow, Cell, Key, Liveness, NodeId, ReadRules, Ring, Statement, ViewKey, ViewMutation, ViewRow, WriteId,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,7 +68,8 @@ pub fn plan(
     let reinstated = if sw.repair == RepairStyle::WithoutLock {
         BTreeSet::new()
     } else {
-        reinstated(read, k, b0, stored.iter().map(|((_, key), row)| (key, row)))
+        let rows: Vec<(&ViewKey, &ViewRow)> = stored.iter().map(|((_, key), row)| (key, row)).collect();
+        reinstated(&sw.view, k, b0, &rows)
     };
     if reinstated.len() > usize::from(WriteId::VIEW_REPAIR_BLOCK) {
         return Err(format!(
@@ -121,33 +122,64 @@ pub fn plan(
     Ok(out)
 }
 
-/// R8: the base writes only the view still holds. A live view row exists only because some
-/// base write set its view key, so one whose marker is newer than everything `b0` holds about
-/// `v` (marker, row deletion, `v` cell) is a write the base lost. It comes back at its own
-/// timestamps: never a deletion, which would shadow every later write below it.
-fn reinstated<'a>(
-    read: ReadRules,
-    k: Key,
-    b0: &BaseRow,
-    rows: impl Iterator<Item = (&'a ViewKey, &'a ViewRow)>,
-) -> BTreeSet<Statement> {
+/// R8: the base writes only the view still holds, three kinds of evidence of a write the
+/// base lost, each put back at the timestamp the view shows for it:
+///
+/// * a live view row whose marker is newer than everything `b0` holds about `v` (marker, row
+///   deletion, `v` cell): some base write set that view key. It comes back as that `v`, never
+///   as a deletion of the row, which would shadow every later write below it;
+/// * a `w` cell newer than the base's, outside the view row's own regular deletion (which is
+///   the base's row deletion, copied): view rows get `w` only from the base. Dead rows count,
+///   because 4.0's expired marker leaves the cells, and a later move back shows them again;
+/// * in 4.0, an expired marker at `d` with the base's `v` no newer than `d`: 4.0 writes one
+///   only when a base replica replaces a `v` written at `d`, so the base lost the replacing
+///   write. Its `v` is history; left in place, no view row could show it (the expired marker
+///   wins every tie at `d`), and a late hint of an older `v` would be in the same spot. The
+///   base gets a `v` tombstone at `d`, which every later write still beats.
+fn reinstated(rules: &store::ViewRules, k: Key, b0: &BaseRow, rows: &[(&ViewKey, &ViewRow)]) -> BTreeSet<Statement> {
+    let read = store::read_rules(rules);
     let top = [b0.marker, b0.deletion, b0.v.map(|c| c.ts)].into_iter().flatten().max();
     let mut out = BTreeSet::new();
     for (key, row) in rows {
-        let Some(visible_w) = row.resolve_cell(read) else {
+        if row.resolve_cell(read).is_none() {
             continue;
-        };
+        }
         let Some(g) = row.marker.filter(|m| !m.expired).map(|m| m.ts) else {
             continue;
         };
-        if top.is_some_and(|top| g <= top) {
-            continue;
+        if top.is_none_or(|top| g > top) {
+            out.insert(Statement::update(k, Assign::Set(key.v), Assign::Keep, g));
         }
-        out.insert(Statement::update(k, Assign::Set(key.v), Assign::Keep, g));
-        // The lost write's `w` too, where the view shows one the base has nothing as new of.
-        if let Some(c) = visible_w.filter(|c| b0.w.is_none_or(|bw| c.ts > bw.ts)) {
-            if let Some(x) = c.value {
-                out.insert(Statement::update(k, Assign::Keep, Assign::Set(x), c.ts));
+    }
+    let newest_w = rows
+        .iter()
+        .filter_map(|(_, row)| row.w.filter(|c| row.deletion.is_none_or(|d| c.ts > d)))
+        .reduce(Cell::reconcile);
+    if let Some(c) = newest_w {
+        let base_has_it = b0.w.is_some_and(|bw| Cell::reconcile(bw, c) == bw);
+        let deleted = b0.deletion.is_some_and(|d| c.ts <= d);
+        if !base_has_it && !deleted {
+            let set = match c.value {
+                Some(x) => Assign::Set(x),
+                None => Assign::Null,
+            };
+            out.insert(Statement::update(k, Assign::Keep, set, c.ts));
+        }
+    }
+    if rules.deletion == DeletionStyle::ExpiredLiveness {
+        let replaced_at = rows
+            .iter()
+            .filter_map(|(_, row)| row.marker)
+            .filter(|m| m.expired)
+            .map(|m| m.ts)
+            .max();
+        if let Some(d) = replaced_at {
+            let b = out.iter().fold(*b0, |b, s| b.merge(&s.as_row()));
+            let tombstone = Cell { ts: d, value: None };
+            if b.v
+                .is_none_or(|v| Cell::reconcile(v, tombstone) == tombstone && v != tombstone)
+            {
+                out.insert(Statement::update(k, Assign::Null, Assign::Keep, d));
             }
         }
     }
@@ -161,7 +193,7 @@ fn written_row(style: RepairStyle, built: ViewRow) -> ViewRow {
         // carry stays where the base has it, or it would cover the row it comes with.
         RepairStyle::UpsertAtNow => ViewRow {
             marker: built.marker.map(|m| Liveness { ts: REPAIR_NOW, ..m }),
-            w: built.w.map(|c| mv_spec::Cell { ts: REPAIR_NOW, ..c }),
+            w: built.w.map(|c| Cell { ts: REPAIR_NOW, ..c }),
             ..built
         },
         _ => built,
@@ -405,6 +437,69 @@ mod tests {
         assert_eq!(p.reinstate[0].0, WriteId::view_repair(2, 0));
     }
 
+    /// A dead row's `w` is evidence too: 4.0's expired marker leaves the cells, and a move
+    /// back would show them again. Under the row's own regular deletion it is not (that is
+    /// the base's row deletion, copied, and it deleted the cell).
+    #[test]
+    fn a_dead_rows_newer_w_goes_back_into_the_base() {
+        let dead = ViewRow {
+            marker: Some(Liveness { ts: 1, expired: true }),
+            w: c(7, 1),
+            ..ViewRow::default()
+        };
+        let b0 = BaseRow {
+            v: c(2, 2),
+            ..BaseRow::default()
+        };
+        let p = run(Variant::Cassandra40, b0, &[(N1, V1, dead)]);
+        assert_eq!(
+            p.reinstate,
+            vec![(
+                WriteId::view_repair(0, 0),
+                Statement::update(0, Assign::Keep, Assign::Set(7), 1)
+            )]
+        );
+        let deleted = ViewRow {
+            deletion: Some(1),
+            ..dead
+        };
+        let p = run(Variant::Cassandra40, b0, &[(N1, V1, deleted)]);
+        assert!(p.reinstate.is_empty(), "{p:?}");
+    }
+
+    /// 4.0 expires a view row's marker at `d` only when a base replica replaces a `v`
+    /// written at `d`: a base whose `v` is no newer lost that write, and gives its `v` up at
+    /// `d`. In 3.0 a shadowable deletion says no such thing, and a newer base `v` is not
+    /// touched in either.
+    #[test]
+    fn an_expired_marker_above_the_base_v_retires_it() {
+        let replaced = ViewRow {
+            marker: Some(Liveness { ts: 2, expired: true }),
+            ..ViewRow::default()
+        };
+        let p = run(Variant::Cassandra40, inserted(), &[(N1, V1, replaced)]);
+        assert_eq!(
+            p.reinstate,
+            vec![(
+                WriteId::view_repair(0, 0),
+                Statement::update(0, Assign::Null, Assign::Keep, 2)
+            )]
+        );
+        assert!(p.view.is_empty(), "no view row to write or delete: {p:?}");
+        let newer = BaseRow {
+            v: c(1, 3),
+            ..inserted()
+        };
+        let p = run(Variant::Cassandra40, newer, &[(N1, V1, replaced)]);
+        assert!(p.reinstate.is_empty(), "{p:?}");
+        let shadowed = ViewRow {
+            shadowable: Some(2),
+            ..ViewRow::default()
+        };
+        let p = run(Variant::Cassandra30, inserted(), &[(N1, V1, shadowed)]);
+        assert!(p.reinstate.is_empty(), "{p:?}");
+    }
+
     /// DUPLICATE (the base moved on) and ORPHAN older than the base's deletion: deleted at
     /// the row's own timestamp, as the design's DELETE_OLD would.
     #[test]
@@ -422,8 +517,11 @@ mod tests {
         let stale30 = (N1, V1, entry(1, c(1, 2)));
         let p = run(
             Variant::Cassandra30,
-            switched(),
-            &[(N0, V2, entry(2, c(1, 1))), stale30],
+            BaseRow {
+                w: c(1, 2),
+                ..switched()
+            },
+            &[(N0, V2, entry(2, c(1, 2))), stale30],
         );
         assert_eq!(
             p.view,
@@ -502,15 +600,13 @@ mod tests {
                 ..entry(2, c(1, 1))
             },
         );
-        let p = plan(
-            &sw(Variant::Cassandra40),
-            &ring(),
-            0,
-            0,
-            &inserted(),
-            &[misplaced, dead],
-        )
-        .unwrap();
+        // The base's `v` is newer than the dead row's expired marker: no lost write there.
+        let b0 = BaseRow {
+            v: c(1, 3),
+            ..inserted()
+        };
+        let p = plan(&sw(Variant::Cassandra40), &ring(), 0, 0, &b0, &[misplaced, dead]).unwrap();
+        assert!(p.reinstate.is_empty(), "{p:?}");
         assert_eq!(p.view.keys().copied().collect::<Vec<_>>(), vec![N1]);
         let p = plan(&sw(Variant::Cassandra40), &rf2, 0, 0, &inserted(), &[]).unwrap();
         assert_eq!(p.view.keys().copied().collect::<Vec<_>>(), vec![N0, N1]);
@@ -527,13 +623,14 @@ mod tests {
             &[],
         );
         assert!(e.is_err_and(|e| e.contains("at most")));
-        // Five newer view keys on a 5-node ring each bring back a `v` and a `w`: ten ids.
+        // Eight newer view keys each bring back a `v`, and the newest `w` comes back too:
+        // nine ids.
         let ring5 = Ring {
             nodes: 5,
             rf: 1,
             pairing: Pairing::SelfFirst,
         };
-        let rows: Vec<_> = (1..=5u8)
+        let rows: Vec<_> = (1..=8u8)
             .map(|x| (NodeId(x % 5), ViewKey { v: x, k: 0 }, entry(x, c(x, x))))
             .collect();
         let e = plan(&sw(Variant::Cassandra40), &ring5, 0, 0, &BaseRow::default(), &rows);

@@ -158,7 +158,8 @@ pub struct ViewRepairPlan {
     pub node: NodeId,
     /// Its number in the run, which names its write and batch ids: the next one.
     pub repair: u8,
-    /// R8: every base write it sends, as (base replica, id, statement).
+    /// R8: every base cell it merges into a base replica, in the repair's own step, as
+    /// (base replica, id, statement).
     pub base_writes: Vec<(NodeId, WriteId, Statement)>,
     /// R9: every view mutation it writes, as (view replica, mutation). The repairing node
     /// applies its own at once; the others go out as view writes.
@@ -662,8 +663,8 @@ impl Cluster {
         }
         let (base, views) = self.view_repair_read(k);
         let repair = self.view_repairs;
-        let deletes =
-            repair::plan(self.nodes[n].switches(), &self.cfg.ring, repair, k, &base, &views).is_ok_and(|p| p.deletes);
+        let plan = repair::plan(self.nodes[n].switches(), &self.cfg.ring, repair, k, &base, &views).ok();
+        let deletes = plan.as_ref().is_some_and(|p| p.deletes);
         let fx = self.nodes[n].step(Input::ViewRepair {
             repair,
             key: k,
@@ -678,7 +679,28 @@ impl Cluster {
         if deletes {
             self.history.set(History::REPAIR_DELETED);
         }
-        self.carry_out(n, fx)
+        self.carry_out(n, fx)?;
+        // R8 on the other base replicas, in this same step: the host holds the partition lock
+        // on all of them (R6 found none holding a commit-log entry of `k`).
+        let writes = plan.map(|p| p.reinstate).unwrap_or_default();
+        if writes.is_empty() {
+            return Ok(());
+        }
+        for r in self.cfg.ring.base_replicas(k).into_iter().filter(|r| r.0 as usize != n) {
+            let i = r.0 as usize;
+            let fx = self.nodes[i].step(Input::Reinstate {
+                key: k,
+                writes: writes.clone(),
+            });
+            if !fx.taken && fx.violations.is_empty() {
+                // R6 let the repair run only with every node up, so this is the host's bug.
+                return Err(StepError::Violation(format!(
+                    "{r} did not take view repair {repair}'s base writes of k={k}"
+                )));
+            }
+            self.carry_out(i, fx)?;
+        }
+        Ok(())
     }
 
     fn unknown_view_repair_key(&self, k: Key) -> String {
