@@ -210,6 +210,7 @@ fn every_broken_variant_exits_12_on_its_anomaly() {
         ("single-deletion-slot", "P-cells"),
         ("non-strict-liveness", "P-one-row"),
         ("no-local-batchlog", "P-no-missing"),
+        ("incoming-wins-ties", "P-no-missing"),
     ] {
         let o = mvcheck(dir.path(), &["check", "--variant", variant, "--format", "json"]);
         assert_eq!(o.status.code(), Some(12), "{variant}: {}", stdout(&o));
@@ -393,6 +394,11 @@ fn counterexamples_end_with_the_broken_fact() {
             "P-no-missing",
             "base row k=0 is live with v=1, but the view has no row (v=1,k=0)",
         ),
+        (
+            "incoming-wins-ties",
+            "P-no-missing",
+            "base row k=0 is live with v=2, but the view has no row (v=2,k=0)",
+        ),
     ] {
         let o = mvcheck(dir.path(), &["check", "--variant", variant]);
         let out = stdout(&o);
@@ -562,6 +568,7 @@ fn variants_lists_every_variant() {
         "no-local-batchlog",
         "single-deletion-slot",
         "non-strict-liveness",
+        "incoming-wins-ties",
     ] {
         assert!(out.contains(name), "{name} missing:\n{out}");
     }

@@ -28,7 +28,7 @@ fn max_ts(xs: impl IntoIterator<Item = Option<Ts>>) -> Option<Ts> {
 /// The decision follows `ViewUpdateGenerator.updateAction` for a view whose key holds a base
 /// regular column: compare the live `v` before and after the merge.
 pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> Vec<ViewMutation> {
-    let merged = existing.merge(&stmt.as_row());
+    let merged = decided_row(rules, existing, stmt);
     let before = live_v(existing);
     let after = live_v(&merged);
     let k = stmt.k;
@@ -42,6 +42,27 @@ pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> Vec<
             entry(rules, &merged, new, k),
             delete_old(rules, existing, &merged, old, k),
         ],
+    }
+}
+
+/// The base row B4 decides on: what storage will hold once `stmt` is applied. Storage breaks
+/// a tie between equal timestamps by `Cell::reconcile`; without `ties_as_storage` (A9) the
+/// statement's cell wins the tie instead, so the decision follows arrival order and can
+/// disagree with the base table the replica ends up with.
+fn decided_row(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> BaseRow {
+    let incoming = stmt.as_row();
+    let merged = existing.merge(&incoming);
+    if rules.ties_as_storage {
+        return merged;
+    }
+    let arrival = |mine: Option<Cell>, theirs: Option<Cell>, stored: Option<Cell>| match (mine, theirs) {
+        (Some(m), Some(t)) if m.ts == t.ts => Some(t),
+        _ => stored,
+    };
+    BaseRow {
+        v: arrival(existing.v, incoming.v, merged.v),
+        w: arrival(existing.w, incoming.w, merged.w),
+        ..merged
     }
 }
 
@@ -227,6 +248,32 @@ mod tests {
         ] {
             let (_, view) = run(variant, &stmts);
             assert_eq!(visible(variant, &view), want, "{}", variant.name());
+        }
+    }
+
+    /// A9: storage keeps `v=2` whichever of two writes at timestamp 1 comes first. With
+    /// storage's tie-break the view shows `(2,k)` in both orders; when the incoming write wins
+    /// the tie, `v=2` then `v=1` moves the view row to 1 and kills `(2,k)`.
+    #[test]
+    fn a_tie_moves_the_view_row_only_when_the_incoming_write_wins() {
+        let scripts = crate::workload::Workload::Tie.scripts(2);
+        let one = scripts[0].writes[0].1;
+        let two = scripts[1].writes[0].1;
+        for (variant, first, second, want) in [
+            (Variant::Cassandra40, one, two, vec![(2, None)]),
+            (Variant::Cassandra40, two, one, vec![(2, None)]),
+            (Variant::Cassandra30, two, one, vec![(2, None)]),
+            (Variant::IncomingWinsTies, one, two, vec![(2, None)]),
+            (Variant::IncomingWinsTies, two, one, vec![(1, None)]),
+        ] {
+            let (base, view) = run(variant, &[first, second]);
+            assert_eq!(base.resolve().unwrap().v, Some(2), "{}", variant.name());
+            assert_eq!(
+                visible(variant, &view),
+                want,
+                "{} {first} then {second}",
+                variant.name()
+            );
         }
     }
 

@@ -13,7 +13,7 @@
 //!
 //! [`ViewRules`] picks between the current rules (expired liveness at V's old timestamp, strict
 //! liveness, cassandra-semantics §4.2/§4.4) and Cassandra 3.0's (shadowable deletion at the row's max timestamp,
-//! cassandra-semantics §9), plus the broken switches the model's variants A1/A2/A3 take away.
+//! cassandra-semantics §9), plus the broken switches the model's variants A1/A2/A3/A9 take away.
 //!
 //! Used without CQL, as a base replica would: read, generate, apply the view mutations
 //! (possibly on another node), then apply the base update.
@@ -78,6 +78,11 @@ pub struct ViewRules {
     /// Reads of views with a V column need a live marker (cassandra-semantics §1). Off is the A3 anomaly under the
     /// current rules, and 3.0's behaviour.
     pub strict_liveness: bool,
+    /// The A9 anomaly: the generator's merged row lets the update's cell win a tie on equal
+    /// timestamps, where storage (`Cell::reconcile`) gives it to the tombstone or the greater
+    /// value. Absent from older configurations, where it was always off.
+    #[serde(default)]
+    pub incoming_wins_ties: bool,
 }
 
 impl ViewRules {
@@ -87,6 +92,7 @@ impl ViewRules {
             deletion: DeletionStyle::ExpiredLiveness,
             single_deletion_slot: false,
             strict_liveness: true,
+            incoming_wins_ties: false,
         }
     }
 
@@ -96,6 +102,7 @@ impl ViewRules {
             deletion: DeletionStyle::Shadowable,
             single_deletion_slot: false,
             strict_liveness: false,
+            incoming_wins_ties: false,
         }
     }
 }
@@ -182,17 +189,7 @@ pub fn generate(
     let pairs: Vec<Pair> = touched
         .into_iter()
         .map(|c| {
-            let mut before = existing.rows.get(c).cloned().unwrap_or_default();
-            before.deletion = max_deletion(before.deletion, existing.covering(c));
-            before.purge(None);
-            // Merging the purged existing row is the same as merging and then purging: the
-            // merged deletion is at least the existing one.
-            let mut merged = before.clone();
-            if let Some(u) = update.rows.get(c) {
-                merged.merge(u, false);
-            }
-            merged.deletion = max_deletion(merged.deletion, update.covering(c));
-            merged.purge(None);
+            let (before, merged) = before_and_after(rules, existing, update, c);
             Pair {
                 clustering: c,
                 existing: before,
@@ -222,6 +219,50 @@ pub fn generate(
     out.into_iter()
         .map(|((view, key), update)| ViewMutation { view, key, update })
         .collect()
+}
+
+/// The base row at `clustering` before and after `update`, as the generator decides on them:
+/// every covering deletion folded into the row deletion and covered data dropped (cassandra-semantics §2).
+/// `existing` comes from [`read_before_write`].
+pub fn before_and_after(
+    rules: &ViewRules,
+    existing: &Partition,
+    update: &Partition,
+    clustering: &ClusteringKey,
+) -> (Row, Row) {
+    let mut before = existing.rows.get(clustering).cloned().unwrap_or_default();
+    before.deletion = max_deletion(before.deletion, existing.covering(clustering));
+    before.purge(None);
+    // Merging the purged existing row is the same as merging and then purging: the merged
+    // deletion is at least the existing one.
+    let mut merged = before.clone();
+    if let Some(u) = update.rows.get(clustering) {
+        merged.merge(u, false);
+        if rules.incoming_wins_ties {
+            take_tied_cells(&mut merged, u);
+        }
+    }
+    merged.deletion = max_deletion(merged.deletion, update.covering(clustering));
+    merged.purge(None);
+    (before, merged)
+}
+
+/// A9: every cell of `update` whose timestamp equals the one `merged` kept replaces it, as if
+/// the later arrival won the tie.
+fn take_tied_cells(merged: &mut Row, update: &Row) {
+    for (name, theirs) in &update.columns {
+        match (merged.columns.get_mut(name), theirs) {
+            (Some(ColumnData::Simple(mine)), ColumnData::Simple(t)) if mine.ts == t.ts => *mine = t.clone(),
+            (Some(ColumnData::Complex(mine)), ColumnData::Complex(t)) => {
+                for (path, cell) in &t.cells {
+                    if let Some(m) = mine.cells.get_mut(path).filter(|m| m.ts == cell.ts) {
+                        *m = cell.clone();
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The view updates that build a view over one stored base partition (cassandra-semantics §5, §11
@@ -852,6 +893,28 @@ mod tests {
         strict.write(&[0], insert(no_ck(), 1, &[("b", 1), ("c", 1)]));
         strict.write(&[0], update(no_ck(), 2, &[("b", 2)]));
         assert_eq!(strict.read_view("mv").len(), 1);
+    }
+
+    /// A9: b=2@1, then b=1@1. Storage keeps b=2 (the greater value wins the tie); the view
+    /// follows it unless the generator lets the incoming b=1 win, which moves the entry to 1
+    /// and kills the entry of 2 with an expired marker at 1.
+    #[test]
+    fn a9_an_incoming_write_that_wins_a_tie_moves_the_entry_away_from_the_base() {
+        for (incoming_wins_ties, want) in [(false, 2), (true, 1)] {
+            let mut n = abc(ViewRules {
+                incoming_wins_ties,
+                ..ViewRules::current()
+            });
+            n.write(&[0], insert(no_ck(), 1, &[("b", 2), ("c", 2)]));
+            n.write(&[0], insert(no_ck(), 1, &[("b", 1), ("c", 1)]));
+            let base = &n.base_data[&PartitionKey::new(ints(&[0]))].rows[&no_ck()];
+            assert_eq!(base.cell("b").and_then(|c| c.value(1000)), Some(&Value::Int(2)));
+            assert_eq!(
+                n.read_view("mv"),
+                vec![(ints(&[0]), ints(&[want]), cells(&[("c", want)]))],
+                "incoming_wins_ties = {incoming_wins_ties}"
+            );
+        }
     }
 
     #[test]

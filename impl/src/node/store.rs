@@ -39,6 +39,7 @@ pub fn view_rules(design: &Design) -> ViewRules {
         },
         single_deletion_slot: design.single_slot,
         strict_liveness: design.strict_liveness,
+        incoming_wins_ties: !design.ties_as_storage,
     }
 }
 
@@ -273,9 +274,11 @@ impl Store {
             ..*rules
         };
         let generated = view::generate(t, &[mv], &wire_rules, &key, &existing, &update, NOW_SEC);
-        let merged = self.read_base(stmt.k).merge(&stmt.as_row());
-        let new_v = merged.live_v();
-        let whole_w = merged.w.filter(|c| merged.deletion.is_none_or(|d| c.ts > d));
+        // The row the generator decided on, which is not the stored one when it breaks a tie
+        // differently from storage (A9). It is purged, so its `w` is what the deletion leaves.
+        let (_, merged) = view::before_and_after(&wire_rules, &existing, &update, &base_clustering());
+        let new_v = from_engine_cell(&merged, "v").and_then(|c| c.value);
+        let whole_w = from_engine_cell(&merged, "w");
         let mut out: Vec<ViewMutation> = Vec::with_capacity(2);
         for m in generated {
             let Some(v) = m.key.values.first().and_then(small) else {
@@ -470,6 +473,37 @@ mod tests {
             visible(loose, &run(loose, &stmts)),
             vec![(1, 0, Some(2)), (2, 0, Some(2))]
         );
+    }
+
+    /// A9: `v=2 @1`, then `v=1 @1` with `w`. The base keeps `v=2`; letting the incoming
+    /// write win the tie sends the entry of 1 first, carrying the `w` the generator decided
+    /// on, and kills the entry of 2.
+    #[test]
+    fn a_tie_won_by_the_incoming_write_moves_the_entry_away_from_the_base() {
+        let stmts = [
+            Statement::insert(0, Some(2), None, 1),
+            Statement::update(0, Assign::Set(1), Assign::Set(5), 1),
+        ];
+        let arrival = ViewRules {
+            incoming_wins_ties: true,
+            ..ViewRules::current()
+        };
+        let s = run(ViewRules::current(), &stmts);
+        assert_eq!(s.read_base(0).live_v(), Some(2));
+        assert_eq!(visible(ViewRules::current(), &s), vec![(2, 0, Some(5))]);
+        let s = run(arrival, &stmts);
+        assert_eq!(s.read_base(0).live_v(), Some(2));
+        assert_eq!(visible(arrival, &s), vec![(1, 0, Some(5))]);
+        let mut first = Store::new();
+        first.apply_base(&stmts[0]);
+        let ms = first.view_updates(&arrival, &stmts[1]);
+        assert_eq!(
+            ms.iter().map(|m| m.key.v).collect::<Vec<_>>(),
+            vec![1, 2],
+            "the new entry first"
+        );
+        assert_eq!(ms[0].row.w, Some(Cell { ts: 1, value: Some(5) }));
+        assert_eq!(ms[1].row.marker, Some(Liveness { ts: 1, expired: true }));
     }
 
     #[test]

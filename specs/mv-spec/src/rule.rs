@@ -439,6 +439,7 @@ mod tests {
             deletion: crate::variant::DeletionStyle::ExpiredLiveness,
             single_slot: false,
             strict_liveness: true,
+            ties_as_storage: true,
             partition_lock: false,
             local_batchlog: false,
             coordinator_batchlog: false,

@@ -63,6 +63,12 @@ pub struct Design {
     pub single_slot: bool,
     /// Reads of the view use strict liveness.
     pub strict_liveness: bool,
+    /// View-update generation (B4) decides the new base row by storage's own tie-break on
+    /// equal timestamps (a tombstone, then the greater value). Without it the incoming write
+    /// wins a tie, so the view follows the order in which writes arrived while the base
+    /// table does not, and base replicas that saw two writes in different orders send
+    /// different view updates (A9).
+    pub ties_as_storage: bool,
     /// The base replica holds the partition lock across read-before-write and apply (A8).
     pub partition_lock: bool,
     /// Remote view updates go through the local batchlog (A11).
@@ -185,6 +191,8 @@ pub enum Variant {
     NoReplayRegeneration,
     /// 4.0 that cleans up a mixed write's batchlog entry once its local mutation is applied (A13).
     EarlyBatchlogCleanup,
+    /// 4.0 whose view-update generator lets the incoming write win a timestamp tie (A9).
+    IncomingWinsTies,
     /// 4.0 whose view repair deletes ghosts at the repair's current time (trap 1).
     PruneAtNow,
     /// 4.0 whose view repair writes missing rows at the repair's current time (trap 2).
@@ -219,6 +227,7 @@ const V30: Design = Design {
     deletion: DeletionStyle::Shadowable,
     single_slot: false,
     strict_liveness: false,
+    ties_as_storage: true,
     partition_lock: true,
     local_batchlog: true,
     coordinator_batchlog: false,
@@ -583,6 +592,32 @@ const TABLE: &[Row] = &[
         sync_steps: None,
     },
     Row {
+        variant: Variant::IncomingWinsTies,
+        name: "incoming-wins-ties",
+        description: "A9: cassandra-4.0 whose view-update generator lets the incoming write win a timestamp tie that storage gives to the greater value",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            ties_as_storage: false,
+            ..V40
+        },
+        // Two base replicas of one partition, each receiving the two writes of `tie` in its
+        // own order. The one that receives `v=2 @1`, then `v=1 @1`, keeps `v=2` in its base
+        // table but moves its view row to 1: the expired marker it writes for `(2,k)` at 1
+        // beats the other replica's live marker at 1, so the view loses the row the base
+        // has, and the replicas' views differ.
+        defaults: Defaults {
+            workload: Workload::Tie,
+            ..TWO_REPLICAS
+        },
+        // The view row under `v=1` is no orphan by P-no-orphan's definition: its base row
+        // exists, under another `v`.
+        anomaly_property: Some("P-no-missing"),
+        violated: &["P-converge", "P-replica-converge", "P-no-missing", "P-durable"],
+        // RF 2 on 2 nodes pairs every view write with its own node, and there is no crash.
+        not_found: ALL_WITNESSES,
+        sync_steps: None,
+    },
+    Row {
         variant: Variant::PruneAtNow,
         name: "prune-at-now",
         description: "trap 1: cassandra-4.0 whose view repair deletes an orphan or duplicate view row at the repair's current time",
@@ -813,6 +848,7 @@ mod tests {
             deletion,
             single_slot,
             strict_liveness,
+            ties_as_storage,
             partition_lock,
             local_batchlog,
             coordinator_batchlog,
@@ -826,6 +862,7 @@ mod tests {
             ("deletion", deletion == b.deletion),
             ("single_slot", single_slot == b.single_slot),
             ("strict_liveness", strict_liveness == b.strict_liveness),
+            ("ties_as_storage", ties_as_storage == b.ties_as_storage),
             ("partition_lock", partition_lock == b.partition_lock),
             ("local_batchlog", local_batchlog == b.local_batchlog),
             ("coordinator_batchlog", coordinator_batchlog == b.coordinator_batchlog),

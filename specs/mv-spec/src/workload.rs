@@ -56,11 +56,16 @@ pub enum Workload {
     /// UPDATE of the view key, an UPDATE of the view key to null and a DELETE, with two
     /// concurrent writes at the same timestamp (the tie goes to the tombstone).
     Mixed,
+    /// A9: two clients on two coordinators insert the same base row at the same timestamp
+    /// with different view keys. Storage keeps the greater value, whatever order the two
+    /// writes arrive in; a view-update generator that lets the later arrival win a tie
+    /// follows the order instead.
+    Tie,
 }
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 10] = [
         "concurrent",
         "switch-back",
         "delete-reinsert",
@@ -70,6 +75,7 @@ impl Workload {
         "move-existing",
         "move-back",
         "mixed",
+        "tie",
     ];
 
     /// The workload's name.
@@ -84,6 +90,7 @@ impl Workload {
             Workload::MoveExisting => "move-existing",
             Workload::MoveBack => "move-back",
             Workload::Mixed => "mixed",
+            Workload::Tie => "tie",
         }
     }
 
@@ -99,6 +106,7 @@ impl Workload {
             "move-existing" => Workload::MoveExisting,
             "move-back" => Workload::MoveBack,
             "mixed" => Workload::Mixed,
+            "tie" => Workload::Tie,
             _ => return None,
         })
     }
@@ -120,6 +128,12 @@ impl Workload {
                     vec![Statement::update(0, Null, Set(2), 2), Statement::delete(0, 3)],
                 ),
             ],
+            // On the default ring (RF 1 on 2 nodes) the base replica n0 receives `v=1` from
+            // itself and `v=2` over the network, in either order.
+            Workload::Tie => vec![
+                (NodeId(0), vec![Statement::insert(0, Some(1), None, 1)]),
+                (NodeId(1), vec![Statement::insert(0, Some(2), None, 1)]),
+            ],
             // One client, on n1: on the default ring (RF 1 on 2 nodes, base row k=0 on n0)
             // its coordinator is not the base replica, so the base write crosses the network,
             // a crash of n0 can lose it, and the coordinator's hint (W10-W12) brings it back.
@@ -132,7 +146,7 @@ impl Workload {
     fn story(&self) -> Vec<Statement> {
         use Assign::*;
         match self {
-            Workload::Concurrent { .. } | Workload::Mixed => vec![],
+            Workload::Concurrent { .. } | Workload::Mixed | Workload::Tie => vec![],
             Workload::Switch => vec![
                 Statement::insert(0, Some(1), Some(1), 1),
                 Statement::update(0, Set(2), Keep, 2),

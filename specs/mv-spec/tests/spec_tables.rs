@@ -159,6 +159,7 @@ fn design_cells(d: Design) -> Vec<String> {
         deletion_cell(d.deletion).to_string(),
         if d.single_slot { "1" } else { "2" }.to_string(),
         yes_no(d.strict_liveness).to_string(),
+        if d.ties_as_storage { "storage" } else { "arrival" }.to_string(),
         yes_no(d.partition_lock).to_string(),
         yes_no(d.local_batchlog).to_string(),
         yes_no(d.coordinator_batchlog).to_string(),
@@ -204,7 +205,7 @@ fn design_choices_table_matches_the_variant_table() {
     for row in &table[1..] {
         let v = Variant::from_name(&name(&row[0])).expect("checked above");
         let differs: Vec<bool> = match v.baseline() {
-            None => vec![false; 10],
+            None => vec![false; design_cells(v.design()).len()],
             Some(b) => design_cells(v.design())
                 .iter()
                 .zip(design_cells(b.design()))
