@@ -73,17 +73,23 @@ pub fn plan(rules: &Rules, ring: &Ring, k: Key, b0: &BaseRow, views: &[(NodeId, 
         }
     }
     let mut b = reinstate.iter().fold(*b0, |b, s| b.merge(&s.as_row()));
-    // R8's second evidence (4.0 only): an expired marker at `d`. 4.0 writes one on `(x, k)`
-    // only when a base replica replaces `v = x @d` by a newer `v`, so every `v` at or below
-    // `d` is history, and a base whose `v` is no newer lost the replacing write. No write at
-    // a built row's timestamp could ever make `(x, k)` live again, and a late hint of an
-    // older `v` would bring back a row the view can no longer show. The base gives up `v` at
-    // `d` instead: a cell tombstone there loses to every later write.
+    // R8's second evidence (4.0 only): an expired marker on `(x, k)` at `d`. 4.0 writes one
+    // only when a base replica replaces `v = x @d`, by a write above `d` or, in a tie at `d`,
+    // by a greater value. A base `v` below `d`, or no greater than `x` at `d`, is therefore
+    // history, and the base lost the replacing write: no row built from that `v` could ever
+    // be live again (the expired marker wins the tie at `d`), and a late hint of an older `v`
+    // would land in the same spot. The base gives `v` up at `d` instead: a cell tombstone
+    // there loses to every later write. (It also beats a greater value written at exactly
+    // `d` that arrives later: `specs/protocol.md`, "Equal timestamps".)
     if rules.deletion == DeletionStyle::ExpiredLiveness && rules.repair != RepairStyle::WithoutLock {
+        let history = |d: Ts, x: mv_spec::Val| {
+            b.v.is_none_or(|c| c.ts < d || (c.ts == d && c.value.is_none_or(|y| y <= x)))
+        };
         let gone = views
             .iter()
-            .filter_map(|(_, _, row)| row.marker.filter(|m| m.expired))
-            .map(|m| m.ts)
+            .filter_map(|(_, key, row)| row.marker.filter(|m| m.expired).map(|m| (m.ts, key.v)))
+            .filter(|&(d, x)| history(d, x))
+            .map(|(d, _)| d)
             .max();
         if let Some(d) = gone {
             let tomb = Cell { ts: d, value: None };

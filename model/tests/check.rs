@@ -371,6 +371,14 @@ fn view_repair_after_a_data_loss_at_one() {
         c.discoveries.contains_key("P-durable"),
         "the data loss lost an acknowledged write"
     );
+    // A tie at one timestamp (workload `tie`) leaves an expired marker at the base's own `v`
+    // timestamp without any loss: R8 must tell the tie's winner from history.
+    let mut tie = cfg(Variant::Cassandra40, 1);
+    tie.workload = mv_model::Workload::Tie;
+    let (_, c) = check(tie);
+    for p in ["P-repair", "P-no-resurrect", "P-no-clobber", "P-converge"] {
+        assert!(!c.discoveries.contains_key(p), "{p} violated on `tie`");
+    }
     let (_, c) = check(cfg(Variant::Cassandra40, 0));
     assert!(c.discoveries.contains_key("P-no-orphan"));
     let (_, c) = check(cfg(Variant::Cassandra30, 1));

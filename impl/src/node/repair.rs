@@ -16,7 +16,8 @@ use super::store::{self, DeletionStyle, Store};
 use super::Switches;
 use mv_spec::variant::{RepairStyle, REPAIR_NOW};
 use mv_spec::{
-    Assign, BaseRow, Cell, Key, Liveness, NodeId, ReadRules, Ring, Statement, ViewKey, ViewMutation, ViewRow, WriteId,
+    Assign, BaseRow, Cell, Key, Liveness, NodeId, ReadRules, Ring, Statement, Ts, Val, ViewKey, ViewMutation, ViewRow,
+    WriteId,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -131,9 +132,10 @@ pub fn plan(
 /// * a `w` cell newer than the base's, outside the view row's own regular deletion (which is
 ///   the base's row deletion, copied): view rows get `w` only from the base. Dead rows count,
 ///   because 4.0's expired marker leaves the cells, and a later move back shows them again;
-/// * in 4.0, an expired marker at `d` with the base's `v` no newer than `d`: 4.0 writes one
-///   only when a base replica replaces a `v` written at `d`, so the base lost the replacing
-///   write. Its `v` is history; left in place, no view row could show it (the expired marker
+/// * in 4.0, an expired marker on `(x, k)` at `d` while the base's `v` is older than `d`, or
+///   at `d` and not greater than `x`: 4.0 writes one only when a base replica replaces
+///   `v = x @d`, by a write above `d` or by a greater value at `d`, so the base lost the
+///   replacing write. Its `v` is history; left in place, no view row could show it (the expired marker
 ///   wins every tie at `d`), and a late hint of an older `v` would be in the same spot. The
 ///   base gets a `v` tombstone at `d`, which every later write still beats.
 fn reinstated(rules: &store::ViewRules, k: Key, b0: &BaseRow, rows: &[(&ViewKey, &ViewRow)]) -> BTreeSet<Statement> {
@@ -167,14 +169,19 @@ fn reinstated(rules: &store::ViewRules, k: Key, b0: &BaseRow, rows: &[(&ViewKey,
         }
     }
     if rules.deletion == DeletionStyle::ExpiredLiveness {
+        let b = out.iter().fold(*b0, |b, s| b.merge(&s.as_row()));
+        // The replacing write was above `d`, or at `d` with a value greater than the one it
+        // replaced: a base `v` that could be that replacement is not history.
+        let could_be_the_replacement = |d: Ts, replaced: Val| {
+            b.v.is_some_and(|v| v.ts > d || (v.ts == d && v.value.is_some_and(|y| y > replaced)))
+        };
         let replaced_at = rows
             .iter()
-            .filter_map(|(_, row)| row.marker)
-            .filter(|m| m.expired)
-            .map(|m| m.ts)
+            .filter_map(|(key, row)| row.marker.filter(|m| m.expired).map(|m| (m.ts, key.v)))
+            .filter(|&(d, x)| !could_be_the_replacement(d, x))
+            .map(|(d, _)| d)
             .max();
         if let Some(d) = replaced_at {
-            let b = out.iter().fold(*b0, |b, s| b.merge(&s.as_row()));
             let tombstone = Cell { ts: d, value: None };
             if b.v
                 .is_none_or(|v| Cell::reconcile(v, tombstone) == tombstone && v != tombstone)
@@ -492,6 +499,27 @@ mod tests {
         };
         let p = run(Variant::Cassandra40, newer, &[(N1, V1, replaced)]);
         assert!(p.reinstate.is_empty(), "{p:?}");
+        // A tie at `d`: a greater value replaced `(1, k)` at 2 and is the base's `v`, so the
+        // expired marker says nothing was lost; a smaller one at 2 lost to the replaced row
+        // and is history.
+        let tie_winner = BaseRow {
+            v: c(2, 2),
+            ..inserted()
+        };
+        let p = run(Variant::Cassandra40, tie_winner, &[(N1, V1, replaced)]);
+        assert!(p.reinstate.is_empty(), "{p:?}");
+        let tie_loser = BaseRow {
+            v: c(1, 2),
+            ..inserted()
+        };
+        let p = run(Variant::Cassandra40, tie_loser, &[(N1, V2, replaced)]);
+        assert_eq!(
+            p.reinstate,
+            vec![(
+                WriteId::view_repair(0, 0),
+                Statement::update(0, Assign::Null, Assign::Keep, 2)
+            )]
+        );
         let shadowed = ViewRow {
             shadowable: Some(2),
             ..ViewRow::default()
