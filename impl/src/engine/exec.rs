@@ -780,6 +780,23 @@ impl Engine {
         }
     }
 
+    /// A table or view, to change its storage without the write path: view repair writes
+    /// a view's rows directly (R9 of `specs/protocol.md`, "View repair"), as a view replica
+    /// applies a view mutation.
+    pub(super) fn table_mut(&mut self, keyspace: &str, name: &str) -> Option<&mut Table> {
+        self.keyspaces.get_mut(keyspace)?.tables.get_mut(name)
+    }
+
+    /// The base partitions a running build of `view` has not reached yet: view checks leave
+    /// them to the build.
+    pub(super) fn build_pending(&self, keyspace: &str, view: &str) -> Vec<&PartitionKey> {
+        self.builds
+            .iter()
+            .filter(|b| b.keyspace == keyspace && b.view == view)
+            .flat_map(|b| b.pending.iter())
+            .collect()
+    }
+
     /// Runs every view build to completion.
     pub fn finish_view_builds(&mut self) {
         while !self.builds.is_empty() {

@@ -9,6 +9,8 @@
 //! * [`Engine`] (`exec.rs`, `write.rs`, `select.rs`): the CQL executor over those layers,
 //!   with schema validation in Cassandra's words (cassandra-semantics §10), view builds and their status tables
 //!   (cassandra-semantics §11).
+//! * [`view_check`]: verifying a view against its base and repairing it in place
+//!   ([`Engine::verify_view`], [`Engine::repair_view`]).
 
 mod convert;
 pub mod data;
@@ -19,6 +21,7 @@ pub mod schema;
 mod select;
 pub mod value;
 pub mod view;
+pub mod view_check;
 mod write;
 
 pub use data::{Cell, ClusteringKey, DeletionTime, Liveness, Partition, PartitionKey, Row, Ts};
@@ -27,6 +30,7 @@ pub use exec::{Engine, EngineConfig, Table, DEFAULT_KEYSPACE, DEFAULT_NOW_MICROS
 pub use schema::{ColumnDef, ColumnKind, TableSchema, ViewDef};
 pub use value::{DataType, Decimal, Value};
 pub use view::{DeletionStyle, ViewMutation, ViewRules};
+pub use view_check::{RepairWrite, ViewCheck, ViewFinding, ViewRepair};
 
 #[cfg(test)]
 mod tests;
