@@ -34,7 +34,7 @@ fn err(e: &mut Engine, src: &str) -> CqlError {
 }
 
 /// A SELECT's rows, values rendered as cqlsh does, null as "null".
-fn rows(e: &mut Engine, src: &str) -> Vec<Vec<String>> {
+pub(super) fn rows(e: &mut Engine, src: &str) -> Vec<Vec<String>> {
     let mut rs = e.execute_script(src);
     match rs.remove(0) {
         Ok(QueryResult::Rows(r)) => r

@@ -1097,7 +1097,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Decimal, EngineConfig, QueryResult};
+    use crate::engine::{Decimal, EngineConfig};
     use mv_spec::rng::SplitMix64;
 
     const KS: &str = "ks";
@@ -1123,18 +1123,7 @@ mod tests {
 
     /// A SELECT's rows, sorted: view partitions come in token order.
     fn rows(e: &mut Engine, src: &str) -> Vec<Vec<String>> {
-        let mut out: Vec<Vec<String>> = match e.execute_script(src).remove(0) {
-            Ok(QueryResult::Rows(r)) => r
-                .rows
-                .iter()
-                .map(|row| {
-                    row.iter()
-                        .map(|v| v.as_ref().map_or("null".to_string(), Value::to_cql))
-                        .collect()
-                })
-                .collect(),
-            other => panic!("{src:?} should return rows, got {other:?}"),
-        };
+        let mut out = crate::engine::tests::rows(e, src);
         out.sort();
         out
     }
