@@ -192,8 +192,8 @@ pub struct ModelArgs {
     /// Consistency level of every write.
     #[arg(long, value_enum)]
     pub cl: Option<ClArg>,
-    /// Workload: concurrent, switch, move-existing, move-back, mixed, tie, switch-back,
-    /// delete-reinsert, late-cell, late-cell-switch-back.
+    /// Workload: concurrent, switch, move-existing, move-back, mixed, tie, limit,
+    /// switch-back, delete-reinsert, late-cell, late-cell-switch-back.
     #[arg(long)]
     pub workload: Option<String>,
     /// Number of concurrent writes (clients) of the `concurrent` workload.

@@ -221,6 +221,11 @@ fn state_json(model: &MvModel, s: &State, step: Option<&Step>, index: usize) -> 
                     },
                 ])).collect::<Vec<_>>()},
                 "timers": {"#set": n.timers.iter().map(|t| t.to_string()).collect::<Vec<_>>()},
+                // What a replica answers, beside what it stores: A17 shows only here.
+                "limit_reads": {"#map": n.limit_reads.iter().flatten().map(|r| json!([
+                    r.v,
+                    r.k.map_or_else(none, |k| some(json!(k))),
+                ])).collect::<Vec<_>>()},
             })
         })
         .collect();

@@ -288,9 +288,9 @@ fn counterexamples_replay_with_the_switch_only() {
         }
     }
     // Four violated `always` properties for each of eight broken variants, three for
-    // no-base-hints, six for each broken view repair but upsert-at-now's four
-    // (specs/properties.md, "Expected verdicts").
-    assert_eq!(replayed, 35 + 6 + 4 + 6 + 6);
+    // no-base-hints, one (P-limit) for limit-counts-expired, six for each broken view repair
+    // but upsert-at-now's four (specs/properties.md, "Expected verdicts").
+    assert_eq!(replayed, 35 + 1 + 6 + 4 + 6 + 6);
 }
 
 /// A11 by a crash rather than by message loss: without the local batchlog, a view write in

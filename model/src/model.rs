@@ -30,8 +30,8 @@ use crate::variant::{Expected, Variant};
 use crate::workload::ClientScript;
 use crate::MvModelCfg;
 use mv_spec::obs::{
-    BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, History, NodeObservation, Observation, Outcome,
-    WriteRecord,
+    BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, History, LimitRead, NodeObservation,
+    Observation, Outcome, WriteRecord,
 };
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::rule::{Rule, RuleSet};
@@ -576,6 +576,17 @@ impl MvModel {
                 t.sort();
                 t
             },
+            limit_reads: Some(
+                LimitRead::partitions(&d.view)
+                    .into_iter()
+                    .map(|v| LimitRead {
+                        v,
+                        k: crate::storage::limit_read(&self.cfg.variant.design(), &d.view, v, 1)
+                            .first()
+                            .copied(),
+                    })
+                    .collect(),
+            ),
         }
     }
 

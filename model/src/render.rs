@@ -463,6 +463,11 @@ fn node_lines(out: &mut Lines, who: &str, o: &NodeObservation, style: Style) {
         };
         out.insert(format!("{who} view {vk}"), format!("{r} [{seen}]"));
     }
+    for r in o.limit_reads.iter().flatten() {
+        let got =
+            r.k.map_or("no row".to_string(), |k| mv_spec::ViewKey { v: r.v, k }.to_string());
+        out.insert(format!("{who} read v={} LIMIT 1", r.v), got);
+    }
     for e in &o.commitlog {
         let lock = if style.partition_lock {
             format!("lock k={}, ", e.stmt.k)

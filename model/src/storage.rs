@@ -4,7 +4,8 @@
 //! the implementation writes its own. Rule ids are those of `specs/protocol.md`.
 
 use crate::variant::{DeletionStyle, Rules};
-use mv_spec::{BaseRow, Cell, Liveness, Statement, Ts, ViewKey, ViewMutation, ViewRow};
+use mv_spec::{BaseRow, Cell, Key, Liveness, ReadRules, Statement, Ts, Val, ViewKey, ViewMutation, ViewRow};
+use std::collections::BTreeMap;
 
 /// A base row's `v` cell as a read-before-write sees it: present, not a tombstone, and not
 /// covered by the row deletion.
@@ -166,11 +167,40 @@ pub fn apply_view(rules: &Rules, stored: &ViewRow, m: &ViewRow) -> ViewRow {
     row
 }
 
+/// A `SELECT k FROM mv WHERE v = x LIMIT n` served by one node from its own view table:
+/// the partition's rows in clustering order (`k`), each counted against the limit if it has
+/// live data, and returned if it is live under the variant's read rule. With
+/// `limit_counts_strictly` the two agree; without it (A17) a row with an expired marker and a
+/// live cell counts, since it has live data once strict liveness is set aside, but is not
+/// returned, so it uses up a place in the limit.
+pub fn limit_read(rules: &Rules, view: &BTreeMap<ViewKey, ViewRow>, v: Val, limit: usize) -> Vec<Key> {
+    let returned = ReadRules {
+        strict_liveness: rules.strict_liveness,
+    };
+    let counted = ReadRules {
+        strict_liveness: rules.strict_liveness && rules.limit_counts_strictly,
+    };
+    let mut out = Vec::new();
+    let mut used = 0;
+    for (vk, row) in view.range(ViewKey { v, k: Key::MIN }..=ViewKey { v, k: Key::MAX }) {
+        if used == limit {
+            break;
+        }
+        if row.resolve_cell(counted).is_some() {
+            used += 1;
+        }
+        if row.resolve_cell(returned).is_some() {
+            out.push(vk.k);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::variant::Variant;
-    use mv_spec::{Assign, ReadRules};
+    use mv_spec::Assign;
 
     fn run(variant: Variant, stmts: &[Statement]) -> (BaseRow, std::collections::BTreeMap<ViewKey, ViewRow>) {
         let rules = variant.design();
@@ -193,6 +223,48 @@ mod tests {
         view.iter()
             .filter_map(|(k, r)| r.resolve(rules).map(|w| (k.v, w)))
             .collect()
+    }
+
+    /// A17's partition: `k=0` and `k=1` inserted under `v=1 w=1 @1`, then `k=0` moved to 2.
+    fn limit_partition(variant: Variant) -> BTreeMap<ViewKey, ViewRow> {
+        let (_, mut view) = run(
+            variant,
+            &[
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::update(0, Assign::Set(2), Assign::Keep, 2),
+            ],
+        );
+        let (_, other) = run(variant, &[Statement::insert(1, Some(1), Some(1), 1)]);
+        view.extend(other);
+        view
+    }
+
+    /// A17: 4.0 leaves `(1,0)` with an expired marker and `w=1`; LIMIT 1 skips it and
+    /// returns `(1,1)`, unless the limit counts it, and then returns nothing. 3.0's
+    /// shadowable deletion leaves no live cell, and a read without strict liveness returns
+    /// `(1,0)` itself. Partition 2 and a larger limit are unaffected.
+    #[test]
+    fn limit_one_skips_the_moved_row_unless_it_counts() {
+        for (variant, want) in [
+            (Variant::Cassandra40, vec![1]),
+            (Variant::Cassandra30, vec![1]),
+            (Variant::NonStrictLiveness, vec![0]),
+            (Variant::LimitCountsExpired, vec![]),
+        ] {
+            let rules = variant.design();
+            let view = limit_partition(variant);
+            assert_eq!(limit_read(&rules, &view, 1, 1), want, "{}", variant.name());
+            assert_eq!(limit_read(&rules, &view, 2, 1), vec![0], "{}", variant.name());
+            assert_eq!(limit_read(&rules, &view, 3, 1), Vec::<Key>::new(), "{}", variant.name());
+        }
+        let broken = Variant::LimitCountsExpired.design();
+        assert_eq!(
+            limit_read(&broken, &limit_partition(Variant::LimitCountsExpired), 1, 2),
+            vec![1]
+        );
+        let dead = limit_partition(Variant::Cassandra40)[&ViewKey { v: 1, k: 0 }];
+        assert_eq!(dead.marker, Some(Liveness { ts: 1, expired: true }));
+        assert_eq!(dead.w, Some(Cell { ts: 1, value: Some(1) }));
     }
 
     /// A1: with an ordinary tombstone, w disappears from the view when v goes back to 1.

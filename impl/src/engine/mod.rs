@@ -28,6 +28,7 @@ pub use data::{Cell, ClusteringKey, DeletionTime, Liveness, Partition, Partition
 pub use error::{CqlError, ErrorKind, QueryResult, Rows};
 pub use exec::{Engine, EngineConfig, Table, DEFAULT_KEYSPACE, DEFAULT_NOW_MICROS, MAX_TTL, VIEW_WARNING};
 pub use schema::{ColumnDef, ColumnKind, TableSchema, ViewDef};
+pub use select::{read_rows, PartitionRead, ReadLiveness, RowLimits};
 pub use value::{DataType, Decimal, Value};
 pub use view::{DeletionStyle, ViewMutation, ViewRules};
 pub use view_check::{RepairWrite, ViewCheck, ViewFinding, ViewRepair};

@@ -93,42 +93,44 @@ impl Engine {
         let mut out: Vec<Vec<Option<Value>>> = Vec::new();
         let mut count: i64 = 0;
         let counting = sels.iter().any(|s| matches!(s, Sel::Count));
+        // Rows counted against LIMIT so far: the rows returned, plus (A17) those counted and dropped.
+        let mut used = 0usize;
+        let counts_expired = self.rules().limit_counts_expired;
         'parts: for (key, p) in partitions {
             let static_row = p.static_visible();
-            let mut in_partition = 0usize;
-            let mut any_row = false;
-            let rows: Box<dyn Iterator<Item = _>> = if reverse {
-                Box::new(p.rows.iter().rev())
-            } else {
-                Box::new(p.rows.iter())
+            let limits = RowLimits {
+                // DISTINCT needs one live row per partition; COUNT(*) ignores LIMIT.
+                rows: if s.distinct || counting {
+                    None
+                } else {
+                    limit.map(|n| n - used)
+                },
+                per_partition: if s.distinct { Some(1) } else { per_partition },
             };
-            for (ck, stored) in rows {
-                if !slices.iter().any(|sl| sl.contains(ck)) {
-                    continue;
-                }
-                let row = stored.visible(p.covering(ck));
-                if !row.has_live_data(now, strict) {
-                    continue;
-                }
-                if !r.filters.is_empty() {
-                    let wanted: Vec<Sel> = r.filters.iter().map(|(c, _)| Sel::Col(c.clone())).collect();
-                    let vals = project(table, &wanted, key, Some(ck), &row, &static_row, now);
-                    if !r.filters.iter().zip(&vals).all(|((_, f), v)| f.matches(v.as_ref())) {
-                        continue;
-                    }
-                }
-                any_row = true;
-                if s.distinct {
-                    break;
-                }
-                if per_partition.is_some_and(|n| in_partition >= n) {
-                    break;
-                }
-                in_partition += 1;
-                count += 1;
+            let read = read_rows(
+                p,
+                reverse,
+                now,
+                ReadLiveness { strict, counts_expired },
+                limits,
+                |ck, row| {
+                    slices.iter().any(|sl| sl.contains(ck))
+                        && (r.filters.is_empty() || {
+                            let wanted: Vec<Sel> = r.filters.iter().map(|(c, _)| Sel::Col(c.clone())).collect();
+                            let vals = project(table, &wanted, key, Some(ck), row, &static_row, now);
+                            r.filters.iter().zip(&vals).all(|((_, f), v)| f.matches(v.as_ref()))
+                        })
+                },
+            );
+            let any_row = !read.rows.is_empty();
+            if !s.distinct {
+                count += read.rows.len() as i64;
+                used += read.counted;
                 if !counting {
-                    out.push(project(table, &sels, key, Some(ck), &row, &static_row, now));
-                    if limit.is_some_and(|n| out.len() >= n) {
+                    for (ck, row) in &read.rows {
+                        out.push(project(table, &sels, key, Some(ck), row, &static_row, now));
+                    }
+                    if limit.is_some_and(|n| used >= n) {
                         break 'parts;
                     }
                 }
@@ -142,7 +144,8 @@ impl Engine {
                 count += 1;
                 if !counting {
                     out.push(project(table, &sels, key, None, &Row::default(), &static_row, now));
-                    if limit.is_some_and(|n| out.len() >= n) {
+                    used += 1;
+                    if limit.is_some_and(|n| used >= n) {
                         break 'parts;
                     }
                 }
@@ -163,6 +166,77 @@ impl Engine {
             rows: out,
         })
     }
+}
+
+/// How a read decides which rows it returns and which it counts against its limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadLiveness {
+    /// Rows need a live marker to be returned (a view with a V column, cassandra-semantics §1).
+    pub strict: bool,
+    /// A17: rows are counted as having live data without strict liveness, so a row with a
+    /// dead marker and a live cell counts though it is not returned.
+    pub counts_expired: bool,
+}
+
+/// The limits a read stops at, in counted rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RowLimits {
+    /// Rows left to the whole read (`LIMIT`, less what earlier partitions used).
+    pub rows: Option<usize>,
+    /// Rows per partition (`PER PARTITION LIMIT`).
+    pub per_partition: Option<usize>,
+}
+
+/// What [`read_rows`] found in one partition.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PartitionRead<'p> {
+    /// The rows returned, visible (covering deletions applied), in read order.
+    pub rows: Vec<(&'p ClusteringKey, Row)>,
+    /// How many rows the limits counted: the rows returned, plus those counted and dropped.
+    pub counted: usize,
+}
+
+/// The read loop over one partition, the one SELECT runs and a node's own view reads call:
+/// its rows in clustering order (reversed if asked), each made visible, kept if `wanted`
+/// (slices, filters), counted against `limits` if it has live data under `liveness`'s
+/// counting rule, returned if live under its strict rule; it stops once a limit is used up.
+pub fn read_rows<'p>(
+    p: &'p Partition,
+    reverse: bool,
+    now: i64,
+    liveness: ReadLiveness,
+    limits: RowLimits,
+    mut wanted: impl FnMut(&ClusteringKey, &Row) -> bool,
+) -> PartitionRead<'p> {
+    let mut read = PartitionRead::default();
+    let full = |n: usize| limits.rows.is_some_and(|l| n >= l) || limits.per_partition.is_some_and(|l| n >= l);
+    if full(0) {
+        return read;
+    }
+    let rows: Box<dyn Iterator<Item = (&ClusteringKey, &Row)>> = if reverse {
+        Box::new(p.rows.iter().rev())
+    } else {
+        Box::new(p.rows.iter())
+    };
+    for (ck, stored) in rows {
+        let row = stored.visible(p.covering(ck));
+        if !wanted(ck, &row) {
+            continue;
+        }
+        let returned = row.has_live_data(now, liveness.strict);
+        let counted = returned || (liveness.counts_expired && row.has_live_data(now, false));
+        if !counted {
+            continue;
+        }
+        read.counted += 1;
+        if returned {
+            read.rows.push((ck, row.into_owned()));
+        }
+        if full(read.counted) {
+            break;
+        }
+    }
+    read
 }
 
 fn selection(schema: &TableSchema, sel: &ast::Selection) -> Result<(Vec<Sel>, Vec<String>), CqlError> {

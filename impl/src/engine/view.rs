@@ -83,6 +83,12 @@ pub struct ViewRules {
     /// value. Absent from older configurations, where it was always off.
     #[serde(default)]
     pub incoming_wins_ties: bool,
+    /// The A17 anomaly (before CASSANDRA-13883): a read's row limit counts every row with live
+    /// data as if liveness were not strict, so a view row with a dead marker and a live cell
+    /// takes a place in the limit that the read, which drops it, never fills. Absent from
+    /// older configurations, where it was always off.
+    #[serde(default)]
+    pub limit_counts_expired: bool,
 }
 
 impl ViewRules {
@@ -93,6 +99,7 @@ impl ViewRules {
             single_deletion_slot: false,
             strict_liveness: true,
             incoming_wins_ties: false,
+            limit_counts_expired: false,
         }
     }
 
@@ -103,6 +110,7 @@ impl ViewRules {
             single_deletion_slot: false,
             strict_liveness: false,
             incoming_wins_ties: false,
+            limit_counts_expired: false,
         }
     }
 }

@@ -27,7 +27,7 @@
 pub mod repair;
 pub mod store;
 
-use mv_spec::obs::{BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, NodeObservation};
+use mv_spec::obs::{BaseHint, BatchlogEntry, CommitLogEntry, CoordBatchlogEntry, Hint, LimitRead, NodeObservation};
 use mv_spec::rule::{Rule, RuleSet};
 pub use mv_spec::variant::{Design, RepairStyle, Variant};
 use mv_spec::{
@@ -495,6 +495,15 @@ impl Node {
                 .collect(),
             // The host keeps the timers (the node only asks for them): it fills these in.
             timers: Vec::new(),
+            limit_reads: Some(
+                LimitRead::partitions(self.disk.store.view_rows())
+                    .into_iter()
+                    .map(|v| LimitRead {
+                        v,
+                        k: self.disk.store.limit_read(&self.sw.view, v, 1).first().copied(),
+                    })
+                    .collect(),
+            ),
         }
     }
 
@@ -1367,6 +1376,7 @@ mod tests {
             node.observe(),
             NodeObservation {
                 up: true,
+                limit_reads: Some(vec![]),
                 ..Default::default()
             }
         );

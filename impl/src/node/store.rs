@@ -18,6 +18,7 @@
 //! stores a row (V1), so mutations are generated with both slots.
 
 use crate::engine::ViewDef;
+use crate::engine::{read_rows, ReadLiveness, RowLimits};
 use crate::engine::{
     view, Cell as ECell, ClusteringKey, ColumnDef, ColumnKind, DataType, DeletionTime, Liveness as ELiveness,
     Partition, PartitionKey, Row, TableSchema, Value,
@@ -40,6 +41,7 @@ pub fn view_rules(design: &Design) -> ViewRules {
         single_deletion_slot: design.single_slot,
         strict_liveness: design.strict_liveness,
         incoming_wins_ties: !design.ties_as_storage,
+        limit_counts_expired: !design.limit_counts_strictly,
     }
 }
 
@@ -367,6 +369,28 @@ impl Store {
     pub fn view_rows(&self) -> &BTreeMap<ViewKey, ViewRow> {
         &self.view_rows
     }
+
+    /// `SELECT k FROM mv WHERE v = x LIMIT n` served from this node's own partition `v`, by
+    /// the engine's read loop (the one its SELECT runs) under `rules`: the keys returned,
+    /// ascending.
+    pub fn limit_read(&self, rules: &ViewRules, v: Val, limit: usize) -> Vec<Key> {
+        let Some(p) = self.view.get(&v) else {
+            return Vec::new();
+        };
+        let liveness = ReadLiveness {
+            strict: schemas().1.strict_liveness(rules.strict_liveness),
+            counts_expired: rules.limit_counts_expired,
+        };
+        let limits = RowLimits {
+            rows: Some(limit),
+            per_partition: None,
+        };
+        read_rows(p, false, NOW_SEC, liveness, limits, |_, _| true)
+            .rows
+            .iter()
+            .filter_map(|(ck, _)| ck.values().first().and_then(small))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -504,6 +528,55 @@ mod tests {
         );
         assert_eq!(ms[0].row.w, Some(Cell { ts: 1, value: Some(5) }));
         assert_eq!(ms[1].row.marker, Some(Liveness { ts: 1, expired: true }));
+    }
+
+    /// A17: `k=0` and `k=1` under `v=1 w=1 @1`, then `k=0` moved to 2. The engine's read
+    /// loop skips `(1,0)` (expired marker, live `w`) and returns `(1,1)`, unless the limit
+    /// counts it; 3.0's rows and a non-strict read are not affected by the switch.
+    #[test]
+    fn limit_one_skips_the_moved_row_unless_it_counts() {
+        let stmts = [
+            Statement::insert(0, Some(1), Some(1), 1),
+            Statement::insert(1, Some(1), Some(1), 1),
+            Statement::update(0, Assign::Set(2), Assign::Keep, 2),
+        ];
+        let counting = |rules: ViewRules| ViewRules {
+            limit_counts_expired: true,
+            ..rules
+        };
+        for (rules, want) in [
+            (ViewRules::current(), vec![1]),
+            (counting(ViewRules::current()), vec![]),
+            (ViewRules::cassandra_30(), vec![1]),
+            (counting(ViewRules::cassandra_30()), vec![1]),
+            (
+                ViewRules {
+                    strict_liveness: false,
+                    ..ViewRules::current()
+                },
+                vec![0],
+            ),
+        ] {
+            let s = run(rules, &stmts);
+            assert_eq!(s.limit_read(&rules, 1, 1), want, "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 2, 1), vec![0], "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 3, 1), Vec::<Key>::new(), "{rules:?}");
+        }
+        let broken = counting(ViewRules::current());
+        let s = run(broken, &stmts);
+        assert_eq!(
+            s.limit_read(&broken, 1, 2),
+            vec![1],
+            "a second place reaches the live row"
+        );
+        assert_eq!(
+            s.view_rows()[&ViewKey { v: 1, k: 0 }],
+            ViewRow {
+                marker: Some(Liveness { ts: 1, expired: true }),
+                w: Some(Cell { ts: 1, value: Some(1) }),
+                ..ViewRow::default()
+            }
+        );
     }
 
     #[test]

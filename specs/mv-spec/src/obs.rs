@@ -3,7 +3,9 @@
 //! Properties are predicates over an [`Observation`], never over either side's internals, so
 //! that one definition of "correct" judges both.
 
-use crate::{BaseRow, BatchId, Cl, Key, NodeId, ReadRules, Ring, Statement, ViewKey, ViewMutation, ViewRow, WriteId};
+use crate::{
+    BaseRow, BatchId, Cl, Key, NodeId, ReadRules, Ring, Statement, Val, ViewKey, ViewMutation, ViewRow, WriteId,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -36,6 +38,30 @@ pub struct NodeObservation {
     /// before timers were observed, which then read as none armed.
     #[serde(default)]
     pub timers: Vec<crate::Timer>,
+    /// The node's own `SELECT k FROM mv WHERE v = x LIMIT 1` of every view partition it
+    /// stores a row of, ascending `v`: what a read served by this replica alone returns
+    /// (A17). Absent in traces written before reads were observed; P-limit then has nothing
+    /// to judge on that node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_reads: Option<Vec<LimitRead>>,
+}
+
+/// One `LIMIT 1` read of a view partition on one node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LimitRead {
+    /// The view partition read.
+    pub v: Val,
+    /// The clustering key (base `k`) of the row returned; `None` when it returned none.
+    pub k: Option<Key>,
+}
+
+impl LimitRead {
+    /// The view partitions a node stores rows of, ascending: those its reads cover.
+    pub fn partitions(view: &BTreeMap<ViewKey, ViewRow>) -> Vec<Val> {
+        let mut vs: Vec<Val> = view.keys().map(|vk| vk.v).collect();
+        vs.dedup();
+        vs
+    }
 }
 
 /// A commit-log entry: a base write between its two halves. Its contents are observed, not

@@ -139,6 +139,16 @@ pub const PROPERTIES: &[PropertyDef] = &[
         scope: Scope::Quiescent,
     },
     PropertyDef {
+        id: "P-limit",
+        kind: Kind::Always,
+        sentence: "when quiescent, each node's LIMIT 1 read of a view partition it stores returns the first row, by k, that its own stored rows make live, and nothing when none is live",
+        holds: limit,
+        // A read depends on the node's own rows alone, and a wrong answer lasts as long as
+        // the rows that cause it: judged where they are final, as the other properties are,
+        // so that the search need not project the states in between.
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
         id: "P-converge:witness",
         kind: Kind::Sometimes,
         sentence: "quiescent with a live view row after commit-log replay regenerated view updates (R2)",
@@ -213,6 +223,13 @@ pub const PROPERTIES: &[PropertyDef] = &[
         kind: Kind::Sometimes,
         sentence: "quiescent after a view write of the write path (a base write's, a replay's or a hint's) landed after a view repair, and no fault since",
         holds: no_clobber_witness,
+        scope: Scope::Quiescent,
+    },
+    PropertyDef {
+        id: "P-limit:witness",
+        kind: Kind::Sometimes,
+        sentence: "quiescent where a node's LIMIT 1 read of a view partition skipped a dead row, one with an expired marker and a live cell, to return a live row after it",
+        holds: limit_witness,
         scope: Scope::Quiescent,
     },
 ];
@@ -486,6 +503,66 @@ fn durable_witness(o: &Observation) -> bool {
     o.quiescent && o.history.has(History::ACKED_CRASH) && any_write_acked(o)
 }
 
+/// The key a `LIMIT 1` read of view partition `v` must return from one node's rows `view`:
+/// the first row in clustering order (`k`) that is live under `rules`, or `None`.
+pub fn first_live(view: &BTreeMap<ViewKey, crate::ViewRow>, v: crate::Val, rules: crate::ReadRules) -> Option<Key> {
+    view.iter()
+        .filter(|(vk, _)| vk.v == v)
+        .find(|(_, r)| r.resolve_cell(rules).is_some())
+        .map(|(vk, _)| vk.k)
+}
+
+/// Why P-limit rejects node `i`'s reads, in data terms; `None` when every read is right or
+/// the node's reads were not observed (an older trace).
+fn limit_failure(o: &Observation, i: usize) -> Option<String> {
+    let n = &o.nodes[i];
+    let me = NodeId(i as u8);
+    let reads = n.limit_reads.as_ref()?;
+    let stored = crate::obs::LimitRead::partitions(&n.view);
+    if let Some(v) = stored.iter().find(|v| !reads.iter().any(|r| r.v == **v)) {
+        return Some(format!("{me} stores rows of view partition v={v} but did not read it"));
+    }
+    if let Some(r) = reads.iter().find(|r| !stored.contains(&r.v)) {
+        return Some(format!("{me} read view partition v={}, of which it stores no row", r.v));
+    }
+    reads.iter().find_map(|r| {
+        let want = first_live(&n.view, r.v, o.rules);
+        let row = |k: Option<Key>| k.map_or("no row".to_string(), |k| ViewKey { v: r.v, k }.to_string());
+        (r.k != want).then(|| {
+            format!(
+                "{me}'s LIMIT 1 read of view partition v={} returns {}, but the first row it stores live is {}",
+                r.v,
+                row(r.k),
+                row(want)
+            )
+        })
+    })
+}
+
+/// P-limit.
+pub fn limit(o: &Observation) -> bool {
+    !o.quiescent || (0..o.nodes.len()).all(|i| limit_failure(o, i).is_none())
+}
+
+/// A read that returned a row after a dead one that would count as a row without strict
+/// liveness: an expired marker and a live `w`.
+fn limit_witness(o: &Observation) -> bool {
+    o.quiescent
+        && o.nodes.iter().any(|n| {
+            n.limit_reads.iter().flatten().any(|r| {
+                r.k.is_some_and(|k| {
+                    n.view.iter().any(|(vk, row)| {
+                        vk.v == r.v
+                            && vk.k < k
+                            && row.resolve_cell(o.rules).is_none()
+                            && row.marker.is_some_and(|m| m.expired)
+                            && row.w.is_some_and(|c| c.is_live(row.effective_deletion()))
+                    })
+                })
+            })
+        })
+}
+
 /// Says, in data terms, why `always` property `id` fails on `o`: the rows, replicas or write
 /// that break it, e.g. `the view has (v=1,k=0) and (v=2,k=0) live for base k=0`. `None` when
 /// it holds (or `id` is a witness), so a report can end a counterexample with the fact it
@@ -604,6 +681,7 @@ pub fn explain(id: &str, o: &Observation) -> Option<String> {
                 })
             })
         }
+        "P-limit" => (0..o.nodes.len()).find_map(|i| limit_failure(o, i)),
         "P-verify" => {
             let found = crate::verify::classify(o);
             Some(match found.first() {
@@ -615,4 +693,149 @@ pub fn explain(id: &str, o: &Observation) -> Option<String> {
         _ => None,
     };
     Some(found.map_or_else(|| format!("{id} fails ({})", def.sentence), |f| format!("{f} ({id})")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::obs::{LimitRead, NodeObservation};
+    use crate::{Cell, Liveness, Pairing, ReadRules, Ring, ViewRow};
+
+    const STRICT: ReadRules = ReadRules { strict_liveness: true };
+
+    /// A17's partition on one node: `(1,0)` moved away (expired marker at 1, `w=1` live),
+    /// then the live `(1,1)`; `w0` is `(1,0)`'s `w`.
+    fn node(w0: Option<Cell>, reads: Option<Vec<LimitRead>>) -> NodeObservation {
+        let mut n = NodeObservation {
+            up: true,
+            limit_reads: reads,
+            ..Default::default()
+        };
+        n.view.insert(
+            ViewKey { v: 1, k: 0 },
+            ViewRow {
+                marker: Some(Liveness { ts: 1, expired: true }),
+                w: w0,
+                ..Default::default()
+            },
+        );
+        n.view.insert(
+            ViewKey { v: 1, k: 1 },
+            ViewRow {
+                marker: Some(Liveness { ts: 1, expired: false }),
+                w: Some(Cell { ts: 1, value: Some(1) }),
+                ..Default::default()
+            },
+        );
+        n
+    }
+
+    fn obs(rules: ReadRules, n: NodeObservation) -> Observation {
+        Observation {
+            ring: Ring {
+                nodes: 1,
+                rf: 1,
+                pairing: Pairing::SelfFirst,
+            },
+            rules,
+            nodes: vec![n],
+            writes: vec![],
+            quiescent: true,
+            history: History::default(),
+        }
+    }
+
+    const W1: Option<Cell> = Some(Cell { ts: 1, value: Some(1) });
+
+    fn read(v: crate::Val, k: Option<Key>) -> LimitRead {
+        LimitRead { v, k }
+    }
+
+    #[test]
+    fn the_first_live_row_depends_on_strict_liveness() {
+        let n = node(W1, None);
+        assert_eq!(first_live(&n.view, 1, STRICT), Some(1));
+        assert_eq!(first_live(&n.view, 1, ReadRules { strict_liveness: false }), Some(0));
+        assert_eq!(first_live(&n.view, 2, STRICT), None);
+    }
+
+    #[test]
+    fn a_read_that_skips_the_dead_row_holds_and_witnesses() {
+        let o = obs(STRICT, node(W1, Some(vec![read(1, Some(1))])));
+        assert!(limit(&o));
+        assert!(limit_witness(&o));
+        assert_eq!(explain("P-limit", &o), None);
+    }
+
+    /// A17: the dead row used up the limit, so the read returns nothing.
+    #[test]
+    fn a_read_that_stops_at_the_dead_row_violates() {
+        let o = obs(STRICT, node(W1, Some(vec![read(1, None)])));
+        assert!(!limit(&o));
+        assert!(!limit_witness(&o));
+        let why = explain("P-limit", &o).expect("violated");
+        assert!(why.contains("returns no row"), "{why}");
+        assert!(why.contains(&ViewKey { v: 1, k: 1 }.to_string()), "{why}");
+    }
+
+    #[test]
+    fn returning_the_dead_row_violates() {
+        assert!(!limit(&obs(STRICT, node(W1, Some(vec![read(1, Some(0))])))));
+    }
+
+    /// Without a live cell the skipped row would not count even without strict liveness:
+    /// the read did not need the mechanism.
+    #[test]
+    fn skipping_a_row_without_a_live_cell_is_no_witness() {
+        for w0 in [None, Some(Cell { ts: 1, value: None })] {
+            let o = obs(STRICT, node(w0, Some(vec![read(1, Some(1))])));
+            assert!(limit(&o));
+            assert!(!limit_witness(&o), "{w0:?}");
+        }
+    }
+
+    /// Without strict liveness the row with the expired marker is live, and first.
+    #[test]
+    fn non_strict_reads_return_the_first_row() {
+        let rules = ReadRules { strict_liveness: false };
+        let o = obs(rules, node(W1, Some(vec![read(1, Some(0))])));
+        assert!(limit(&o));
+        assert!(!limit_witness(&o));
+        assert!(!limit(&obs(rules, node(W1, Some(vec![read(1, Some(1))])))));
+    }
+
+    #[test]
+    fn every_stored_partition_is_read_and_no_other() {
+        let missing = obs(STRICT, node(W1, Some(vec![])));
+        assert!(!limit(&missing));
+        assert!(explain("P-limit", &missing).unwrap().contains("did not read"));
+        let extra = obs(STRICT, node(W1, Some(vec![read(1, Some(1)), read(2, None)])));
+        assert!(!limit(&extra));
+        assert!(explain("P-limit", &extra).unwrap().contains("stores no row"));
+    }
+
+    /// Traces written before reads were observed carry none: nothing to judge.
+    #[test]
+    fn unobserved_reads_hold_and_witness_nothing() {
+        let o = obs(STRICT, node(W1, None));
+        assert!(limit(&o));
+        assert!(!limit_witness(&o));
+    }
+
+    /// As the other properties, P-limit speaks of quiescent states only.
+    #[test]
+    fn p_limit_is_judged_when_quiescent() {
+        let wrong = Observation {
+            quiescent: false,
+            ..obs(STRICT, node(W1, Some(vec![read(1, None)])))
+        };
+        assert!(limit(&wrong));
+        let right = Observation {
+            quiescent: false,
+            ..obs(STRICT, node(W1, Some(vec![read(1, Some(1))])))
+        };
+        assert!(!limit_witness(&right));
+        assert_eq!(property("P-limit").map(|p| p.kind), Some(Kind::Always));
+        assert_eq!(property("P-limit:witness").map(|p| p.kind), Some(Kind::Sometimes));
+    }
 }

@@ -440,6 +440,7 @@ mod tests {
             single_slot: false,
             strict_liveness: true,
             ties_as_storage: true,
+            limit_counts_strictly: true,
             partition_lock: false,
             local_batchlog: false,
             coordinator_batchlog: false,

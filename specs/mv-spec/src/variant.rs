@@ -69,6 +69,11 @@ pub struct Design {
     /// table does not, and base replicas that saw two writes in different orders send
     /// different view updates (A9).
     pub ties_as_storage: bool,
+    /// A read's row limit (`LIMIT`, paging) counts only the rows it returns: under strict
+    /// liveness, a view row whose marker has expired is not counted even if a cell of it is
+    /// live. Without it (A17, before CASSANDRA-13883) such a row uses up the limit while the
+    /// read drops it, so `LIMIT 1` can return nothing ahead of a live row.
+    pub limit_counts_strictly: bool,
     /// The base replica holds the partition lock across read-before-write and apply (A8).
     pub partition_lock: bool,
     /// Remote view updates go through the local batchlog (A11).
@@ -193,6 +198,8 @@ pub enum Variant {
     EarlyBatchlogCleanup,
     /// 4.0 whose view-update generator lets the incoming write win a timestamp tie (A9).
     IncomingWinsTies,
+    /// 4.0 whose row limit counts view rows with an expired marker and a live cell (A17).
+    LimitCountsExpired,
     /// 4.0 whose view repair deletes ghosts at the repair's current time (trap 1).
     PruneAtNow,
     /// 4.0 whose view repair writes missing rows at the repair's current time (trap 2).
@@ -228,6 +235,7 @@ const V30: Design = Design {
     single_slot: false,
     strict_liveness: false,
     ties_as_storage: true,
+    limit_counts_strictly: true,
     partition_lock: true,
     local_batchlog: true,
     coordinator_batchlog: false,
@@ -334,6 +342,10 @@ const MOVE_BACK_LOST: &[&str] = &[
 
 /// The witnesses of view repair: none is reachable without a view-repair budget.
 const REPAIR_WITNESSES: &[&str] = &["P-repair:witness", "P-no-resurrect:witness", "P-no-clobber:witness"];
+
+/// limit-counts-expired's unreachable witnesses: no crash, and its read never returns a
+/// row after a dead one (the dead one uses up the limit).
+const LIMIT_NOT_FOUND: &[&str] = &["P-converge:witness", "P-durable:witness", "P-limit:witness"];
 
 /// The coordinator-batchlog variants' unreachable witnesses: those that need a view row
 /// stored but invisible (a deleted or a moved one), or deleted by a view repair.
@@ -618,6 +630,27 @@ const TABLE: &[Row] = &[
         sync_steps: None,
     },
     Row {
+        variant: Variant::LimitCountsExpired,
+        name: "limit-counts-expired",
+        description: "A17: cassandra-4.0 whose row limit counts a view row with an expired marker and a live cell, which the read then drops",
+        baseline: Some(Variant::Cassandra40),
+        design: Design {
+            limit_counts_strictly: false,
+            ..V40
+        },
+        // Two base rows under one view key, one of which moves away: its view row keeps `w`
+        // beside the expired marker, ahead of the other's live row in the partition the
+        // view replica n1 holds. No fault is needed; the stored state is right throughout.
+        defaults: Defaults {
+            workload: Workload::Limit,
+            ..SMALL
+        },
+        anomaly_property: Some("P-limit"),
+        violated: &["P-limit"],
+        not_found: LIMIT_NOT_FOUND,
+        sync_steps: None,
+    },
+    Row {
         variant: Variant::PruneAtNow,
         name: "prune-at-now",
         description: "trap 1: cassandra-4.0 whose view repair deletes an orphan or duplicate view row at the repair's current time",
@@ -781,6 +814,11 @@ impl Variant {
             Kind::Sometimes if row.not_found.contains(&id) => Expected::NotFound,
             // View repair's witnesses need a view-repair budget.
             Kind::Sometimes if row.defaults.view_repairs == 0 && REPAIR_WITNESSES.contains(&id) => Expected::NotFound,
+            // P-limit's witness needs two base rows under one view key, one of which moves
+            // away: only the `limit` workload has them.
+            Kind::Sometimes if id == "P-limit:witness" && row.defaults.workload != Workload::Limit => {
+                Expected::NotFound
+            }
             Kind::Sometimes => Expected::Found,
         }
     }
@@ -849,6 +887,7 @@ mod tests {
             single_slot,
             strict_liveness,
             ties_as_storage,
+            limit_counts_strictly,
             partition_lock,
             local_batchlog,
             coordinator_batchlog,
@@ -863,6 +902,10 @@ mod tests {
             ("single_slot", single_slot == b.single_slot),
             ("strict_liveness", strict_liveness == b.strict_liveness),
             ("ties_as_storage", ties_as_storage == b.ties_as_storage),
+            (
+                "limit_counts_strictly",
+                limit_counts_strictly == b.limit_counts_strictly,
+            ),
             ("partition_lock", partition_lock == b.partition_lock),
             ("local_batchlog", local_batchlog == b.local_batchlog),
             ("coordinator_batchlog", coordinator_batchlog == b.coordinator_batchlog),

@@ -61,11 +61,16 @@ pub enum Workload {
     /// writes arrive in; a view-update generator that lets the later arrival win a tie
     /// follows the order instead.
     Tie,
+    /// A17: two base rows, `k=0` and `k=1`, both with `v=1 w=1`, exist fully replicated when
+    /// the run starts ([`Workload::preload`]); one client moves `k=0` to `v=2`. The view row
+    /// `(1,0)` keeps `w=1` beside its expired marker, ahead of the live `(1,1)` in view
+    /// partition 1: a `LIMIT 1` read of it must skip the first row to return the second.
+    Limit,
 }
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 11] = [
         "concurrent",
         "switch-back",
         "delete-reinsert",
@@ -76,6 +81,7 @@ impl Workload {
         "move-back",
         "mixed",
         "tie",
+        "limit",
     ];
 
     /// The workload's name.
@@ -91,6 +97,7 @@ impl Workload {
             Workload::MoveBack => "move-back",
             Workload::Mixed => "mixed",
             Workload::Tie => "tie",
+            Workload::Limit => "limit",
         }
     }
 
@@ -107,6 +114,7 @@ impl Workload {
             "move-back" => Workload::MoveBack,
             "mixed" => Workload::Mixed,
             "tie" => Workload::Tie,
+            "limit" => Workload::Limit,
             _ => return None,
         })
     }
@@ -152,6 +160,7 @@ impl Workload {
                 Statement::update(0, Set(2), Keep, 2),
             ],
             Workload::MoveExisting => vec![Statement::update(0, Set(1), Keep, 2)],
+            Workload::Limit => vec![Statement::update(0, Set(2), Keep, 2)],
             Workload::MoveBack => vec![
                 Statement::update(0, Set(2), Keep, 2),
                 Statement::update(0, Set(1), Keep, 3),
@@ -190,6 +199,10 @@ impl Workload {
         match self {
             Workload::MoveExisting => vec![Statement::insert(0, Some(2), Some(1), 1)],
             Workload::MoveBack => vec![Statement::insert(0, Some(1), Some(1), 1)],
+            Workload::Limit => vec![
+                Statement::insert(0, Some(1), Some(1), 1),
+                Statement::insert(1, Some(1), Some(1), 1),
+            ],
             _ => vec![],
         }
     }

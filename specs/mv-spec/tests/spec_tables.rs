@@ -160,6 +160,7 @@ fn design_cells(d: Design) -> Vec<String> {
         if d.single_slot { "1" } else { "2" }.to_string(),
         yes_no(d.strict_liveness).to_string(),
         if d.ties_as_storage { "storage" } else { "arrival" }.to_string(),
+        yes_no(d.limit_counts_strictly).to_string(),
         yes_no(d.partition_lock).to_string(),
         yes_no(d.local_batchlog).to_string(),
         yes_no(d.coordinator_batchlog).to_string(),
