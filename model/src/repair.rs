@@ -11,7 +11,7 @@ use crate::storage::built_entry;
 use crate::variant::{DeletionStyle, Rules};
 use mv_spec::variant::{RepairStyle, REPAIR_NOW};
 use mv_spec::{
-    Assign, BaseRow, Cell, Key, Liveness, NodeId, ReadRules, Ring, Statement, Ts, ViewKey, ViewMutation, ViewRow,
+    Assign, BaseRow, Cell, Key, Liveness, NodeId, ReadRules, Ring, Statement, Ts, Val, ViewKey, ViewMutation, ViewRow,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -82,7 +82,7 @@ pub fn plan(rules: &Rules, ring: &Ring, k: Key, b0: &BaseRow, views: &[(NodeId, 
     // there loses to every later write. (It also beats a greater value written at exactly
     // `d` that arrives later: `specs/protocol.md`, "Equal timestamps".)
     if rules.deletion == DeletionStyle::ExpiredLiveness && rules.repair != RepairStyle::WithoutLock {
-        let history = |d: Ts, x: mv_spec::Val| {
+        let history = |d: Ts, x: Val| {
             b.v.is_none_or(|c| c.ts < d || (c.ts == d && c.value.is_none_or(|y| y <= x)))
         };
         let gone = views

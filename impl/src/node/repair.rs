@@ -183,9 +183,7 @@ fn reinstated(rules: &store::ViewRules, k: Key, b0: &BaseRow, rows: &[(&ViewKey,
             .max();
         if let Some(d) = replaced_at {
             let tombstone = Cell { ts: d, value: None };
-            if b.v
-                .is_none_or(|v| Cell::reconcile(v, tombstone) == tombstone && v != tombstone)
-            {
+            if b.v.is_none_or(|v| Cell::reconcile(v, tombstone) != v) {
                 out.insert(Statement::update(k, Assign::Null, Assign::Keep, d));
             }
         }
