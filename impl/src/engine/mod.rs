@@ -14,6 +14,7 @@
 
 mod convert;
 pub mod data;
+mod describe;
 mod error;
 mod exec;
 mod restrict;
@@ -26,7 +27,7 @@ mod write;
 
 pub use data::{Cell, ClusteringKey, DeletionTime, Liveness, Partition, PartitionKey, Row, Ts};
 pub use error::{CqlError, ErrorKind, QueryResult, Rows};
-pub use exec::{Engine, EngineConfig, Table, DEFAULT_KEYSPACE, DEFAULT_NOW_MICROS, MAX_TTL, VIEW_WARNING};
+pub use exec::{BuildRate, Engine, EngineConfig, Table, DEFAULT_KEYSPACE, DEFAULT_NOW_MICROS, MAX_TTL, VIEW_WARNING};
 pub use schema::{ColumnDef, ColumnKind, TableSchema, ViewDef};
 pub use select::{read_rows, PartitionRead, ReadLiveness, RowLimits};
 pub use value::{DataType, Decimal, Value};
