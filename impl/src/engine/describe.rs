@@ -237,7 +237,7 @@ fn view_cql(t: &Table) -> String {
             .join(", ")
     };
     format!(
-        "CREATE MATERIALIZED VIEW {} AS\n    SELECT {selection}\n    FROM {}.{}\n    WHERE {}\n    {}\n{};",
+        "CREATE MATERIALIZED VIEW {} AS\n    SELECT {selection}\n    FROM {}.{}\n    WHERE {}\n    {}\n   {};",
         qualified(s),
         quote_ident(&s.keyspace),
         quote_ident(&def.base),
