@@ -246,3 +246,115 @@ fn view_cql(t: &Table) -> String {
         with_clause(s, &[format!("gc_grace_seconds = {}", t.gc_grace_seconds)])
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, EngineConfig, QueryResult, Value};
+
+    const SCHEMA: &str = r#"
+        CREATE KEYSPACE ks2 WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3} AND durable_writes = true;
+        CREATE TABLE ks2.t (k int, "Kk" text, c int, d timestamp, s int static, v list<int>,
+            m frozen<map<text, int>>, n decimal, PRIMARY KEY ((k, "Kk"), c, d))
+            WITH CLUSTERING ORDER BY (c DESC, d ASC) AND default_time_to_live = 100 AND gc_grace_seconds = 7;
+        CREATE MATERIALIZED VIEW ks2.by_c AS SELECT k, "Kk", c, d, v FROM ks2.t
+            WHERE c IS NOT NULL AND k IS NOT NULL AND "Kk" IS NOT NULL AND d IS NOT NULL AND c > 3
+            PRIMARY KEY (c, k, "Kk", d) WITH CLUSTERING ORDER BY (k DESC, "Kk" ASC, d DESC);
+        ALTER MATERIALIZED VIEW ks2.by_c WITH gc_grace_seconds = 99;
+        CREATE TABLE ks2.u (id uuid PRIMARY KEY, name text, tags set<text>);
+        CREATE MATERIALIZED VIEW ks2.u_by_name AS SELECT * FROM ks2.u
+            WHERE name IS NOT NULL AND id IS NOT NULL PRIMARY KEY (name, id);
+        CREATE TABLE plain (k bigint PRIMARY KEY, v double);
+    "#;
+
+    fn engine_with(src: &str) -> Engine {
+        let mut e = Engine::new(EngineConfig::default());
+        for (i, r) in e.execute_script(src).into_iter().enumerate() {
+            if let Err(err) = r {
+                panic!("statement {} of\n{src}\nfailed: {err:?}", i + 1);
+            }
+        }
+        e
+    }
+
+    /// The `create_statement` column of a DESCRIBE, as one script.
+    fn describe(e: &mut Engine, what: &str) -> String {
+        let r = e.execute_script(&format!("DESCRIBE {what};")).remove(0);
+        let Ok(QueryResult::Rows(rows)) = r else {
+            panic!("DESCRIBE {what}: {r:?}")
+        };
+        let col = rows.columns.iter().position(|c| c == "create_statement").unwrap();
+        rows.rows
+            .iter()
+            .map(|r| match &r[col] {
+                Some(Value::Text(s)) => s.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn schema_of<'a>(e: &'a Engine, ks: &str) -> Vec<(&'a str, &'a crate::engine::Table)> {
+        e.tables().filter(|(k, _, _)| *k == ks).map(|(_, n, t)| (n, t)).collect()
+    }
+
+    #[test]
+    fn described_keyspaces_and_tables_recreate_the_same_schema() {
+        let mut e = engine_with(SCHEMA);
+        let ks2 = describe(&mut e, "KEYSPACE ks2");
+        let plain = describe(&mut e, "TABLE plain");
+        let mut fresh = engine_with(&format!("{ks2}\n{plain}"));
+        // Same tables and views, same column types and kinds, keys, order, options, views list.
+        for ks in ["ks", "ks2"] {
+            let (a, b) = (schema_of(&e, ks), schema_of(&fresh, ks));
+            assert_eq!(a.len(), b.len(), "{ks}");
+            for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
+                assert_eq!(na, nb);
+                assert_eq!(ta.schema, tb.schema, "{ks}.{na}");
+                assert_eq!(ta.gc_grace_seconds, tb.gc_grace_seconds, "{ks}.{na}");
+                assert_eq!(ta.views, tb.views, "{ks}.{na}");
+            }
+        }
+        assert_eq!(
+            e.keyspaces().collect::<Vec<_>>(),
+            fresh.keyspaces().collect::<Vec<_>>()
+        );
+        // And describing the copy gives the same text.
+        assert_eq!(describe(&mut fresh, "KEYSPACE ks2"), ks2);
+        assert_eq!(describe(&mut fresh, "SCHEMA"), describe(&mut e, "SCHEMA"));
+        assert!(ks2.contains("gc_grace_seconds = 99"), "{ks2}");
+    }
+
+    #[test]
+    fn listings_and_missing_names() {
+        let mut e = engine_with(SCHEMA);
+        let rows = |e: &mut Engine, q: &str| match e.execute_script(q).remove(0) {
+            Ok(QueryResult::Rows(r)) => r
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|v| v.as_ref().map_or("null".into(), |v| v.to_cql())).collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>(),
+            other => panic!("{q}: {other:?}"),
+        };
+        assert_eq!(rows(&mut e, "DESCRIBE KEYSPACES;"), ["ks keyspace ks", "ks2 keyspace ks2"]);
+        assert_eq!(
+            rows(&mut e, "DESC TABLES;"),
+            ["ks table plain", "ks2 table t", "ks2 table u"]
+        );
+        // A bare name finds a keyspace, else a table or view of the keyspace in use.
+        assert!(describe(&mut e, "ks2").starts_with("CREATE KEYSPACE ks2"));
+        assert!(describe(&mut e, "plain").starts_with("CREATE TABLE ks.plain"));
+        assert!(describe(&mut e, "ks2.by_c").starts_with("CREATE MATERIALIZED VIEW ks2.by_c"));
+        assert!(describe(&mut e, "KEYSPACE").starts_with("CREATE KEYSPACE ks WITH replication"));
+        for (q, msg) in [
+            ("DESCRIBE TABLE nope;", "Table 'ks.nope' not found"),
+            ("DESCRIBE MATERIALIZED VIEW ks2.t;", "Materialized view 'ks2.t' not found"),
+            ("DESCRIBE KEYSPACE nope;", "'nope' not found in keyspaces"),
+            ("DESCRIBE nope;", "'nope' not found in keyspace 'ks'"),
+        ] {
+            match e.execute_script(q).remove(0) {
+                Err(err) => assert_eq!(err.message, msg, "{q}"),
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+    }
+}

@@ -698,6 +698,9 @@ impl Engine {
                 "Forbidden default_time_to_live detected for a materialized view. Data in a materialized view always expire at the same time than the corresponding data in the parent table. default_time_to_live must be set to zero, see CASSANDRA-12868 for more information",
             ));
         }
+        if let (Some(gc), Some(t)) = (gc, self.table_mut(&ks, &name)) {
+            t.gc_grace_seconds = gc;
+        }
         Ok(QueryResult::done())
     }
 
