@@ -84,7 +84,8 @@ pub fn run(args: &CqlArgs) -> Result<Exit, Failure> {
         None => s,
     });
     let header = match &script {
-        Some(src) => ScriptHeader::parse(src).map_err(|e| Failure::Usage(format!("{source}:{e}")))?,
+        Some(src) => ScriptHeader::parse(src)
+            .map_err(|e| Failure::Usage(format!("{source}:{}: {}", e.line, e.message)))?,
         None => ScriptHeader::default(),
     };
     let settings = Settings::resolve(args, &header, &source)?;
