@@ -182,8 +182,8 @@ and `-- build-rate: N`; a flag that says otherwise is an error. A leading UTF-8 
 
 Interactive history: $XDG_DATA_HOME/mvcheck/cql_history (else ~/.local/share/mvcheck/).
 
-Exit codes: 0 every statement succeeded, 2 a statement failed (the others still ran) or bad
-flags or input.";
+Exit codes: 0 every statement succeeded (or the interactive prompt was left), 2 a statement
+of a script failed (the others still ran) or bad flags or input.";
 
 /// The flags shared by every subcommand that builds a model. Unset flags take the variant's
 /// default configuration.

@@ -424,3 +424,117 @@ fn describe_output_recreates_the_schema_in_a_fresh_shell() {
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(stdout(&again), described);
 }
+
+/// The interactive shell under a real pseudo-terminal: the bytes a keyboard sends (arrow keys,
+/// Ctrl-C, Ctrl-D) go in, and what a user would read comes out.
+mod terminal {
+    use super::START_MICROS;
+    use rexpect::session::{spawn_command, PtySession};
+    use std::path::Path;
+    use std::process::Command;
+
+    const PROMPT: &str = "cqlsh:ks> ";
+    const UP: &str = "\x1b[A";
+
+    fn shell(data_home: &Path, flags: &[&str]) -> PtySession {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mvcheck"));
+        cmd.arg("cql")
+            .args(flags)
+            // The history goes to the test's directory, never the user's.
+            .env("XDG_DATA_HOME", data_home)
+            .env("HOME", data_home)
+            // rustyline edits lines only on a terminal it knows; CI may have no TERM at all.
+            .env("TERM", "xterm");
+        spawn_command(cmd, Some(20_000)).expect("mvcheck starts under a pty")
+    }
+
+    fn run(p: &mut PtySession, line: &str, expect: &str) -> String {
+        p.send_line(line).unwrap();
+        let shown = p
+            .exp_string(expect)
+            .unwrap_or_else(|e| panic!("after {line:?} no {expect:?}: {e}"));
+        p.exp_string(PROMPT).unwrap();
+        shown
+    }
+
+    fn exits_0(p: &mut PtySession) {
+        p.exp_eof().unwrap();
+        let status = p.process().wait().unwrap();
+        assert!(format!("{status:?}").contains("Exited") && format!("{status:?}").ends_with(", 0)"), "{status:?}");
+    }
+
+    #[test]
+    fn the_prompt_edits_recalls_cancels_and_keeps_history() {
+        let home = tempfile::tempdir().unwrap();
+        let now = START_MICROS.to_string();
+        let mut p = shell(home.path(), &["--clock", "manual", "--now", &now]);
+        let banner = p.exp_string(PROMPT).unwrap();
+        for part in ["semantics current", "manual clock", "view build rate unlimited", "keyspace ks", "HELP"] {
+            assert!(banner.contains(part), "banner lacks {part:?}: {banner}");
+        }
+        p.send_line("CREATE TABLE t (k int PRIMARY KEY, v int);").unwrap();
+        p.exp_string(PROMPT).unwrap();
+        p.send_line("INSERT INTO t (k, v) VALUES (1, 10);").unwrap();
+        p.exp_string(PROMPT).unwrap();
+        run(&mut p, "SELECT * FROM t;", "(1 rows)");
+        p.send_line("INSERT INTO t (k, v) VALUES (2, 20);").unwrap();
+        p.exp_string(PROMPT).unwrap();
+        // Up twice: past the INSERT to the SELECT, which runs again and sees both rows.
+        p.send(UP).unwrap();
+        p.send(UP).unwrap();
+        let shown = run(&mut p, "", "(2 rows)");
+        assert!(!shown.contains("unexpected character"), "{shown}");
+
+        // Ctrl-C drops a half-typed statement; the next one starts afresh.
+        p.send_line("SELECT * FROM").unwrap();
+        p.exp_string("   ... ").unwrap();
+        p.send_control('c').unwrap();
+        p.exp_string(PROMPT).unwrap();
+        let shown = run(&mut p, "SELECT v FROM t WHERE k = 2;", "(1 rows)");
+        assert!(!shown.contains("SyntaxException"), "{shown}");
+
+        run(&mut p, "HELP", "WAIT FOR VIEW BUILDS;");
+        run(&mut p, "DESCRIBE TABLE t;", "CREATE TABLE ks.t (");
+        // Ctrl-D leaves.
+        p.send_control('d').unwrap();
+        exits_0(&mut p);
+
+        let history = std::fs::read_to_string(home.path().join("mvcheck/cql_history")).unwrap();
+        assert!(history.contains("SELECT * FROM t;"), "{history}");
+        assert!(history.contains("DESCRIBE TABLE t;"), "{history}");
+        assert!(!history.contains("SELECT * FROM\n"), "a cancelled statement is not kept: {history}");
+
+        // A new session recalls the last one's statements (its tables are gone with it).
+        let mut p = shell(home.path(), &[]);
+        p.exp_string(PROMPT).unwrap();
+        p.send(UP).unwrap();
+        run(&mut p, "", "Table 'ks.t' not found");
+        p.send_line("exit").unwrap();
+        exits_0(&mut p);
+    }
+
+    #[test]
+    fn ctrl_c_stops_a_wait_for_view_builds_and_the_tables_survive() {
+        let home = tempfile::tempdir().unwrap();
+        // One row a second on the system clock: the build takes five real seconds.
+        let mut p = shell(home.path(), &["--build-rate", "1"]);
+        let banner = p.exp_string(PROMPT).unwrap();
+        assert!(banner.contains("system clock") && banner.contains("1 rows/s"), "{banner}");
+        p.send_line("CREATE TABLE t (k int PRIMARY KEY, v int);").unwrap();
+        p.exp_string(PROMPT).unwrap();
+        for k in 0..5 {
+            p.send_line(&format!("INSERT INTO t (k, v) VALUES ({k}, {k});")).unwrap();
+            p.exp_string(PROMPT).unwrap();
+        }
+        p.send_line("CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);").unwrap();
+        p.exp_string(PROMPT).unwrap();
+        p.send_line("WAIT FOR VIEW BUILDS;").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        p.send_control('c').unwrap();
+        p.exp_string("interrupted: stopped waiting for view builds").unwrap();
+        p.exp_string(PROMPT).unwrap();
+        run(&mut p, "SELECT * FROM t;", "(5 rows)");
+        p.send_control('d').unwrap();
+        exits_0(&mut p);
+    }
+}

@@ -77,7 +77,8 @@ pub(super) fn interactive(shell: &mut Shell, out: &mut dyn Write, err: &mut dyn 
             }
             Err(e) => {
                 let _ = writeln!(err, "cannot read the terminal: {e}");
-                break;
+                shell.failed = true;
+                return;
             }
         };
         if buf.trim().is_empty() {
@@ -109,6 +110,9 @@ pub(super) fn interactive(shell: &mut Shell, out: &mut dyn Write, err: &mut dyn 
         }
     }
     let _ = out.flush();
+    // As psql and cqlsh do: a session left on purpose ends well, whatever typo it met an hour
+    // ago (each error was shown when it happened). Exit code 2 stays for scripts.
+    shell.failed = false;
 }
 
 fn line_count(line: &str) -> u32 {
