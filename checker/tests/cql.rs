@@ -322,7 +322,10 @@ SELECT * FROM mv;
     let old = run("-- semantics: cassandra-3.0\n", &[]);
     assert_eq!(rows(&current), json!([[1, 0, 2]]));
     assert_eq!(rows(&old), json!([]), "the header chose 3.0's rules");
-    assert_eq!(rows(&run("-- semantics: cassandra-3.0\n", &["--semantics", "cassandra-3.0"])), json!([]));
+    assert_eq!(
+        rows(&run("-- semantics: cassandra-3.0\n", &["--semantics", "cassandra-3.0"])),
+        json!([])
+    );
     let clash = run("-- semantics: cassandra-3.0\n", &["--semantics", "current"]);
     assert_eq!(clash.status.code(), Some(2));
     let err = stderr(&clash);
@@ -416,11 +419,17 @@ fn describe_output_recreates_the_schema_in_a_fresh_shell() {
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let described = stdout(&first);
     assert!(described.contains("CREATE TABLE shop.orders ("), "{described}");
-    assert!(described.contains("CREATE MATERIALIZED VIEW shop.orders_by_id AS"), "{described}");
+    assert!(
+        described.contains("CREATE MATERIALIZED VIEW shop.orders_by_id AS"),
+        "{described}"
+    );
     let again = cql(&[], &format!("{described}\nDESCRIBE KEYSPACE shop;"));
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     let again_err = stderr(&again);
-    let warnings: Vec<&str> = again_err.lines().filter(|l| !l.contains("Warning: Materialized views are experimental")).collect();
+    let warnings: Vec<&str> = again_err
+        .lines()
+        .filter(|l| !l.contains("Warning: Materialized views are experimental"))
+        .collect();
     assert!(warnings.is_empty(), "{warnings:?}");
     assert_eq!(stdout(&again), described);
 }
@@ -460,7 +469,10 @@ mod terminal {
     fn exits_0(p: &mut PtySession) {
         p.exp_eof().unwrap();
         let status = p.process().wait().unwrap();
-        assert!(format!("{status:?}").contains("Exited") && format!("{status:?}").ends_with(", 0)"), "{status:?}");
+        assert!(
+            format!("{status:?}").contains("Exited") && format!("{status:?}").ends_with(", 0)"),
+            "{status:?}"
+        );
     }
 
     #[test]
@@ -469,7 +481,13 @@ mod terminal {
         let now = START_MICROS.to_string();
         let mut p = shell(home.path(), &["--clock", "manual", "--now", &now]);
         let banner = p.exp_string(PROMPT).unwrap();
-        for part in ["semantics current", "manual clock", "view build rate unlimited", "keyspace ks", "HELP"] {
+        for part in [
+            "semantics current",
+            "manual clock",
+            "view build rate unlimited",
+            "keyspace ks",
+            "HELP",
+        ] {
             assert!(banner.contains(part), "banner lacks {part:?}: {banner}");
         }
         p.send_line("CREATE TABLE t (k int PRIMARY KEY, v int);").unwrap();
@@ -502,7 +520,10 @@ mod terminal {
         let history = std::fs::read_to_string(home.path().join("mvcheck/cql_history")).unwrap();
         assert!(history.contains("SELECT * FROM t;"), "{history}");
         assert!(history.contains("DESCRIBE TABLE t;"), "{history}");
-        assert!(!history.contains("SELECT * FROM\n"), "a cancelled statement is not kept: {history}");
+        assert!(
+            !history.contains("SELECT * FROM\n"),
+            "a cancelled statement is not kept: {history}"
+        );
 
         // A new session recalls the last one's statements (its tables are gone with it).
         let mut p = shell(home.path(), &[]);
@@ -519,14 +540,21 @@ mod terminal {
         // One row a second on the system clock: the build takes five real seconds.
         let mut p = shell(home.path(), &["--build-rate", "1"]);
         let banner = p.exp_string(PROMPT).unwrap();
-        assert!(banner.contains("system clock") && banner.contains("1 rows/s"), "{banner}");
+        assert!(
+            banner.contains("system clock") && banner.contains("1 rows/s"),
+            "{banner}"
+        );
         p.send_line("CREATE TABLE t (k int PRIMARY KEY, v int);").unwrap();
         p.exp_string(PROMPT).unwrap();
         for k in 0..5 {
-            p.send_line(&format!("INSERT INTO t (k, v) VALUES ({k}, {k});")).unwrap();
+            p.send_line(&format!("INSERT INTO t (k, v) VALUES ({k}, {k});"))
+                .unwrap();
             p.exp_string(PROMPT).unwrap();
         }
-        p.send_line("CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);").unwrap();
+        p.send_line(
+            "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);",
+        )
+        .unwrap();
         p.exp_string(PROMPT).unwrap();
         p.send_line("WAIT FOR VIEW BUILDS;").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(300));

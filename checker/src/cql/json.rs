@@ -88,10 +88,20 @@ mod tests {
 
     #[test]
     fn decimals_keep_every_digit_and_stay_json_numbers() {
-        for text in ["123456789.123456789", "-0.000000000000000000001", "1E+3", "12345678901234567890123456789012345678", "0"] {
+        for text in [
+            "123456789.123456789",
+            "-0.000000000000000000001",
+            "1E+3",
+            "12345678901234567890123456789012345678",
+            "0",
+        ] {
             let d = Value::Decimal(Decimal::parse(text).unwrap());
             let shown = d.to_cql();
-            let l = line(vec![d.clone(), Value::List(vec![d.clone()]), Value::Map(vec![(Value::Int(1), d)])]);
+            let l = line(vec![
+                d.clone(),
+                Value::List(vec![d.clone()]),
+                Value::Map(vec![(Value::Int(1), d)]),
+            ]);
             let parsed: serde_json::Value = serde_json::from_str(&l).unwrap_or_else(|e| panic!("{l}: {e}"));
             assert!(parsed["rows"][0][0].is_number(), "{l}");
             assert!(l.contains(&format!("[{shown}]")), "{l} lacks {shown} in full");

@@ -58,8 +58,8 @@ pub fn run(args: &CqlArgs) -> Result<Exit, Failure> {
     // A script is read whole first: its header may set the engine's configuration.
     let (source, script) = match &args.file {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| Failure::Usage(format!("cannot read {}: {e}", path.display())))?;
             let src = String::from_utf8(bytes).map_err(|e| {
                 Failure::Usage(format!(
                     "{}: not UTF-8 text (invalid byte at offset {})",
@@ -84,8 +84,9 @@ pub fn run(args: &CqlArgs) -> Result<Exit, Failure> {
         None => s,
     });
     let header = match &script {
-        Some(src) => ScriptHeader::parse(src)
-            .map_err(|e| Failure::Usage(format!("{source}:{}: {}", e.line, e.message)))?,
+        Some(src) => {
+            ScriptHeader::parse(src).map_err(|e| Failure::Usage(format!("{source}:{}: {}", e.line, e.message)))?
+        }
         None => ScriptHeader::default(),
     };
     let settings = Settings::resolve(args, &header, &source)?;
@@ -136,11 +137,9 @@ impl Settings {
             SemanticsArg::Cassandra30 => "cassandra-3.0",
         });
         let semantics = match (flag_semantics, header.semantics) {
-            (Some(f), Some((line, h))) if f != h => {
-                return Err(Failure::Usage(format!(
-                    "{source}:{line}: the header says `-- semantics: {h}` but --semantics {f} was given; drop one of them"
-                )))
-            }
+            (Some(f), Some((line, h))) if f != h => return Err(Failure::Usage(format!(
+                "{source}:{line}: the header says `-- semantics: {h}` but --semantics {f} was given; drop one of them"
+            ))),
             (Some(f), _) => f,
             (None, Some((_, h))) => h,
             (None, None) => "current",
@@ -224,11 +223,12 @@ impl Shell {
             if INTERRUPTED.swap(false, Ordering::SeqCst) {
                 return Err(CqlError {
                     kind: ErrorKind::Invalid,
-                    message: "interrupted: stopped waiting for view builds (they go on in the background)"
-                        .into(),
+                    message: "interrupted: stopped waiting for view builds (they go on in the background)".into(),
                 });
             }
-            let nap = u64::try_from(done_at.saturating_sub(now)).unwrap_or(0).clamp(1_000, 100_000);
+            let nap = u64::try_from(done_at.saturating_sub(now))
+                .unwrap_or(0)
+                .clamp(1_000, 100_000);
             std::thread::sleep(Duration::from_micros(nap));
         }
     }

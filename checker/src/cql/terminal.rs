@@ -24,9 +24,11 @@ use std::sync::atomic::Ordering;
 /// Where the history lives, if anywhere.
 pub(super) fn history_path() -> Option<PathBuf> {
     let absolute = |v: std::ffi::OsString| Some(PathBuf::from(v)).filter(|p| p.is_absolute());
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .and_then(absolute)
-        .or_else(|| std::env::var_os("HOME").and_then(absolute).map(|h| h.join(".local/share")))?;
+    let data = std::env::var_os("XDG_DATA_HOME").and_then(absolute).or_else(|| {
+        std::env::var_os("HOME")
+            .and_then(absolute)
+            .map(|h| h.join(".local/share"))
+    })?;
     Some(data.join("mvcheck").join("cql_history"))
 }
 
@@ -36,7 +38,7 @@ pub(super) fn interactive(shell: &mut Shell, out: &mut dyn Write, err: &mut dyn 
         .max_history_size(2000)
         .map(|b| b.history_ignore_dups(true))
         .and_then(|b| b.map(|b| b.auto_add_history(false).build()));
-    let editor = config.and_then(|c| Editor::<(), FileHistory>::with_config(c));
+    let editor = config.and_then(Editor::<(), FileHistory>::with_config);
     let mut editor = match editor {
         Ok(e) => e,
         Err(e) => {
@@ -171,9 +173,7 @@ pub(super) fn help(topic: &str) -> String {
         "view" | "views" | "view build status" | "wait" | "wait for view builds" | "builds" => HELP_BUILDS,
         "advance" | "advance clock" | "clock" => HELP_CLOCK,
         "keys" | "editing" | "history" => HELP_KEYS,
-        _ => {
-            return format!("No help on '{topic}'. Topics: DESCRIBE, VIEW BUILD STATUS, WAIT, ADVANCE CLOCK, KEYS.\n")
-        }
+        _ => return format!("No help on '{topic}'. Topics: DESCRIBE, VIEW BUILD STATUS, WAIT, ADVANCE CLOCK, KEYS.\n"),
     };
     text.to_string()
 }

@@ -66,11 +66,7 @@ impl Engine {
                 let (ks, name) = self.resolve(qn);
                 match self.table(&ks, &name) {
                     Some(t) if t.schema.is_view() => out.object(&t.schema, "materialized_view", view_cql(t)),
-                    _ => {
-                        return Err(CqlError::invalid(format!(
-                            "Materialized view '{ks}.{name}' not found"
-                        )))
-                    }
+                    _ => return Err(CqlError::invalid(format!("Materialized view '{ks}.{name}' not found"))),
                 }
             }
             Describe::Name(qn) => {
@@ -81,11 +77,7 @@ impl Engine {
                     match self.table(&ks, &name) {
                         Some(t) if t.schema.is_view() => out.object(&t.schema, "materialized_view", view_cql(t)),
                         Some(t) => self.table_into(t, &mut out),
-                        None => {
-                            return Err(CqlError::invalid(format!(
-                                "'{name}' not found in keyspace '{ks}'"
-                            )))
-                        }
+                        None => return Err(CqlError::invalid(format!("'{name}' not found in keyspace '{ks}'"))),
                     }
                 }
             }
@@ -294,7 +286,10 @@ mod tests {
     }
 
     fn schema_of<'a>(e: &'a Engine, ks: &str) -> Vec<(&'a str, &'a crate::engine::Table)> {
-        e.tables().filter(|(k, _, _)| *k == ks).map(|(_, n, t)| (n, t)).collect()
+        e.tables()
+            .filter(|(k, _, _)| *k == ks)
+            .map(|(_, n, t)| (n, t))
+            .collect()
     }
 
     #[test]
@@ -314,10 +309,7 @@ mod tests {
                 assert_eq!(ta.views, tb.views, "{ks}.{na}");
             }
         }
-        assert_eq!(
-            e.keyspaces().collect::<Vec<_>>(),
-            fresh.keyspaces().collect::<Vec<_>>()
-        );
+        assert_eq!(e.keyspaces().collect::<Vec<_>>(), fresh.keyspaces().collect::<Vec<_>>());
         // And describing the copy gives the same text.
         assert_eq!(describe(&mut fresh, "KEYSPACE ks2"), ks2);
         assert_eq!(describe(&mut fresh, "SCHEMA"), describe(&mut e, "SCHEMA"));
@@ -331,11 +323,19 @@ mod tests {
             Ok(QueryResult::Rows(r)) => r
                 .rows
                 .iter()
-                .map(|r| r.iter().map(|v| v.as_ref().map_or("null".into(), |v| v.to_cql())).collect::<Vec<_>>().join(" "))
+                .map(|r| {
+                    r.iter()
+                        .map(|v| v.as_ref().map_or("null".into(), |v| v.to_cql()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
                 .collect::<Vec<_>>(),
             other => panic!("{q}: {other:?}"),
         };
-        assert_eq!(rows(&mut e, "DESCRIBE KEYSPACES;"), ["ks keyspace ks", "ks2 keyspace ks2"]);
+        assert_eq!(
+            rows(&mut e, "DESCRIBE KEYSPACES;"),
+            ["ks keyspace ks", "ks2 keyspace ks2"]
+        );
         assert_eq!(
             rows(&mut e, "DESC TABLES;"),
             ["ks table plain", "ks2 table t", "ks2 table u"]
@@ -347,7 +347,10 @@ mod tests {
         assert!(describe(&mut e, "KEYSPACE").starts_with("CREATE KEYSPACE ks WITH replication"));
         for (q, msg) in [
             ("DESCRIBE TABLE nope;", "Table 'ks.nope' not found"),
-            ("DESCRIBE MATERIALIZED VIEW ks2.t;", "Materialized view 'ks2.t' not found"),
+            (
+                "DESCRIBE MATERIALIZED VIEW ks2.t;",
+                "Materialized view 'ks2.t' not found",
+            ),
             ("DESCRIBE KEYSPACE nope;", "'nope' not found in keyspaces"),
             ("DESCRIBE nope;", "'nope' not found in keyspace 'ks'"),
         ] {

@@ -213,7 +213,9 @@ impl Engine {
     /// Every keyspace in name order, with the `WITH` options it was created with (none for
     /// the default keyspace, which no statement created).
     pub fn keyspaces(&self) -> impl Iterator<Item = (&str, &[ast::OptionSetting])> {
-        self.keyspaces.iter().map(|(name, k)| (name.as_str(), k.options.as_slice()))
+        self.keyspaces
+            .iter()
+            .map(|(name, k)| (name.as_str(), k.options.as_slice()))
     }
 
     /// A table or view, by keyspace and name.
@@ -284,11 +286,7 @@ impl Engine {
                         let (ks, v) = self.resolve(n);
                         match self.table(&ks, &v) {
                             Some(t) if t.schema.is_view() => Some((ks, v)),
-                            _ => {
-                                return Err(CqlError::invalid(format!(
-                                    "Materialized view '{ks}.{v}' doesn't exist"
-                                )))
-                            }
+                            _ => return Err(CqlError::invalid(format!("Materialized view '{ks}.{v}' doesn't exist"))),
                         }
                     }
                     None => None,
@@ -843,8 +841,9 @@ impl Engine {
                 done += 1;
             }
         }
-        let (finished, running): (Vec<ViewBuild>, Vec<ViewBuild>) =
-            std::mem::take(&mut self.builds).into_iter().partition(|b| b.pending.is_empty());
+        let (finished, running): (Vec<ViewBuild>, Vec<ViewBuild>) = std::mem::take(&mut self.builds)
+            .into_iter()
+            .partition(|b| b.pending.is_empty());
         self.builds = running;
         for b in finished {
             self.built.insert((b.keyspace, b.view), b.keys_built);
@@ -937,15 +936,20 @@ impl Engine {
                 ]
             })
             .collect();
-        rows.extend(self.built.iter().filter(|((ks, v), _)| wanted(ks, v)).map(|((ks, v), n)| {
-            vec![
-                text(ks),
-                text(v),
-                text("SUCCESS"),
-                Some(Value::BigInt(*n)),
-                Some(Value::BigInt(0)),
-            ]
-        }));
+        rows.extend(
+            self.built
+                .iter()
+                .filter(|((ks, v), _)| wanted(ks, v))
+                .map(|((ks, v), n)| {
+                    vec![
+                        text(ks),
+                        text(v),
+                        text("SUCCESS"),
+                        Some(Value::BigInt(*n)),
+                        Some(Value::BigInt(0)),
+                    ]
+                }),
+        );
         Rows {
             columns: ["keyspace_name", "view_name", "status", "keys_built", "keys_pending"]
                 .iter()
@@ -1133,14 +1137,12 @@ fn table_options(with: &ast::TableOptions) -> Result<(Option<u32>, Option<i64>),
     for o in &with.options {
         let int = |what: &str| -> Result<i64, CqlError> {
             match &o.value {
-                ast::Term::Integer(s) => s
-                    .parse::<i64>()
-                    .map_err(|_| {
-                        CqlError::new(
-                            ErrorKind::Configuration,
-                            format!("Invalid value for {what}: {}", convert::shown(s)),
-                        )
-                    }),
+                ast::Term::Integer(s) => s.parse::<i64>().map_err(|_| {
+                    CqlError::new(
+                        ErrorKind::Configuration,
+                        format!("Invalid value for {what}: {}", convert::shown(s)),
+                    )
+                }),
                 other => Err(CqlError::new(
                     ErrorKind::Configuration,
                     format!("Invalid value for {what}: {}", convert::shown(&other.to_string())),

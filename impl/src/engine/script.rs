@@ -77,7 +77,8 @@ impl ScriptHeader {
 
     /// The view rules the header asks for, if it names any.
     pub fn rules(&self) -> Option<ViewRules> {
-        self.semantics.map(|(_, name)| rules_named(name).unwrap_or_else(ViewRules::current))
+        self.semantics
+            .map(|(_, name)| rules_named(name).unwrap_or_else(ViewRules::current))
     }
 }
 
@@ -135,7 +136,10 @@ mod tests {
         assert_eq!(h.semantics, Some((4, "cassandra-3.0")));
         assert_eq!(h.build_rate, Some((5, BuildRate::RowsPerSecond(5))));
         assert_eq!(h.rules(), Some(ViewRules::cassandra_30()));
-        assert_eq!(ScriptHeader::parse("SELECT 1;\n-- semantics: cassandra-3.0").unwrap(), ScriptHeader::default());
+        assert_eq!(
+            ScriptHeader::parse("SELECT 1;\n-- semantics: cassandra-3.0").unwrap(),
+            ScriptHeader::default()
+        );
     }
 
     #[test]
@@ -144,7 +148,10 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.message.contains("cassandra-2.2"), "{e}");
         let e = ScriptHeader::parse("-- build-rate: 0").unwrap_err();
-        assert_eq!(e.to_string(), "line 1: `-- build-rate:` must be at least 1 row per second (or unlimited)");
+        assert_eq!(
+            e.to_string(),
+            "line 1: `-- build-rate:` must be at least 1 row per second (or unlimited)"
+        );
         assert!(ScriptHeader::parse("-- build-rate: fast").is_err());
         assert_eq!(parse_build_rate("Unlimited"), Ok(BuildRate::Unlimited));
     }

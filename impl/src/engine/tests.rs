@@ -118,7 +118,10 @@ fn seed_002_ranking_and_a_view_built_in_the_background() {
     // Half a second short of the second partition's three rows.
     ok(&mut e, "ADVANCE CLOCK 500;");
     assert_eq!(
-        rows(&mut e, "SELECT view_name, keys_built FROM system.view_builds_in_progress;"),
+        rows(
+            &mut e,
+            "SELECT view_name, keys_built FROM system.view_builds_in_progress;"
+        ),
         table(&[&["ranking_by_athlete", "1"]])
     );
     let before = e.now_micros();
@@ -126,7 +129,11 @@ fn seed_002_ranking_and_a_view_built_in_the_background() {
         rows(&mut e, "WAIT FOR VIEW BUILDS;"),
         table(&[&["ks", "ranking_by_athlete", "SUCCESS", "2", "0"]])
     );
-    assert_eq!(e.now_micros() - before, 500_000, "the wait took exactly what was missing");
+    assert_eq!(
+        e.now_micros() - before,
+        500_000,
+        "the wait took exactly what was missing"
+    );
     assert_eq!(e.view_builds_done_at(), None);
     assert_eq!(
         rows(&mut e, "SELECT * FROM system.materialized_views_builds_in_progress;").len(),
