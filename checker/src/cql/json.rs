@@ -1,7 +1,8 @@
 //! `--format json`: one JSON line per statement.
 //!
-//! Decimals are exact JSON *numbers*: `123456789.123456789` is written with every digit, as
-//! Cassandra's `toJson()` writes a `decimal`. serde_json cannot hold such a number without its
+//! Decimals are exact JSON *numbers*: `123456789.123456789` is written with every digit, as the
+//! human format prints it (a JSON string would also be exact, but would change the value's
+//! JSON type from the number it was, and a reader's code with it). serde_json cannot hold such a number without its
 //! `arbitrary_precision` feature, and that feature is not taken: Cargo features are unified, so
 //! it would change every serde_json `Value` in the workspace (trace files, ITF states), where
 //! numbers would compare by their text (`1.0 != 1.00`) and untagged or flattened enums stop
