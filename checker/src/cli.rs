@@ -164,14 +164,26 @@ cut the search), 12 a property is violated (or --require-coverage found a rule n
 
 /// The part of `mvcheck cql --help` that flags cannot say.
 const CQL_HELP: &str = "\
-Shell commands:
+Shell commands (besides CQL; HELP at the prompt says more):
   ADVANCE CLOCK <milliseconds>;   move the manual clock forward (with --clock manual only);
                                   statements without USING TIMESTAMP get the clock in
                                   microseconds, and TTLs expire against it
-  exit / quit                     leave the interactive prompt
+  VIEW BUILD STATUS [view];       view builds: STARTED or SUCCESS, partitions built and pending
+  WAIT FOR VIEW BUILDS;           return once every view build is done (a manual clock moves
+                                  to that moment; on the system clock the shell sleeps, and
+                                  Ctrl-C stops the wait)
+  DESCRIBE KEYSPACES | TABLES | KEYSPACE [ks] | TABLE t | MATERIALIZED VIEW v | SCHEMA;
+                                  CQL that recreates the schema (also DESC)
+  HELP [topic]                    at the interactive prompt
+  exit / quit / Ctrl-D            leave the interactive prompt; Ctrl-C cancels the statement
 
-Exit codes: 0 every statement succeeded, 2 a statement failed (the others still ran) or bad
-flags or input.";
+Script header: comment lines before the first statement may set `-- semantics: cassandra-3.0`
+and `-- build-rate: N`; a flag that says otherwise is an error. A leading UTF-8 BOM is skipped.
+
+Interactive history: $XDG_DATA_HOME/mvcheck/cql_history (else ~/.local/share/mvcheck/).
+
+Exit codes: 0 every statement succeeded (or the interactive prompt was left), 2 a statement
+of a script failed (the others still ran) or bad flags or input.";
 
 /// The flags shared by every subcommand that builds a model. Unset flags take the variant's
 /// default configuration.
@@ -522,10 +534,20 @@ pub struct CqlArgs {
     /// Node clock: the system clock, or a manual clock moved by `ADVANCE CLOCK <ms>;`.
     #[arg(long, value_enum, default_value_t = ClockArg::System)]
     pub clock: ClockArg,
-    /// View rules: current Cassandra, or 3.0's shadowable tombstones (seed 003).
-    #[arg(long, value_enum, default_value_t = SemanticsArg::Current)]
-    pub semantics: SemanticsArg,
+    /// View rules: current Cassandra, or 3.0's shadowable tombstones (seed 003). Default: the
+    /// script's `-- semantics:` header line, else current.
+    #[arg(long, value_enum)]
+    pub semantics: Option<SemanticsArg>,
     /// Start of the manual clock in microseconds since the Unix epoch (default: now).
     #[arg(long, value_name = "MICROS")]
     pub now: Option<i64>,
+    /// How fast a view over existing rows is built, in base rows per second of the node clock,
+    /// or `unlimited` (the default: done before the next statement, as Cassandra builds a small
+    /// table in milliseconds). Default: the script's `-- build-rate:` header line, else unlimited.
+    #[arg(long, value_name = "ROWS_PER_SECOND", value_parser = build_rate_arg)]
+    pub build_rate: Option<mv_impl::engine::BuildRate>,
+}
+
+fn build_rate_arg(s: &str) -> Result<mv_impl::engine::BuildRate, String> {
+    mv_impl::engine::parse_build_rate(s)
 }

@@ -218,8 +218,8 @@ fn check_rejections_change_nothing(src: &str) -> Result<(), TestCaseError> {
             // A syntax error never reaches the engine; the whole-script path below feeds it.
             continue;
         };
-        // A view build runs in the background, one partition per statement; let it finish
-        // first so that only the statement under test can change the tables.
+        // A view build runs in the background, before any statement; let it finish first so
+        // that only the statement under test can change the tables.
         engine.finish_view_builds();
         let before = dump(&engine);
         let result = engine.execute(&stmt);

@@ -7,8 +7,10 @@
 //! `scenarios_run_the_same_in_the_shell` checks that both print the same). A statement that
 //! prints nothing (a successful INSERT) has no expected lines.
 //!
-//! Directives (comment lines before the first statement): `-- semantics: cassandra-3.0`
-//! selects seed 003's shadowable tombstones instead of the current rules.
+//! Directives (comment lines before the first statement, read by
+//! [`ScriptHeader`] as the shell reads them): `-- semantics: cassandra-3.0` selects seed 003's
+//! shadowable tombstones instead of the current rules; `-- build-rate: N` builds views at N
+//! base rows per second of the manual clock instead of at once (`--build-rate`).
 //!
 //! Time is manual and starts at [`START_MICROS`], so timestamps, `WRITETIME` and `TTL` are
 //! reproducible; `ADVANCE CLOCK <ms>;` moves it.
@@ -21,7 +23,7 @@
 
 use mv_impl::cql::ast::Pos;
 use mv_impl::cql::{self};
-use mv_impl::engine::{CqlError, Engine, EngineConfig, ErrorKind, QueryResult, ViewRules};
+use mv_impl::engine::{BuildRate, CqlError, Engine, EngineConfig, ErrorKind, QueryResult, ScriptHeader, ViewRules};
 use std::path::{Path, PathBuf};
 
 /// 2026-01-01T00:00:00Z in microseconds: the manual clock's start in every scenario.
@@ -41,20 +43,6 @@ fn scenario_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// The `-- semantics:` directive, if any.
-fn rules_of(src: &str) -> Result<ViewRules, String> {
-    for line in src.lines() {
-        if let Some(rest) = line.trim().strip_prefix("-- semantics:") {
-            return match rest.trim() {
-                "current" => Ok(ViewRules::current()),
-                "cassandra-3.0" => Ok(ViewRules::cassandra_30()),
-                other => Err(format!("unknown semantics {other:?} (current or cassandra-3.0)")),
-            };
-        }
-    }
-    Ok(ViewRules::current())
 }
 
 /// What the shell prints for one statement, without the source:line prefix of errors and
@@ -130,11 +118,12 @@ fn end_line(chars: &[char], from: usize) -> usize {
 /// Runs a scenario and returns the file as it should read: every old expected line dropped and
 /// the actual output inserted after the line where its statement ends.
 fn run_scenario(src: &str) -> Result<String, String> {
-    let rules = rules_of(src)?;
+    // The header's flags, as `mvcheck cql FILE` reads them.
+    let header = ScriptHeader::parse(src).map_err(|e| e.to_string())?;
     let mut engine = Engine::new(EngineConfig {
-        rules,
+        rules: header.rules().unwrap_or_else(ViewRules::current),
         now_micros: START_MICROS,
-        ..Default::default()
+        build_rate: header.build_rate.map_or(BuildRate::Unlimited, |(_, r)| r),
     });
     let chars: Vec<char> = src.chars().collect();
     let mut outputs: Vec<(usize, Vec<String>)> = Vec::new();

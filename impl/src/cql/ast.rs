@@ -161,6 +161,34 @@ pub enum StmtKind {
     /// The shell command `ADVANCE CLOCK <milliseconds>`: moves a manual node clock forward.
     /// Not CQL; it exists so scripts can let TTLs expire deterministically.
     AdvanceClock(u64),
+    /// The shell command `VIEW BUILD STATUS [[ks.]view]`: how far each view build got, in the
+    /// spirit of `nodetool viewbuildstatus`. Not CQL.
+    ViewBuildStatus(Option<QualifiedName>),
+    /// The shell command `WAIT FOR VIEW BUILDS`: returns once every running view build is
+    /// done (Cassandra's own tests wait for builds the same way). Not CQL.
+    WaitForViewBuilds,
+    /// `DESCRIBE ...` / `DESC ...`: CQL that recreates schema objects. cqlsh's command, which
+    /// Cassandra 4 answers on the server as rows (`keyspace_name, type, name, create_statement`).
+    Describe(Describe),
+}
+
+/// What a `DESCRIBE` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Describe {
+    /// `DESCRIBE KEYSPACES`: the keyspace names.
+    Keyspaces,
+    /// `DESCRIBE TABLES`: the tables of every keyspace.
+    Tables,
+    /// `DESCRIBE KEYSPACE [ks]`: the keyspace and everything in it (the one in use without a name).
+    Keyspace(Option<String>),
+    /// `DESCRIBE [FULL] SCHEMA`: every keyspace.
+    Schema,
+    /// `DESCRIBE TABLE [ks.]t` (also `COLUMNFAMILY`): the table and its views.
+    Table(QualifiedName),
+    /// `DESCRIBE MATERIALIZED VIEW [ks.]v`.
+    View(QualifiedName),
+    /// `DESCRIBE name`: a keyspace, table or view, whichever the name denotes.
+    Name(QualifiedName),
 }
 
 /// A possibly keyspace-qualified name: `t` or `ks.t`.

@@ -456,7 +456,54 @@ impl<'s, 't> Parser<'s, 't> {
             self.expect_kw("clock")?;
             return self.advance_clock();
         }
+        if self.eat_kw("view") {
+            self.expect_kw("build")?;
+            self.expect_kw("status")?;
+            let name = if self.check_ident() {
+                Some(self.qualified_name()?)
+            } else {
+                None
+            };
+            return Ok(StmtKind::ViewBuildStatus(name));
+        }
+        if self.eat_kw("wait") {
+            self.expect_kw("for")?;
+            self.expect_kw("view")?;
+            self.expect_kw("builds")?;
+            return Ok(StmtKind::WaitForViewBuilds);
+        }
+        if self.eat_kw("describe") || self.eat_kw("desc") {
+            return self.describe().map(StmtKind::Describe);
+        }
         Err(self.unexpected())
+    }
+
+    fn describe(&mut self) -> PResult<Describe> {
+        if self.eat_kw("keyspaces") {
+            return Ok(Describe::Keyspaces);
+        }
+        if self.eat_kw("tables") {
+            return Ok(Describe::Tables);
+        }
+        if self.eat_kw("full") {
+            self.expect_kw("schema")?;
+            return Ok(Describe::Schema);
+        }
+        if self.eat_kw("schema") {
+            return Ok(Describe::Schema);
+        }
+        if self.eat_kw("keyspace") {
+            let name = if self.check_ident() { Some(self.ident()?) } else { None };
+            return Ok(Describe::Keyspace(name));
+        }
+        if self.eat_kw("table") || self.eat_kw("columnfamily") {
+            return self.qualified_name().map(Describe::Table);
+        }
+        if self.eat_kw("materialized") {
+            self.expect_kw("view")?;
+            return self.qualified_name().map(Describe::View);
+        }
+        self.qualified_name().map(Describe::Name)
     }
 
     fn advance_clock(&mut self) -> PResult<StmtKind> {

@@ -1358,7 +1358,7 @@ fn parse_statement_wants_exactly_one() {
     assert_eq!(
         error("FROB t"),
         "line 1:1 unexpected 'FROB', expected SELECT, INSERT, UPDATE, DELETE, BEGIN, CREATE, DROP, ALTER, TRUNCATE, \
-         USE or ADVANCE"
+         USE, ADVANCE, VIEW, WAIT, DESCRIBE or DESC"
     );
 }
 

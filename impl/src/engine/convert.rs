@@ -118,12 +118,26 @@ fn constant_kind(t: &Term) -> &'static str {
 }
 
 fn constant_text(t: &Term) -> String {
-    match t {
+    shown(&match t {
         Term::Integer(s) | Term::Float(s) | Term::String(s) | Term::Uuid(s) => s.clone(),
         Term::Blob(h) => format!("0x{h}"),
         Term::Boolean(b) => b.to_string(),
         other => other.to_string(),
+    })
+}
+
+/// The longest literal an error message quotes whole.
+const SHOWN_CHARS: usize = 60;
+
+/// A literal as an error message quotes it: whole when short, else its start and its length,
+/// so that a message about a 10 kB value still fits on a screen and says what it is about.
+pub(super) fn shown(text: &str) -> String {
+    let n = text.chars().count();
+    if n <= SHOWN_CHARS {
+        return text.to_string();
     }
+    let head: String = text.chars().take(SHOWN_CHARS).collect();
+    format!("{head}... ({n} characters)")
 }
 
 fn invalid_constant(t: &Term, col: &str, ty: &DataType) -> CqlError {
@@ -135,7 +149,7 @@ fn invalid_constant(t: &Term, col: &str, ty: &DataType) -> CqlError {
 }
 
 fn unable(ty: &str, text: &str) -> CqlError {
-    CqlError::invalid(format!("Unable to make {ty} from '{text}'"))
+    CqlError::invalid(format!("Unable to make {ty} from '{}'", shown(text)))
 }
 
 /// The value `term` denotes for column `col` of type `ty`; `None` is `null`.
@@ -264,7 +278,7 @@ pub fn integer(term: &Term, what: &str) -> Result<i64, CqlError> {
     match term {
         Term::Integer(s) => s
             .parse()
-            .map_err(|_| CqlError::invalid(format!("Invalid value for {what}: {s}"))),
+            .map_err(|_| CqlError::invalid(format!("Invalid value for {what}: {}", shown(s)))),
         Term::Bind(_) => Err(CqlError::invalid(
             "Bind variables are not supported: there are no prepared statements here",
         )),

@@ -15,12 +15,20 @@
 //!   generates the mutations of every view of the table from that one read, applies them to the
 //!   views, then applies the base update (cassandra-semantics §2: the generator sees the pre-update state).
 //! * **View builds.** `CREATE MATERIALIZED VIEW` on a non-empty table queues the base
-//!   partitions that exist at that moment (in token order). After every later statement, the
-//!   builder feeds `EngineConfig::view_build_step` queued partitions through `view::build`.
+//!   partitions that exist at that moment (in token order). The builder runs in the background
+//!   *by time*: [`Engine::run_builds`] moves the clock to `now` and lets every running build
+//!   process what [`EngineConfig::build_rate`] allows for the time since it last ran. Every
+//!   statement calls it first, with the engine clock, so a front end need do nothing for a
+//!   build to progress; a server may also call it from a timer. With the default rate,
+//!   [`BuildRate::Unlimited`], a build finishes before the next statement runs (Cassandra
+//!   builds a small table in milliseconds); `BuildRate::RowsPerSecond` makes a build observable
+//!   (`--build-rate` in `mvcheck cql`, moved by `ADVANCE CLOCK` on a manual clock).
 //!   Writes made meanwhile go through the normal view path, and a queued partition is built
 //!   from its state when the builder reaches it, so nothing written during a build is lost.
 //!   While queued work remains, `system.view_builds_in_progress` shows the build;
-//!   `system.built_materialized_views` lists finished views.
+//!   `system.built_views` lists finished views; `VIEW BUILD STATUS` shows both, and
+//!   `WAIT FOR VIEW BUILDS` moves the clock to the moment the last build is done
+//!   ([`Engine::view_builds_done_at`]; a shell on the system clock sleeps until then instead).
 
 use super::convert::{self, FnCtx};
 use super::data::{Partition, PartitionKey};
@@ -48,8 +56,8 @@ pub struct EngineConfig {
     pub rules: ViewRules,
     /// The node clock at start, in microseconds since the epoch.
     pub now_micros: i64,
-    /// How many queued base partitions a view build processes after each statement.
-    pub view_build_step: usize,
+    /// How fast a view build over existing data runs against the engine clock.
+    pub build_rate: BuildRate,
 }
 
 impl Default for EngineConfig {
@@ -57,10 +65,26 @@ impl Default for EngineConfig {
         EngineConfig {
             rules: ViewRules::current(),
             now_micros: DEFAULT_NOW_MICROS,
-            view_build_step: 1,
+            build_rate: BuildRate::Unlimited,
         }
     }
 }
+
+/// How fast view builds progress (cassandra-semantics §11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildRate {
+    /// No limit: every queued partition is built at the next [`Engine::run_builds`], which
+    /// the next statement runs first. A build is never seen half done; the status tables
+    /// show it only if read by nothing but the CREATE itself.
+    Unlimited,
+    /// At most this many base rows per second of the engine clock (at least 1). A partition
+    /// is built whole once the time credited to its build covers its rows (a partition with
+    /// no rows costs one), so a manual clock that does not move holds a build where it is.
+    RowsPerSecond(u64),
+}
+
+/// Cost units per base row: rates are rows per second and time is in microseconds.
+const ROW_COST: u128 = 1_000_000;
 
 /// A table (or view) and its data.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +99,8 @@ pub struct Table {
 #[derive(Clone, Debug, Default)]
 struct Keyspace {
     tables: BTreeMap<String, Table>,
+    /// The `WITH` options of its `CREATE KEYSPACE`, for DESCRIBE; none for the default one.
+    options: Vec<ast::OptionSetting>,
 }
 
 #[derive(Clone, Debug)]
@@ -85,6 +111,11 @@ struct ViewBuild {
     pending: VecDeque<PartitionKey>,
     keys_built: i64,
     last_token: Option<i64>,
+    /// The engine time up to which this build has been given its share of work.
+    credited_to: i64,
+    /// Unspent work, in rows times microseconds (`ROW_COST` per row): time credited that did
+    /// not yet cover the next partition.
+    budget: u128,
 }
 
 #[derive(Clone)]
@@ -97,7 +128,8 @@ pub struct Engine {
     keyspace: String,
     keyspaces: BTreeMap<String, Keyspace>,
     builds: Vec<ViewBuild>,
-    built: BTreeSet<(String, String)>,
+    /// Finished builds (and views created over an empty base), with the partitions built.
+    built: BTreeMap<(String, String), i64>,
 }
 
 /// A batch of partition updates, keyed by (keyspace, table, partition), merged per key.
@@ -114,7 +146,7 @@ impl Engine {
             keyspace: DEFAULT_KEYSPACE.to_string(),
             keyspaces,
             builds: Vec::new(),
-            built: BTreeSet::new(),
+            built: BTreeMap::new(),
             cfg,
         }
     }
@@ -178,6 +210,14 @@ impl Engine {
             .flat_map(|(ks, k)| k.tables.iter().map(move |(name, t)| (ks.as_str(), name.as_str(), t)))
     }
 
+    /// Every keyspace in name order, with the `WITH` options it was created with (none for
+    /// the default keyspace, which no statement created).
+    pub fn keyspaces(&self) -> impl Iterator<Item = (&str, &[ast::OptionSetting])> {
+        self.keyspaces
+            .iter()
+            .map(|(name, k)| (name.as_str(), k.options.as_slice()))
+    }
+
     /// A table or view, by keyspace and name.
     pub fn table(&self, keyspace: &str, name: &str) -> Option<&Table> {
         self.keyspaces.get(keyspace)?.tables.get(name)
@@ -196,13 +236,10 @@ impl Engine {
     }
 
     pub fn execute(&mut self, stmt: &Stmt) -> Result<QueryResult, CqlError> {
-        let result = self.dispatch(stmt);
-        // The builder runs after each successful statement (a failed one changes nothing), but
-        // not right after the CREATE that queued it, so its progress is observable.
-        if result.is_ok() && !matches!(stmt.kind, StmtKind::CreateView(_)) {
-            self.step_builds();
-        }
-        result
+        // The builder works in the background: whatever time passed since it last ran is
+        // spent before the statement sees the tables.
+        self.run_builds(self.now_micros);
+        self.dispatch(stmt)
     }
 
     fn dispatch(&mut self, stmt: &Stmt) -> Result<QueryResult, CqlError> {
@@ -243,6 +280,27 @@ impl Engine {
                 self.advance_millis(*ms);
                 Ok(QueryResult::done())
             }
+            StmtKind::ViewBuildStatus(name) => {
+                let only = match name {
+                    Some(n) => {
+                        let (ks, v) = self.resolve(n);
+                        match self.table(&ks, &v) {
+                            Some(t) if t.schema.is_view() => Some((ks, v)),
+                            _ => return Err(CqlError::invalid(format!("Materialized view '{ks}.{v}' doesn't exist"))),
+                        }
+                    }
+                    None => None,
+                };
+                Ok(QueryResult::Rows(self.view_build_status(only.as_ref())))
+            }
+            StmtKind::WaitForViewBuilds => {
+                if let Some(t) = self.view_builds_done_at() {
+                    self.set_now_micros(t);
+                    self.run_builds(t);
+                }
+                Ok(QueryResult::Rows(self.view_build_status(None)))
+            }
+            StmtKind::Describe(d) => self.describe(d).map(QueryResult::Rows),
         }
     }
 
@@ -287,7 +345,13 @@ impl Engine {
                 "Missing mandatory option 'replication'",
             ));
         }
-        self.keyspaces.insert(c.name.clone(), Keyspace::default());
+        self.keyspaces.insert(
+            c.name.clone(),
+            Keyspace {
+                tables: BTreeMap::new(),
+                options: c.options.clone(),
+            },
+        );
         Ok(QueryResult::done())
     }
 
@@ -302,7 +366,7 @@ impl Engine {
             ));
         }
         self.builds.retain(|b| b.keyspace != d.name);
-        self.built.retain(|(ks, _)| ks != &d.name);
+        self.built.retain(|(ks, _), _| ks != &d.name);
         Ok(QueryResult::done())
     }
 
@@ -632,6 +696,9 @@ impl Engine {
                 "Forbidden default_time_to_live detected for a materialized view. Data in a materialized view always expire at the same time than the corresponding data in the parent table. default_time_to_live must be set to zero, see CASSANDRA-12868 for more information",
             ));
         }
+        if let (Some(gc), Some(t)) = (gc, self.table_mut(&ks, &name)) {
+            t.gc_grace_seconds = gc;
+        }
         Ok(QueryResult::done())
     }
 
@@ -701,7 +768,7 @@ impl Engine {
         let v_column = view_primary_key(bs, c, &selected, &name, &base_name)?;
         let mut ctx = self.fn_ctx();
         let restrictions = view_where(bs, c, &mut ctx)?;
-        let (default_ttl, _) = table_options(&c.with)?;
+        let (default_ttl, gc_grace) = table_options(&c.with)?;
         if default_ttl.is_some_and(|t| t != 0) {
             return Err(CqlError::invalid(
                 "Cannot set default_time_to_live for a materialized view. Data in a materialized view always expire at the same time than the corresponding data in the parent table.",
@@ -717,14 +784,16 @@ impl Engine {
                 schema,
                 data: BTreeMap::new(),
                 views: Vec::new(),
-                gc_grace_seconds: 864_000,
+                // A view keeps its own gc_grace_seconds (ALTER MATERIALIZED VIEW changes it), so
+                // DESCRIBE's `CREATE ... WITH gc_grace_seconds` must set it too.
+                gc_grace_seconds: gc_grace.unwrap_or(864_000),
             },
         );
         if let Some(b) = k.tables.get_mut(&base_name) {
             b.views.push(name.clone());
         }
         if pending.is_empty() {
-            self.built.insert((ks, name));
+            self.built.insert((ks, name), 0);
         } else {
             self.builds.push(ViewBuild {
                 keyspace: ks,
@@ -733,6 +802,8 @@ impl Engine {
                 pending,
                 keys_built: 0,
                 last_token: None,
+                credited_to: self.now_micros,
+                budget: 0,
             });
         }
         Ok(QueryResult::Done {
@@ -740,43 +811,151 @@ impl Engine {
         })
     }
 
-    /// Advances every running view build by `view_build_step` base partitions.
-    fn step_builds(&mut self) {
-        let step = self.cfg.view_build_step;
-        let now_sec = self.now_sec();
-        let rules = self.cfg.rules;
-        let mut finished = Vec::new();
-        for (i, b) in self.builds.iter_mut().enumerate() {
-            for _ in 0..step {
-                let Some(key) = b.pending.pop_front() else { break };
-                let Some(k) = self.keyspaces.get_mut(&b.keyspace) else {
-                    break;
-                };
-                let muts = match (k.tables.get(&b.base), k.tables.get(&b.view)) {
-                    (Some(base), Some(v)) => match base.data.get(&key) {
-                        Some(stored) => view::build(&base.schema, &v.schema, &rules, &key, stored, now_sec),
-                        None => Vec::new(),
-                    },
-                    _ => Vec::new(),
-                };
-                if let Some(vt) = k.tables.get_mut(&b.view) {
-                    for m in muts {
-                        vt.data
-                            .entry(m.key)
-                            .or_default()
-                            .apply(&m.update, rules.single_deletion_slot);
-                    }
-                }
-                b.keys_built += 1;
-                b.last_token = Some(key.token);
+    /// Lets the background view builder work up to `now_micros`: moves the clock there (never
+    /// backwards), then has every running build process the base partitions its share of the
+    /// elapsed time pays for under [`EngineConfig::build_rate`]. Returns the number of base
+    /// partitions built. This is the one call a front end needs for builds to progress by
+    /// time; [`Engine::execute`] makes it before every statement.
+    pub fn run_builds(&mut self, now_micros: i64) -> usize {
+        self.set_now_micros(now_micros);
+        let now = self.now_micros;
+        let rate = self.cfg.build_rate;
+        let mut done = 0;
+        for i in 0..self.builds.len() {
+            let b = &mut self.builds[i];
+            let elapsed = u128::try_from(now.saturating_sub(b.credited_to)).unwrap_or(0);
+            b.credited_to = b.credited_to.max(now);
+            if let BuildRate::RowsPerSecond(r) = rate {
+                b.budget = b.budget.saturating_add(elapsed.saturating_mul(u128::from(r.max(1))));
             }
-            if b.pending.is_empty() {
-                finished.push(i);
+            while let Some(key) = self.builds[i].pending.front().cloned() {
+                if let BuildRate::RowsPerSecond(_) = rate {
+                    let cost = self.partition_cost(i, &key);
+                    let b = &mut self.builds[i];
+                    if b.budget < cost {
+                        break;
+                    }
+                    b.budget -= cost;
+                }
+                self.build_partition(i, key);
+                done += 1;
             }
         }
-        for i in finished.into_iter().rev() {
-            let b = self.builds.remove(i);
-            self.built.insert((b.keyspace, b.view));
+        let (finished, running): (Vec<ViewBuild>, Vec<ViewBuild>) = std::mem::take(&mut self.builds)
+            .into_iter()
+            .partition(|b| b.pending.is_empty());
+        self.builds = running;
+        for b in finished {
+            self.built.insert((b.keyspace, b.view), b.keys_built);
+        }
+        done
+    }
+
+    /// What building one queued base partition costs under a rate: its rows.
+    fn partition_cost(&self, build: usize, key: &PartitionKey) -> u128 {
+        let b = &self.builds[build];
+        let rows = self
+            .keyspaces
+            .get(&b.keyspace)
+            .and_then(|k| k.tables.get(&b.base))
+            .and_then(|t| t.data.get(key))
+            .map_or(0, |p| p.rows.len());
+        ROW_COST * (rows.max(1) as u128)
+    }
+
+    /// Feeds one queued base partition, as it is now, through `view::build`.
+    fn build_partition(&mut self, build: usize, key: PartitionKey) {
+        let now_sec = self.now_sec();
+        let rules = self.cfg.rules;
+        let b = &mut self.builds[build];
+        b.pending.pop_front();
+        b.keys_built += 1;
+        b.last_token = Some(key.token);
+        let Some(k) = self.keyspaces.get_mut(&b.keyspace) else {
+            return;
+        };
+        let muts = match (k.tables.get(&b.base), k.tables.get(&b.view)) {
+            (Some(base), Some(v)) => match base.data.get(&key) {
+                Some(stored) => view::build(&base.schema, &v.schema, &rules, &key, stored, now_sec),
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        if let Some(vt) = k.tables.get_mut(&b.view) {
+            for m in muts {
+                vt.data
+                    .entry(m.key)
+                    .or_default()
+                    .apply(&m.update, rules.single_deletion_slot);
+            }
+        }
+    }
+
+    /// When the last running build will be done if nothing else is written: now under
+    /// [`BuildRate::Unlimited`], `None` when no build runs. `WAIT FOR VIEW BUILDS` moves the
+    /// clock here; a front end on real time sleeps until then and calls [`Engine::run_builds`].
+    pub fn view_builds_done_at(&self) -> Option<i64> {
+        let rate = match self.cfg.build_rate {
+            _ if self.builds.is_empty() => return None,
+            BuildRate::Unlimited => return Some(self.now_micros),
+            BuildRate::RowsPerSecond(r) => u128::from(r.max(1)),
+        };
+        self.builds
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let cost: u128 = b.pending.iter().map(|k| self.partition_cost(i, k)).sum();
+                let micros = cost.saturating_sub(b.budget).div_ceil(rate);
+                b.credited_to.saturating_add(i64::try_from(micros).unwrap_or(i64::MAX))
+            })
+            .max()
+    }
+
+    /// Whether any view build is still running.
+    pub fn view_builds_running(&self) -> bool {
+        !self.builds.is_empty()
+    }
+
+    /// `VIEW BUILD STATUS`: one row per view (or only `only`), running builds first as
+    /// `STARTED` with the partitions built and still queued, then finished ones as `SUCCESS`
+    /// (`nodetool viewbuildstatus` words).
+    fn view_build_status(&self, only: Option<&(String, String)>) -> Rows {
+        let text = |s: &str| Some(Value::Text(s.to_string()));
+        let wanted = |ks: &str, v: &str| only.is_none_or(|(oks, ov)| oks == ks && ov == v);
+        let mut rows: Vec<Vec<Option<Value>>> = self
+            .builds
+            .iter()
+            .filter(|b| wanted(&b.keyspace, &b.view))
+            .map(|b| {
+                vec![
+                    text(&b.keyspace),
+                    text(&b.view),
+                    text("STARTED"),
+                    Some(Value::BigInt(b.keys_built)),
+                    Some(Value::BigInt(b.pending.len() as i64)),
+                ]
+            })
+            .collect();
+        rows.extend(
+            self.built
+                .iter()
+                .filter(|((ks, v), _)| wanted(ks, v))
+                .map(|((ks, v), n)| {
+                    vec![
+                        text(ks),
+                        text(v),
+                        text("SUCCESS"),
+                        Some(Value::BigInt(*n)),
+                        Some(Value::BigInt(0)),
+                    ]
+                }),
+        );
+        Rows {
+            columns: ["keyspace_name", "view_name", "status", "keys_built", "keys_pending"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            rows,
         }
     }
 
@@ -797,17 +976,12 @@ impl Engine {
             .collect()
     }
 
-    /// Runs every view build to completion.
+    /// Runs every view build to completion at once, whatever the rate, without moving the
+    /// clock.
     pub fn finish_view_builds(&mut self) {
-        while !self.builds.is_empty() {
-            let before: usize = self.builds.iter().map(|b| b.pending.len()).sum();
-            self.step_builds();
-            let after: usize = self.builds.iter().map(|b| b.pending.len()).sum();
-            if after >= before && self.cfg.view_build_step == 0 {
-                // A zero step never progresses; finish the builds one partition at a time.
-                self.cfg.view_build_step = 1;
-            }
-        }
+        let rate = std::mem::replace(&mut self.cfg.build_rate, BuildRate::Unlimited);
+        self.run_builds(self.now_micros);
+        self.cfg.build_rate = rate;
     }
 
     /// The status tables' rows: built views, builds in progress, and the view definitions
@@ -857,7 +1031,7 @@ impl Engine {
                     .collect(),
                 rows: self
                     .built
-                    .iter()
+                    .keys()
                     .map(|(ks, v)| vec![text(ks), text(v), Some(Value::Boolean(true))])
                     .collect(),
             }),
@@ -865,7 +1039,7 @@ impl Engine {
             // seed shows.
             "built_materialized_views" => Some(Rows {
                 columns: vec!["keyspace_name".into(), "view_name".into()],
-                rows: self.built.iter().map(|(ks, v)| vec![text(ks), text(v)]).collect(),
+                rows: self.built.keys().map(|(ks, v)| vec![text(ks), text(v)]).collect(),
             }),
             // Seed 002's older name answers exactly as the 4.x table does.
             "view_builds_in_progress" | "materialized_views_builds_in_progress" => Some(Rows {
@@ -963,12 +1137,15 @@ fn table_options(with: &ast::TableOptions) -> Result<(Option<u32>, Option<i64>),
     for o in &with.options {
         let int = |what: &str| -> Result<i64, CqlError> {
             match &o.value {
-                ast::Term::Integer(s) => s
-                    .parse::<i64>()
-                    .map_err(|_| CqlError::new(ErrorKind::Configuration, format!("Invalid value for {what}: {s}"))),
+                ast::Term::Integer(s) => s.parse::<i64>().map_err(|_| {
+                    CqlError::new(
+                        ErrorKind::Configuration,
+                        format!("Invalid value for {what}: {}", convert::shown(s)),
+                    )
+                }),
                 other => Err(CqlError::new(
                     ErrorKind::Configuration,
-                    format!("Invalid value for {what}: {other}"),
+                    format!("Invalid value for {what}: {}", convert::shown(&other.to_string())),
                 )),
             }
         };

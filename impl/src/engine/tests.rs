@@ -6,10 +6,10 @@ fn engine() -> Engine {
     Engine::new(EngineConfig::default())
 }
 
-fn engine_with(rules: ViewRules, step: usize) -> Engine {
+fn engine_with(rules: ViewRules, build_rate: BuildRate) -> Engine {
     Engine::new(EngineConfig {
         rules,
-        view_build_step: step,
+        build_rate,
         ..EngineConfig::default()
     })
 }
@@ -73,7 +73,8 @@ INSERT INTO ranking (year, place, athlete) VALUES (1987, 3, 'Tom');
 
 #[test]
 fn seed_002_ranking_and_a_view_built_in_the_background() {
-    let mut e = engine_with(ViewRules::current(), 1);
+    // Three base rows a second: one partition of the seed's per second of engine clock.
+    let mut e = engine_with(ViewRules::current(), BuildRate::RowsPerSecond(3));
     ok(&mut e, RANKING);
     assert_eq!(
         rows(&mut e, "SELECT * FROM ranking WHERE year = 1987;"),
@@ -90,7 +91,7 @@ fn seed_002_ranking_and_a_view_built_in_the_background() {
             warnings: vec![VIEW_WARNING.to_string()]
         })]
     );
-    // Two base partitions: the build is in progress right after CREATE.
+    // The clock has not moved: the build has not started.
     assert_eq!(
         rows(
             &mut e,
@@ -98,15 +99,45 @@ fn seed_002_ranking_and_a_view_built_in_the_background() {
         ),
         table(&[&["ks", "ranking_by_athlete", "0"]])
     );
-    // The SELECT above let the builder do one partition; this write lands mid-build.
+    // Statements alone do not move it either.
+    assert_eq!(
+        rows(&mut e, "VIEW BUILD STATUS;"),
+        table(&[&["ks", "ranking_by_athlete", "STARTED", "0", "2"]])
+    );
+    assert_eq!(e.view_builds_done_at(), Some(e.now_micros() + 2_000_000));
+    // A second pays for one partition; this write lands mid-build.
+    ok(&mut e, "ADVANCE CLOCK 1000;");
     ok(
         &mut e,
         "INSERT INTO ranking (year, place, athlete) VALUES (1988, 1, 'Frank');",
     );
     assert_eq!(
+        rows(&mut e, "VIEW BUILD STATUS ranking_by_athlete;"),
+        table(&[&["ks", "ranking_by_athlete", "STARTED", "1", "1"]])
+    );
+    // Half a second short of the second partition's three rows.
+    ok(&mut e, "ADVANCE CLOCK 500;");
+    assert_eq!(
+        rows(
+            &mut e,
+            "SELECT view_name, keys_built FROM system.view_builds_in_progress;"
+        ),
+        table(&[&["ranking_by_athlete", "1"]])
+    );
+    let before = e.now_micros();
+    assert_eq!(
+        rows(&mut e, "WAIT FOR VIEW BUILDS;"),
+        table(&[&["ks", "ranking_by_athlete", "SUCCESS", "2", "0"]])
+    );
+    assert_eq!(
+        e.now_micros() - before,
+        500_000,
+        "the wait took exactly what was missing"
+    );
+    assert_eq!(e.view_builds_done_at(), None);
+    assert_eq!(
         rows(&mut e, "SELECT * FROM system.materialized_views_builds_in_progress;").len(),
-        0,
-        "two partitions, one per statement: done"
+        0
     );
     assert_eq!(
         rows(&mut e, "SELECT * FROM system.built_materialized_views;"),
@@ -128,6 +159,58 @@ fn seed_002_ranking_and_a_view_built_in_the_background() {
             &["Frank", "1987", "2"],
             &["Frank", "1988", "1"]
         ])
+    );
+}
+
+/// The default rate has no limit: the statement after CREATE already sees the whole view,
+/// as a Cassandra client sees a small table's view milliseconds later (seed 002).
+#[test]
+fn an_unlimited_build_is_done_before_the_next_statement() {
+    let mut e = engine();
+    ok(&mut e, RANKING);
+    ok(
+        &mut e,
+        "CREATE MATERIALIZED VIEW ranking_by_athlete AS SELECT * FROM ranking \
+         WHERE athlete IS NOT NULL AND year IS NOT NULL AND place IS NOT NULL \
+         PRIMARY KEY (athlete, year, place);",
+    );
+    let before = e.now_micros();
+    assert_eq!(
+        rows(&mut e, "SELECT * FROM ranking_by_athlete WHERE athlete = 'Frank';"),
+        table(&[&["Frank", "1986", "1"], &["Frank", "1987", "2"]])
+    );
+    assert_eq!(e.now_micros(), before, "no time had to pass");
+    assert!(rows(&mut e, "SELECT * FROM system.view_builds_in_progress;").is_empty());
+}
+
+/// A rate counts rows, not partitions: a wide partition takes as long as its rows, and
+/// `run_builds` is the whole API a front end needs (the clock it is given moves the build).
+#[test]
+fn a_build_rate_counts_base_rows_and_run_builds_moves_it() {
+    let mut e = engine_with(ViewRules::current(), BuildRate::RowsPerSecond(2));
+    ok(&mut e, "CREATE TABLE t (k int, c int, v int, PRIMARY KEY (k, c));");
+    for c in 0..4 {
+        ok(&mut e, &format!("INSERT INTO t (k, c, v) VALUES (1, {c}, {c});"));
+    }
+    ok(&mut e, "INSERT INTO t (k, c, v) VALUES (2, 0, 0);");
+    ok(
+        &mut e,
+        "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL AND c IS NOT NULL PRIMARY KEY (v, k, c);",
+    );
+    let t0 = e.now_micros();
+    // Token order puts k = 1 (four rows) first: two seconds at two rows a second.
+    assert_eq!(e.run_builds(t0 + 1_999_999), 0);
+    assert_eq!(e.run_builds(t0 + 2_000_000), 1);
+    assert!(e.view_builds_running());
+    assert_eq!(e.view_builds_done_at(), Some(t0 + 2_500_000));
+    // A clock that goes backwards moves nothing.
+    assert_eq!(e.run_builds(t0), 0);
+    assert_eq!(e.run_builds(t0 + 2_500_000), 1);
+    assert!(!e.view_builds_running());
+    assert_eq!(rows(&mut e, "SELECT * FROM mv;").len(), 5);
+    assert_eq!(
+        err(&mut e, "VIEW BUILD STATUS t;").message,
+        "Materialized view 'ks.t' doesn't exist"
     );
 }
 
@@ -274,7 +357,7 @@ fn seed_003_user_by_country_and_the_abc_example() {
         table(&[&["FR", "1", "jdoe"]])
     );
     // The a/b/c example under 3.0's shadowable tombstones.
-    let mut e = engine_with(ViewRules::cassandra_30(), 1);
+    let mut e = engine_with(ViewRules::cassandra_30(), BuildRate::Unlimited);
     ok(
         &mut e,
         "CREATE TABLE base (a int, b int, c int, PRIMARY KEY (a));
@@ -446,7 +529,7 @@ fn select_star_orders_columns_like_cassandra() {
 
 #[test]
 fn writes_during_a_build_are_not_lost() {
-    let mut e = engine_with(ViewRules::current(), 1);
+    let mut e = engine_with(ViewRules::current(), BuildRate::RowsPerSecond(1));
     ok(&mut e, "CREATE TABLE t (k int PRIMARY KEY, v int);");
     for k in 0..5 {
         ok(&mut e, &format!("INSERT INTO t (k, v) VALUES ({k}, {k});"));
@@ -455,9 +538,10 @@ fn writes_during_a_build_are_not_lost() {
         &mut e,
         "CREATE MATERIALIZED VIEW mv AS SELECT * FROM t WHERE v IS NOT NULL AND k IS NOT NULL PRIMARY KEY (v, k);",
     );
-    // Switch every row's view key while the build is running.
+    // Switch every row's view key while the build is running, one partition built per write.
     for k in 0..5 {
         ok(&mut e, &format!("UPDATE t SET v = {} WHERE k = {k};", k + 10));
+        ok(&mut e, "ADVANCE CLOCK 1000;");
     }
     ok(&mut e, "INSERT INTO t (k, v) VALUES (9, 9);");
     e.finish_view_builds();
@@ -654,6 +738,9 @@ fn mutated_statements_fail_cleanly() {
         let src = words.join(" ");
         for parsed in crate::cql::parse_script(&src) {
             let Ok(parsed) = parsed else { continue };
+            // The background builder may run before any statement, a failing one too; that is
+            // time passing, not the statement's doing, so it is let run first.
+            e.run_builds(e.now_micros());
             let before = snapshot(&e);
             if e.execute(&parsed).is_err() {
                 failures += 1;
@@ -710,7 +797,7 @@ fn allow_filtering_and_distinct() {
 #[test]
 fn complex_timestamp_updates_under_both_rule_sets() {
     for rules in [ViewRules::current(), ViewRules::cassandra_30()] {
-        let mut e = engine_with(rules, 1);
+        let mut e = engine_with(rules, BuildRate::Unlimited);
         ok(
             &mut e,
             "CREATE TABLE t (a int, b int, c int, d int, e int, PRIMARY KEY (a, b));
@@ -779,7 +866,8 @@ fn reinsert_after_a_row_deletion_keeps_older_cells_dead() {
 /// `built_views` carries `status_replicated`. Seed 002's old names answer with the same rows.
 #[test]
 fn status_tables_have_cassandra_4_columns() {
-    let mut e = engine_with(ViewRules::current(), 0);
+    // One row a second on a clock that does not move: the build stays at its start.
+    let mut e = engine_with(ViewRules::current(), BuildRate::RowsPerSecond(1));
     ok(
         &mut e,
         "CREATE TABLE t (k int PRIMARY KEY, v int);
@@ -981,7 +1069,7 @@ fn a17_limit_skips_a_row_whose_marker_expired_unless_it_counts() {
                 limit_counts_expired,
                 ..ViewRules::current()
             },
-            1,
+            BuildRate::Unlimited,
         );
         ok(
             &mut e,

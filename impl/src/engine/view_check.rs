@@ -1778,8 +1778,9 @@ mod tests {
 
     #[test]
     fn a_view_being_built_is_pending_and_left_to_the_build() {
+        // A rate on a clock that does not move: the build has not begun when repair runs.
         let mut e = Engine::new(EngineConfig {
-            view_build_step: 1,
+            build_rate: crate::engine::BuildRate::RowsPerSecond(1),
             ..EngineConfig::default()
         });
         ok(
