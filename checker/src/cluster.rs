@@ -587,6 +587,8 @@ fn write(
     append_line(&mut trace, &trace_path, &serde_json::to_string(&header).expect("serializes"))?;
     let mut records: Vec<WriteRecord> = Vec::new();
     let (mut ok, mut timeout, mut unanswered) = (0, 0, 0);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
     for i in 0..count {
         let write = WriteId(first + i);
         let k = rng.below(u64::from(keys)) as u8;
@@ -606,6 +608,7 @@ fn write(
         };
         let mut coordinator = None;
         let mut answer = None;
+        let sent = Instant::now();
         for j in order {
             match client.write(f.nodes[usize::from(j)], NodeId(j), write, stmt, cl, wait) {
                 Ok(a) => {
@@ -618,6 +621,7 @@ fn write(
         }
         let outcome = match &answer {
             Some(Answer::Got(Msg::WriteOk { .. }, _)) => {
+                latencies.push(sent.elapsed());
                 ok += 1;
                 records[usize::from(i)].outcome = Outcome::Ok;
                 "Ok"
@@ -665,7 +669,14 @@ fn write(
         }
         println!("{me} {write} {stmt} -> {outcome}");
     }
-    println!("{count} writes: {ok} ok, {timeout} timed out, {unanswered} without an answer");
+    latencies.sort();
+    let ms = |d: Option<&Duration>| d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3));
+    println!(
+        "{count} writes: {ok} ok, {timeout} timed out, {unanswered} without an answer; {:.2} s; acknowledged in p50 {}, max {}",
+        started.elapsed().as_secs_f64(),
+        ms(latencies.get(latencies.len() / 2)),
+        ms(latencies.last())
+    );
     Ok(Exit::Ok)
 }
 

@@ -126,18 +126,53 @@ fn trace(dir: &Path, node: &str) -> Vec<(u64, u64, Step)> {
         .collect()
 }
 
-#[test]
-fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
-    let c = Cluster::start(3, &[]);
-    c.ok(&["write", "--count", "8", "--seed", "11"]);
-    // Kill n1 while a client is writing, so some of its steps are cut short.
-    let mut writer = Command::new(env!("CARGO_BIN_EXE_mvcheck"))
-        .args(["cluster", "write", "--count", "10", "--seed", "12", "--cl", "quorum", "--dir"])
+fn background_writer(c: &Cluster, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(["cluster", "write"])
+        .args(args)
+        .arg("--dir")
         .arg(c.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Every node holds the same base and view (as they read), and every acknowledged write.
+fn assert_converged(c: &Cluster, min_acked: usize) {
+    let nodes = read_all(c);
+    let rules = ReadRules { strict_liveness: true };
+    let base = |o: &NodeObservation| o.base.iter().map(|(k, r)| (*k, r.resolve())).collect::<BTreeMap<_, _>>();
+    let view = |o: &NodeObservation| {
+        o.view
+            .iter()
+            .filter_map(|(k, r)| Some((*k, r.resolve(rules)?)))
+            .collect::<BTreeMap<_, _>>()
+    };
+    for o in &nodes[1..] {
+        assert_eq!(base(o), base(&nodes[0]), "base tables differ");
+        assert_eq!(view(o), view(&nodes[0]), "views differ");
+    }
+    assert!(!view(&nodes[0]).is_empty());
+    let acked = acked(c);
+    assert!(acked.len() >= min_acked, "too few writes acknowledged: {acked:?}");
+    for (i, o) in nodes.iter().enumerate() {
+        assert!(o.up && o.commitlog.is_empty() && o.batchlog.is_empty() && o.hints.is_empty());
+        for (w, stmt) in &acked {
+            let row = o.base.get(&stmt.k).copied().unwrap_or_default();
+            assert!(mv_spec::props::covers(&row, stmt), "n{i} lacks acknowledged {w} {stmt}");
+        }
+    }
+}
+
+#[test]
+fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
+    let c = Cluster::start(3, &[]);
+    c.ok(&["write", "--count", "8", "--seed", "11"]);
+    // Kill n1 while a client is writing, so some of its steps are cut short. The writes go
+    // to n2: a coordinator killed between its base writes leaves the replicas apart for good
+    // (known weakness (c); repair is not run here), which is the protocol, not this runtime.
+    let mut writer = background_writer(&c, &["--count", "10", "--seed", "12", "--cl", "quorum", "--node", "n2"]);
     std::thread::sleep(Duration::from_millis(40));
     assert!(c.ok(&["kill", "n1"]).contains("killed"));
     assert!(writer.wait().unwrap().success());
@@ -152,30 +187,7 @@ fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
     let settled = c.ok(&["settle", "--timeout", "30"]);
     assert!(settled.contains("settled"), "{settled}");
 
-    let nodes = read_all(&c);
-    assert_eq!(nodes.len(), 3);
-    let rules = ReadRules { strict_liveness: true };
-    let base = |o: &NodeObservation| o.base.iter().map(|(k, r)| (*k, r.resolve())).collect::<BTreeMap<_, _>>();
-    let view = |o: &NodeObservation| {
-        o.view
-            .iter()
-            .filter_map(|(k, r)| Some((*k, r.resolve(rules)?)))
-            .collect::<BTreeMap<_, _>>()
-    };
-    for o in &nodes[1..] {
-        assert_eq!(base(o), base(&nodes[0]), "base tables differ");
-        assert_eq!(view(o), view(&nodes[0]), "views differ");
-    }
-    assert!(!view(&nodes[0]).is_empty());
-    let acked = acked(&c);
-    assert!(acked.len() >= 12, "most writes are acknowledged: {acked:?}");
-    for (i, o) in nodes.iter().enumerate() {
-        assert!(o.up && o.commitlog.is_empty() && o.batchlog.is_empty() && o.hints.is_empty());
-        for (w, stmt) in &acked {
-            let row = o.base.get(&stmt.k).copied().unwrap_or_default();
-            assert!(mv_spec::props::covers(&row, stmt), "n{i} lacks acknowledged {w} {stmt}");
-        }
-    }
+    assert_converged(&c, 12);
 
     // Each node's trace: contiguous steps, a clock that only grows, and n1's crash and
     // restart as two steps.
@@ -216,6 +228,28 @@ fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
     for n in ["n0", "n1", "n2"] {
         assert!(!c.log(n).contains("protocol violation"), "{}", c.log(n));
     }
+}
+
+/// Kill -9 lands anywhere in a step (before, during or after its commit) and the node
+/// restarts every time, records each crash and restart, and the cluster still converges.
+#[test]
+fn repeated_kills_always_restart_and_converge() {
+    let c = Cluster::start(3, &[]);
+    let mut writer = background_writer(&c, &["--count", "24", "--seed", "5", "--cl", "one", "--node", "n0"]);
+    for i in 0..4u64 {
+        std::thread::sleep(Duration::from_millis(10 + 13 * i));
+        c.ok(&["kill", "n1"]);
+        c.ok(&["restart", "n1"]);
+    }
+    assert!(writer.wait().unwrap().success());
+    let settled = c.ok(&["settle", "--timeout", "30"]);
+    assert!(settled.contains("settled"), "{settled}");
+    assert_converged(&c, 20);
+    let t = trace(c.path(), "n1");
+    let crashes = t.iter().filter(|l| matches!(l.2, Step::Crash { .. })).count();
+    let recoveries = t.iter().filter(|l| matches!(l.2, Step::Recover { .. })).count();
+    assert_eq!((crashes, recoveries), (4, 4), "n1's restarts");
+    assert!(!c.log("n1").contains("protocol violation") && !c.log("n0").contains("protocol violation"));
 }
 
 #[test]

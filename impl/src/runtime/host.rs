@@ -169,6 +169,12 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, log: Log) 
     let mut conn: Option<TcpStream> = None;
     let mut reachable = true;
     for bytes in rx {
+        if conn.as_ref().is_some_and(|s| !open(s)) {
+            // The peer's process ended (and maybe restarted): a write now would vanish into
+            // the dead connection, a loss the protocol allows only for messages in flight
+            // when a node crashes. A new connection reaches the new process, if any.
+            conn = None;
+        }
         if conn.is_none() {
             match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
                 Ok(s) => {
@@ -196,6 +202,16 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, log: Log) 
             }
         }
     }
+}
+
+/// Whether an outgoing connection is still open. Peers never write on the connections this
+/// node opened, so anything readable there is the end: the peer closed it (its process died).
+fn open(s: &TcpStream) -> bool {
+    if s.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let alive = matches!(s.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    s.set_nonblocking(false).is_ok() && alive
 }
 
 /// Reads the complete lines of a trace file: the last `seq` it holds (0 for none) and the
