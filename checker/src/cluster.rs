@@ -163,7 +163,12 @@ impl Dir<'_> {
         self.0.join("writes.ndjson")
     }
     fn cluster(&self) -> Result<ClusterFile, Failure> {
-        ClusterFile::read(&self.file()).map_err(|e| usage(format!("{e} (is {} a cluster? `mvcheck cluster start` makes one)", self.0.display())))
+        ClusterFile::read(&self.file()).map_err(|e| {
+            usage(format!(
+                "{e} (is {} a cluster? `mvcheck cluster start` makes one)",
+                self.0.display()
+            ))
+        })
     }
 }
 
@@ -172,7 +177,10 @@ fn node_number(s: &str, nodes: usize) -> Result<u8, Failure> {
     let digits = s.strip_prefix('n').unwrap_or(s);
     match digits.parse::<u8>() {
         Ok(i) if usize::from(i) < nodes => Ok(i),
-        _ => Err(usage(format!("{s:?} is not a node of this {nodes}-node cluster (n0..n{})", nodes - 1))),
+        _ => Err(usage(format!(
+            "{s:?} is not a node of this {nodes}-node cluster (n0..n{})",
+            nodes - 1
+        ))),
     }
 }
 
@@ -213,7 +221,8 @@ fn kill_node(d: &Dir, i: u8, sig: i32, grace: Duration) -> Option<i32> {
 }
 
 fn spawn_node(d: &Dir, i: u8) -> Result<i32, Failure> {
-    let exe = std::env::current_exe().map_err(|e| Failure::Internal(format!("cannot find mvcheck's own binary: {e}")))?;
+    let exe =
+        std::env::current_exe().map_err(|e| Failure::Internal(format!("cannot find mvcheck's own binary: {e}")))?;
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -239,7 +248,8 @@ fn spawn_node(d: &Dir, i: u8) -> Result<i32, Failure> {
         .spawn()
         .map_err(|e| Failure::Internal(format!("cannot start n{i}: {e}")))?;
     let pid = child.id() as i32;
-    std::fs::write(d.pid(i), format!("{pid}\n")).map_err(|e| usage(format!("cannot write {}: {e}", d.pid(i).display())))?;
+    std::fs::write(d.pid(i), format!("{pid}\n"))
+        .map_err(|e| usage(format!("cannot write {}: {e}", d.pid(i).display())))?;
     Ok(pid)
 }
 
@@ -431,7 +441,9 @@ fn status(d: &Dir, format: Format) -> Result<Exit, Failure> {
                 "n{i}: {} ({e})",
                 if running { "running, not answering" } else { "down" }
             ),
-            (Format::Json, Ok(st)) => json.push(serde_json::json!({"node": format!("n{i}"), "running": running, "status": st})),
+            (Format::Json, Ok(st)) => {
+                json.push(serde_json::json!({"node": format!("n{i}"), "running": running, "status": st}))
+            }
             (Format::Json, Err(e)) => {
                 json.push(serde_json::json!({"node": format!("n{i}"), "running": running, "status": null, "error": e}))
             }
@@ -515,15 +527,7 @@ fn next_statement(rng: &mut SplitMix64, k: u8, values: u8, last_v: Option<u8>, t
     }
 }
 
-fn write(
-    d: &Dir,
-    count: u8,
-    seed: u64,
-    keys: u8,
-    values: u8,
-    cl: ClArg,
-    only: Option<&str>,
-) -> Result<Exit, Failure> {
+fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: Option<&str>) -> Result<Exit, Failure> {
     let f = d.cluster()?;
     let n = f.nodes.len();
     let only = only.map(|s| node_number(s, n)).transpose()?;
@@ -551,7 +555,10 @@ fn write(
         .max()
         .map_or(0, |c| c + 1);
     let me = format!("c{client_id}");
-    let mut client = Client { id: client_id, clock: 0 };
+    let mut client = Client {
+        id: client_id,
+        clock: 0,
+    };
     // Every write waits at most the coordinator's write timeout (it answers by then unless
     // it died), plus room for a loaded machine.
     let timing = Timing::CASSANDRA;
@@ -584,7 +591,11 @@ fn write(
         pairing: f.pairing.clone(),
         emitter: format!("mvcheck cluster write (mvcheck {})", env!("CARGO_PKG_VERSION")),
     };
-    append_line(&mut trace, &trace_path, &serde_json::to_string(&header).expect("serializes"))?;
+    append_line(
+        &mut trace,
+        &trace_path,
+        &serde_json::to_string(&header).expect("serializes"),
+    )?;
     let mut records: Vec<WriteRecord> = Vec::new();
     let (mut ok, mut timeout, mut unanswered) = (0, 0, 0);
     let mut latencies = Vec::new();
@@ -650,7 +661,11 @@ fn write(
             coordinator: coordinator.clone(),
             outcome: outcome.into(),
         };
-        append_line(&mut log, &d.writes(), &serde_json::to_string(&entry).expect("serializes"))?;
+        append_line(
+            &mut log,
+            &d.writes(),
+            &serde_json::to_string(&entry).expect("serializes"),
+        )?;
         if let (Some(Answer::Got(msg, _)), Some(src)) = (&answer, coordinator) {
             let line = NodeTraceLine {
                 seq: u64::from(i) + 1,
@@ -665,7 +680,11 @@ fn write(
                 }),
                 lamport: client.clock,
             };
-            append_line(&mut trace, &trace_path, &serde_json::to_string(&line).expect("serializes"))?;
+            append_line(
+                &mut trace,
+                &trace_path,
+                &serde_json::to_string(&line).expect("serializes"),
+            )?;
         }
         println!("{me} {write} {stmt} -> {outcome}");
     }
@@ -747,7 +766,8 @@ fn read(d: &Dir, only: Option<&str>, format: Format) -> Result<Exit, Failure> {
         }
         (Format::Human, None) => println!("view check: skipped, a node does not answer"),
         (Format::Json, _) => {
-            let findings: Option<Vec<String>> = verdict.as_ref().map(|(f, _)| f.iter().map(|x| x.to_string()).collect());
+            let findings: Option<Vec<String>> =
+                verdict.as_ref().map(|(f, _)| f.iter().map(|x| x.to_string()).collect());
             println!("{}", serde_json::json!({"nodes": nodes_json, "findings": findings}));
         }
     }

@@ -140,7 +140,10 @@ fn config(a: &NodeArgs) -> Result<NodeConfig, String> {
     if let Some(listen) = a.listen {
         let mine = cfg.peers[usize::from(a.id)];
         if listen != mine {
-            return Err(format!("--listen {listen} differs from n{}'s address in the ring, {mine}", a.id));
+            return Err(format!(
+                "--listen {listen} differs from n{}'s address in the ring, {mine}",
+                a.id
+            ));
         }
     }
     Ok(cfg)

@@ -142,7 +142,12 @@ fn background_writer(c: &Cluster, args: &[&str]) -> std::process::Child {
 fn assert_converged(c: &Cluster, min_acked: usize) {
     let nodes = read_all(c);
     let rules = ReadRules { strict_liveness: true };
-    let base = |o: &NodeObservation| o.base.iter().map(|(k, r)| (*k, r.resolve())).collect::<BTreeMap<_, _>>();
+    let base = |o: &NodeObservation| {
+        o.base
+            .iter()
+            .map(|(k, r)| (*k, r.resolve()))
+            .collect::<BTreeMap<_, _>>()
+    };
     let view = |o: &NodeObservation| {
         o.view
             .iter()
@@ -179,7 +184,12 @@ fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
     // A kill can tear the trace file's last line: the restart must put it back from disk.
     let t1 = c.path().join("trace-n1.ndjson");
     let len = std::fs::metadata(&t1).unwrap().len();
-    std::fs::OpenOptions::new().write(true).open(&t1).unwrap().set_len(len - 7).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&t1)
+        .unwrap()
+        .set_len(len - 7)
+        .unwrap();
     let status = c.ok(&["status"]);
     assert!(status.contains("n1: down"), "{status}");
     c.ok(&["restart", "n1"]);
@@ -191,15 +201,20 @@ fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
 
     // Each node's trace: contiguous steps, a clock that only grows, and n1's crash and
     // restart as two steps.
-    let traces: BTreeMap<String, Vec<(u64, u64, Step)>> =
-        ["n0", "n1", "n2"].iter().map(|n| (n.to_string(), trace(c.path(), n))).collect();
+    let traces: BTreeMap<String, Vec<(u64, u64, Step)>> = ["n0", "n1", "n2"]
+        .iter()
+        .map(|n| (n.to_string(), trace(c.path(), n)))
+        .collect();
     for (n, t) in &traces {
         let seqs: Vec<u64> = t.iter().map(|l| l.0).collect();
         assert_eq!(seqs, (1..=t.len() as u64).collect::<Vec<_>>(), "{n}'s steps");
         assert!(t.windows(2).all(|w| w[0].1 < w[1].1), "{n}'s clock goes back");
     }
     let n1 = &traces["n1"];
-    let crash = n1.iter().position(|l| matches!(l.2, Step::Crash { .. })).expect("n1's crash is recorded");
+    let crash = n1
+        .iter()
+        .position(|l| matches!(l.2, Step::Crash { .. }))
+        .expect("n1's crash is recorded");
     assert!(matches!(n1[crash + 1].2, Step::Recover { .. }), "{:?}", n1[crash + 1]);
     // Happens-before: an ack arrives with a clock past the step that sent it (B8).
     let mut checked = 0;
@@ -216,11 +231,15 @@ fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
             if src == n {
                 continue;
             }
-            let sent = traces[src].iter().find(|l| {
-                matches!(&l.2, Step::Timeout { timer: Timer::ApplyBase(w), .. } if w == write)
-            });
+            let sent = traces[src]
+                .iter()
+                .find(|l| matches!(&l.2, Step::Timeout { timer: Timer::ApplyBase(w), .. } if w == write));
             let sent = sent.unwrap_or_else(|| panic!("{n} got an ack of {write} that {src} never sent"));
-            assert!(sent.1 < *clock, "{n}'s ack of {write} at {clock} does not follow {src}'s B8 at {}", sent.1);
+            assert!(
+                sent.1 < *clock,
+                "{n}'s ack of {write} at {clock} does not follow {src}'s B8 at {}",
+                sent.1
+            );
             checked += 1;
         }
     }
@@ -258,7 +277,11 @@ fn a_bad_frame_closes_its_connection_and_the_node_goes_on() {
     let c = Cluster::start(1, &[]);
     let file: Value = serde_json::from_str(&std::fs::read_to_string(c.path().join("cluster.json")).unwrap()).unwrap();
     let addr = file["nodes"][0].as_str().unwrap().to_string();
-    for bytes in [&b"\x00\x00\x00\x05\x09hello"[..], b"\x00\x00\x00\x03\x01{}x", b"\xff\xff\xff\xff"] {
+    for bytes in [
+        &b"\x00\x00\x00\x05\x09hello"[..],
+        b"\x00\x00\x00\x03\x01{}x",
+        b"\xff\xff\xff\xff",
+    ] {
         let mut s = std::net::TcpStream::connect(&addr).unwrap();
         s.write_all(bytes).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -281,8 +304,14 @@ fn bad_flags_and_missing_clusters_are_usage_errors() {
     let cases: [(&[&str], &str); 4] = [
         (&["cluster", "status", "--dir", d], "cluster.json: No such file"),
         (&["node", "--id", "0", "--data", d], "give the ring"),
-        (&["node", "--id", "3", "--data", d, "--peers", "127.0.0.1:1,127.0.0.1:2"], "--id 3 is not a node"),
-        (&["node", "--id", "0", "--data", d, "--peers", "10.0.0.1:1"], "not a loopback address"),
+        (
+            &["node", "--id", "3", "--data", d, "--peers", "127.0.0.1:1,127.0.0.1:2"],
+            "--id 3 is not a node",
+        ),
+        (
+            &["node", "--id", "0", "--data", d, "--peers", "10.0.0.1:1"],
+            "not a loopback address",
+        ),
     ];
     for (args, needle) in cases {
         let o = mvcheck(dir.path(), args);
@@ -292,7 +321,11 @@ fn bad_flags_and_missing_clusters_are_usage_errors() {
     let c = Cluster::start(2, &[]);
     let o = c.run(&["kill", "n7"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("not a node of this 2-node cluster"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a node of this 2-node cluster"),
+        "{}",
+        stderr(&o)
+    );
     let o = c.run(&["write", "--count", "40"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("write ids are w1..w31"), "{}", stderr(&o));

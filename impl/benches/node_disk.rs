@@ -79,10 +79,7 @@ fn main() {
             lat.push(t.elapsed().as_secs_f64() * 1e6);
             for o in fx.outputs {
                 match o {
-                    Output::Send {
-                        to: Addr::Node(_),
-                        msg,
-                    } => inputs.push_back(Input::Deliver {
+                    Output::Send { to: Addr::Node(_), msg } => inputs.push_back(Input::Deliver {
                         from: Addr::Node(NodeId(0)),
                         msg,
                     }),

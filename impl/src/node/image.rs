@@ -148,7 +148,11 @@ mod tests {
                         let mut crashed = node.clone();
                         crashed.step(Input::Crash);
                         let mut rebuilt = Node::recover(node.id(), node.ring, node.sw, &image).expect("rebuilds");
-                        assert_eq!(rebuilt.observe(), crashed.observe(), "{variant:?} seed {seed} at {steps}");
+                        assert_eq!(
+                            rebuilt.observe(),
+                            crashed.observe(),
+                            "{variant:?} seed {seed} at {steps}"
+                        );
                         assert_eq!(rebuilt.disk_image(), crashed.disk_image());
                         pending += usize::from(node.has_pending_work());
                         let (a, b) = (crashed.step(Input::Restart), rebuilt.step(Input::Restart));
@@ -159,6 +163,9 @@ mod tests {
                 }
             }
         }
-        assert!(pending > 50, "too few images with queued work to mean much: {pending} of {checked}");
+        assert!(
+            pending > 50,
+            "too few images with queued work to mean much: {pending} of {checked}"
+        );
     }
 }

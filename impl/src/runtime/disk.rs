@@ -165,7 +165,8 @@ impl NodeDisk {
             let tx = disk.db.begin_write().map_err(db_err("write"))?;
             {
                 let mut meta = tx.open_table(META).map_err(db_err("meta"))?;
-                meta.insert("identity", json(identity).as_slice()).map_err(db_err("meta"))?;
+                meta.insert("identity", json(identity).as_slice())
+                    .map_err(db_err("meta"))?;
                 // A fresh node is up: killed before its first step, it restarts with a crash.
                 for (k, v) in [("clock", 0u64), ("seq", 0), ("up", 1)] {
                     meta.insert(k, v.to_be_bytes().as_slice()).map_err(db_err("meta"))?;
@@ -244,7 +245,8 @@ impl NodeDisk {
         let mut out = Vec::new();
         for entry in table.range(seq + 1..).map_err(db_err("trace"))? {
             let (k, v) = entry.map_err(db_err("trace"))?;
-            let line = String::from_utf8(v.value().to_vec()).map_err(|e| format!("trace line {} is damaged: {e}", k.value()))?;
+            let line = String::from_utf8(v.value().to_vec())
+                .map_err(|e| format!("trace line {} is damaged: {e}", k.value()))?;
             out.push((k.value(), line));
         }
         Ok(out)
@@ -282,7 +284,8 @@ mod tests {
             let run = sim::run(cfg.clone(), &SimOptions::new(3, steps)).unwrap();
             let image = run.cluster.nodes()[0].disk_image();
             let seq = i as u64 + 1;
-            disk.commit(&image, 10 * seq, seq, true, &format!("line {seq}")).unwrap();
+            disk.commit(&image, 10 * seq, seq, true, &format!("line {seq}"))
+                .unwrap();
             last = Some(image);
         }
         drop(disk);

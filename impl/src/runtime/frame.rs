@@ -169,7 +169,11 @@ impl<R: Read> FrameReader<R> {
         let mut body = vec![0u8; n as usize];
         match self.fill(&mut body) {
             Ok(true) => {}
-            Ok(false) => return Err(err(format!("the connection closed after the length prefix ({n} bytes announced)"))),
+            Ok(false) => {
+                return Err(err(format!(
+                    "the connection closed after the length prefix ({n} bytes announced)"
+                )))
+            }
             Err(e) => return Err(err(format!("body: {e}"))),
         }
         self.offset += 4 + u64::from(n);
@@ -240,9 +244,18 @@ mod tests {
         let mut garbage = vec![0, 0, 0, 4, VERSION];
         garbage.extend_from_slice(b"{x}");
         let cases: Vec<(Vec<u8>, &str)> = vec![
-            (good[..good.len() - 3].to_vec(), "frame 1 at byte 0: body: the connection closed"),
-            (good[..2].to_vec(), "frame 1 at byte 0: length prefix: the connection closed 2 bytes"),
-            ([good.clone(), bad_version].concat(), &*format!("frame 2 at byte {at2}: version byte 9")),
+            (
+                good[..good.len() - 3].to_vec(),
+                "frame 1 at byte 0: body: the connection closed",
+            ),
+            (
+                good[..2].to_vec(),
+                "frame 1 at byte 0: length prefix: the connection closed 2 bytes",
+            ),
+            (
+                [good.clone(), bad_version].concat(),
+                &*format!("frame 2 at byte {at2}: version byte 9"),
+            ),
             (vec![0, 0, 0, 0], "length 0"),
             (vec![0xff, 0xff, 0xff, 0xff], "exceeds the limit"),
             (garbage, "payload is not an envelope"),

@@ -80,7 +80,9 @@ impl NodeConfig {
             return Err(format!("rf {} must be 1..={n}", self.ring.rf));
         }
         if let Some(a) = self.peers.iter().find(|a| !a.ip().is_loopback()) {
-            return Err(format!("{a} is not a loopback address: a local cluster stays on this machine"));
+            return Err(format!(
+                "{a} is not a loopback address: a local cluster stays on this machine"
+            ));
         }
         if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
             return Err(format!("--time-scale {} must be a positive number", self.time_scale));
@@ -188,7 +190,9 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, log: Log) 
                 }
                 Err(e) => {
                     if reachable {
-                        log(&format!("{name} at {addr} is unreachable ({e}): messages to it are lost until it is back"));
+                        log(&format!(
+                            "{name} at {addr} is unreachable ({e}): messages to it are lost until it is back"
+                        ));
                     }
                     reachable = false;
                     continue;
@@ -248,8 +252,7 @@ impl Host {
         let (node, clock, seq) = match &saved {
             None => (Node::new(cfg.id, cfg.ring, switches), 0, 0),
             Some(Saved { image, clock, seq, .. }) => (
-                Node::recover(cfg.id, cfg.ring, switches, image)
-                    .map_err(|e| format!("{}: {e}", cfg.data.display()))?,
+                Node::recover(cfg.id, cfg.ring, switches, image).map_err(|e| format!("{}: {e}", cfg.data.display()))?,
                 *clock,
                 *seq,
             ),
@@ -330,7 +333,8 @@ impl Host {
             0
         } else {
             let (last, complete) = trace_tail(path)?;
-            f.set_len(complete).map_err(|e| format!("cannot truncate {shown}: {e}"))?;
+            f.set_len(complete)
+                .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
             f.seek(SeekFrom::End(0)).map_err(|e| format!("{shown}: {e}"))?;
             last
         };
@@ -369,7 +373,11 @@ impl Host {
                 continue;
             }
             let now = Instant::now();
-            let due = self.timers.iter().filter(|(_, &at)| at <= now).min_by_key(|(_, &at)| at);
+            let due = self
+                .timers
+                .iter()
+                .filter(|(_, &at)| at <= now)
+                .min_by_key(|(_, &at)| at);
             if let Some((&t, _)) = due {
                 self.timers.remove(&t);
                 let step = Step::Timeout {
@@ -415,7 +423,10 @@ impl Host {
             Body::Msg(msg) => msg,
         };
         if env.to != self.me {
-            self.log(&format!("dropped a message for {} from {}: this is {}", env.to, env.from, self.me));
+            self.log(&format!(
+                "dropped a message for {} from {}: this is {}",
+                env.to, env.from, self.me
+            ));
             return Ok(());
         }
         let from = match Addr::parse(&env.from) {
@@ -548,10 +559,7 @@ impl Host {
                     clock: self.clock,
                     body: Body::Msg(msg),
                 };
-                let sent = self
-                    .clients
-                    .get(&c)
-                    .map(|conn| frame::write_frame(&mut &**conn, &env));
+                let sent = self.clients.get(&c).map(|conn| frame::write_frame(&mut &**conn, &env));
                 match sent {
                     Some(Ok(())) => {}
                     Some(Err(e)) => {
