@@ -243,6 +243,7 @@ mod tests {
         bad_version[4] = 9;
         let mut garbage = vec![0, 0, 0, 4, VERSION];
         garbage.extend_from_slice(b"{x}");
+        let second = format!("frame 2 at byte {at2}: version byte 9");
         let cases: Vec<(Vec<u8>, &str)> = vec![
             (
                 good[..good.len() - 3].to_vec(),
@@ -254,7 +255,7 @@ mod tests {
             ),
             (
                 [good.clone(), bad_version].concat(),
-                &*format!("frame 2 at byte {at2}: version byte 9"),
+                &second,
             ),
             (vec![0, 0, 0, 0], "length 0"),
             (vec![0xff, 0xff, 0xff, 0xff], "exceeds the limit"),
