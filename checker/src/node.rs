@@ -157,6 +157,9 @@ pub fn run(a: &NodeArgs) -> Result<Exit, Failure> {
         let t = start.elapsed();
         eprintln!("{:>6}.{:03} {line}", t.as_secs(), t.subsec_millis());
     });
-    host::run(cfg, log).map_err(Failure::Internal)?;
-    Ok(Exit::Ok)
+    match host::run(cfg, log) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(host::Stop::Input(e)) => Err(Failure::Usage(e)),
+        Err(host::Stop::Failed(e)) => Err(Failure::Internal(e)),
+    }
 }

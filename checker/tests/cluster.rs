@@ -329,4 +329,14 @@ fn bad_flags_and_missing_clusters_are_usage_errors() {
     let o = c.run(&["write", "--count", "40"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("write ids are w1..w31"), "{}", stderr(&o));
+    // A data directory answers for one node of one ring.
+    c.ok(&["stop"]);
+    let n0 = c.path().join("n0");
+    let peers = ["--peers", "127.0.0.1:0,127.0.0.1:0"];
+    let o = mvcheck(
+        dir.path(),
+        &[&["node", "--id", "1", "--data", n0.to_str().unwrap()][..], &peers].concat(),
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("belongs to n0 of a 2-node ring"), "{}", stderr(&o));
 }

@@ -253,10 +253,7 @@ mod tests {
                 good[..2].to_vec(),
                 "frame 1 at byte 0: length prefix: the connection closed 2 bytes",
             ),
-            (
-                [good.clone(), bad_version].concat(),
-                &second,
-            ),
+            ([good.clone(), bad_version].concat(), &second),
             (vec![0, 0, 0, 0], "length 0"),
             (vec![0xff, 0xff, 0xff, 0xff], "exceeds the limit"),
             (garbage, "payload is not an envelope"),

@@ -120,21 +120,31 @@ struct Host {
     violations: Vec<String>,
 }
 
-/// Runs node `cfg.id` until the process is killed. Returns only on a failure the node cannot
-/// go on after (its port, its disk, its trace file).
-pub fn run(cfg: NodeConfig, log: Log) -> Result<(), String> {
-    cfg.validate()?;
+/// Why a node process stopped.
+#[derive(Debug)]
+pub enum Stop {
+    /// It could not start with what it was given: a port in use, a data directory of another
+    /// node, a damaged record. The message names it.
+    Input(String),
+    /// It failed while running (its disk or its trace file): it stops rather than act on
+    /// state it could not make durable.
+    Failed(String),
+}
+
+/// Runs node `cfg.id` until the process is killed. Returns only when it cannot go on.
+pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
+    cfg.validate().map_err(Stop::Input)?;
     let listen = cfg.peers[usize::from(cfg.id.0)];
-    let listener = TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let listener = TcpListener::bind(listen).map_err(|e| Stop::Input(format!("cannot listen on {listen}: {e}")))?;
     let (tx, rx) = mpsc::channel();
-    let mut host = Host::open(cfg, log.clone())?;
+    let mut host = Host::open(cfg, log.clone()).map_err(Stop::Input)?;
     {
         let log = log.clone();
         thread::spawn(move || accept(listener, tx, log));
     }
     host.log(&format!("{} listening on {listen}", host.me));
-    host.start()?;
-    host.serve(&rx)
+    host.start().map_err(Stop::Failed)?;
+    host.serve(&rx).map_err(Stop::Failed)
 }
 
 fn accept(listener: TcpListener, tx: Sender<Event>, log: Log) {
