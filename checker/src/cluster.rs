@@ -17,6 +17,7 @@ use mv_spec::obs::{NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::rng::SplitMix64;
 use mv_spec::timing::Timing;
 use mv_spec::trace::{After, ClientObservation, Step};
+use mv_spec::workload::Workload;
 use mv_spec::{Assign, Cl, Msg, NodeId, ReadRules, Statement, WriteId};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
@@ -101,6 +102,11 @@ pub enum Verb {
         /// Send every write to this node instead of rotating.
         #[arg(long)]
         node: Option<String>,
+        /// Instead of generated writes, a model workload's clients (`switch`, `concurrent`
+        /// with --count writes over --keys, ...), each a thread, on a cluster nobody has
+        /// written to: a run the model can be asked about.
+        #[arg(long, conflicts_with = "node")]
+        workload: Option<String>,
     },
     /// Read every node's base and view tables, and check the view against the base.
     Read {
@@ -343,7 +349,17 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
             values,
             cl,
             node,
-        } => write(&d, *count, *seed, *keys, *values, *cl, node.as_deref()),
+            workload,
+        } => write(
+            &d,
+            *count,
+            *seed,
+            *keys,
+            *values,
+            *cl,
+            node.as_deref(),
+            workload.as_deref(),
+        ),
         Verb::Read { node, format } => read(&d, node.as_deref(), *format),
         Verb::Settle { timeout } => settle(&d, *timeout),
     }
@@ -527,7 +543,32 @@ fn next_statement(rng: &mut SplitMix64, k: u8, values: u8, last_v: Option<u8>, t
     }
 }
 
-fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: Option<&str>) -> Result<Exit, Failure> {
+/// One client's writes, each with the coordinators to try in turn.
+struct Script {
+    client: u8,
+    writes: Vec<(WriteId, Statement, Vec<u8>)>,
+}
+
+/// What one client's run came to.
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    timeout: usize,
+    unanswered: usize,
+    latencies: Vec<Duration>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write(
+    d: &Dir,
+    count: u8,
+    seed: u64,
+    keys: u8,
+    values: u8,
+    cl: ClArg,
+    only: Option<&str>,
+    workload: Option<&str>,
+) -> Result<Exit, Failure> {
     let f = d.cluster()?;
     let n = f.nodes.len();
     let only = only.map(|s| node_number(s, n)).transpose()?;
@@ -540,7 +581,78 @@ fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: O
         ClArg::All => Cl::All,
     };
     let earlier = read_writes(d)?;
-    let first = earlier.iter().map(|w| w.write.0).max().unwrap_or(0) + 1;
+    let scripts = match workload {
+        Some(name) => workload_scripts(name, count, keys, n, &earlier)?,
+        None => vec![generated_script(&earlier, count, seed, keys, values, only, n)?],
+    };
+    // Every write waits at most the coordinator's write timeout (it answers by then unless
+    // it died), plus room for a loaded machine.
+    let timing = Timing::CASSANDRA;
+    let wait = Duration::from_secs_f64(timing.write_request_timeout as f64 / 1000.0 * f.time_scale * 2.0 + 2.0);
+    let log = std::sync::Mutex::new(
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(d.writes())
+            .map_err(|e| usage(format!("cannot open {}: {e}", d.writes().display())))?,
+    );
+    let started = Instant::now();
+    let tallies: Vec<Result<Tally, Failure>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = scripts
+            .iter()
+            .map(|script| scope.spawn(|| run_script(d, &f, script, cl, wait, &log)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Failure::Internal("a client thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut all = Tally::default();
+    for t in tallies {
+        let t = t?;
+        all.ok += t.ok;
+        all.timeout += t.timeout;
+        all.unanswered += t.unanswered;
+        all.latencies.extend(t.latencies);
+    }
+    all.latencies.sort();
+    let ms = |d: Option<&Duration>| d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3));
+    let total: usize = scripts.iter().map(|s| s.writes.len()).sum();
+    println!(
+        "{total} writes: {} ok, {} timed out, {} without an answer; {:.2} s; acknowledged in p50 {}, max {}",
+        all.ok,
+        all.timeout,
+        all.unanswered,
+        started.elapsed().as_secs_f64(),
+        ms(all.latencies.get(all.latencies.len() / 2)),
+        ms(all.latencies.last())
+    );
+    Ok(Exit::Ok)
+}
+
+/// The next client number and write id of a cluster that has run `earlier`.
+fn next_ids(earlier: &[WriteLog]) -> (u8, u8) {
+    let client = earlier
+        .iter()
+        .filter_map(|w| w.client.strip_prefix('c')?.parse::<u8>().ok())
+        .max()
+        .map_or(0, |c| c + 1);
+    (client, earlier.iter().map(|w| w.write.0).max().unwrap_or(0) + 1)
+}
+
+fn generated_script(
+    earlier: &[WriteLog],
+    count: u8,
+    seed: u64,
+    keys: u8,
+    values: u8,
+    only: Option<u8>,
+    n: usize,
+) -> Result<Script, Failure> {
+    let (client, first) = next_ids(earlier);
     let last = u16::from(first) + u16::from(count) - 1;
     if last >= u16::from(WriteId::ATTEMPT_STRIDE) {
         return Err(usage(format!(
@@ -549,44 +661,93 @@ fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: O
             first - 1
         )));
     }
-    let client_id = earlier
-        .iter()
-        .filter_map(|w| w.client.strip_prefix('c')?.parse::<u8>().ok())
-        .max()
-        .map_or(0, |c| c + 1);
-    let me = format!("c{client_id}");
-    let mut client = Client {
-        id: client_id,
-        clock: 0,
-    };
-    // Every write waits at most the coordinator's write timeout (it answers by then unless
-    // it died), plus room for a loaded machine.
-    let timing = Timing::CASSANDRA;
-    let wait = Duration::from_secs_f64(timing.write_request_timeout as f64 / 1000.0 * f.time_scale * 2.0 + 2.0);
     // The last `v` each partition was given, from the writes before and these.
     let mut last_v: Vec<Option<u8>> = vec![None; usize::from(keys)];
-    for w in &earlier {
+    for w in earlier {
         if let (Some(slot), Assign::Set(v)) = (last_v.get_mut(usize::from(w.stmt.k)), w.stmt.v) {
             *slot = Some(v);
         }
     }
     let mut rng = SplitMix64::new(seed);
-    let open = |path: &Path| {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .map_err(|e| usage(format!("cannot open {}: {e}", path.display())))
+    let writes = (0..count)
+        .map(|i| {
+            let write = WriteId(first + i);
+            let k = rng.below(u64::from(keys)) as u8;
+            let stmt = next_statement(&mut rng, k, values, last_v[usize::from(k)], write.0);
+            if let Assign::Set(v) = stmt.v {
+                last_v[usize::from(k)] = Some(v);
+            }
+            let order = match only {
+                Some(j) => vec![j],
+                None => (0..n).map(|j| ((usize::from(i) + j) % n) as u8).collect(),
+            };
+            (write, stmt, order)
+        })
+        .collect();
+    Ok(Script { client, writes })
+}
+
+/// A model workload's client scripts, so that a cluster's run is one the model can be asked
+/// about: client `c<i>` sends script i to its coordinator, with the model's write ids and
+/// timestamps.
+fn workload_scripts(name: &str, writes: u8, keys: u8, n: usize, earlier: &[WriteLog]) -> Result<Vec<Script>, Failure> {
+    let w = Workload::from_name(name, writes, keys).ok_or_else(|| {
+        usage(format!(
+            "--workload {name:?} is unknown ({})",
+            Workload::NAMES.join(", ")
+        ))
+    })?;
+    if !w.preload().is_empty() {
+        return Err(usage(format!(
+            "--workload {name} starts from preloaded rows, and a cluster starts empty"
+        )));
+    }
+    if !earlier.is_empty() {
+        return Err(usage(format!(
+            "--workload {name} needs a cluster no client has written to: its clients and write ids start at c0 and w1"
+        )));
+    }
+    Ok(w.scripts(n as u8)
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Script {
+            client: i as u8,
+            writes: s
+                .writes
+                .into_iter()
+                .map(|(id, stmt)| (id, stmt, vec![s.coordinator.0]))
+                .collect(),
+        })
+        .collect())
+}
+
+/// Runs one client's script: one write at a time, each answer recorded in writes.ndjson and
+/// in the client's trace.
+fn run_script(
+    d: &Dir,
+    f: &ClusterFile,
+    script: &Script,
+    cl: Cl,
+    wait: Duration,
+    log: &std::sync::Mutex<File>,
+) -> Result<Tally, Failure> {
+    let me = format!("c{}", script.client);
+    let mut client = Client {
+        id: script.client,
+        clock: 0,
     };
-    let mut log = open(&d.writes())?;
     let trace_path = d.trace(&me);
-    let mut trace = open(&trace_path)?;
+    let mut trace = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&trace_path)
+        .map_err(|e| usage(format!("cannot open {}: {e}", trace_path.display())))?;
     let header = NodeTraceHeader {
         format: NODE_TRACE_FORMAT.into(),
         version: 1,
         node: me.clone(),
         variant: f.variant.clone(),
-        nodes: n as u8,
+        nodes: f.nodes.len() as u8,
         rf: f.rf,
         pairing: f.pairing.clone(),
         emitter: format!("mvcheck cluster write (mvcheck {})", env!("CARGO_PKG_VERSION")),
@@ -596,31 +757,25 @@ fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: O
         &trace_path,
         &serde_json::to_string(&header).expect("serializes"),
     )?;
-    let mut records: Vec<WriteRecord> = Vec::new();
-    let (mut ok, mut timeout, mut unanswered) = (0, 0, 0);
-    let mut latencies = Vec::new();
-    let started = Instant::now();
-    for i in 0..count {
-        let write = WriteId(first + i);
-        let k = rng.below(u64::from(keys)) as u8;
-        let stmt = next_statement(&mut rng, k, values, last_v[usize::from(k)], write.0);
-        if let Assign::Set(v) = stmt.v {
-            last_v[usize::from(k)] = Some(v);
-        }
-        records.push(WriteRecord {
+    // As the model's client: the whole script, the first write in flight from the start.
+    let mut records: Vec<WriteRecord> = script
+        .writes
+        .iter()
+        .map(|&(write, stmt, _)| WriteRecord {
             write,
             stmt,
             cl,
-            outcome: Outcome::Pending,
-        });
-        let order: Vec<u8> = match only {
-            Some(j) => vec![j],
-            None => (0..n).map(|j| ((usize::from(i) + j) % n) as u8).collect(),
-        };
+            outcome: Outcome::NotSent,
+        })
+        .collect();
+    let mut tally = Tally::default();
+    for (i, (write, stmt, order)) in script.writes.iter().enumerate() {
+        let (write, stmt) = (*write, *stmt);
+        records[i].outcome = Outcome::Pending;
         let mut coordinator = None;
         let mut answer = None;
         let sent = Instant::now();
-        for j in order {
+        for &j in order {
             match client.write(f.nodes[usize::from(j)], NodeId(j), write, stmt, cl, wait) {
                 Ok(a) => {
                     coordinator = Some(format!("n{j}"));
@@ -632,24 +787,24 @@ fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: O
         }
         let outcome = match &answer {
             Some(Answer::Got(Msg::WriteOk { .. }, _)) => {
-                latencies.push(sent.elapsed());
-                ok += 1;
-                records[usize::from(i)].outcome = Outcome::Ok;
+                tally.latencies.push(sent.elapsed());
+                tally.ok += 1;
+                records[i].outcome = Outcome::Ok;
                 "Ok"
             }
             Some(Answer::Got(_, _)) => {
-                timeout += 1;
-                records[usize::from(i)].outcome = Outcome::Timeout;
+                tally.timeout += 1;
+                records[i].outcome = Outcome::Timeout;
                 "Timeout"
             }
             Some(Answer::None(why)) => {
-                unanswered += 1;
+                tally.unanswered += 1;
                 eprintln!("{me}: {write}: {why}");
                 "NoAnswer"
             }
             None => {
-                unanswered += 1;
-                records[usize::from(i)].outcome = Outcome::NotSent;
+                tally.unanswered += 1;
+                records[i].outcome = Outcome::NotSent;
                 "NotSent"
             }
         };
@@ -661,14 +816,23 @@ fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: O
             coordinator: coordinator.clone(),
             outcome: outcome.into(),
         };
-        append_line(
-            &mut log,
-            &d.writes(),
-            &serde_json::to_string(&entry).expect("serializes"),
-        )?;
+        {
+            let mut log = log
+                .lock()
+                .map_err(|_| Failure::Internal("the write log's lock is poisoned".into()))?;
+            append_line(
+                &mut log,
+                &d.writes(),
+                &serde_json::to_string(&entry).expect("serializes"),
+            )?;
+        }
         if let (Some(Answer::Got(msg, _)), Some(src)) = (&answer, coordinator) {
+            // The answer is the client's step: after it, the next write is in flight.
+            if let Some(next) = records.get_mut(i + 1) {
+                next.outcome = Outcome::Pending;
+            }
             let line = NodeTraceLine {
-                seq: u64::from(i) + 1,
+                seq: i as u64 + 1,
                 node: me.clone(),
                 step: Step::Deliver {
                     src,
@@ -688,15 +852,7 @@ fn write(d: &Dir, count: u8, seed: u64, keys: u8, values: u8, cl: ClArg, only: O
         }
         println!("{me} {write} {stmt} -> {outcome}");
     }
-    latencies.sort();
-    let ms = |d: Option<&Duration>| d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3));
-    println!(
-        "{count} writes: {ok} ok, {timeout} timed out, {unanswered} without an answer; {:.2} s; acknowledged in p50 {}, max {}",
-        started.elapsed().as_secs_f64(),
-        ms(latencies.get(latencies.len() / 2)),
-        ms(latencies.last())
-    );
-    Ok(Exit::Ok)
+    Ok(tally)
 }
 
 fn read(d: &Dir, only: Option<&str>, format: Format) -> Result<Exit, Failure> {

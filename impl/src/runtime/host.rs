@@ -20,7 +20,8 @@
 //! again after every step, as the simulation keeps it in flight. Any other delivery the node
 //! does not take (an ack nobody waits for) is dropped, since no later state takes it either.
 //! Timers run on real time: each kind waits `mv_spec::timing`'s longest delay for it times
-//! `--time-scale`, and the mutation stage's two local steps run at once.
+//! `--time-scale`, and the mutation stage's two local steps run at once. Hint delivery waits
+//! while its target is unreachable, as Cassandra dispatches hints only to live nodes.
 
 use super::disk::{Identity, NodeDisk, Saved};
 use super::frame::{self, Body, Envelope, FrameReader, NodeStatus};
@@ -35,6 +36,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread;
@@ -116,6 +118,7 @@ struct Host {
     local: VecDeque<Msg>,
     parked: Vec<(Addr, u64, Msg)>,
     peers: Vec<Sender<Vec<u8>>>,
+    peer_up: Vec<Arc<AtomicBool>>,
     clients: BTreeMap<u8, Arc<TcpStream>>,
     violations: Vec<String>,
 }
@@ -135,15 +138,18 @@ pub enum Stop {
 pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
     cfg.validate().map_err(Stop::Input)?;
     let listen = cfg.peers[usize::from(cfg.id.0)];
+    // Claim the port first, so that a port in use fails before anything is recorded.
     let listener = TcpListener::bind(listen).map_err(|e| Stop::Input(format!("cannot listen on {listen}: {e}")))?;
-    let (tx, rx) = mpsc::channel();
     let mut host = Host::open(cfg, log.clone()).map_err(Stop::Input)?;
+    host.start().map_err(Stop::Failed)?;
+    // Messages are read only once the node has recovered (R1-R3): until then peers'
+    // connections and frames wait in the kernel's backlog, and nothing is lost.
+    let (tx, rx) = mpsc::channel();
     {
         let log = log.clone();
         thread::spawn(move || accept(listener, tx, log));
     }
     host.log(&format!("{} listening on {listen}", host.me));
-    host.start().map_err(Stop::Failed)?;
     host.serve(&rx).map_err(Stop::Failed)
 }
 
@@ -177,7 +183,10 @@ fn read_connection(conn: TcpStream, tx: Sender<Event>, log: Log) {
     }
 }
 
-fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, log: Log) {
+/// Carries frames to one peer. An empty frame is a probe: connect if not connected, send
+/// nothing. `up` is this node's failure detector for the peer: whether the last attempt to
+/// reach it succeeded.
+fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<AtomicBool>, log: Log) {
     let mut conn: Option<TcpStream> = None;
     let mut reachable = true;
     for bytes in rx {
@@ -197,6 +206,7 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, log: Log) 
                         log(&format!("{name} at {addr} is reachable again"));
                     }
                     reachable = true;
+                    up.store(true, Ordering::Relaxed);
                 }
                 Err(e) => {
                     if reachable {
@@ -205,11 +215,12 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, log: Log) 
                         ));
                     }
                     reachable = false;
+                    up.store(false, Ordering::Relaxed);
                     continue;
                 }
             }
         }
-        if let Some(s) = conn.as_mut() {
+        if let Some(s) = conn.as_mut().filter(|_| !bytes.is_empty()) {
             if let Err(e) = s.write_all(&bytes) {
                 log(&format!("lost a message to {name}: {e}"));
                 conn = None;
@@ -268,14 +279,15 @@ impl Host {
             ),
         };
         let trace = Self::open_trace(&cfg, &identity, &disk)?;
+        let peer_up: Vec<Arc<AtomicBool>> = cfg.peers.iter().map(|_| Arc::new(AtomicBool::new(true))).collect();
         let peers = cfg
             .peers
             .iter()
             .enumerate()
             .map(|(i, &addr)| {
                 let (tx, rx) = mpsc::channel();
-                let (name, log) = (format!("n{i}"), log.clone());
-                thread::spawn(move || peer_writer(name, addr, rx, log));
+                let (name, log, up) = (format!("n{i}"), log.clone(), peer_up[i].clone());
+                thread::spawn(move || peer_writer(name, addr, rx, up, log));
                 tx
             })
             .collect();
@@ -292,6 +304,7 @@ impl Host {
             local: VecDeque::new(),
             parked: Vec::new(),
             peers,
+            peer_up,
             clients: BTreeMap::new(),
             violations: Vec::new(),
         };
@@ -306,7 +319,11 @@ impl Host {
             if saved.up {
                 // The last life ended without a line for it: its crash is a step of this node
                 // (`Crash`, then `Recover`), recorded now. A kill during recovery finds the
-                // node down on disk and does not record a second crash.
+                // node down on disk and does not record a second crash. Its clock passes every
+                // peer's: the peers have by now taken every message the last life sent that
+                // arrived, and a merge by clock must not put the crash before those
+                // deliveries (the model's crash loses what is still in flight).
+                host.clock = host.peer_clocks().into_iter().fold(host.clock, u64::max);
                 host.clock += 1;
                 host.seq += 1;
                 host.record(Step::Crash { node: host.me.clone() })?;
@@ -354,6 +371,18 @@ impl Host {
         Ok(f)
     }
 
+    /// The Lamport clocks of the peers that answer.
+    fn peer_clocks(&self) -> Vec<u64> {
+        self.cfg
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != usize::from(self.cfg.id.0))
+            .filter_map(|(_, &addr)| super::client::status(addr, Duration::from_millis(300)).ok())
+            .map(|st| st.clock)
+            .collect()
+    }
+
     fn log(&self, line: &str) {
         (self.log)(line);
     }
@@ -389,6 +418,16 @@ impl Host {
                 .filter(|(_, &at)| at <= now)
                 .min_by_key(|(_, &at)| at);
             if let Some((&t, _)) = due {
+                if let Timer::HintDelivery(target) = t {
+                    if !self.peer_up[usize::from(target.0)].load(Ordering::Relaxed) {
+                        // As Cassandra's dispatcher, hints wait while their target is down
+                        // (the model's guard says the same): probe it, and look again a round
+                        // later.
+                        self.peers[usize::from(target.0)].send(Vec::new()).ok();
+                        self.timers.insert(t, now + self.delay(&t));
+                        continue;
+                    }
+                }
                 self.timers.remove(&t);
                 let step = Step::Timeout {
                     node: self.me.clone(),
