@@ -139,7 +139,8 @@ pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
     cfg.validate().map_err(Stop::Input)?;
     let listen = cfg.peers[usize::from(cfg.id.0)];
     // Claim the port first, so that a port in use fails before anything is recorded.
-    let listener = TcpListener::bind(listen).map_err(|e| Stop::Input(format!("cannot listen on {listen}: {e}")))?;
+    let listener = patiently(|| TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}")))
+        .map_err(Stop::Input)?;
     let mut host = Host::open(cfg, log.clone()).map_err(Stop::Input)?;
     host.start().map_err(Stop::Failed)?;
     // Messages are read only once the node has recovered (R1-R3): until then peers'
@@ -151,6 +152,23 @@ pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
     }
     host.log(&format!("{} listening on {listen}", host.me));
     host.serve(&rx).map_err(Stop::Failed)
+}
+
+/// Retries `f` for up to 3 s while it fails on what a process that was just killed may
+/// still hold: its port, its database's lock. A SIGKILLed process's threads release them a
+/// moment after the process looks dead, and a restart can be that quick.
+fn patiently<T>(mut f: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Err(e)
+                if (e.contains("already open") || e.contains("in use")) && start.elapsed() < Duration::from_secs(3) =>
+            {
+                thread::sleep(Duration::from_millis(20));
+            }
+            r => return r,
+        }
+    }
 }
 
 fn accept(listener: TcpListener, tx: Sender<Event>, log: Log) {
@@ -268,7 +286,7 @@ impl Host {
             rf: cfg.ring.rf,
             pairing: pairing_name(cfg.ring.pairing).to_string(),
         };
-        let (disk, saved) = NodeDisk::open(&cfg.data, &identity)?;
+        let (disk, saved) = patiently(|| NodeDisk::open(&cfg.data, &identity))?;
         let switches = Switches::from(cfg.variant.design());
         let (node, clock, seq) = match &saved {
             None => (Node::new(cfg.id, cfg.ring, switches), 0, 0),
