@@ -90,6 +90,12 @@ pub enum Command {
     /// view repair (rules R6 to R9) on every partition out of sync, and verify again.
     #[command(after_help = REPAIR_HELP)]
     Repair(RepairArgs),
+    /// Run one node of a local cluster as a process: the reference implementation over TCP,
+    /// with its disk and its trace in files.
+    Node(crate::node::NodeArgs),
+    /// A local cluster of node processes on 127.0.0.1: start, stop, kill, restart, status,
+    /// write, read, settle.
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 /// The part of `mvcheck repair --help` that flags cannot say.

@@ -8,10 +8,12 @@
 //! or input error, 1 for an internal error.
 
 mod cli;
+mod cluster;
 mod cql;
 mod explore;
 mod impl_sim;
 mod itf;
+mod node;
 mod repair;
 mod report;
 mod validate;
@@ -86,6 +88,8 @@ fn main() -> ExitCode {
         Command::Cql(args) => cql::run(&args),
         Command::Verify(args) => verify::verify(&args),
         Command::Repair(args) => repair::repair(&args),
+        Command::Node(args) => node::run(&args),
+        Command::Cluster(args) => cluster::run(&args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

@@ -7,6 +7,9 @@
 //!   statement executor, including view builds over existing data and the status tables.
 //! * [`node`]: the distributed node as a sans-IO core: `step(input) -> outputs`.
 //! * [`sim`]: deterministic, seeded simulation of a cluster of [`node`]s.
+//! * `runtime` (cargo feature `runtime`): the node as a process: framed TCP, a durable disk,
+//!   real timers and a per-node trace. It is the one part that does I/O, a thin shell around
+//!   [`node`].
 //!
 //! **Architecture Invariant:** the node core does no I/O. Time, randomness, network and disk
 //! are inputs and outputs, so a run is a pure function of its inputs and a seed.
@@ -14,4 +17,6 @@
 pub mod cql;
 pub mod engine;
 pub mod node;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod sim;

@@ -24,6 +24,7 @@
 //! that conformance tests compare two readings of one protocol. Rule ids (W1, B6, R2, ...)
 //! name the handlers.
 
+pub mod image;
 pub mod repair;
 pub mod store;
 

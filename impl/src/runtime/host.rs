@@ -1,0 +1,655 @@
+//! The event loop of one node process.
+//!
+//! One thread owns the [`Node`]. Reader threads turn each connection's frames into events,
+//! one writer thread per peer carries frames out, and the loop takes one input at a time:
+//! a delivery, a timer that fell due, or a local call (the node's message to itself, which
+//! `protocol.md` says no network can lose). After every step the loop
+//!
+//! 1. updates its timers from the step's outputs,
+//! 2. moves the Lamport clock past the message's (`max(own, sender) + 1`),
+//! 3. commits the step's disk records, clock and trace line in one durable transaction
+//!    ([`super::disk`]),
+//! 4. appends the trace line to the trace file,
+//! 5. and only then hands the step's messages to the network.
+//!
+//! So the trace is written durably before the node acts: a message that left was preceded by
+//! its step's line on disk. The trace file is a copy the loop appends to without syncing;
+//! at start, the node puts back from its disk any line a kill took from the file's tail.
+//!
+//! A base write that finds its partition locked (B1) is not a step: it is parked and offered
+//! again after every step, as the simulation keeps it in flight. Any other delivery the node
+//! does not take (an ack nobody waits for) is dropped, since no later state takes it either.
+//! Timers run on real time: each kind waits `mv_spec::timing`'s longest delay for it times
+//! `--time-scale`, and the mutation stage's two local steps run at once. Hint delivery waits
+//! while its target is unreachable, as Cassandra dispatches hints only to live nodes.
+
+use super::disk::{Identity, NodeDisk, Saved};
+use super::frame::{self, Body, Envelope, FrameReader, NodeStatus};
+use super::{NodeTraceHeader, NodeTraceLine, NODE_TRACE_FORMAT};
+use crate::node::{Addr, Input, Node, Output, Switches};
+use mv_spec::timing::{Delay, Timing};
+use mv_spec::trace::{After, Step};
+use mv_spec::variant::Variant;
+use mv_spec::{Msg, NodeId, Pairing, Ring, Timer};
+use std::collections::{BTreeMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Where the process logs: one line per call. The binary passes one that writes to stderr;
+/// the library itself never prints.
+pub type Log = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// What a node process needs to know.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// This node.
+    pub id: NodeId,
+    /// The ring.
+    pub ring: Ring,
+    /// The design.
+    pub variant: Variant,
+    /// Every node's address, by id; `peers[id]` is where this node listens.
+    pub peers: Vec<SocketAddr>,
+    /// The data directory.
+    pub data: PathBuf,
+    /// The trace file.
+    pub trace: PathBuf,
+    /// Real time per unit of protocol time: 0.01 runs a 2 s write timeout in 20 ms.
+    pub time_scale: f64,
+}
+
+impl NodeConfig {
+    /// Rejects a configuration the process cannot run, naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        let n = usize::from(self.ring.nodes);
+        if self.peers.len() != n {
+            return Err(format!(
+                "the ring has {n} nodes but {} addresses were given",
+                self.peers.len()
+            ));
+        }
+        if self.id.0 >= self.ring.nodes {
+            return Err(format!("--id {} is not a node of a {n}-node ring", self.id.0));
+        }
+        if self.ring.rf == 0 || self.ring.rf > self.ring.nodes {
+            return Err(format!("rf {} must be 1..={n}", self.ring.rf));
+        }
+        if let Some(a) = self.peers.iter().find(|a| !a.ip().is_loopback()) {
+            return Err(format!(
+                "{a} is not a loopback address: a local cluster stays on this machine"
+            ));
+        }
+        if !(self.time_scale.is_finite() && self.time_scale > 0.0) {
+            return Err(format!("--time-scale {} must be a positive number", self.time_scale));
+        }
+        Ok(())
+    }
+}
+
+fn pairing_name(p: Pairing) -> &'static str {
+    match p {
+        Pairing::SelfFirst => "self-first",
+        Pairing::Positional => "positional",
+    }
+}
+
+enum Event {
+    /// A frame, with the connection it came on (for a client's answer or a status reply).
+    Frame(Envelope, Arc<TcpStream>),
+}
+
+struct Host {
+    cfg: NodeConfig,
+    me: String,
+    node: Node,
+    disk: NodeDisk,
+    trace: File,
+    log: Log,
+    clock: u64,
+    seq: u64,
+    timers: BTreeMap<Timer, Instant>,
+    local: VecDeque<Msg>,
+    parked: Vec<(Addr, u64, Msg)>,
+    peers: Vec<Sender<Vec<u8>>>,
+    peer_up: Vec<Arc<AtomicBool>>,
+    clients: BTreeMap<u8, Arc<TcpStream>>,
+    violations: Vec<String>,
+}
+
+/// Why a node process stopped.
+#[derive(Debug)]
+pub enum Stop {
+    /// It could not start with what it was given: a port in use, a data directory of another
+    /// node, a damaged record. The message names it.
+    Input(String),
+    /// It failed while running (its disk or its trace file): it stops rather than act on
+    /// state it could not make durable.
+    Failed(String),
+}
+
+/// Runs node `cfg.id` until the process is killed. Returns only when it cannot go on.
+pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
+    cfg.validate().map_err(Stop::Input)?;
+    let listen = cfg.peers[usize::from(cfg.id.0)];
+    // Claim the port first, so that a port in use fails before anything is recorded.
+    let listener = patiently(|| TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}")))
+        .map_err(Stop::Input)?;
+    let mut host = Host::open(cfg, log.clone()).map_err(Stop::Input)?;
+    host.start().map_err(Stop::Failed)?;
+    // Messages are read only once the node has recovered (R1-R3): until then peers'
+    // connections and frames wait in the kernel's backlog, and nothing is lost.
+    let (tx, rx) = mpsc::channel();
+    {
+        let log = log.clone();
+        thread::spawn(move || accept(listener, tx, log));
+    }
+    host.log(&format!("{} listening on {listen}", host.me));
+    host.serve(&rx).map_err(Stop::Failed)
+}
+
+/// Retries `f` for up to 3 s while it fails on what a process that was just killed may
+/// still hold: its port, its database's lock. A SIGKILLed process's threads release them a
+/// moment after the process looks dead, and a restart can be that quick.
+fn patiently<T>(mut f: impl FnMut() -> Result<T, String>) -> Result<T, String> {
+    let start = Instant::now();
+    loop {
+        match f() {
+            Err(e)
+                if (e.contains("already open") || e.contains("in use")) && start.elapsed() < Duration::from_secs(3) =>
+            {
+                thread::sleep(Duration::from_millis(20));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn accept(listener: TcpListener, tx: Sender<Event>, log: Log) {
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        conn.set_nodelay(true).ok();
+        let (tx, log) = (tx.clone(), log.clone());
+        thread::spawn(move || read_connection(conn, tx, log));
+    }
+}
+
+fn read_connection(conn: TcpStream, tx: Sender<Event>, log: Log) {
+    let peer = conn.peer_addr().map(|a| a.to_string()).unwrap_or_else(|_| "?".into());
+    let conn = Arc::new(conn);
+    let mut reader = FrameReader::new(&*conn);
+    loop {
+        match reader.next_frame() {
+            Ok(Some(env)) => {
+                if tx.send(Event::Frame(env, conn.clone())).is_err() {
+                    return;
+                }
+            }
+            Ok(None) => return,
+            Err(e) => {
+                log(&format!("bad frame, closing the connection from {peer}: {e}"));
+                conn.shutdown(std::net::Shutdown::Both).ok();
+                return;
+            }
+        }
+    }
+}
+
+/// Carries frames to one peer. An empty frame is a probe: connect if not connected, send
+/// nothing. `up` is this node's failure detector for the peer: whether the last attempt to
+/// reach it succeeded.
+fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<AtomicBool>, log: Log) {
+    let mut conn: Option<TcpStream> = None;
+    let mut reachable = true;
+    for bytes in rx {
+        if conn.as_ref().is_some_and(|s| !open(s)) {
+            // The peer's process ended (and maybe restarted): a write now would vanish into
+            // the dead connection, a loss the protocol allows only for messages in flight
+            // when a node crashes. A new connection reaches the new process, if any.
+            conn = None;
+        }
+        if conn.is_none() {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                Ok(s) => {
+                    s.set_nodelay(true).ok();
+                    s.set_write_timeout(Some(Duration::from_secs(2))).ok();
+                    conn = Some(s);
+                    if !reachable {
+                        log(&format!("{name} at {addr} is reachable again"));
+                    }
+                    reachable = true;
+                    up.store(true, Ordering::Relaxed);
+                }
+                Err(e) => {
+                    if reachable {
+                        log(&format!(
+                            "{name} at {addr} is unreachable ({e}): messages to it are lost until it is back"
+                        ));
+                    }
+                    reachable = false;
+                    up.store(false, Ordering::Relaxed);
+                    continue;
+                }
+            }
+        }
+        if let Some(s) = conn.as_mut().filter(|_| !bytes.is_empty()) {
+            if let Err(e) = s.write_all(&bytes) {
+                log(&format!("lost a message to {name}: {e}"));
+                conn = None;
+            }
+        }
+    }
+}
+
+/// Whether an outgoing connection is still open. Peers never write on the connections this
+/// node opened, so anything readable there is the end: the peer closed it (its process died).
+fn open(s: &TcpStream) -> bool {
+    if s.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let alive = matches!(s.peek(&mut [0u8; 1]), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock);
+    s.set_nonblocking(false).is_ok() && alive
+}
+
+/// Reads the complete lines of a trace file: the last `seq` it holds (0 for none) and the
+/// length of its complete part. A torn last line (a kill in the middle of a write) is not
+/// complete.
+fn trace_tail(path: &Path) -> Result<(u64, u64), String> {
+    let mut text = Vec::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut text))
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let complete = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let last_seq = text[..complete]
+        .split(|&b| b == b'\n')
+        .rev()
+        .find(|l| !l.is_empty())
+        .and_then(|l| serde_json::from_slice::<serde_json::Value>(l).ok())
+        .and_then(|v| v.get("seq").and_then(|s| s.as_u64()))
+        .unwrap_or(0);
+    Ok((last_seq, complete as u64))
+}
+
+impl Host {
+    fn open(cfg: NodeConfig, log: Log) -> Result<Host, String> {
+        let me = cfg.id.to_string();
+        let identity = Identity {
+            node: me.clone(),
+            variant: cfg.variant.name().to_string(),
+            nodes: cfg.ring.nodes,
+            rf: cfg.ring.rf,
+            pairing: pairing_name(cfg.ring.pairing).to_string(),
+        };
+        let (disk, saved) = patiently(|| NodeDisk::open(&cfg.data, &identity))?;
+        let switches = Switches::from(cfg.variant.design());
+        let (node, clock, seq) = match &saved {
+            None => (Node::new(cfg.id, cfg.ring, switches), 0, 0),
+            Some(Saved { image, clock, seq, .. }) => (
+                Node::recover(cfg.id, cfg.ring, switches, image).map_err(|e| format!("{}: {e}", cfg.data.display()))?,
+                *clock,
+                *seq,
+            ),
+        };
+        let trace = Self::open_trace(&cfg, &identity, &disk)?;
+        let peer_up: Vec<Arc<AtomicBool>> = cfg.peers.iter().map(|_| Arc::new(AtomicBool::new(true))).collect();
+        let peers = cfg
+            .peers
+            .iter()
+            .enumerate()
+            .map(|(i, &addr)| {
+                let (tx, rx) = mpsc::channel();
+                let (name, log, up) = (format!("n{i}"), log.clone(), peer_up[i].clone());
+                thread::spawn(move || peer_writer(name, addr, rx, up, log));
+                tx
+            })
+            .collect();
+        let mut host = Host {
+            cfg,
+            me,
+            node,
+            disk,
+            trace,
+            log,
+            clock,
+            seq,
+            timers: BTreeMap::new(),
+            local: VecDeque::new(),
+            parked: Vec::new(),
+            peers,
+            peer_up,
+            clients: BTreeMap::new(),
+            violations: Vec::new(),
+        };
+        if let Some(saved) = saved {
+            host.log(&format!(
+                "{} restarts from {} at step {} (clock {})",
+                host.me,
+                host.cfg.data.display(),
+                saved.seq,
+                saved.clock
+            ));
+            if saved.up {
+                // The last life ended without a line for it: its crash is a step of this node
+                // (`Crash`, then `Recover`), recorded now. A kill during recovery finds the
+                // node down on disk and does not record a second crash. Its clock passes every
+                // peer's: the peers have by now taken every message the last life sent that
+                // arrived, and a merge by clock must not put the crash before those
+                // deliveries (the model's crash loses what is still in flight).
+                host.clock = host.peer_clocks().into_iter().fold(host.clock, u64::max);
+                host.clock += 1;
+                host.seq += 1;
+                host.record(Step::Crash { node: host.me.clone() })?;
+            }
+        }
+        Ok(host)
+    }
+
+    /// Opens the trace file for appending, after putting back what the disk holds and the
+    /// file lost.
+    fn open_trace(cfg: &NodeConfig, identity: &Identity, disk: &NodeDisk) -> Result<File, String> {
+        let path = &cfg.trace;
+        let shown = path.display();
+        let fresh = !path.exists();
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(|e| format!("cannot open trace file {shown}: {e}"))?;
+        let after = if fresh {
+            let header = NodeTraceHeader {
+                format: NODE_TRACE_FORMAT.into(),
+                version: 1,
+                node: identity.node.clone(),
+                variant: identity.variant.clone(),
+                nodes: identity.nodes,
+                rf: identity.rf,
+                pairing: identity.pairing.clone(),
+                emitter: format!("mvcheck node (mv-impl {})", env!("CARGO_PKG_VERSION")),
+            };
+            let text = serde_json::to_string(&header).expect("a header serializes");
+            writeln!(f, "{text}").map_err(|e| format!("cannot write {shown}: {e}"))?;
+            0
+        } else {
+            let (last, complete) = trace_tail(path)?;
+            f.set_len(complete)
+                .map_err(|e| format!("cannot truncate {shown}: {e}"))?;
+            f.seek(SeekFrom::End(0)).map_err(|e| format!("{shown}: {e}"))?;
+            last
+        };
+        for (_, line) in disk.trace_after(after)? {
+            writeln!(f, "{line}").map_err(|e| format!("cannot write {shown}: {e}"))?;
+        }
+        Ok(f)
+    }
+
+    /// The Lamport clocks of the peers that answer.
+    fn peer_clocks(&self) -> Vec<u64> {
+        self.cfg
+            .peers
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != usize::from(self.cfg.id.0))
+            .filter_map(|(_, &addr)| super::client::status(addr, Duration::from_millis(300)).ok())
+            .map(|st| st.clock)
+            .collect()
+    }
+
+    fn log(&self, line: &str) {
+        (self.log)(line);
+    }
+
+    /// A node that found itself down on disk restarts (R1-R3).
+    fn start(&mut self) -> Result<(), String> {
+        if !self.node.is_up() {
+            let step = Step::Recover { node: self.me.clone() };
+            self.take(Input::Restart, step, None)?;
+        }
+        Ok(())
+    }
+
+    fn delay(&self, t: &Timer) -> Duration {
+        let ms = match Delay::of_timer(t) {
+            Delay::Local => 0,
+            d => Timing::CASSANDRA.max_delay(d),
+        };
+        Duration::from_secs_f64(ms as f64 / 1000.0 * self.cfg.time_scale)
+    }
+
+    fn serve(&mut self, rx: &Receiver<Event>) -> Result<(), String> {
+        loop {
+            if let Some(msg) = self.local.pop_front() {
+                let me = Addr::Node(self.cfg.id);
+                self.deliver(me, self.clock, msg)?;
+                continue;
+            }
+            let now = Instant::now();
+            let due = self
+                .timers
+                .iter()
+                .filter(|(_, &at)| at <= now)
+                .min_by_key(|(_, &at)| at);
+            if let Some((&t, _)) = due {
+                if let Timer::HintDelivery(target) = t {
+                    if !self.peer_up[usize::from(target.0)].load(Ordering::Relaxed) {
+                        // As Cassandra's dispatcher, hints wait while their target is down
+                        // (the model's guard says the same): probe it, and look again a round
+                        // later.
+                        self.peers[usize::from(target.0)].send(Vec::new()).ok();
+                        self.timers.insert(t, now + self.delay(&t));
+                        continue;
+                    }
+                }
+                self.timers.remove(&t);
+                let step = Step::Timeout {
+                    node: self.me.clone(),
+                    timer: t,
+                };
+                if self.take(Input::Fire(t), step, None)? {
+                    self.unpark()?;
+                }
+                continue;
+            }
+            let wait = self
+                .timers
+                .values()
+                .min()
+                .map_or(Duration::from_secs(1), |&at| at.saturating_duration_since(now));
+            match rx.recv_timeout(wait) {
+                Ok(Event::Frame(env, conn)) => self.handle(env, conn)?,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Err("the listener stopped".into()),
+            }
+        }
+    }
+
+    fn handle(&mut self, env: Envelope, conn: Arc<TcpStream>) -> Result<(), String> {
+        let msg = match env.body {
+            Body::Status => {
+                let reply = Envelope {
+                    from: self.me.clone(),
+                    to: env.from,
+                    clock: self.clock,
+                    body: Body::StatusReply(Box::new(self.status())),
+                };
+                if let Err(e) = frame::write_frame(&mut &*conn, &reply) {
+                    self.log(&format!("cannot answer a status request: {e}"));
+                }
+                return Ok(());
+            }
+            Body::StatusReply(_) => {
+                self.log(&format!("ignored a status reply from {}: nobody asked", env.from));
+                return Ok(());
+            }
+            Body::Msg(msg) => msg,
+        };
+        if env.to != self.me {
+            self.log(&format!(
+                "dropped a message for {} from {}: this is {}",
+                env.to, env.from, self.me
+            ));
+            return Ok(());
+        }
+        let from = match Addr::parse(&env.from) {
+            Some(Addr::Node(n)) if n.0 < self.cfg.ring.nodes => Addr::Node(n),
+            Some(Addr::Client(c)) => {
+                self.clients.insert(c, conn);
+                Addr::Client(c)
+            }
+            _ => {
+                self.log(&format!("dropped a message from unknown sender {:?}", env.from));
+                return Ok(());
+            }
+        };
+        self.deliver(from, env.clock, msg)
+    }
+
+    /// Delivers a message; a base write the lock holds back is parked.
+    fn deliver(&mut self, from: Addr, clock: u64, msg: Msg) -> Result<(), String> {
+        let step = Step::Deliver {
+            src: from.to_string(),
+            dst: self.me.clone(),
+            msg: msg.clone(),
+        };
+        let input = Input::Deliver { from, msg: msg.clone() };
+        if self.take(input, step, Some(clock))? {
+            return self.unpark();
+        }
+        if matches!(msg, Msg::BaseWrite { .. }) {
+            self.parked.push((from, clock, msg));
+        }
+        Ok(())
+    }
+
+    /// Offers every parked base write again until none is taken.
+    fn unpark(&mut self) -> Result<(), String> {
+        let mut i = 0;
+        while i < self.parked.len() {
+            let (from, clock, msg) = self.parked[i].clone();
+            let step = Step::Deliver {
+                src: from.to_string(),
+                dst: self.me.clone(),
+                msg: msg.clone(),
+            };
+            if self.take(Input::Deliver { from, msg }, step, Some(clock))? {
+                self.parked.remove(i);
+                i = 0;
+            } else {
+                i += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one input. When the node takes it: timers, clock, the durable commit with the
+    /// trace line, then the sends.
+    fn take(&mut self, input: Input, step: Step, msg_clock: Option<u64>) -> Result<bool, String> {
+        let fx = self.node.step(input);
+        for v in &fx.violations {
+            self.log(&format!("protocol violation: {v}"));
+            if self.violations.len() < 100 {
+                self.violations.push(v.clone());
+            }
+        }
+        if !fx.taken {
+            return Ok(false);
+        }
+        let now = Instant::now();
+        for o in &fx.outputs {
+            match o {
+                Output::SetTimer(t) => {
+                    let at = now + self.delay(t);
+                    self.timers.entry(*t).or_insert(at);
+                }
+                Output::CancelTimer(t) => {
+                    self.timers.remove(t);
+                }
+                _ => {}
+            }
+        }
+        self.clock = self.clock.max(msg_clock.unwrap_or(0)) + 1;
+        self.seq += 1;
+        self.record(step)?;
+        for o in fx.outputs {
+            if let Output::Send { to, msg } = o {
+                self.send(to, msg);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Commits the step just taken (its records, the clock, its trace line), then appends the
+    /// line to the trace file.
+    fn record(&mut self, step: Step) -> Result<(), String> {
+        let mut obs = self.node.observe();
+        obs.timers = self.timers.keys().copied().collect();
+        let line = NodeTraceLine {
+            seq: self.seq,
+            node: self.me.clone(),
+            step,
+            after: After::Node(obs),
+            lamport: self.clock,
+        };
+        let text = serde_json::to_string(&line).expect("a trace line serializes");
+        let image = self.node.disk_image();
+        self.disk
+            .commit(&image, self.clock, self.seq, self.node.is_up(), &text)
+            .map_err(|e| format!("{}: cannot commit step {}: {e}", self.cfg.data.display(), self.seq))?;
+        writeln!(self.trace, "{text}").map_err(|e| format!("cannot append to {}: {e}", self.cfg.trace.display()))
+    }
+
+    fn send(&mut self, to: Addr, msg: Msg) {
+        match to {
+            Addr::Node(n) if n == self.cfg.id => self.local.push_back(msg),
+            Addr::Node(n) => {
+                let env = Envelope {
+                    from: self.me.clone(),
+                    to: n.to_string(),
+                    clock: self.clock,
+                    body: Body::Msg(msg),
+                };
+                if let Some(peer) = self.peers.get(usize::from(n.0)) {
+                    // The writer thread lives as long as the process.
+                    peer.send(frame::encode(&env)).ok();
+                }
+            }
+            Addr::Client(c) => {
+                let env = Envelope {
+                    from: self.me.clone(),
+                    to: to.to_string(),
+                    clock: self.clock,
+                    body: Body::Msg(msg),
+                };
+                let sent = self.clients.get(&c).map(|conn| frame::write_frame(&mut &**conn, &env));
+                match sent {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => {
+                        self.log(&format!("lost the answer to c{c}: {e}"));
+                        self.clients.remove(&c);
+                    }
+                    None => self.log(&format!("lost the answer to c{c}: it has no connection here")),
+                }
+            }
+        }
+    }
+
+    fn status(&self) -> NodeStatus {
+        let mut obs = self.node.observe();
+        obs.timers = self.timers.keys().copied().collect();
+        NodeStatus {
+            node: self.me.clone(),
+            pid: std::process::id(),
+            clock: self.clock,
+            seq: self.seq,
+            obs,
+            idle: self.timers.is_empty() && self.local.is_empty() && self.parked.is_empty(),
+            violations: self.violations.clone(),
+        }
+    }
+}
