@@ -13,5 +13,6 @@
 
 pub mod cql;
 pub mod engine;
+pub mod native;
 pub mod node;
 pub mod sim;
