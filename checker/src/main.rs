@@ -14,6 +14,8 @@ mod impl_sim;
 mod itf;
 mod repair;
 mod report;
+mod serve;
+mod serve_bench;
 mod validate;
 mod verify;
 
@@ -86,6 +88,7 @@ fn main() -> ExitCode {
         Command::Cql(args) => cql::run(&args),
         Command::Verify(args) => verify::verify(&args),
         Command::Repair(args) => repair::repair(&args),
+        Command::Serve(args) => serve::serve(&args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),
