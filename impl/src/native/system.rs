@@ -117,6 +117,7 @@ fn table(
     engine: &Engine,
     keyspaces: &BTreeMap<String, KeyspaceInfo>,
     node: &NodeInfo,
+    with_rows: bool,
 ) -> Option<SysRows> {
     use WireType::*;
     let cols = |list: &[(&str, WireType)]| -> Vec<ColSpec> {
@@ -226,21 +227,28 @@ fn table(
             })
         }
         ("system_schema", "tables") => {
-            let rows = engine
-                .tables()
-                .filter(|(_, _, t)| !t.schema.is_view())
-                .map(|(ks, name, t)| {
-                    vec![
-                        text(ks),
-                        text(name),
-                        text(""),
-                        Some(Value::Int(t.schema.default_ttl as i32)),
-                        Some(Value::Set(vec![Value::Text("compound".into())])),
-                        Some(Value::Int(t.gc_grace_seconds.clamp(0, i64::from(i32::MAX)) as i32)),
-                        Some(Value::Uuid(uuid_of(&format!("table {ks}.{name}")))),
-                    ]
-                })
+            let table_row = |ks: &str, name: &str, ttl: u32, gc_grace: i64| {
+                vec![
+                    text(ks),
+                    text(name),
+                    text(""),
+                    Some(Value::Int(ttl as i32)),
+                    Some(Value::Set(vec![Value::Text("compound".into())])),
+                    Some(Value::Int(gc_grace.clamp(0, i64::from(i32::MAX)) as i32)),
+                    Some(Value::Uuid(uuid_of(&format!("table {ks}.{name}")))),
+                ]
+            };
+            let described = if with_rows { described(engine, keyspaces, node) } else { Vec::new() };
+            let mut rows: Vec<Vec<Option<Value>>> = described
+                .iter()
+                .map(|d| table_row(d.keyspace, d.name, 0, 0))
                 .collect();
+            rows.extend(
+                engine
+                    .tables()
+                    .filter(|(_, _, t)| !t.schema.is_view())
+                    .map(|(ks, name, t)| table_row(ks, name, t.schema.default_ttl, t.gc_grace_seconds)),
+            );
             Some(SysRows {
                 specs: cols(&[
                     ("keyspace_name", Varchar),
@@ -291,6 +299,28 @@ fn table(
         }
         ("system_schema", "columns") => {
             let mut rows = Vec::new();
+            let described = if with_rows { described(engine, keyspaces, node) } else { Vec::new() };
+            for d in described {
+                for (i, (c, ty)) in d.columns.iter().enumerate() {
+                    let (kind, position, order) = if i < d.partition {
+                        ("partition_key", i as i32, "none")
+                    } else if i < d.partition + d.clustering {
+                        ("clustering", (i - d.partition) as i32, "asc")
+                    } else {
+                        ("regular", -1, "none")
+                    };
+                    rows.push(vec![
+                        text(d.keyspace),
+                        text(d.name),
+                        text(c),
+                        text(order),
+                        Some(Value::Text(c.bytes().map(|b| format!("{b:02x}")).collect())),
+                        text(kind),
+                        Some(Value::Int(position)),
+                        text(&ty.cql_name()),
+                    ]);
+                }
+            }
             for (ks, name, t) in engine.tables() {
                 for c in t.schema.columns.values() {
                     let (kind, position, order) = match c.kind {
@@ -400,6 +430,80 @@ fn table(
     }
 }
 
+/// A system table as `system_schema` describes it: the first `partition` columns are the
+/// partition key, the next `clustering` the clustering columns.
+struct Described {
+    keyspace: &'static str,
+    name: &'static str,
+    columns: Vec<(String, WireType)>,
+    partition: usize,
+    clustering: usize,
+}
+
+/// Every system table this node answers, here or in the engine (its view-build status
+/// tables), so that clients that look a table up in the schema before reading it (cqlsh
+/// does) find it.
+fn described(engine: &Engine, keyspaces: &BTreeMap<String, KeyspaceInfo>, node: &NodeInfo) -> Vec<Described> {
+    const OURS: [(&str, &str, usize, usize); 13] = [
+        ("system", "local", 1, 0),
+        ("system", "peers", 1, 0),
+        ("system", "peers_v2", 1, 1),
+        ("system_schema", "keyspaces", 1, 0),
+        ("system_schema", "tables", 1, 1),
+        ("system_schema", "columns", 1, 2),
+        ("system_schema", "views", 1, 1),
+        ("system_schema", "types", 1, 1),
+        ("system_schema", "functions", 1, 2),
+        ("system_schema", "aggregates", 1, 2),
+        ("system_schema", "triggers", 1, 2),
+        ("system_schema", "indexes", 1, 2),
+        ("system_schema", "dropped_columns", 1, 2),
+    ];
+    let mut out: Vec<Described> = OURS
+        .iter()
+        .filter_map(|(ks, name, partition, clustering)| {
+            let t = table(ks, name, engine, keyspaces, node, false)?;
+            Some(Described {
+                keyspace: ks,
+                name,
+                columns: t.specs.into_iter().map(|s| (s.name, s.ty)).collect(),
+                partition: *partition,
+                clustering: *clustering,
+            })
+        })
+        .collect();
+    let text_cols = |names: &[&str]| -> Vec<(String, WireType)> {
+        names.iter().map(|n| (n.to_string(), WireType::Varchar)).collect()
+    };
+    // The engine's status tables (`Engine`'s `system_table`), under both names it answers to.
+    for name in ["built_views", "built_materialized_views"] {
+        let mut columns = text_cols(&["keyspace_name", "view_name"]);
+        if name == "built_views" {
+            columns.push(("status_replicated".into(), WireType::Boolean));
+        }
+        out.push(Described {
+            keyspace: "system",
+            name,
+            columns,
+            partition: 1,
+            clustering: 1,
+        });
+    }
+    for name in ["view_builds_in_progress", "materialized_views_builds_in_progress"] {
+        let mut columns = text_cols(&["keyspace_name", "view_name", "start_token", "end_token"]);
+        columns.push(("keys_built".into(), WireType::BigInt));
+        columns.push(("last_token".into(), WireType::Varchar));
+        out.push(Described {
+            keyspace: "system",
+            name,
+            columns,
+            partition: 1,
+            clustering: 3,
+        });
+    }
+    out
+}
+
 /// Answers a SELECT on a system table: `*` or column names (with aliases), `count(*)`,
 /// equality and IN on any column, LIMIT. Anything else is refused by name.
 pub fn select(
@@ -410,7 +514,7 @@ pub fn select(
     node: &NodeInfo,
 ) -> Result<SysRows, CqlError> {
     let name = s.from.name.as_str();
-    let t = table(keyspace, name, engine, keyspaces, node)
+    let t = table(keyspace, name, engine, keyspaces, node, true)
         .ok_or_else(|| CqlError::invalid(format!("unconfigured table {name}")))?;
     let position = |c: &str| {
         t.specs
