@@ -22,7 +22,7 @@
 //! and bodies are written here against the v4 specification, with bounds checks on every read.
 //!
 //! **Invariant:** no input makes this module panic; a malformed frame becomes a protocol
-//! error and a closed connection (`checker/tests/serve_fuzz.rs` sends random and mutated
+//! error and a closed connection (`checker/tests/serve_wire.rs` sends random and mutated
 //! frames).
 
 mod binds;

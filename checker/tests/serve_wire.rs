@@ -1,8 +1,9 @@
-//! `mvcheck serve` against bad input on the wire: other protocol versions, oversized and
-//! negative lengths, and a few hundred random and mutated frames, each on its own connection.
-//! Every bad connection must end with the server closing it (after a protocol error where the
-//! header allowed one); meanwhile a well-behaved connection opened before the noise keeps
-//! working, the server process stays up, and the rows written before are all still there.
+//! `mvcheck serve` on the wire, with a raw client: schema-change events, and bad input: other
+//! protocol versions, oversized and negative lengths, and a few hundred random and mutated
+//! frames (the fuzz test), each on its own connection. Every bad connection must end with the
+//! server closing it (after a protocol error where the header allowed one); meanwhile a
+//! well-behaved connection opened before the noise keeps working, the server process stays
+//! up, and the rows written before are all still there.
 
 #[path = "common/serve.rs"]
 mod serve_common;
@@ -109,6 +110,46 @@ fn row_count(body: &[u8]) -> i32 {
         r.short("type").unwrap();
     }
     r.int("rows").unwrap()
+}
+
+#[test]
+fn a_schema_change_is_answered_and_pushed_to_every_registered_connection() {
+    let server = Served::start();
+    let mut listener = good_client(server.port);
+    let mut w = Writer::new();
+    w.string_list(&["SCHEMA_CHANGE".into(), "STATUS_CHANGE".into()]);
+    listener.write_all(&frame(4, 3, REGISTER, &w.buf)).expect("write");
+    assert_eq!(read_frame(&mut listener).expect("READY").1, 0x02);
+    let mut other = good_client(server.port);
+    let (op, body) = query(
+        &mut other,
+        "CREATE KEYSPACE ev WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    );
+    assert_eq!(op, 0x08);
+    let mut r = Reader::new(&body);
+    assert_eq!(r.int("kind").unwrap(), 5, "a SCHEMA_CHANGE result");
+    let change: Vec<String> = (0..3).map(|_| r.string("field").unwrap()).collect();
+    assert_eq!(change, ["CREATED", "KEYSPACE", "ev"]);
+    let mut h = [0u8; 9];
+    listener.read_exact(&mut h).expect("an event");
+    assert_eq!((h[0], i16::from_be_bytes([h[2], h[3]]), h[4]), (0x84, -1, 0x0C), "EVENT on stream -1");
+    let mut body = vec![0u8; i32::from_be_bytes([h[5], h[6], h[7], h[8]]) as usize];
+    listener.read_exact(&mut body).expect("its body");
+    let mut r = Reader::new(&body);
+    let event: Vec<String> = (0..4).map(|_| r.string("field").unwrap()).collect();
+    assert_eq!(event, ["SCHEMA_CHANGE", "CREATED", "KEYSPACE", "ev"]);
+    // A statement that changes nothing announces nothing.
+    let (_, body) = query(
+        &mut other,
+        "CREATE KEYSPACE IF NOT EXISTS ev WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+    );
+    assert_eq!(Reader::new(&body).int("kind").unwrap(), 1, "a Void result");
+    // A table, qualified: CREATED TABLE ev.t.
+    let (_, body) = query(&mut other, "CREATE TABLE ev.t (k int PRIMARY KEY, v int)");
+    let mut r = Reader::new(&body);
+    r.int("kind").unwrap();
+    let change: Vec<String> = (0..4).map(|_| r.string("field").unwrap()).collect();
+    assert_eq!(change, ["CREATED", "TABLE", "ev", "t"]);
 }
 
 #[test]
