@@ -79,6 +79,11 @@ impl Shared {
         })
     }
 
+    /// The node's lock, for the benchmark's socket-free measurement.
+    pub fn node(&self) -> &Mutex<Server> {
+        &self.server
+    }
+
     fn server(&self) -> MutexGuard<'_, Server> {
         self.server.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -134,7 +139,10 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
                 "internal error while serving this connection; it is closed",
                 &mv_impl::native::messages::ErrorExtra::None,
             );
-            let _ = write_all(&writer, &frame::encode(frame::VERSION, 0, frame::Opcode::Error, &[], &body));
+            let _ = write_all(
+                &writer,
+                &frame::encode(frame::VERSION, 0, frame::Opcode::Error, &[], &body),
+            );
             break;
         };
         if write_all(&writer, &out.reply).is_err() {

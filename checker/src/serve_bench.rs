@@ -17,8 +17,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 const KEYS: u32 = 4096;
-const KEYSPACE: &str =
-    "CREATE KEYSPACE bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
+const KEYSPACE: &str = "CREATE KEYSPACE bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
 const TABLE: &str = "CREATE TABLE bench.kv (k int PRIMARY KEY, v text)";
 const INSERT: &str = "INSERT INTO bench.kv (k, v) VALUES (?, ?)";
 const SELECT: &str = "SELECT k, v FROM bench.kv WHERE k = ?";
@@ -32,9 +31,7 @@ pub fn bench(args: &ServeArgs) -> Result<Exit, Failure> {
     }
     let listener =
         TcpListener::bind("127.0.0.1:0").map_err(|e| Failure::Internal(format!("cannot listen on loopback: {e}")))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Failure::Internal(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|e| Failure::Internal(e.to_string()))?;
     let shared = Shared::new(args, addr);
     std::thread::spawn(move || accept_loop(listener, shared));
 
@@ -58,13 +55,39 @@ pub fn bench(args: &ServeArgs) -> Result<Exit, Failure> {
         args.bench_seconds
     );
     println!();
-    println!("{:<8} {:>5} {:>9} {:>9} {:>8} {:>8} {:>8}", "op", "conns", "requests", "req/s", "p50 µs", "p99 µs", "max µs");
+    println!(
+        "{:<8} {:>5} {:>9} {:>9} {:>8} {:>8} {:>8}",
+        "op", "conns", "requests", "req/s", "p50 µs", "p99 µs", "max µs"
+    );
     let secs = Duration::from_secs_f64(args.bench_seconds);
     for op in [Op::Insert, Op::Select] {
+        // The same work without the network, to say where a round trip's time goes: the
+        // engine alone on the statement with its values written in, then the protocol core
+        // (frame decoding, binding, the engine, encoding) without a socket.
+        let row = |name: &str, s: Stats| {
+            println!(
+                "{:<8} {:>5} {:>9} {:>9.0} {:>8} {:>8} {:>8}   {name}",
+                format!("{op:?}").to_lowercase(),
+                "-",
+                s.requests,
+                s.requests as f64 / s.elapsed.as_secs_f64(),
+                s.p50,
+                s.p99,
+                s.max
+            )
+        };
+        row(
+            "engine alone (Engine::execute, statement parsed beforehand)",
+            engine_alone(op, secs),
+        );
+        row(
+            "protocol core, no socket (Connection::receive of an EXECUTE frame)",
+            sans_io(args, op, secs),
+        );
         for &conns in &args.bench_connections {
             let s = phase(addr, op, conns, secs).map_err(|e| Failure::Internal(format!("bench {op:?}: {e}")))?;
             println!(
-                "{:<8} {:>5} {:>9} {:>9.0} {:>8} {:>8} {:>8}",
+                "{:<8} {:>5} {:>9} {:>9.0} {:>8} {:>8} {:>8}   over TCP",
                 format!("{op:?}").to_lowercase(),
                 conns,
                 s.requests,
@@ -93,7 +116,10 @@ struct Stats {
 }
 
 fn insert_values(k: u32, gen: u64) -> Vec<Vec<u8>> {
-    vec![(k as i32).to_be_bytes().to_vec(), format!("value-{k}-{gen}").into_bytes()]
+    vec![
+        (k as i32).to_be_bytes().to_vec(),
+        format!("value-{k}-{gen}").into_bytes(),
+    ]
 }
 
 fn phase(addr: SocketAddr, op: Op, conns: usize, secs: Duration) -> Result<Stats, String> {
@@ -119,7 +145,7 @@ fn phase(addr: SocketAddr, op: Op, conns: usize, secs: Duration) -> Result<Stats
                     };
                     let t = Instant::now();
                     let rows = c.execute(&id, &values)?;
-                    lat.push(t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32);
+                    lat.push(micros(t));
                     if let Op::Select = op {
                         if rows != 1 {
                             return Err(format!("SELECT of key {k} returned {rows} rows"));
@@ -134,16 +160,124 @@ fn phase(addr: SocketAddr, op: Op, conns: usize, secs: Duration) -> Result<Stats
     for w in workers {
         all.extend(w.join().map_err(|_| "a client thread panicked".to_string())??);
     }
-    let elapsed = start.elapsed();
-    all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
-    Ok(Stats {
-        requests: all.len(),
+    Ok(stats(all, start.elapsed()))
+}
+
+fn stats(mut lat: Vec<u32>, elapsed: Duration) -> Stats {
+    lat.sort_unstable();
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0)
+    };
+    Stats {
+        requests: lat.len(),
         elapsed,
         p50: u64::from(pct(0.50)),
         p99: u64::from(pct(0.99)),
-        max: u64::from(all.last().copied().unwrap_or(0)),
-    })
+        max: u64::from(lat.last().copied().unwrap_or(0)),
+    }
+}
+
+fn micros(t: Instant) -> u32 {
+    t.elapsed().as_micros().min(u128::from(u32::MAX)) as u32
+}
+
+/// The engine alone: the INSERT or SELECT with its values as literals, parsed beforehand.
+fn engine_alone(op: Op, secs: Duration) -> Stats {
+    use mv_impl::cql::parse_statement;
+    use mv_impl::engine::{Engine, EngineConfig};
+    let mut e = Engine::new(EngineConfig::default());
+    for q in [KEYSPACE, TABLE] {
+        let _ = e.execute(&parse_statement(q).expect("bench schema parses"));
+    }
+    let stmts: Vec<_> = (0..KEYS)
+        .map(|k| {
+            let q = match op {
+                Op::Insert => format!("INSERT INTO bench.kv (k, v) VALUES ({k}, 'value-{k}-1')"),
+                Op::Select => format!("SELECT k, v FROM bench.kv WHERE k = {k}"),
+            };
+            parse_statement(&q).expect("bench statement parses")
+        })
+        .collect();
+    for k in 0..KEYS {
+        let q = format!("INSERT INTO bench.kv (k, v) VALUES ({k}, 'value-{k}-0')");
+        let _ = e.execute(&parse_statement(&q).expect("parses"));
+    }
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    let mut k = 0u32;
+    while start.elapsed() < secs {
+        k = (k.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % KEYS;
+        let t = Instant::now();
+        let r = e.execute(&stmts[k as usize]);
+        lat.push(micros(t));
+        std::hint::black_box(r).ok();
+    }
+    stats(lat, start.elapsed())
+}
+
+/// The protocol core without a socket: EXECUTE frames handed to `Connection::receive`.
+fn sans_io(args: &ServeArgs, op: Op, secs: Duration) -> Stats {
+    let addr: SocketAddr = ([127, 0, 0, 1], 9042).into();
+    let shared = Shared::new(args, addr);
+    let mut server = shared.node().lock().unwrap_or_else(|p| p.into_inner());
+    let mut conn = server.connect();
+    let frame = |opcode: Opcode, body: &[u8]| {
+        let mut f = vec![4, 0, 0, 1, opcode as u8];
+        f.extend((body.len() as i32).to_be_bytes());
+        f.extend_from_slice(body);
+        f
+    };
+    let mut w = Writer::new();
+    w.short(1).string("CQL_VERSION").string("3.4.5");
+    let _ = conn.receive(&mut server, &frame(Opcode::Startup, &w.buf), 0);
+    for q in [KEYSPACE, TABLE] {
+        let mut w = Writer::new();
+        w.long_string(q).short(1).byte(0);
+        let _ = conn.receive(&mut server, &frame(Opcode::Query, &w.buf), 0);
+    }
+    let prepare = |conn: &mut mv_impl::native::Connection, server: &mut mv_impl::native::Server, q: &str| {
+        let mut w = Writer::new();
+        w.long_string(q);
+        let out = conn.receive(server, &frame(Opcode::Prepare, &w.buf), 0);
+        // RESULT header (9 bytes), kind (4), then the id as [short bytes].
+        let mut r = Reader::new(&out.reply[13..]);
+        r.short_bytes("id").unwrap_or_default()
+    };
+    let execute = |id: &[u8], values: &[Vec<u8>]| {
+        let mut w = Writer::new();
+        w.short_bytes(id).short(1).byte(0x01).short(values.len() as u16);
+        for v in values {
+            w.bytes(Some(v));
+        }
+        frame(Opcode::Execute, &w.buf)
+    };
+    let ins = prepare(&mut conn, &mut server, INSERT);
+    for k in 0..KEYS {
+        let _ = conn.receive(&mut server, &execute(&ins, &insert_values(k, 0)), 0);
+    }
+    let id = match op {
+        Op::Insert => ins,
+        Op::Select => prepare(&mut conn, &mut server, SELECT),
+    };
+    let frames: Vec<Vec<u8>> = (0..KEYS)
+        .map(|k| match op {
+            Op::Insert => execute(&id, &insert_values(k, 1)),
+            Op::Select => execute(&id, &[(k as i32).to_be_bytes().to_vec()]),
+        })
+        .collect();
+    let start = Instant::now();
+    let mut lat = Vec::new();
+    let mut k = 0u32;
+    while start.elapsed() < secs {
+        k = (k.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % KEYS;
+        let t = Instant::now();
+        let out = conn.receive(&mut server, &frames[k as usize], 0);
+        lat.push(micros(t));
+        std::hint::black_box(out);
+    }
+    stats(lat, start.elapsed())
 }
 
 /// A synchronous v4 client: one request, then its answer.

@@ -34,7 +34,9 @@ fn run_python(venv: &Path, args: &[&str]) -> Output {
 fn seed004_code() -> String {
     let copy = std::fs::read_to_string(repo_root().join("checker/tests/py/seed004_sample.py")).expect("the copy");
     let seeds = repo_root().join("../shared/seeds");
-    let Ok(entries) = std::fs::read_dir(&seeds) else { return copy };
+    let Ok(entries) = std::fs::read_dir(&seeds) else {
+        return copy;
+    };
     for e in entries.flatten() {
         if e.file_name().to_string_lossy().starts_with("004_") {
             let seed = std::fs::read_to_string(e.path()).expect("seed 004 reads");
@@ -153,7 +155,9 @@ fn cqlsh_answers(stdout: &str, stderr: &str) -> (Vec<Vec<String>>, Vec<String>) 
     let mut current: Option<Vec<String>> = None;
     let lines: Vec<&str> = stdout.lines().collect();
     for (i, line) in lines.iter().enumerate() {
-        let next_is_rule = lines.get(i + 1).is_some_and(|n| n.starts_with('-') && n.trim_matches(['-', '+']).is_empty());
+        let next_is_rule = lines
+            .get(i + 1)
+            .is_some_and(|n| n.starts_with('-') && n.trim_matches(['-', '+']).is_empty());
         if current.is_none() && next_is_rule && !line.trim().is_empty() {
             current = Some(Vec::new());
         }
@@ -187,7 +191,12 @@ fn cqlsh_scenario(name: &str) {
     let file = dir.path().join(name);
     std::fs::write(&file, script).expect("write the script");
     let out = Command::new(venv.join("bin/cqlsh"))
-        .args(["127.0.0.1", &server.port.to_string(), "-f", file.to_str().expect("utf-8 path")])
+        .args([
+            "127.0.0.1",
+            &server.port.to_string(),
+            "-f",
+            file.to_str().expect("utf-8 path"),
+        ])
         .env("HOME", dir.path())
         .output()
         .expect("cqlsh runs");
@@ -199,7 +208,9 @@ fn cqlsh_scenario(name: &str) {
     for expect in expectations(&path) {
         match expect {
             Expect::Table(want) => {
-                let got = tables.next().unwrap_or_else(|| panic!("cqlsh printed too few tables\n{stdout}\n{stderr}"));
+                let got = tables
+                    .next()
+                    .unwrap_or_else(|| panic!("cqlsh printed too few tables\n{stdout}\n{stderr}"));
                 if want.len() == 3 && want[2] == "(0 rows)" {
                     // No rows: cqlsh sizes the columns by their names alone.
                     let names = |l: &str| l.split('|').map(|c| c.trim().to_string()).collect::<Vec<_>>();
@@ -210,14 +221,22 @@ fn cqlsh_scenario(name: &str) {
                 }
             }
             Expect::Invalid(want) => {
-                let got = errors.next().unwrap_or_else(|| panic!("cqlsh printed too few errors\n{stderr}"));
+                let got = errors
+                    .next()
+                    .unwrap_or_else(|| panic!("cqlsh printed too few errors\n{stderr}"));
                 assert_eq!(got, want, "{stderr}");
             }
         }
         checked += 1;
     }
-    assert!(tables.next().is_none(), "cqlsh printed more tables than expected\n{stdout}");
-    assert!(errors.next().is_none(), "cqlsh printed more errors than expected\n{stderr}");
+    assert!(
+        tables.next().is_none(),
+        "cqlsh printed more tables than expected\n{stdout}"
+    );
+    assert!(
+        errors.next().is_none(),
+        "cqlsh printed more errors than expected\n{stderr}"
+    );
     assert!(checked >= 8, "only {checked} answers checked");
 }
 

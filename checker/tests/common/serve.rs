@@ -49,7 +49,10 @@ impl Drop for Served {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 /// The virtual environment with cassandra-driver and cqlsh: `MVCHECK_SERVE_VENV`, or a cache
@@ -60,11 +63,20 @@ pub fn venv() -> Option<PathBuf> {
     // Err((no python at all, why)).
     static VENV: OnceLock<Result<PathBuf, (bool, String)>> = OnceLock::new();
     let r = VENV.get_or_init(|| {
-        let dir = std::env::var_os("MVCHECK_SERVE_VENV").map(PathBuf::from).unwrap_or_else(|| {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
-            home.join(".cache/mvcheck/venv-serve")
-        });
-        if Command::new("python3").arg("--version").output().map(|o| !o.status.success()).unwrap_or(true) {
+        let dir = std::env::var_os("MVCHECK_SERVE_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                let home = std::env::var_os("HOME")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(std::env::temp_dir);
+                home.join(".cache/mvcheck/venv-serve")
+            });
+        if Command::new("python3")
+            .arg("--version")
+            .output()
+            .map(|o| !o.status.success())
+            .unwrap_or(true)
+        {
             return Err((true, "python3 is not on PATH".into()));
         }
         let script = repo_root().join("checker/tests/py/setup_venv.sh");

@@ -47,16 +47,14 @@ pub fn walk(
     w.stmt(&mut stmt.kind, &text)
 }
 
-impl Walk<'_> {
-    fn schema(&self, name: &QualifiedName) -> Result<TableSchema, CqlError> {
-        let ks = name
-            .keyspace
-            .as_deref()
-            .or(self.keyspace)
-            .ok_or_else(no_keyspace)?;
-        self.engine
+impl<'a> Walk<'a> {
+    /// Borrowed from the engine, not from the walk, so marking can go on while it is held.
+    fn schema(&self, name: &QualifiedName) -> Result<&'a TableSchema, CqlError> {
+        let ks = name.keyspace.as_deref().or(self.keyspace).ok_or_else(no_keyspace)?;
+        let engine: &'a Engine = self.engine;
+        engine
             .table(ks, &name.name)
-            .map(|t| t.schema.clone())
+            .map(|t| &t.schema)
             .ok_or_else(|| CqlError::invalid(format!("unconfigured table {}", name.name)))
     }
 
@@ -172,22 +170,22 @@ impl Walk<'_> {
                 }
                 let t = self.schema(&i.table)?;
                 for (c, v) in i.columns.iter().zip(i.values.iter_mut()) {
-                    let ty = WireType::of(&self.column(&t, c)?);
-                    self.mark(v, &t, c, ty)?;
+                    let ty = WireType::of(&self.column(t, c)?);
+                    self.mark(v, t, c, ty)?;
                 }
-                self.using(&mut i.using, &t, text)
+                self.using(&mut i.using, t, text)
             }
             StmtKind::Update(u) => {
                 if !may_bind(text) {
                     return Ok(());
                 }
                 let t = self.schema(&u.table)?;
-                self.using(&mut u.using, &t, text)?;
+                self.using(&mut u.using, t, text)?;
                 for a in &mut u.assignments {
-                    self.assignment(a, &t)?;
+                    self.assignment(a, t)?;
                 }
-                self.relations(&mut u.where_clause, &t)?;
-                self.condition(&mut u.condition, &t)
+                self.relations(&mut u.where_clause, t)?;
+                self.condition(&mut u.condition, t)
             }
             StmtKind::Delete(d) => {
                 if !may_bind(text) {
@@ -196,17 +194,17 @@ impl Walk<'_> {
                 let t = self.schema(&d.table)?;
                 for target in &mut d.targets {
                     if let Some(e) = target.element.as_mut() {
-                        let ty = match self.column(&t, &target.column)?.unfrozen() {
+                        let ty = match self.column(t, &target.column)?.unfrozen() {
                             DataType::Map(k, _) => WireType::of(k),
                             _ => WireType::Int,
                         };
                         let name = format!("key({})", target.column);
-                        self.mark(e, &t, &name, ty)?;
+                        self.mark(e, t, &name, ty)?;
                     }
                 }
-                self.using(&mut d.using, &t, text)?;
-                self.relations(&mut d.where_clause, &t)?;
-                self.condition(&mut d.condition, &t)
+                self.using(&mut d.using, t, text)?;
+                self.relations(&mut d.where_clause, t)?;
+                self.condition(&mut d.condition, t)
             }
             StmtKind::Select(s) => {
                 if !may_bind(text) {
@@ -214,16 +212,19 @@ impl Walk<'_> {
                 }
                 let t = self.schema(&s.from)?;
                 if let Selection::Selectors(sels) = &s.selection {
-                    if sels.iter().any(|s| matches!(&s.expr, SelectorExpr::Term(Term::Bind(_)))) {
+                    if sels
+                        .iter()
+                        .any(|s| matches!(&s.expr, SelectorExpr::Term(Term::Bind(_))))
+                    {
                         return Err(CqlError::invalid("Bind variables are not supported as selectors"));
                     }
                 }
-                self.relations(&mut s.where_clause, &t)?;
+                self.relations(&mut s.where_clause, t)?;
                 if let Some(l) = s.per_partition_limit.as_mut() {
-                    self.mark(l, &t, "[per_partition_limit]", WireType::Int)?;
+                    self.mark(l, t, "[per_partition_limit]", WireType::Int)?;
                 }
                 if let Some(l) = s.limit.as_mut() {
-                    self.mark(l, &t, "[limit]", WireType::Int)?;
+                    self.mark(l, t, "[limit]", WireType::Int)?;
                 }
                 Ok(())
             }
@@ -235,7 +236,7 @@ impl Walk<'_> {
                             Some(name) => self.schema(&name)?,
                             None => return Err(CqlError::invalid("An empty batch has no table")),
                         };
-                        self.mark(ts, &t, "[timestamp]", WireType::BigInt)?;
+                        self.mark(ts, t, "[timestamp]", WireType::BigInt)?;
                     }
                 }
                 for s in &mut b.statements {
@@ -367,7 +368,7 @@ pub fn substitute(stmt: &Stmt, engine: &Engine, keyspace: Option<&str>, values: 
             values.len()
         )));
     }
-    if values.iter().any(|v| *v == Bound::Unset) {
+    if values.contains(&Bound::Unset) {
         drop_unset(&mut out.kind)?;
     }
     Ok(out)
@@ -451,7 +452,8 @@ mod tests {
     #[test]
     fn markers_are_typed_in_source_order() {
         let e = engine();
-        let stmt = parse_statement("UPDATE t USING TTL ? SET v = ?, m[?] = ?, l = l + ? WHERE k = ? AND c IN (?, ?)").unwrap();
+        let stmt =
+            parse_statement("UPDATE t USING TTL ? SET v = ?, m[?] = ?, l = l + ? WHERE k = ? AND c IN (?, ?)").unwrap();
         let specs = specs(&stmt, &e, Some("ks")).unwrap();
         let got: Vec<(String, WireType)> = specs.into_iter().map(|s| (s.name, s.ty)).collect();
         let list = WireType::List(Box::new(WireType::Int));
@@ -490,7 +492,9 @@ mod tests {
             &[Bound::Value(Value::Int(1)), Bound::Value(Value::Text("it's".into()))],
         )
         .unwrap();
-        let crate::engine::QueryResult::Rows(rows) = e.execute(&s).unwrap() else { panic!() };
+        let crate::engine::QueryResult::Rows(rows) = e.execute(&s).unwrap() else {
+            panic!()
+        };
         assert_eq!(rows.rows, vec![vec![Some(Value::Double(0.1)), None]]);
     }
 
@@ -501,14 +505,21 @@ mod tests {
         assert!(substitute(&sel, &e, Some("ks"), &[]).is_err());
         let err = substitute(&sel, &e, Some("ks"), &[Bound::Unset]).unwrap_err();
         assert!(err.message.contains("Unset values"), "{err}");
-        let err = specs(&parse_statement("SELECT * FROM nope WHERE k = ?").unwrap(), &e, Some("ks")).unwrap_err();
+        let err = specs(
+            &parse_statement("SELECT * FROM nope WHERE k = ?").unwrap(),
+            &e,
+            Some("ks"),
+        )
+        .unwrap_err();
         assert_eq!(err.message, "unconfigured table nope");
     }
 
     #[test]
     fn floats_survive_the_literal() {
         for x in [0.1f32, 3.4e38, 1e-45, -2.5] {
-            let Term::Float(s) = literal(&Value::Float(x)) else { panic!() };
+            let Term::Float(s) = literal(&Value::Float(x)) else {
+                panic!()
+            };
             assert_eq!(s.parse::<f64>().unwrap() as f32, x, "{s}");
         }
     }

@@ -260,7 +260,10 @@ mod tests {
         }
         assert_eq!(got.len(), 2);
         assert_eq!((got[0].stream, got[0].opcode), (7, Opcode::Options));
-        assert_eq!((got[1].stream, got[1].opcode, got[1].body.clone()), (8, Opcode::Query, vec![1, 2, 3]));
+        assert_eq!(
+            (got[1].stream, got[1].opcode, got[1].body.clone()),
+            (8, Opcode::Query, vec![1, 2, 3])
+        );
     }
 
     #[test]
@@ -278,7 +281,11 @@ mod tests {
     fn negative_oversized_and_compressed_lengths_fail_before_buffering() {
         for (flags, len, what) in [
             (0, -1, "Invalid frame body length -1"),
-            (0, 100, "Request is too big: length 100 exceeds maximum allowed length 64."),
+            (
+                0,
+                100,
+                "Request is too big: length 100 exceeds maximum allowed length 64.",
+            ),
             (1, 0, "Compressed frame"),
         ] {
             let mut d = Decoder::new(64);

@@ -34,9 +34,17 @@ pub struct BatchItem {
 pub enum Request {
     Startup(BTreeMap<String, String>),
     Options,
-    Query { query: String, params: QueryParams },
-    Prepare { query: String },
-    Execute { id: Vec<u8>, params: QueryParams },
+    Query {
+        query: String,
+        params: QueryParams,
+    },
+    Prepare {
+        query: String,
+    },
+    Execute {
+        id: Vec<u8>,
+        params: QueryParams,
+    },
     Batch {
         /// 0 logged, 1 unlogged, 2 counter.
         kind: u8,
@@ -82,7 +90,11 @@ pub fn decode(frame: &Frame) -> WireResult<Request> {
         other => return Err(r.error(format!("{other:?} is not a request"))),
     };
     if !r.is_empty() {
-        return Err(r.error(format!("{} unexpected bytes after the {:?} body", r.remaining(), frame.opcode)));
+        return Err(r.error(format!(
+            "{} unexpected bytes after the {:?} body",
+            r.remaining(),
+            frame.opcode
+        )));
     }
     Ok(req)
 }
@@ -186,7 +198,10 @@ pub enum ErrorExtra {
     Unavailable,
     /// WriteTimeout: consistency, received, blockfor, write type.
     WriteTimeout,
-    AlreadyExists { keyspace: String, table: String },
+    AlreadyExists {
+        keyspace: String,
+        table: String,
+    },
     Unprepared(Vec<u8>),
 }
 
@@ -286,7 +301,9 @@ pub fn result_set_keyspace(keyspace: &str) -> Vec<u8> {
 pub fn result_prepared(id: &[u8], binds: &[ColSpec], pk_indexes: &[u16]) -> Vec<u8> {
     let mut w = Writer::new();
     w.int(0x0004).short_bytes(id);
-    w.int(specs_flags(binds)).int(binds.len() as i32).int(pk_indexes.len() as i32);
+    w.int(specs_flags(binds))
+        .int(binds.len() as i32)
+        .int(pk_indexes.len() as i32);
     for i in pk_indexes {
         w.short(*i);
     }
@@ -353,10 +370,15 @@ mod tests {
         w.short(1).bytes(Some(&[0, 0, 0, 5]));
         w.int(100).bytes(Some(&[9])).short(8).long(42);
         let req = decode(&frame(Opcode::Query, w.buf)).unwrap();
-        let Request::Query { query, params } = req else { panic!("{req:?}") };
+        let Request::Query { query, params } = req else {
+            panic!("{req:?}")
+        };
         assert_eq!(query, "SELECT * FROM t WHERE k = ?");
         assert_eq!(params.values, vec![RawValue::Bytes(vec![0, 0, 0, 5])]);
-        assert_eq!((params.page_size, params.paging_state, params.timestamp), (Some(100), Some(vec![9]), Some(42)));
+        assert_eq!(
+            (params.page_size, params.paging_state, params.timestamp),
+            (Some(100), Some(vec![9]), Some(42))
+        );
     }
 
     #[test]
@@ -377,7 +399,9 @@ mod tests {
         w.byte(1).short_bytes(&[1, 2]).short(1).bytes(None);
         w.short(1).byte(0x20).long(7);
         let req = decode(&frame(Opcode::Batch, w.buf)).unwrap();
-        let Request::Batch { kind, items, timestamp } = req else { panic!() };
+        let Request::Batch { kind, items, timestamp } = req else {
+            panic!()
+        };
         assert_eq!((kind, items.len(), timestamp), (1, 2, Some(7)));
         assert_eq!(items[1].values, vec![RawValue::Null]);
     }

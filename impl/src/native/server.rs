@@ -53,7 +53,10 @@ struct Reply {
 
 /// What a statement produced, before it is framed.
 enum Outcome {
-    Rows { specs: Vec<ColSpec>, rows: Vec<Vec<Option<Value>>> },
+    Rows {
+        specs: Vec<ColSpec>,
+        rows: Vec<Vec<Option<Value>>>,
+    },
     Void,
     SetKeyspace(String),
     SchemaChange(SchemaChange),
@@ -141,7 +144,9 @@ impl Server {
             self.stamp(&mut stmt, keyspace.as_deref(), ts);
         }
         let ddl = schema_target(&stmt.kind, keyspace.as_deref());
-        let before = ddl.as_ref().map(|_| system::schema_version(&self.engine, &self.keyspaces));
+        let before = ddl
+            .as_ref()
+            .map(|_| system::schema_version(&self.engine, &self.keyspaces));
         let result = self.run_statement(&stmt, now_micros).map_err(|e| {
             if e.kind == ErrorKind::AlreadyExists {
                 // The drivers read the keyspace and table from the error's extra fields.
@@ -175,13 +180,7 @@ impl Server {
         let (outcome, warnings) = match result {
             QueryResult::Rows(rows) => {
                 let specs = row_specs(&self.engine, &stmt, keyspace.as_deref(), &rows.columns, &rows.rows);
-                (
-                    Outcome::Rows {
-                        specs,
-                        rows: rows.rows,
-                    },
-                    Vec::new(),
-                )
+                (Outcome::Rows { specs, rows: rows.rows }, Vec::new())
             }
             QueryResult::Done { warnings } => (Outcome::Void, warnings),
         };
@@ -221,7 +220,9 @@ impl Server {
                     _ => false,
                 });
                 let counter = b.kind == ast::BatchKind::Counter
-                    || b.statements.iter().any(|s| binds::target_table(&s.kind).is_some_and(has_counter));
+                    || b.statements
+                        .iter()
+                        .any(|s| binds::target_table(&s.kind).is_some_and(has_counter));
                 if b.using.timestamp.is_none() && !inner_stamped && !counter {
                     b.using.timestamp = Some(stamp_term);
                 }
@@ -248,7 +249,12 @@ impl Server {
     }
 
     /// The statement an EXECUTE (or a prepared batch entry) names, with its values bound.
-    fn bind_prepared(&self, id: &[u8], values: &[RawValue], names: Option<&[String]>) -> Result<(Stmt, Option<String>), Failure> {
+    fn bind_prepared(
+        &self,
+        id: &[u8],
+        values: &[RawValue],
+        names: Option<&[String]>,
+    ) -> Result<(Stmt, Option<String>), Failure> {
         let p = self.prepared.get(id).ok_or_else(|| Failure::Unprepared(id.to_vec()))?;
         let values = match names {
             Some(names) => by_name(&p.binds, values, names)?,
@@ -310,11 +316,11 @@ fn decode_values(binds: &[ColSpec], values: &[RawValue]) -> Result<Vec<Bound>, C
         .map(|(b, v)| match v {
             RawValue::Null => Ok(Bound::Null),
             RawValue::Unset => Ok(Bound::Unset),
-            RawValue::Bytes(bytes) => b
-                .ty
-                .decode(bytes)
-                .map(Bound::Value)
-                .map_err(|e| CqlError::invalid(format!("Invalid value for {}: {e}", b.name))),
+            RawValue::Bytes(bytes) => {
+                b.ty.decode(bytes)
+                    .map(Bound::Value)
+                    .map_err(|e| CqlError::invalid(format!("Invalid value for {}: {e}", b.name)))
+            }
         })
         .collect()
 }
@@ -408,9 +414,13 @@ fn keyspace_info(c: &ast::CreateKeyspace) -> KeyspaceInfo {
 
 /// The partition key's marker positions, when every partition-key column is bound by one.
 fn pk_indexes(engine: &Engine, stmt: &Stmt, keyspace: Option<&str>, binds: &[ColSpec]) -> Vec<u16> {
-    let Some(name) = binds::target_table(&stmt.kind) else { return Vec::new() };
+    let Some(name) = binds::target_table(&stmt.kind) else {
+        return Vec::new();
+    };
     let ks = name.keyspace.as_deref().or(keyspace).unwrap_or_default();
-    let Some(t) = engine.table(ks, &name.name) else { return Vec::new() };
+    let Some(t) = engine.table(ks, &name.name) else {
+        return Vec::new();
+    };
     let found: Option<Vec<u16>> = t
         .schema
         .partition_key
@@ -431,7 +441,11 @@ fn row_specs(
 ) -> Vec<ColSpec> {
     let (ks, table) = match &stmt.kind {
         StmtKind::Select(s) => (
-            s.from.keyspace.clone().or(keyspace.map(str::to_string)).unwrap_or_default(),
+            s.from
+                .keyspace
+                .clone()
+                .or(keyspace.map(str::to_string))
+                .unwrap_or_default(),
             s.from.name.clone(),
         ),
         _ => (keyspace.unwrap_or_default().to_string(), String::new()),
@@ -579,7 +593,10 @@ impl Connection {
             }
             Request::Startup(opts) => {
                 if self.started {
-                    return protocol_error(out, "Unexpected message STARTUP, the connection is already initialized".into());
+                    return protocol_error(
+                        out,
+                        "Unexpected message STARTUP, the connection is already initialized".into(),
+                    );
                 }
                 if let Some(c) = opts.get("COMPRESSION").filter(|c| !c.is_empty()) {
                     return protocol_error(out, format!("Unknown compression algorithm: {c}"));
@@ -624,8 +641,13 @@ impl Connection {
                 // A schema change's event: the same change, for every listening connection.
                 if let Some(c) = r.change {
                     let ev = messages::event_schema_change(&c);
-                    out.events
-                        .push(frame::encode(frame::VERSION, frame::EVENT_STREAM, Opcode::Event, &[], &ev));
+                    out.events.push(frame::encode(
+                        frame::VERSION,
+                        frame::EVENT_STREAM,
+                        Opcode::Event,
+                        &[],
+                        &ev,
+                    ));
                 }
                 false
             }
@@ -635,7 +657,12 @@ impl Connection {
                 table,
             }) => {
                 let extra = ErrorExtra::AlreadyExists { keyspace, table };
-                reply(out, Opcode::Error, &[], messages::error_body(code::ALREADY_EXISTS, &message, &extra));
+                reply(
+                    out,
+                    Opcode::Error,
+                    &[],
+                    messages::error_body(code::ALREADY_EXISTS, &message, &extra),
+                );
                 false
             }
             Err(Failure::Cql(e)) => {
@@ -731,7 +758,10 @@ impl Connection {
                 }
                 BatchQuery::Prepared(id) => server.bind_prepared(id, &item.values, None)?.0,
             };
-            if !matches!(stmt.kind, StmtKind::Insert(_) | StmtKind::Update(_) | StmtKind::Delete(_)) {
+            if !matches!(
+                stmt.kind,
+                StmtKind::Insert(_) | StmtKind::Update(_) | StmtKind::Delete(_)
+            ) {
                 return Err(CqlError::invalid(
                     "Invalid statement in batch: only UPDATE, INSERT and DELETE statements are allowed.",
                 )
@@ -744,7 +774,11 @@ impl Connection {
             1 => ast::BatchKind::Unlogged,
             _ => ast::BatchKind::Counter,
         };
-        let text = statements.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join("; ");
+        let text = statements
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
         let stmt = Stmt {
             kind: StmtKind::Batch(ast::Batch {
                 kind: batch_kind,
@@ -818,10 +852,13 @@ fn cql_error_body(e: &CqlError) -> Vec<u8> {
         ErrorKind::Unavailable => (code::UNAVAILABLE, ErrorExtra::Unavailable),
         ErrorKind::WriteTimeout => (code::WRITE_TIMEOUT, ErrorExtra::WriteTimeout),
         ErrorKind::Server => (code::SERVER, ErrorExtra::None),
-        ErrorKind::AlreadyExists => (code::ALREADY_EXISTS, ErrorExtra::AlreadyExists {
-            keyspace: String::new(),
-            table: String::new(),
-        }),
+        ErrorKind::AlreadyExists => (
+            code::ALREADY_EXISTS,
+            ErrorExtra::AlreadyExists {
+                keyspace: String::new(),
+                table: String::new(),
+            },
+        ),
     };
     messages::error_body(code, &e.message, &extra)
 }

@@ -15,7 +15,7 @@ use super::messages::ColSpec;
 use super::types::WireType;
 use crate::cql::ast::{Operator, Relation, Select, Selection, SelectorExpr, Term};
 use crate::engine::value::format_uuid;
-use crate::engine::{CqlError, ColumnKind, Engine, Value};
+use crate::engine::{ColumnKind, CqlError, Engine, Value};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -201,9 +201,12 @@ fn table(
         ]),
         ("system_schema", "keyspaces") => {
             let local = KeyspaceInfo {
-                replication: [("class".to_string(), "org.apache.cassandra.locator.LocalStrategy".to_string())]
-                    .into_iter()
-                    .collect(),
+                replication: [(
+                    "class".to_string(),
+                    "org.apache.cassandra.locator.LocalStrategy".to_string(),
+                )]
+                .into_iter()
+                .collect(),
                 durable_writes: true,
             };
             let mut rows = Vec::new();
@@ -238,11 +241,13 @@ fn table(
                     Some(Value::Uuid(uuid_of(&format!("table {ks}.{name}")))),
                 ]
             };
-            let described = if with_rows { described(engine, keyspaces, node) } else { Vec::new() };
-            let mut rows: Vec<Vec<Option<Value>>> = described
-                .iter()
-                .map(|d| table_row(d.keyspace, d.name, 0, 0))
-                .collect();
+            let described = if with_rows {
+                described(engine, keyspaces, node)
+            } else {
+                Vec::new()
+            };
+            let mut rows: Vec<Vec<Option<Value>>> =
+                described.iter().map(|d| table_row(d.keyspace, d.name, 0, 0)).collect();
             rows.extend(
                 engine
                     .tables()
@@ -299,7 +304,11 @@ fn table(
         }
         ("system_schema", "columns") => {
             let mut rows = Vec::new();
-            let described = if with_rows { described(engine, keyspaces, node) } else { Vec::new() };
+            let described = if with_rows {
+                described(engine, keyspaces, node)
+            } else {
+                Vec::new()
+            };
             for d in described {
                 for (i, (c, ty)) in d.columns.iter().enumerate() {
                     let (kind, position, order) = if i < d.partition {
@@ -552,7 +561,12 @@ pub fn select(
         Selection::Selectors(sels) => {
             if let [sel] = sels.as_slice() {
                 if sel.expr == SelectorExpr::CountAll {
-                    let mut spec = col(keyspace, name, sel.alias.as_deref().unwrap_or("count"), WireType::BigInt);
+                    let mut spec = col(
+                        keyspace,
+                        name,
+                        sel.alias.as_deref().unwrap_or("count"),
+                        WireType::BigInt,
+                    );
                     spec.table = name.into();
                     return Ok(SysRows {
                         specs: vec![spec],
@@ -631,7 +645,9 @@ mod tests {
     }
 
     fn run(engine: &Engine, q: &str) -> Result<SysRows, CqlError> {
-        let StmtKind::Select(s) = parse_statement(q).unwrap().kind else { panic!() };
+        let StmtKind::Select(s) = parse_statement(q).unwrap().kind else {
+            panic!()
+        };
         let ks = s.from.keyspace.clone().unwrap();
         select(&s, &ks, engine, &BTreeMap::new(), &node())
     }
@@ -652,11 +668,22 @@ mod tests {
         .unwrap();
         let got: Vec<String> = cols.rows.iter().map(|r| format!("{r:?}")).collect();
         assert_eq!(got.len(), 3);
-        assert!(got[0].contains("\"c\"") && got[0].contains("clustering") && got[0].contains("desc"), "{got:?}");
-        let views = run(&e, "SELECT view_name, base_table_name, where_clause FROM system_schema.views").unwrap();
+        assert!(
+            got[0].contains("\"c\"") && got[0].contains("clustering") && got[0].contains("desc"),
+            "{got:?}"
+        );
+        let views = run(
+            &e,
+            "SELECT view_name, base_table_name, where_clause FROM system_schema.views",
+        )
+        .unwrap();
         assert_eq!(views.rows[0][0], text("mv"));
         assert_eq!(views.rows[0][1], text("t"));
-        let tables = run(&e, "SELECT count(*) FROM system_schema.tables WHERE keyspace_name = 'ks'").unwrap();
+        let tables = run(
+            &e,
+            "SELECT count(*) FROM system_schema.tables WHERE keyspace_name = 'ks'",
+        )
+        .unwrap();
         assert_eq!(tables.rows, vec![vec![Some(Value::BigInt(1))]], "a view is not a table");
     }
 

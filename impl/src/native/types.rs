@@ -177,7 +177,11 @@ impl WireType {
                 Value::Int(i32::from_be_bytes(bytes.try_into().unwrap_or([0; 4])))
             }
             WireType::BigInt | WireType::Counter | WireType::Timestamp => {
-                let name = if *self == WireType::Timestamp { "long (timestamp)" } else { "long" };
+                let name = if *self == WireType::Timestamp {
+                    "long (timestamp)"
+                } else {
+                    "long"
+                };
                 fixed(8, name)?;
                 let x = i64::from_be_bytes(bytes.try_into().unwrap_or([0; 8]));
                 match self {
@@ -227,7 +231,11 @@ impl WireType {
                 if digits.len() > 16 {
                     return Err("decimal too large: this server keeps 38 digits".into());
                 }
-                let mut unscaled: i128 = if digits.first().is_some_and(|b| b & 0x80 != 0) { -1 } else { 0 };
+                let mut unscaled: i128 = if digits.first().is_some_and(|b| b & 0x80 != 0) {
+                    -1
+                } else {
+                    0
+                };
                 for b in digits {
                     unscaled = (unscaled << 8) | i128::from(*b);
                 }
@@ -340,7 +348,10 @@ mod tests {
 
     #[test]
     fn wrong_sizes_are_refused_in_cassandras_words() {
-        assert_eq!(WireType::Int.decode(&[0, 0, 1]).unwrap_err(), "Expected 4 or 0 byte int (3)");
+        assert_eq!(
+            WireType::Int.decode(&[0, 0, 1]).unwrap_err(),
+            "Expected 4 or 0 byte int (3)"
+        );
         let huge_count = [0x7f, 0xff, 0xff, 0xff];
         let e = WireType::List(Box::new(WireType::Int)).decode(&huge_count).unwrap_err();
         assert!(e.contains("collection of 2147483647 elements"), "{e}");
@@ -353,6 +364,9 @@ mod tests {
             WireType::Inet.encode(&Value::Text("127.0.0.1".into())).unwrap(),
             vec![127, 0, 0, 1]
         );
-        assert_eq!(WireType::Blob.encode(&Value::Text("0xcafe".into())).unwrap(), vec![0xca, 0xfe]);
+        assert_eq!(
+            WireType::Blob.encode(&Value::Text("0xcafe".into())).unwrap(),
+            vec![0xca, 0xfe]
+        );
     }
 }

@@ -265,7 +265,11 @@ mod tests {
     #[test]
     fn reads_what_writes_wrote() {
         let mut w = Writer::new();
-        w.string("héllo").long_string("q").short_bytes(&[1, 2]).bytes(None).int(-2);
+        w.string("héllo")
+            .long_string("q")
+            .short_bytes(&[1, 2])
+            .bytes(None)
+            .int(-2);
         let mut r = Reader::new(&w.buf);
         assert_eq!(r.string("s").unwrap(), "héllo");
         assert_eq!(r.long_string("l").unwrap(), "q");
