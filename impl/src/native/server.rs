@@ -866,3 +866,154 @@ fn cql_error_body(e: &CqlError) -> Vec<u8> {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::native::wire::{Reader, Writer};
+
+    fn server() -> Server {
+        Server::new(ServerConfig {
+            rules: ViewRules::current(),
+            max_frame: frame::DEFAULT_MAX_FRAME,
+            node: NodeInfo {
+                cluster_name: "t".into(),
+                address: "127.0.0.1".into(),
+                port: 9042,
+                host_id: system::uuid_of("t"),
+            },
+        })
+    }
+
+    fn request(opcode: Opcode, body: &[u8]) -> Vec<u8> {
+        let mut f = vec![4, 0, 0, 7, opcode as u8];
+        f.extend((body.len() as i32).to_be_bytes());
+        f.extend_from_slice(body);
+        f
+    }
+
+    fn query_frame(q: &str, page_size: Option<i32>, paging_state: Option<&[u8]>) -> Vec<u8> {
+        let mut w = Writer::new();
+        let flags = u8::from(page_size.is_some()) * 0x04 | u8::from(paging_state.is_some()) * 0x08;
+        w.long_string(q).short(1).byte(flags);
+        if let Some(n) = page_size {
+            w.int(n);
+        }
+        if let Some(p) = paging_state {
+            w.bytes(Some(p));
+        }
+        request(Opcode::Query, &w.buf)
+    }
+
+    /// (opcode, body) of the one frame answered.
+    fn answer(out: &Output) -> (u8, Vec<u8>) {
+        let len = i32::from_be_bytes(out.reply[5..9].try_into().unwrap()) as usize;
+        assert_eq!(out.reply.len(), 9 + len, "one frame");
+        (out.reply[4], out.reply[9..].to_vec())
+    }
+
+    fn started(s: &mut Server) -> Connection {
+        let mut c = s.connect();
+        let mut w = Writer::new();
+        w.short(0);
+        let out = c.receive(s, &request(Opcode::Startup, &w.buf), 0);
+        assert_eq!(answer(&out).0, Opcode::Ready as u8);
+        c
+    }
+
+    #[test]
+    fn a_fresh_node_has_no_keyspace_and_says_so_in_cassandras_words() {
+        let mut s = server();
+        let mut c = started(&mut s);
+        let out = c.receive(
+            &mut s,
+            &query_frame("CREATE TABLE t (k int PRIMARY KEY)", None, None),
+            1,
+        );
+        let (op, body) = answer(&out);
+        assert_eq!(op, Opcode::Error as u8);
+        let mut r = Reader::new(&body);
+        assert_eq!(r.int("code").unwrap(), code::INVALID);
+        assert!(r.string("msg").unwrap().starts_with("No keyspace has been specified"));
+        let ks = s.engine().tables().count();
+        assert_eq!(ks, 0, "nothing was created");
+    }
+
+    #[test]
+    fn pages_cover_every_row_once_and_a_forged_state_is_refused() {
+        let mut s = server();
+        let mut c = started(&mut s);
+        for q in [
+            "CREATE KEYSPACE p WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}",
+            "USE p",
+            "CREATE TABLE t (k int, c int, PRIMARY KEY (k, c))",
+        ] {
+            assert_eq!(
+                answer(&c.receive(&mut s, &query_frame(q, None, None), 1)).0,
+                Opcode::Result as u8,
+                "{q}"
+            );
+        }
+        for i in 0..7 {
+            let q = format!("INSERT INTO t (k, c) VALUES (1, {i})");
+            c.receive(&mut s, &query_frame(&q, None, None), 2);
+        }
+        let mut state: Option<Vec<u8>> = None;
+        let mut seen = 0;
+        let mut pages = 0;
+        loop {
+            let out = c.receive(
+                &mut s,
+                &query_frame("SELECT c FROM t WHERE k = 1", Some(3), state.as_deref()),
+                3,
+            );
+            let (_, body) = answer(&out);
+            let mut r = Reader::new(&body);
+            assert_eq!(r.int("kind").unwrap(), 2);
+            let flags = r.int("flags").unwrap();
+            r.int("cols").unwrap();
+            state = if flags & 0x0002 != 0 {
+                r.bytes("state").unwrap()
+            } else {
+                None
+            };
+            r.string("ks").unwrap();
+            r.string("t").unwrap();
+            r.string("c").unwrap();
+            r.short("type").unwrap();
+            let n = r.int("rows").unwrap();
+            for _ in 0..n {
+                let v = r.bytes("cell").unwrap().unwrap();
+                assert_eq!(i32::from_be_bytes(v.try_into().unwrap()), seen);
+                seen += 1;
+            }
+            pages += 1;
+            if state.is_none() {
+                break;
+            }
+        }
+        assert_eq!((seen, pages), (7, 3));
+        let out = c.receive(
+            &mut s,
+            &query_frame("SELECT c FROM t WHERE k = 1", Some(3), Some(&[0; 16])),
+            4,
+        );
+        let (op, body) = answer(&out);
+        assert_eq!(op, Opcode::Error as u8);
+        assert_eq!(Reader::new(&body).int("code").unwrap(), code::INVALID);
+    }
+
+    #[test]
+    fn an_unknown_prepared_id_is_unprepared_with_the_id() {
+        let mut s = server();
+        let mut c = started(&mut s);
+        let mut w = Writer::new();
+        w.short_bytes(&[9, 9]).short(1).byte(0);
+        let (op, body) = answer(&c.receive(&mut s, &request(Opcode::Execute, &w.buf), 0));
+        assert_eq!(op, Opcode::Error as u8);
+        let mut r = Reader::new(&body);
+        assert_eq!(r.int("code").unwrap(), code::UNPREPARED);
+        r.string("msg").unwrap();
+        assert_eq!(r.short_bytes("id").unwrap(), vec![9, 9]);
+    }
+}
