@@ -894,7 +894,7 @@ mod tests {
 
     fn query_frame(q: &str, page_size: Option<i32>, paging_state: Option<&[u8]>) -> Vec<u8> {
         let mut w = Writer::new();
-        let flags = u8::from(page_size.is_some()) * 0x04 | u8::from(paging_state.is_some()) * 0x08;
+        let flags = (u8::from(page_size.is_some()) * 0x04) | (u8::from(paging_state.is_some()) * 0x08);
         w.long_string(q).short(1).byte(flags);
         if let Some(n) = page_size {
             w.int(n);
