@@ -82,10 +82,12 @@ impl<'a> Walk<'a> {
     }
 
     fn using(&mut self, u: &mut Using, t: &TableSchema, text: &str) -> Result<(), CqlError> {
-        let ttl_first = match (text.find("TTL"), text.find("TIMESTAMP")) {
-            (Some(a), Some(b)) => a < b,
-            _ => false,
-        };
+        // The markers' order is the source's: whichever of TTL and TIMESTAMP follows USING.
+        let ttl_first = text
+            .match_indices("USING")
+            .map(|(i, _)| text[i + 5..].trim_start())
+            .find(|rest| rest.starts_with("TTL") || rest.starts_with("TIMESTAMP"))
+            .is_some_and(|rest| rest.starts_with("TTL"));
         let ts = |w: &mut Self, u: &mut Using| match u.timestamp.as_mut() {
             Some(term) => w.mark(term, t, "[timestamp]", WireType::BigInt),
             None => Ok(()),
@@ -470,6 +472,31 @@ mod tests {
                 ("c".into(), WireType::Varchar),
             ]
         );
+    }
+
+    #[test]
+    fn using_markers_follow_the_source_order_whatever_the_column_names() {
+        let mut e = Engine::new(EngineConfig::default());
+        e.execute_script("CREATE TABLE u (k int PRIMARY KEY, ttlish int);")[0]
+            .clone()
+            .unwrap();
+        for (q, want) in [
+            (
+                "INSERT INTO u (k, ttlish) VALUES (?, ?) USING TIMESTAMP ? AND TTL ?",
+                ["[timestamp]", "[ttl]"],
+            ),
+            (
+                "INSERT INTO u (k, ttlish) VALUES (?, ?) USING TTL ? AND TIMESTAMP ?",
+                ["[ttl]", "[timestamp]"],
+            ),
+        ] {
+            let names: Vec<String> = specs(&parse_statement(q).unwrap(), &e, Some("ks"))
+                .unwrap()
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            assert_eq!(names[2..], want, "{q}");
+        }
     }
 
     #[test]
