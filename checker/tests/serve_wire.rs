@@ -232,8 +232,18 @@ fn a_wrongly_sized_bound_value_is_an_invalid_request_not_a_crash() {
     let (code, msg) = error_of(&body);
     assert_eq!(code, 0x2200, "{msg}");
     assert!(msg.contains("Expected 4 or 0 byte int (3)"), "{msg}");
-    // The connection is still good.
-    assert_eq!(query(&mut s, "SELECT * FROM fz.t").0, 0x08);
+    // The connection is still good, and takes values by name too.
+    assert_eq!(query(&mut s, "INSERT INTO fz.t (k, v) VALUES (3, 'three')").0, 0x08);
+    let mut w = Writer::new();
+    w.long_string("SELECT k, v FROM fz.t WHERE k = :key")
+        .short(1)
+        .byte(0x01 | 0x40)
+        .short(1);
+    w.string("key").bytes(Some(&3i32.to_be_bytes()));
+    s.write_all(&frame(4, 6, QUERY, &w.buf)).expect("write");
+    let (_, op, body) = read_frame(&mut s).expect("an answer");
+    assert_eq!(op, 0x08, "{:?}", error_of(&body));
+    assert_eq!(row_count(&body), 1);
 }
 
 /// A valid exchange to mutate: STARTUP, then one request of each kind.
