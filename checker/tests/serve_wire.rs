@@ -380,3 +380,38 @@ fn random_and_mutated_frames_never_take_the_server_down_or_lose_data() {
         0x08
     );
 }
+
+#[test]
+fn the_bench_mode_reports_every_layer_and_connection_count() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args([
+            "serve",
+            "--bench",
+            "--bench-seconds",
+            "0.2",
+            "--bench-connections",
+            "1,2",
+        ])
+        .output()
+        .expect("mvcheck runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for op in ["insert", "select"] {
+        let rows: Vec<&str> = stdout.lines().filter(|l| l.starts_with(op)).collect();
+        assert_eq!(rows.len(), 4, "engine, core, 1 and 2 connections for {op}:\n{stdout}");
+        for r in rows {
+            let requests: u64 = r.split_whitespace().nth(2).and_then(|n| n.parse().ok()).unwrap_or(0);
+            assert!(requests > 0, "a row with no requests: {r}");
+        }
+    }
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_mvcheck"))
+        .args(["serve", "--bench", "--bench-connections", "0"])
+        .output()
+        .expect("mvcheck runs");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--bench-connections"));
+}
