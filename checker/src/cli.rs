@@ -101,6 +101,7 @@ const SERVE_HELP: &str = "\
 The first line on stdout names the address served (with --addr 127.0.0.1:0, the port picked).
 One node, one engine: keyspaces start empty, as on a fresh Cassandra node; views are built
 before the next statement runs. Protocol v4 only; drivers offering v5 step down.
+It serves until stopped. Exit codes: 2 bad flags or an address it cannot listen on.
 
 Examples:
   mvcheck serve --addr 127.0.0.1:9042

@@ -114,18 +114,18 @@ impl Server {
         now_micros: i64,
         client_ts: Option<i64>,
     ) -> Result<(Outcome, Vec<String>), Failure> {
-        let unqualified = has_unqualified_name(&stmt.kind);
-        match keyspace.as_deref() {
-            None if unqualified => return Err(no_keyspace().into()),
-            Some(ks) if unqualified && self.engine.current_keyspace() != ks => {
-                let use_ks = Stmt {
-                    kind: StmtKind::Use(ks.to_string()),
-                    pos: stmt.pos,
-                    text: format!("USE {ks}"),
-                };
-                self.run_statement(&use_ks, now_micros)?;
+        // The system keyspaces are not the engine's: USE of one is the connection's alone, and
+        // a SELECT in it is qualified before it goes anywhere.
+        if let StmtKind::Use(name) = &stmt.kind {
+            if is_system_keyspace(name) {
+                *keyspace = Some(name.clone());
+                return Ok((Outcome::SetKeyspace(name.clone()), Vec::new()));
             }
-            _ => {}
+        }
+        if let (StmtKind::Select(s), Some(ks)) = (&mut stmt.kind, keyspace.as_deref()) {
+            if s.from.keyspace.is_none() && is_system_keyspace(ks) {
+                s.from.keyspace = Some(ks.to_string());
+            }
         }
         if let StmtKind::Select(s) = &stmt.kind {
             let ks = s.from.keyspace.clone().or_else(|| keyspace.clone()).unwrap_or_default();
@@ -139,6 +139,19 @@ impl Server {
                     Vec::new(),
                 ));
             }
+        }
+        let unqualified = has_unqualified_name(&stmt.kind);
+        match keyspace.as_deref() {
+            None if unqualified => return Err(no_keyspace().into()),
+            Some(ks) if unqualified && self.engine.current_keyspace() != ks => {
+                let use_ks = Stmt {
+                    kind: StmtKind::Use(ks.to_string()),
+                    pos: stmt.pos,
+                    text: format!("USE {ks}"),
+                };
+                self.run_statement(&use_ks, now_micros)?;
+            }
+            _ => {}
         }
         if let Some(ts) = client_ts {
             self.stamp(&mut stmt, keyspace.as_deref(), ts);
@@ -164,12 +177,10 @@ impl Server {
             StmtKind::CreateKeyspace(c) if !self.keyspaces.contains_key(&c.name) => {
                 self.keyspaces.insert(c.name.clone(), keyspace_info(c));
             }
+            // A connection using the dropped keyspace keeps its name, as in Cassandra; its
+            // next unqualified statement fails on the missing keyspace.
             StmtKind::DropKeyspace(d) => {
                 self.keyspaces.remove(&d.name);
-                if keyspace.as_deref() == Some(d.name.as_str()) {
-                    // Cassandra keeps the connection's keyspace name; its statements then
-                    // fail on the missing keyspace, as they do here.
-                }
             }
             StmtKind::Use(name) => {
                 *keyspace = Some(name.clone());
@@ -282,6 +293,10 @@ impl From<CqlError> for Failure {
     fn from(e: CqlError) -> Failure {
         Failure::Cql(e)
     }
+}
+
+fn is_system_keyspace(name: &str) -> bool {
+    matches!(name, "system" | "system_schema" | "system_virtual_schema")
 }
 
 fn no_keyspace() -> CqlError {
@@ -1001,6 +1016,20 @@ mod tests {
         let (op, body) = answer(&out);
         assert_eq!(op, Opcode::Error as u8);
         assert_eq!(Reader::new(&body).int("code").unwrap(), code::INVALID);
+    }
+
+    #[test]
+    fn use_system_reads_its_tables_unqualified() {
+        let mut s = server();
+        let mut c = started(&mut s);
+        let (op, body) = answer(&c.receive(&mut s, &query_frame("USE system", None, None), 0));
+        assert_eq!(op, Opcode::Result as u8);
+        assert_eq!(Reader::new(&body).int("kind").unwrap(), 3, "SET_KEYSPACE");
+        for q in ["SELECT release_version FROM local", "SELECT * FROM built_views"] {
+            let (op, body) = answer(&c.receive(&mut s, &query_frame(q, None, None), 0));
+            assert_eq!(op, Opcode::Result as u8, "{q}");
+            assert_eq!(Reader::new(&body).int("kind").unwrap(), 2, "{q}: rows");
+        }
     }
 
     #[test]
