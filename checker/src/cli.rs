@@ -96,7 +96,23 @@ pub enum Command {
     /// A local cluster of node processes on 127.0.0.1: start, stop, kill, restart, status,
     /// write, read, settle.
     Cluster(crate::cluster::ClusterArgs),
+    /// Serve one node of the reference implementation over the CQL native protocol (v4), for
+    /// cqlsh and the drivers.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
 }
+
+/// The part of `mvcheck serve --help` that flags cannot say.
+const SERVE_HELP: &str = "\
+The first line on stdout names the address served (with --addr 127.0.0.1:0, the port picked).
+One node, one engine: keyspaces start empty, as on a fresh Cassandra node; views are built
+before the next statement runs. Protocol v4 only; drivers offering v5 step down.
+It serves until stopped. Exit codes: 2 bad flags or an address it cannot listen on.
+
+Examples:
+  mvcheck serve --addr 127.0.0.1:9042
+  cqlsh 127.0.0.1 9042
+  mvcheck serve --bench --bench-connections 1,16 --bench-seconds 3";
 
 /// The part of `mvcheck repair --help` that flags cannot say.
 const REPAIR_HELP: &str = "\
@@ -556,4 +572,32 @@ pub struct CqlArgs {
 
 fn build_rate_arg(s: &str) -> Result<mv_impl::engine::BuildRate, String> {
     mv_impl::engine::parse_build_rate(s)
+}
+
+/// The flags of `mvcheck serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on; port 0 picks a free one (printed on the first line of stdout).
+    #[arg(long, default_value = "127.0.0.1:9042")]
+    pub addr: String,
+    /// View rules: current Cassandra, or 3.0's shadowable tombstones (seed 003).
+    #[arg(long, value_enum, default_value_t = SemanticsArg::Current)]
+    pub semantics: SemanticsArg,
+    /// Largest frame body accepted, in bytes; a larger one is refused and its connection
+    /// closed (Cassandra's default is 16 MiB).
+    #[arg(long, default_value_t = 16 * 1024 * 1024, value_name = "BYTES", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_frame_bytes: u32,
+    /// `system.local.cluster_name`.
+    #[arg(long, default_value = "mvcheck")]
+    pub cluster_name: String,
+    /// Instead of serving: start a server on a free loopback port and measure prepared INSERT
+    /// and SELECT by key from a Rust client (requests/s, p50, p99).
+    #[arg(long)]
+    pub bench: bool,
+    /// With --bench: the connection counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,16", value_name = "N,...")]
+    pub bench_connections: Vec<usize>,
+    /// With --bench: seconds per measurement.
+    #[arg(long, default_value_t = 3.0, value_name = "SECS")]
+    pub bench_seconds: f64,
 }

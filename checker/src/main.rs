@@ -16,6 +16,8 @@ mod itf;
 mod node;
 mod repair;
 mod report;
+mod serve;
+mod serve_bench;
 mod validate;
 mod verify;
 
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Repair(args) => repair::repair(&args),
         Command::Node(args) => node::run(&args),
         Command::Cluster(args) => cluster::run(&args),
+        Command::Serve(args) => serve::serve(&args),
     };
     match result {
         Ok(exit) => ExitCode::from(exit.code()),

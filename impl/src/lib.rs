@@ -16,6 +16,7 @@
 
 pub mod cql;
 pub mod engine;
+pub mod native;
 pub mod node;
 #[cfg(feature = "runtime")]
 pub mod runtime;
