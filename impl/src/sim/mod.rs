@@ -97,14 +97,22 @@ enum Choice {
     Repair(usize, mv_spec::Key),
     ViewRepair(usize, mv_spec::Key),
     HintWindow(usize),
+    Expire,
 }
 
 impl Choice {
-    /// Deliveries, timers and restarts are the work of the system; the rest are faults.
+    /// Deliveries, timers and restarts are the work of the system; the rest are faults. The
+    /// clock step counts as progress: time passes whether or not anything else happens, so a
+    /// run of a TTL workload does not end before its deadline.
     fn is_progress(&self) -> bool {
         matches!(
             self,
-            Choice::Deliver(_) | Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..)
+            Choice::Deliver(_)
+                | Choice::Fire(..)
+                | Choice::Recover(_)
+                | Choice::Repair(..)
+                | Choice::ViewRepair(..)
+                | Choice::Expire
         )
     }
 
@@ -112,7 +120,7 @@ impl Choice {
         match self {
             Choice::Deliver(_) => 16,
             Choice::Fire(_, Timer::Generate(_) | Timer::ApplyBase(_)) => 8,
-            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..) => 4,
+            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..) | Choice::Expire => 4,
             Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) | Choice::HintWindow(_) => {
                 1
             }
@@ -165,6 +173,9 @@ fn choices(c: &Cluster, opts: &SimOptions) -> Vec<Choice> {
     }
     for (n, k) in c.due_view_repairs() {
         out.push(Choice::ViewRepair(n, k));
+    }
+    if c.expiry_pending() {
+        out.push(Choice::Expire);
     }
     out
 }
@@ -280,6 +291,7 @@ fn step_of(c: &Cluster, choice: Choice) -> Step {
         Choice::Repair(n, key) => Step::Repair { node: node(n), key },
         Choice::ViewRepair(n, key) => Step::ViewRepair { node: node(n), key },
         Choice::HintWindow(n) => Step::HintWindow { node: node(n) },
+        Choice::Expire => Step::Expire { node: node(0) },
     }
 }
 
