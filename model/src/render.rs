@@ -194,7 +194,11 @@ impl MvModel {
         if self.cfg.workload.has_ttl() {
             // Every node shares the clock; n0's disk carries it as well as any.
             let past = self.node(s, 0).disk.expired;
-            let when = if past { "past the TTL deadline" } else { "before the TTL deadline" };
+            let when = if past {
+                "past the TTL deadline"
+            } else {
+                "before the TTL deadline"
+            };
             out.insert("clock now".to_string(), when.to_string());
         }
         for c in 0..self.scripts.len() {

@@ -368,6 +368,46 @@ mod tests {
         assert_eq!(visible(Variant::Cassandra40, &view), vec![(1, Some(2))]);
     }
 
+    /// A4: `v=1 @1 USING TTL`, then `w=1 @2`. The view row's marker carries `v`'s TTL, so
+    /// after the deadline 4.0's strict liveness hides the row; 3.0 and a non-strict read keep
+    /// it through `w`, while the base reads `v` null. Once the deadline has passed, `v` is dead
+    /// to the read-before-write: `w` then generates nothing.
+    #[test]
+    fn an_expired_view_key_hides_its_row_only_under_strict_liveness() {
+        let stmts: Vec<Statement> = crate::workload::Workload::TtlKey.scripts(2)[0]
+            .writes
+            .iter()
+            .map(|w| w.1)
+            .collect();
+        for (variant, after) in [
+            (Variant::Cassandra40, vec![]),
+            (Variant::Cassandra30, vec![(1, Some(1))]),
+            (Variant::NonStrictLiveness, vec![(1, Some(1))]),
+        ] {
+            let (base, view) = run(variant, &stmts);
+            assert_eq!(visible(variant, &view), vec![(1, Some(1))], "{}", variant.name());
+            let marker = view[&ViewKey { v: 1, k: 0 }].marker.expect("a marker");
+            assert!(marker.ttl && !marker.expired, "{}: {marker:?}", variant.name());
+            let expired: BTreeMap<ViewKey, ViewRow> = view.iter().map(|(k, r)| (*k, r.at(true))).collect();
+            assert_eq!(visible(variant, &expired), after, "{}", variant.name());
+            assert_eq!(
+                base.at(true).resolve(),
+                Some(mv_spec::ResolvedBase { v: None, w: Some(1) }),
+                "{}",
+                variant.name()
+            );
+            let rules = variant.design();
+            let first = BaseRow::default().merge(&stmts[0].as_row());
+            assert_eq!(
+                view_updates(&rules, &first, &stmts[1], true),
+                vec![],
+                "{}",
+                variant.name()
+            );
+            assert_eq!(view_updates(&rules, &BaseRow::default(), &stmts[0], true), vec![]);
+        }
+    }
+
     /// Seed 003's 0/2/3 example: shadowable tombstones bring c back after v returns.
     #[test]
     fn seed_003_timestamps_example() {

@@ -514,7 +514,12 @@ impl Node {
                     .into_iter()
                     .map(|v| LimitRead {
                         v,
-                        k: self.disk.store.limit_read(&self.sw.view, v, 1, self.now).first().copied(),
+                        k: self
+                            .disk
+                            .store
+                            .limit_read(&self.sw.view, v, 1, self.now)
+                            .first()
+                            .copied(),
                     })
                     .collect(),
             ),

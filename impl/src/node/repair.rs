@@ -591,10 +591,7 @@ mod tests {
                 ..ViewRow::default()
             }
         );
-        assert_eq!(
-            deletion(Variant::UpsertAtNow).marker,
-            Some(Liveness::dead(1))
-        );
+        assert_eq!(deletion(Variant::UpsertAtNow).marker, Some(Liveness::dead(1)));
         let upserted = run(Variant::UpsertAtNow, inserted(), &[]).view[&N1][0].row;
         assert_eq!(upserted, entry(REPAIR_NOW, c(1, REPAIR_NOW)));
         // A replica that reads as the correct built row gets nothing, even from upsert.

@@ -415,7 +415,10 @@ impl Store {
     /// The base table as a read at node time `now` sees it: the engine decides which TTLs
     /// have run out (an observation's rows, `specs/trace-format.md`).
     pub fn base_rows_at(&self, now: i64) -> BTreeMap<Key, BaseRow> {
-        self.base.iter().map(|(&k, p)| (k, Self::project_base(p, Some(now)))).collect()
+        self.base
+            .iter()
+            .map(|(&k, p)| (k, Self::project_base(p, Some(now))))
+            .collect()
     }
 
     /// The view table as a read at node time `now` sees it (see [`Store::base_rows_at`]).
@@ -462,7 +465,7 @@ mod tests {
     fn run(rules: ViewRules, stmts: &[Statement]) -> Store {
         let mut s = Store::new();
         for st in stmts {
-            for m in s.view_updates(&rules, st) {
+            for m in s.view_updates(&rules, st, 0) {
                 s.apply_view(&rules, &m);
             }
             s.apply_base(st);
@@ -492,6 +495,7 @@ mod tests {
         let ms = s2.view_updates(
             &ViewRules::current(),
             &Statement::update(0, Assign::Set(2), Assign::Keep, 2),
+            0,
         );
         assert_eq!(ms.len(), 2);
         assert_eq!(ms[0].key, ViewKey { v: 2, k: 0 });
@@ -581,7 +585,7 @@ mod tests {
         assert_eq!(visible(arrival, &s), vec![(1, 0, Some(5))]);
         let mut first = Store::new();
         first.apply_base(&stmts[0]);
-        let ms = first.view_updates(&arrival, &stmts[1]);
+        let ms = first.view_updates(&arrival, &stmts[1], 0);
         assert_eq!(
             ms.iter().map(|m| m.key.v).collect::<Vec<_>>(),
             vec![1, 2],
@@ -619,14 +623,14 @@ mod tests {
             ),
         ] {
             let s = run(rules, &stmts);
-            assert_eq!(s.limit_read(&rules, 1, 1), want, "{rules:?}");
-            assert_eq!(s.limit_read(&rules, 2, 1), vec![0], "{rules:?}");
-            assert_eq!(s.limit_read(&rules, 3, 1), Vec::<Key>::new(), "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 1, 1, 0), want, "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 2, 1, 0), vec![0], "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 3, 1, 0), Vec::<Key>::new(), "{rules:?}");
         }
         let broken = counting(ViewRules::current());
         let s = run(broken, &stmts);
         assert_eq!(
-            s.limit_read(&broken, 1, 2),
+            s.limit_read(&broken, 1, 2, 0),
             vec![1],
             "a second place reaches the live row"
         );
@@ -638,6 +642,62 @@ mod tests {
                 ..ViewRow::default()
             }
         );
+    }
+
+    /// A4 on the engine: `v=1 @1 USING TTL`, then `w=1 @2`. The entry's marker expires with
+    /// `v` (the engine's `computeLivenessInfoForEntry`); read at the deadline, 4.0 hides the
+    /// row, 3.0's rules and a non-strict read keep it through `w`, and the base row reads
+    /// `v` null. At the deadline `v` is dead to the read-before-write, so `w` generates nothing.
+    #[test]
+    fn an_expired_view_key_hides_its_row_only_under_strict_liveness() {
+        let stmts = [
+            Statement::update(0, Assign::Set(1), Assign::Keep, 1).with_ttl(true),
+            Statement::update(0, Assign::Keep, Assign::Set(1), 2),
+        ];
+        let loose = ViewRules {
+            strict_liveness: false,
+            ..ViewRules::current()
+        };
+        for (rules, after) in [
+            (ViewRules::current(), vec![]),
+            (ViewRules::cassandra_30(), vec![(1, 0, Some(1))]),
+            (loose, vec![(1, 0, Some(1))]),
+        ] {
+            let s = run(rules, &stmts);
+            assert_eq!(visible(rules, &s), vec![(1, 0, Some(1))], "{rules:?}");
+            let stored = s.view_rows()[&ViewKey { v: 1, k: 0 }];
+            assert_eq!(
+                stored.marker,
+                Some(Liveness {
+                    ttl: true,
+                    ..Liveness::live(1)
+                }),
+                "{rules:?}"
+            );
+            let read: Vec<(u8, u8, Option<u8>)> = s
+                .view_rows_at(DEADLINE_SEC)
+                .iter()
+                .filter_map(|(k, r)| r.resolve(read_rules(&rules)).map(|w| (k.v, k.k, w)))
+                .collect();
+            assert_eq!(read, after, "{rules:?}");
+            assert_eq!(
+                s.view_rows_at(0),
+                *s.view_rows(),
+                "before the deadline a read sees what is stored"
+            );
+            assert_eq!(s.base_rows_at(DEADLINE_SEC)[&0].live_v(), None);
+            assert_eq!(
+                s.base_rows_at(DEADLINE_SEC)[&0].live_w_cell(),
+                Some(Cell::new(2, Some(1)))
+            );
+            assert_eq!(
+                s.limit_read(&rules, 1, 1, DEADLINE_SEC),
+                after.iter().map(|r| r.1).collect::<Vec<_>>()
+            );
+            let mut first = Store::new();
+            first.apply_base(&stmts[0]);
+            assert_eq!(first.view_updates(&rules, &stmts[1], DEADLINE_SEC), vec![], "{rules:?}");
+        }
     }
 
     #[test]

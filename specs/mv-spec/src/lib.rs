@@ -340,7 +340,10 @@ impl Statement {
     /// The same statement `USING TTL` when `ttl` holds (an `UPDATE` only, see
     /// [`Statement::ttl`]).
     pub fn with_ttl(self, ttl: bool) -> Self {
-        debug_assert!(!ttl || !(self.insert || self.delete), "only an UPDATE is written USING TTL: {self}");
+        debug_assert!(
+            !ttl || !(self.insert || self.delete),
+            "only an UPDATE is written USING TTL: {self}"
+        );
         Statement { ttl, ..self }
     }
 

@@ -251,7 +251,11 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
             ];
             match present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
                 Some((f, _)) => {
-                    let a = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+                    let a = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                        "an"
+                    } else {
+                        "a"
+                    };
                     Err(A::Error::custom(format!("{a} {kind} step has no field `{f}`")))
                 }
                 None => Ok(()),
@@ -922,7 +926,10 @@ mod tests {
             (r#"{"kind":"Warp","node":"n0"}"#, "unknown variant `Warp`"),
             (r#"{"kind":"Deliver","src":"c0","dst":"n0"}"#, "missing field `msg`"),
             (r#"["Crash","n0"]"#, "a step object"),
-            (r#"{"kind":"Expire","node":"n0","key":0}"#, "an Expire step has no field `key`"),
+            (
+                r#"{"kind":"Expire","node":"n0","key":0}"#,
+                "an Expire step has no field `key`",
+            ),
         ];
         for (text, needle) in bad {
             let e = serde_json::from_str::<Step>(text).unwrap_err().to_string();

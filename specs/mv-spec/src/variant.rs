@@ -821,9 +821,7 @@ impl Variant {
             }
             // P-converge's TTL witness needs a view key written `USING TTL` and the clock
             // past the deadline: only the `ttl-key` workload has them.
-            Kind::Sometimes if id == "P-converge:ttl-witness" && !row.defaults.workload.has_ttl() => {
-                Expected::NotFound
-            }
+            Kind::Sometimes if id == "P-converge:ttl-witness" && !row.defaults.workload.has_ttl() => Expected::NotFound,
             Kind::Sometimes => Expected::Found,
         }
     }

@@ -223,7 +223,9 @@ impl Workload {
     /// Whether some write of the workload carries a TTL: only then does the clock step
     /// (`Expire`) exist, since before and after the deadline read alike without one.
     pub fn has_ttl(&self) -> bool {
-        self.scripts(1).iter().any(|s| s.writes.iter().any(|(_, stmt)| stmt.ttl))
+        self.scripts(1)
+            .iter()
+            .any(|s| s.writes.iter().any(|(_, stmt)| stmt.ttl))
             || self.preload().iter().any(|s| s.ttl)
     }
 
