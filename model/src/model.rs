@@ -19,7 +19,9 @@
 //!   guards bound the state space: a hint is not resent while an earlier hint to the same
 //!   target or its ack is in flight, and a coordinator batchlog entry is replayed only once
 //!   its coordinator is gone and no earlier replay is in flight. Drops (`--lossy`), crashes and
-//!   data loss lose messages.
+//!   data loss lose messages. TTLs share one deadline; with a workload that writes one, the
+//!   first client offers the clock step (`Fault::Expire`) once, and the model moves every
+//!   node's clock past the deadline in that step (`Disk::expired`).
 //! * **Durability.** A node's disk lives in its actor state. At a crash the model copies it
 //!   into Stateright's `Storage` slot, which `Recover` hands to `on_start`; this is equivalent
 //!   to saving on every step, because Storage is read only by `Recover`.

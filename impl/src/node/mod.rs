@@ -7,8 +7,9 @@
 //! order of its inputs.
 //!
 //! **One input is one protocol step.** Each input corresponds to exactly one action of the
-//! model (`mv-model`): a delivery, a timer firing, a crash, a restart, a data loss or a view
-//! repair (which the host reads for, as the model's environment does). That is
+//! model (`mv-model`): a delivery, a timer firing, a crash, a restart, a data loss, a view
+//! repair (which the host reads for, as the model's environment does), or the clock passing
+//! the one TTL deadline (which the host gives every node in one step). That is
 //! why a base write is split at B2 and B7 ([`Msg::BaseWrite`] runs B1 and B2, the
 //! [`Timer::Generate`] timer B3 to B7, the [`Timer::ApplyBase`] timer B8) and why the partition lock (B1) makes a delivery
 //! *not taken* rather than queueing it: the message simply stays in flight, as it does in the

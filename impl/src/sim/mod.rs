@@ -9,8 +9,9 @@
 //! At each step the scheduler picks, with fixed weights, among the pending deliveries (any
 //! message in flight, which is how delays and reordering arise), the timers whose guards
 //! allow them, restarts of nodes that are down, the repairs and view repairs R4 and R6 allow,
-//! and the faults the configuration allows: crashes, permanent data loss, message loss
-//! (`lossy`) and duplication. A pick that turns out not to be a step (a delivery the node
+//! the clock step of a workload that writes a TTL (once, counted as progress so that a run
+//! reaches its deadline), and the faults the configuration allows: crashes, permanent data
+//! loss, message loss (`lossy`) and duplication. A pick that turns out not to be a step (a delivery the node
 //! does not take) is struck off and another is drawn. The run ends after `max_steps` steps,
 //! or once no delivery, timer, restart or repair is left: the faults alone do not keep a run
 //! going. A run that ends that way with every node
