@@ -859,4 +859,45 @@ mod tests {
         assert_eq!(property("P-limit").map(|p| p.kind), Some(Kind::Always));
         assert_eq!(property("P-limit:witness").map(|p| p.kind), Some(Kind::Sometimes));
     }
+
+    /// P-converge's TTL witness: a view row whose TTL'd marker has expired, hidden with a live
+    /// `w`. Not before the deadline, not for a moved key's expired marker, and not where the
+    /// row shows (no strict liveness: that is A4 itself).
+    #[test]
+    fn the_ttl_witness_needs_an_expired_key_hiding_a_live_cell() {
+        let with = |marker: Liveness, rules: ReadRules, quiescent: bool| {
+            let mut n = NodeObservation {
+                up: true,
+                ..Default::default()
+            };
+            n.view.insert(
+                ViewKey { v: 1, k: 0 },
+                ViewRow {
+                    marker: Some(marker),
+                    w: Some(Cell::new(2, Some(1))),
+                    ..Default::default()
+                },
+            );
+            ttl_witness(&Observation {
+                quiescent,
+                ..obs(rules, n)
+            })
+        };
+        let ttl = Liveness {
+            ttl: true,
+            ..Liveness::live(1)
+        };
+        assert!(with(ttl.at(true), STRICT, true));
+        assert!(!with(ttl.at(true), STRICT, false));
+        assert!(!with(ttl, STRICT, true), "before the deadline");
+        assert!(
+            !with(Liveness::dead(1), STRICT, true),
+            "a moved key, not an expired one"
+        );
+        assert!(!with(ttl.at(true), ReadRules { strict_liveness: false }, true));
+        assert_eq!(
+            property("P-converge:ttl-witness").map(|p| p.kind),
+            Some(Kind::Sometimes)
+        );
+    }
 }

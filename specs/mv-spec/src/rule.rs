@@ -500,6 +500,13 @@ mod tests {
         assert!(expected(&bare, &view_repair).contains(Rule::R9));
         assert!(!expected(&bare, &view_repair).contains(Rule::R8));
         assert_eq!(expected(&full, &everything).iter().count(), Rule::ALL.len());
+        // The clock step exists only where a write carries a TTL.
+        let ttl = Budgets {
+            ttl: true,
+            ..Budgets::default()
+        };
+        assert!(expected(&bare, &ttl).contains(Rule::Expire));
+        assert!(!base.contains(Rule::Expire));
         // The hint window needs a crash to outlast, and W13 the base hints it skips.
         let long = Budgets {
             long_outages: true,
