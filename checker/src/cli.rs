@@ -227,7 +227,7 @@ pub struct ModelArgs {
     #[arg(long, value_enum)]
     pub cl: Option<ClArg>,
     /// Workload: concurrent, switch, move-existing, move-back, mixed, tie, limit,
-    /// switch-back, delete-reinsert, late-cell, late-cell-switch-back.
+    /// switch-back, delete-reinsert, late-cell, late-cell-switch-back, ttl-key.
     #[arg(long)]
     pub workload: Option<String>,
     /// Number of concurrent writes (clients) of the `concurrent` workload.

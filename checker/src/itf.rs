@@ -29,10 +29,12 @@ use std::path::{Path as FsPath, PathBuf};
 /// `replace_streaming` and `long_outages` in `#meta.config` (absent: false). 7: `ViewRepair`
 /// steps, and `view_repairs` and `view_repair_anytime` in `#meta.config` (absent: 0, false).
 /// 8: a `ViewRepair` step merges R8's cells into every base replica itself, where 7 sent
-/// them as `vrepairR.i` base writes that later steps delivered.
+/// them as `vrepairR.i` base writes that later steps delivered. 9: `Expire` steps (the `ttl-key`
+/// workload), `ttl` on statements, cells and markers (absent: false), and rows as a read sees
+/// them at the state's time (a TTL'd cell or marker past the deadline is dead).
 /// Replay reads `#meta` and the steps, which later versions only extend, so it reads all of
 /// them but a version-7 trace with a `ViewRepair` step (its steps no longer happen).
-pub const FORMAT_VERSION: u64 = 8;
+pub const FORMAT_VERSION: u64 = 9;
 
 /// Largest integer magnitude a JSON number carries exactly in every reader (2^53).
 const MAX_EXACT_INT: u64 = 1 << 53;
@@ -120,7 +122,8 @@ fn nondet_picks(step: Option<&Step>) -> Value {
             Step::Crash { node: n }
             | Step::Recover { node: n }
             | Step::DataLoss { node: n }
-            | Step::HintWindow { node: n },
+            | Step::HintWindow { node: n }
+            | Step::Expire { node: n },
         ) => {
             node = some(json!(n));
         }

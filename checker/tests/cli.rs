@@ -703,7 +703,7 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     let mut found = Vec::new();
     nulls(&doc, "", &mut found);
     assert!(found.is_empty(), "JSON null at {found:?}");
-    assert_eq!(doc["#meta"]["format-version"], 8);
+    assert_eq!(doc["#meta"]["format-version"], 9);
 
     let states = doc["states"].as_array().unwrap();
     assert!(states.len() > 1);
@@ -797,9 +797,9 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
     assert_eq!(r.status.code(), Some(12), "{}{}", stdout(&r), stderr(&r));
 
     // Version 2 (durable logs by id only), 3 (no base hints), 4 (no repair), 5 (no hint
-    // window), 6 (no view repair) and 7 (R8 sent as messages; this trace has no view repair)
-    // files have the same `#meta` and still replay.
-    for old in [2, 3, 4, 5, 6, 7] {
+    // window), 6 (no view repair), 7 (R8 sent as messages; this trace has no view repair) and
+    // 8 (no clock step, no TTL) files have the same `#meta` and still replay.
+    for old in [2, 3, 4, 5, 6, 7, 8] {
         let mut v = doc.clone();
         v["#meta"]["format-version"] = old.into();
         std::fs::write(dir.path().join("old.itf.json"), v.to_string()).unwrap();
@@ -809,11 +809,11 @@ fn itf_file_has_no_null_follows_mbt_conventions_and_replays() {
 
     // A file from a newer mvcheck is refused by name, not misread.
     let mut newer = doc.clone();
-    newer["#meta"]["format-version"] = 9.into();
+    newer["#meta"]["format-version"] = 10.into();
     std::fs::write(dir.path().join("newer.itf.json"), newer.to_string()).unwrap();
     let r = mvcheck(dir.path(), &["replay", "newer.itf.json"]);
     assert_eq!(r.status.code(), Some(2), "{}{}", stdout(&r), stderr(&r));
-    assert!(stderr(&r).contains("format-version 9"), "{}", stderr(&r));
+    assert!(stderr(&r).contains("format-version 10"), "{}", stderr(&r));
 }
 
 /// A version-7 view repair sent R8's cells as messages that later steps delivered; since

@@ -93,6 +93,31 @@ fn broken_switches_are_caught_by_replay() {
     }
 }
 
+/// A4's switch on the workload that shows it: an implementation that reads views without
+/// strict liveness, claiming 4.0, on `ttl-key`. It stores and sends what 4.0 does; once the
+/// clock passes the deadline its `LIMIT 1` read still returns the row of the expired view
+/// key, which the model's 4.0 does not.
+#[test]
+fn a4_switch_is_caught_on_the_ttl_key_workload() {
+    let model = MvModelCfg {
+        variant: Variant::Cassandra40,
+        workload: Workload::TtlKey,
+        ..MvModelCfg::for_variant(Variant::NonStrictLiveness)
+    };
+    let imp = ClusterConfig {
+        variant: Variant::NonStrictLiveness,
+        ..impl_config(&model)
+    };
+    let why = caught("non-strict-liveness on ttl-key", &model, imp.clone(), 14);
+    assert!(why.contains("limit_reads"), "{why}");
+    let (n, first) = rejected_by_validation(&imp, Variant::Cassandra40, 50);
+    eprintln!(
+        "| non-strict-liveness on ttl-key | impl-sim + validate (cassandra-4.0 header) | {n}/50 traces rejected; first: {} |",
+        first.as_deref().unwrap_or("-")
+    );
+    assert!(n > 0, "no trace rejected");
+}
+
 /// A broken repair writes differently only when a view repair runs, and the paths and runs
 /// checked here are short: they let it run while writes are on the wire, where it has the
 /// most to write.

@@ -214,6 +214,53 @@ fn every_path_of_every_broken_variant_default() {
     }
 }
 
+/// The `ttl-key` workload (A4): a TTL'd write of the view key, a later `w`, and the clock
+/// step, which may fall anywhere. At non-strict-liveness's ring, every path to depth 16 (the
+/// length of the shortest counterexample) for the three designs whose rules differ on it:
+/// 4.0's marker expires with `v`, 3.0's takes `v`'s TTL on a timestamp of its own, and a read
+/// without strict liveness keeps the row. (The whole space has paths of 26 steps.)
+#[test]
+fn every_path_of_the_ttl_key_workload() {
+    for v in [Variant::Cassandra40, Variant::Cassandra30, Variant::NonStrictLiveness] {
+        let c = MvModelCfg {
+            variant: v,
+            workload: Workload::TtlKey,
+            ..MvModelCfg::for_variant(Variant::NonStrictLiveness)
+        };
+        let e = every_path(c, 16);
+        assert!(e.rules.contains(Rule::Expire), "{}: the clock never moved", v.name());
+        assert!(e.states > 40_000, "{}: {e:?}", v.name());
+    }
+}
+
+/// The `ttl-key` workload with the correct designs' crash: the clock can pass while a node
+/// is down, and its commit-log replay then reads the row after the deadline.
+#[test]
+fn every_path_of_the_ttl_key_workload_with_a_crash() {
+    let mut c = MvModelCfg::for_variant(Variant::Cassandra40);
+    c.workload = Workload::TtlKey;
+    c.view_repairs = 0;
+    let e = every_path(c, 14);
+    for r in [Rule::Expire, Rule::R1, Rule::R2] {
+        assert!(e.rules.contains(r), "{} not reached: {e:?}", r.id());
+    }
+}
+
+/// A4 (CASSANDRA-13657): the model's counterexamples of `non-strict-liveness` on `ttl-key`
+/// replay on the implementation with the switch, and on `cassandra-4.0` (strict liveness)
+/// the anomaly does not show.
+#[test]
+fn a4_replays_with_the_switch_only() {
+    let cfg = MvModelCfg {
+        workload: Workload::TtlKey,
+        ..MvModelCfg::for_variant(Variant::NonStrictLiveness)
+    };
+    let checker = cfg.clone().into_model().checker().spawn_bfs().join();
+    for p in ["P-converge", "P-replica-converge", "P-durable"] {
+        assert_anomaly_replays(&cfg, p, &checker);
+    }
+}
+
 fn holds(c: &Cluster, property: &str) -> bool {
     let p = mv_spec::props::property(property).expect("a spec property");
     (p.holds)(&c.observe())
@@ -407,7 +454,8 @@ fn every_path_of_every_broken_repair() {
 /// model shows") reproduce on the implementation: seed 001's orphan after a data loss at ONE
 /// with positional pairing; the half-sent write (A15): a coordinator that dies between its
 /// base writes at RF 2 leaves no hint, and nothing else resends the write; and a replacement
-/// that streams a view row ahead of its base row. Without the operator's view repair: a
+/// that streams a view row ahead of its base row; and A4 in 3.0, whose reads keep the row of
+/// an expired view key through a live `w`. Without the operator's view repair: a
 /// state where it could still run is not quiescent, so with it these never show.
 #[test]
 fn known_weaknesses_of_the_correct_designs_reproduce() {
@@ -439,10 +487,17 @@ fn known_weaknesses_of_the_correct_designs_reproduce() {
     streamed_ahead.crashes = 0;
     streamed_ahead.data_loss = 1;
     streamed_ahead.view_repairs = 0;
+    // 3.0 reads views without strict liveness, so A4 is its own (known weakness (f)).
+    let a4_in_3_0 = MvModelCfg {
+        variant: Variant::Cassandra30,
+        workload: Workload::TtlKey,
+        ..MvModelCfg::for_variant(Variant::NonStrictLiveness)
+    };
     for (cfg, property) in [
         (orphan, "P-no-orphan"),
         (half_sent, "P-replica-converge"),
         (streamed_ahead, "P-replica-converge"),
+        (a4_in_3_0, "P-converge"),
     ] {
         let model = cfg.clone().into_model();
         let checker = cfg

@@ -106,6 +106,11 @@ pub struct Disk {
     pub repairs: u8,
     /// How many view repairs this node ran (bounds `--view-repairs`).
     pub view_repairs: u8,
+    /// Whether the clock has passed the TTL deadline (`Fault::Expire`). The node's clock, not
+    /// data: it lives here because a restarting node reads it (commit-log replay generates
+    /// view updates at the current time) and a replacement after data loss has the same
+    /// clock.
+    pub expired: bool,
 }
 
 /// What a coordinator remembers about a write in progress (lost on crash).
@@ -206,6 +211,10 @@ pub enum Fault {
     /// only when R6 allows it (`MvModel::view_repair_enabled`) and carries out R8 and R9
     /// itself, since they read every replica.
     ViewRepair(Key),
+    /// Not a fault: the clock passes the TTL deadline, on every node at once. No node decides
+    /// this, so the first client offers it, once, when the workload writes `USING TTL`; the
+    /// model moves every node's clock (`Disk::expired`).
+    Expire,
 }
 
 /// An actor of the model.
@@ -229,6 +238,9 @@ pub enum MvActor {
         /// With `--long-outages`, the first client offers `Fault::HintWindow` for each of
         /// this many nodes; 0 otherwise.
         hint_window_nodes: u8,
+        /// Whether this client offers `Fault::Expire`: the first one, when the workload
+        /// writes `USING TTL`.
+        offers_expiry: bool,
     },
 }
 
@@ -250,6 +262,8 @@ pub const HINT_WINDOW: &str = "hint-window";
 pub const REPAIR: &str = "repair";
 /// The key of the view-repair choice (`Step::ViewRepair` maps to it).
 pub const VIEW_REPAIR: &str = "view-repair";
+/// The key of the clock's choice (`Step::Expire` maps to it).
+pub const EXPIRE: &str = "expire";
 
 impl Actor for MvActor {
     type Msg = Msg;
@@ -271,9 +285,13 @@ impl Actor for MvActor {
                 script,
                 cl,
                 hint_window_nodes,
+                offers_expiry,
                 ..
             } => {
                 offer_hint_window(*hint_window_nodes, o);
+                if *offers_expiry {
+                    o.choose_random(EXPIRE, vec![Fault::Expire]);
+                }
                 // C1: send the first write.
                 let mut outcomes = vec![Outcome::NotSent; script.writes.len()];
                 if let Some(&(write, stmt)) = script.writes.first() {
@@ -377,15 +395,24 @@ impl Actor for MvActor {
 
     fn on_random(&self, _id: Id, state: &mut Cow<MvState>, fault: &Fault, o: &mut Out<Self>) {
         let MvActor::Node { id, cfg } = self else {
-            // The environment's hint-window choice: the model tells the nodes; the offer
-            // stays open for the next outage.
-            if let MvActor::Client { hint_window_nodes, .. } = self {
-                offer_hint_window(*hint_window_nodes, o);
+            let MvActor::Client { hint_window_nodes, .. } = self else {
+                unreachable!("an actor is a node or a client")
+            };
+            match fault {
+                // The environment's hint-window choice: the model tells the nodes; the offer
+                // stays open for the next outage.
+                Fault::HintWindow(_) => offer_hint_window(*hint_window_nodes, o),
+                // The deadline passes once: the model moves every node's clock, and the offer
+                // is gone.
+                Fault::Expire => fired(Rule::Expire),
+                Fault::DataLoss | Fault::Repair(_) | Fault::ViewRepair(_) => {
+                    unreachable!("a client offers only the environment's choices")
+                }
             }
             return;
         };
         match fault {
-            Fault::HintWindow(_) => unreachable!("only a client offers the hint window"),
+            Fault::HintWindow(_) | Fault::Expire => unreachable!("only a client offers the environment's choices"),
             Fault::ViewRepair(_) => {
                 // R8 and R9 are the model's to carry out (`MvModel::step`): they read every
                 // replica. The node counts the repair and stays available for the next one.
@@ -413,6 +440,7 @@ impl Actor for MvActor {
                     lost: ns.disk.lost,
                     repairs: ns.disk.repairs,
                     view_repairs: ns.disk.view_repairs,
+                    expired: ns.disk.expired,
                     ..Disk::default()
                 };
                 *ns = NodeState {
@@ -788,7 +816,7 @@ impl Node<'_> {
         let mut rows: BTreeMap<Key, BaseRow> = BTreeMap::new();
         for stmt in &self.cfg.preload {
             let prior = rows.get(&stmt.k).copied().unwrap_or_default();
-            for m in view_updates(&self.cfg.rules, &prior, stmt) {
+            for m in view_updates(&self.cfg.rules, &prior, stmt, false) {
                 if self.cfg.ring.view_replicas(m.key).contains(&self.id) {
                     self.apply_view(ns, &m);
                 }
@@ -897,7 +925,8 @@ impl Node<'_> {
         let existing = ns.disk.base.get(&stmt.k).copied().unwrap_or_default();
         let mut remote: BTreeMap<NodeId, Vec<ViewMutation>> = BTreeMap::new();
         fired(Rule::B4);
-        let updates = view_updates(&self.cfg.rules, &existing, &stmt);
+        // The read-before-write happens now: a TTL'd cell past the deadline is dead to it.
+        let updates = view_updates(&self.cfg.rules, &existing, &stmt, ns.disk.expired);
         let generated = updates.len();
         let mut local = false;
         for m in updates {

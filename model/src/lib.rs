@@ -57,8 +57,9 @@
 //!
 //! One datacenter, a static ring (no range movements, so no pending endpoints), no read
 //! repair, anti-entropy repair only at settled states and of base rows only, a replacement
-//! that streams in the step of its data loss, no clock (an outage outlasts the hint window
-//! when a fault says so), no TTL, tiny value domains, and client-chosen timestamps
+//! that streams in the step of its data loss, no clock but one TTL deadline that a single
+//! step moves every node past (an outage outlasts the hint window when a fault says so),
+//! TTLs on `UPDATE`s only, tiny value domains, and client-chosen timestamps
 //! (`specs/protocol.md`, "Abstracted away").
 
 #![warn(missing_docs)]

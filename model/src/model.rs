@@ -19,7 +19,9 @@
 //!   guards bound the state space: a hint is not resent while an earlier hint to the same
 //!   target or its ack is in flight, and a coordinator batchlog entry is replayed only once
 //!   its coordinator is gone and no earlier replay is in flight. Drops (`--lossy`), crashes and
-//!   data loss lose messages.
+//!   data loss lose messages. TTLs share one deadline; with a workload that writes one, the
+//!   first client offers the clock step (`Fault::Expire`) once, and the model moves every
+//!   node's clock past the deadline in that step (`Disk::expired`).
 //! * **Durability.** A node's disk lives in its actor state. At a crash the model copies it
 //!   into Stateright's `Storage` slot, which `Recover` hands to `on_start`; this is equivalent
 //!   to saving on every step, because Storage is read only by `Recover`.
@@ -93,6 +95,7 @@ impl MvModelCfg {
                 } else {
                     0
                 },
+                offers_expiry: i == 0 && self.workload.has_ttl(),
             }))
             .init_network(Network::new_unordered_nonduplicating([]))
             .max_crashes(self.crashes as usize);
@@ -425,6 +428,19 @@ impl MvModel {
         out
     }
 
+    /// The clock passes the TTL deadline: every node's clock, a down node's included (its disk
+    /// waits in the `Storage` slot, which is what it restarts from). Nothing is written.
+    fn expire(&self, next: &mut State) {
+        for n in 0..self.nodes() {
+            if let MvState::Node(ns) = Arc::make_mut(&mut next.actor_states[n]) {
+                ns.disk.expired = true;
+            }
+            if let Some(disk) = next.actor_storages[n].as_mut() {
+                disk.expired = true;
+            }
+        }
+    }
+
     /// Tells every node that is up (only these hold the failure detector's view; a down
     /// node's is lost with its memory) whether `t` is down past `max_hint_window`. Only a
     /// node whose view changes is cloned: a restart runs this on every run, long outages or
@@ -542,13 +558,15 @@ impl MvModel {
         })
     }
 
-    /// Node `n`'s observation in state `s`: what is on its disk, and whether it is up.
+    /// Node `n`'s observation in state `s`: what is on its disk, as a read on it sees it now
+    /// (a TTL'd cell or marker past the deadline is dead: `BaseRow::at`), and whether it is up.
     pub fn observe_node(&self, s: &State, n: usize) -> NodeObservation {
         let d = &self.node(s, n).disk;
+        let view: std::collections::BTreeMap<mv_spec::ViewKey, mv_spec::ViewRow> =
+            d.view.iter().map(|(k, r)| (*k, r.at(d.expired))).collect();
         NodeObservation {
             up: !s.crashed[n],
-            base: d.base.clone(),
-            view: d.view.clone(),
+            base: d.base.iter().map(|(k, r)| (*k, r.at(d.expired))).collect(),
             batchlog: BatchlogEntry::all(&d.batchlog),
             hints: Hint::all(&d.hints),
             base_hints: BaseHint::all(&d.base_hints),
@@ -577,16 +595,17 @@ impl MvModel {
                 t
             },
             limit_reads: Some(
-                LimitRead::partitions(&d.view)
+                LimitRead::partitions(&view)
                     .into_iter()
                     .map(|v| LimitRead {
                         v,
-                        k: crate::storage::limit_read(&self.cfg.variant.design(), &d.view, v, 1)
+                        k: crate::storage::limit_read(&self.cfg.variant.design(), &view, v, 1)
                             .first()
                             .copied(),
                     })
                     .collect(),
             ),
+            view,
         }
     }
 
@@ -701,6 +720,9 @@ impl MvModel {
                 random: Fault::ViewRepair(k),
                 ..
             } => format!("{} view-repairs k={k}", self.actor_label(*actor)),
+            ActorModelAction::SelectRandom {
+                random: Fault::Expire, ..
+            } => "the clock passes the TTL deadline".to_string(),
             ActorModelAction::SelectRandom { actor, .. } => format!("{} loses its data", self.actor_label(*actor)),
         }
     }
@@ -753,7 +775,7 @@ fn spec_property<const I: usize>(m: &MvModel, s: &State) -> bool {
 
 /// Stateright takes a property as a plain `fn`, so each index of `PROPERTIES` needs its own
 /// instance. There are more than enough; `properties()` refuses to drop one silently.
-const PROPERTY_FNS: [fn(&MvModel, &State) -> bool; 24] = [
+const PROPERTY_FNS: [fn(&MvModel, &State) -> bool; 25] = [
     spec_property::<0>,
     spec_property::<1>,
     spec_property::<2>,
@@ -778,6 +800,7 @@ const PROPERTY_FNS: [fn(&MvModel, &State) -> bool; 24] = [
     spec_property::<21>,
     spec_property::<22>,
     spec_property::<23>,
+    spec_property::<24>,
 ];
 
 impl MvModel {
@@ -843,6 +866,9 @@ impl MvModel {
                 let fired = self.carry_out_view_repair(s, &mut next, actor, k);
                 rules = RuleSet(rules.0 | fired.0);
             }
+            ActorModelAction::SelectRandom {
+                random: Fault::Expire, ..
+            } => self.expire(&mut next),
             ActorModelAction::SelectRandom { actor, .. } => {
                 next.timers_set[usize::from(actor)].cancel_all();
                 Self::lose_connections(&mut next, actor);
@@ -939,6 +965,7 @@ impl MvModel {
                 streaming: c.replace_streaming && c.ring.rf > 1,
                 long_outages: c.long_outages,
                 view_repair: c.view_repairs > 0,
+                ttl: c.workload.has_ttl(),
             },
         )
     }
@@ -981,6 +1008,10 @@ impl Model for MvModel {
                 random: Fault::ViewRepair(k),
                 ..
             } => self.view_repair_enabled(s, *k),
+            // Offered once, by the first client, when the workload writes `USING TTL`.
+            ActorModelAction::SelectRandom {
+                random: Fault::Expire, ..
+            } => true,
             ActorModelAction::SelectRandom { .. } => loss_budget,
             ActorModelAction::Timeout(id, t) => self.timer_may_fire(s, *id, t),
             // A node's message to itself is a local call (the coordinator's write to its own
@@ -1063,6 +1094,6 @@ impl MvModelCfg {
     /// the offending setting.
     pub fn validate(&self) -> Result<(), String> {
         crate::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)?;
-        mv_spec::variant::validate_view_repairs(self.view_repairs)
+        mv_spec::variant::validate_view_repairs(self.view_repairs, &self.workload)
     }
 }

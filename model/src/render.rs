@@ -69,6 +69,10 @@ impl MvModel {
                 node: l(actor),
                 key: *key,
             },
+            // The clock has no node; the trace line observes the first.
+            ActorModelAction::SelectRandom {
+                random: Fault::Expire, ..
+            } => Step::Expire { node: "n0".to_string() },
             ActorModelAction::SelectRandom { actor, .. } => Step::DataLoss { node: l(actor) },
         }
     }
@@ -113,6 +117,18 @@ impl MvModel {
                     actor: stateright::actor::Id::from(self.cfg.ring.nodes as usize),
                     key: crate::actor::HINT_WINDOW.to_string(),
                     random: Fault::HintWindow(t),
+                }
+            }
+            Step::Expire { node } => {
+                // One action, one observed actor: the clock's line always observes n0.
+                if node != "n0" {
+                    return Err(format!("an Expire step is observed on n0, not {node:?}"));
+                }
+                ActorModelAction::SelectRandom {
+                    // The first client offers the clock on the environment's behalf.
+                    actor: stateright::actor::Id::from(self.cfg.ring.nodes as usize),
+                    key: crate::actor::EXPIRE.to_string(),
+                    random: Fault::Expire,
                 }
             }
         })
@@ -174,6 +190,16 @@ impl MvModel {
                     ),
                 );
             }
+        }
+        if self.cfg.workload.has_ttl() {
+            // Every node shares the clock; n0's disk carries it as well as any.
+            let past = self.node(s, 0).disk.expired;
+            let when = if past {
+                "past the TTL deadline"
+            } else {
+                "before the TTL deadline"
+            };
+            out.insert("clock now".to_string(), when.to_string());
         }
         for c in 0..self.scripts.len() {
             client_lines(&mut out, &format!("c{c}"), &self.observe_client(s, c));
@@ -332,6 +358,13 @@ impl MvModel {
                     chars,
                     "#fcc",
                 )),
+                ActorModelAction::SelectRandom {
+                    random: Fault::Expire, ..
+                } => {
+                    for n in 0..self.cfg.ring.nodes as usize {
+                        out.push_str(&note(x(Id::from(n)), y, "TTL deadline passes", chars, "#ffd"));
+                    }
+                }
                 ActorModelAction::SelectRandom { actor, .. } => {
                     out.push_str(&note(x(*actor), y, "data loss", chars, "#fcc"))
                 }

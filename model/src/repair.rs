@@ -92,7 +92,7 @@ pub fn plan(rules: &Rules, ring: &Ring, k: Key, b0: &BaseRow, views: &[(NodeId, 
             .map(|(d, _)| d)
             .max();
         if let Some(d) = gone {
-            let tomb = Cell { ts: d, value: None };
+            let tomb = Cell::new(d, None);
             if b.v.is_none_or(|c| Cell::reconcile(c, tomb) != c) {
                 let stmt = Statement::update(k, Assign::Null, Assign::Keep, d);
                 b = b.merge(&stmt.as_row());
@@ -182,7 +182,7 @@ fn deletion(rules: &Rules, row: &ViewRow, w_ts: Option<Ts>) -> ViewRow {
     }
     match rules.deletion {
         DeletionStyle::ExpiredLiveness => ViewRow {
-            marker: Some(Liveness { ts: g, expired: true }),
+            marker: Some(Liveness::dead(g)),
             ..ViewRow::default()
         },
         _ => ViewRow {

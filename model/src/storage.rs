@@ -24,14 +24,17 @@ fn max_ts(xs: impl IntoIterator<Item = Option<Ts>>) -> Option<Ts> {
 }
 
 /// B4: the view mutations a base replica generates for `stmt`, given the base row it read
-/// before applying it (`existing`, default when absent).
+/// before applying it (`existing`, default when absent), with its clock past the TTL
+/// deadline (`expired`) or not.
 ///
 /// The decision follows `ViewUpdateGenerator.updateAction` for a view whose key holds a base
-/// regular column: compare the live `v` before and after the merge.
-pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement) -> Vec<ViewMutation> {
+/// regular column: compare the live `v` before and after the merge. Liveness is judged at the
+/// current time (a TTL'd `v` past the deadline is not live); what an entry copies is the cells
+/// as stored, TTL included (cassandra-semantics §4.1), so the view row expires with them.
+pub fn view_updates(rules: &Rules, existing: &BaseRow, stmt: &Statement, expired: bool) -> Vec<ViewMutation> {
     let merged = decided_row(rules, existing, stmt);
-    let before = live_v(existing);
-    let after = live_v(&merged);
+    let before = live_v(&existing.at(expired));
+    let after = live_v(&merged.at(expired));
     let k = stmt.k;
     match (before, after) {
         (None, None) => vec![],
@@ -74,8 +77,9 @@ pub fn built_entry(rules: &Rules, b: &BaseRow, k: u8) -> Option<ViewMutation> {
 }
 
 /// NEW_ENTRY and UPDATE_EXISTING (`createEntry`, `updateEntry`): the view row keyed by the
-/// merged row's `v`, with a live marker, the base row deletion copied as a regular deletion
-/// (CASSANDRA-13409), and `w` copied as is.
+/// merged row's `v`, with a live marker that carries `v`'s TTL (cassandra-semantics §4.2 in
+/// 4.0, §9 in 3.0: the view row lives exactly as long as its key), the base row deletion
+/// copied as a regular deletion (CASSANDRA-13409), and `w` copied as is.
 fn entry(rules: &Rules, merged: &BaseRow, v: Cell, k: u8) -> ViewMutation {
     let marker_ts = match rules.deletion {
         // 4.0: the marker is the view-key cell's timestamp; the base marker plays no part.
@@ -93,8 +97,8 @@ fn entry(rules: &Rules, merged: &BaseRow, v: Cell, k: u8) -> ViewMutation {
         },
         row: ViewRow {
             marker: Some(Liveness {
-                ts: marker_ts,
-                expired: false,
+                ttl: v.ttl,
+                ..Liveness::live(marker_ts)
             }),
             deletion: merged.deletion,
             shadowable: None,
@@ -119,7 +123,7 @@ fn delete_old(rules: &Rules, existing: &BaseRow, merged: &BaseRow, old: Cell, k:
             };
             let expired = r.is_none_or(|r| d > r);
             ViewRow {
-                marker: expired.then_some(Liveness { ts: d, expired: true }),
+                marker: expired.then_some(Liveness::dead(d)),
                 deletion: r,
                 shadowable: None,
                 // The differing cells go to the old entry too.
@@ -207,7 +211,7 @@ mod tests {
         let mut base = BaseRow::default();
         let mut view = std::collections::BTreeMap::new();
         for s in stmts {
-            for m in view_updates(&rules, &base, s) {
+            for m in view_updates(&rules, &base, s, false) {
                 let stored = view.get(&m.key).copied().unwrap_or_default();
                 view.insert(m.key, apply_view(&rules, &stored, &m.row));
             }
@@ -263,8 +267,8 @@ mod tests {
             vec![1]
         );
         let dead = limit_partition(Variant::Cassandra40)[&ViewKey { v: 1, k: 0 }];
-        assert_eq!(dead.marker, Some(Liveness { ts: 1, expired: true }));
-        assert_eq!(dead.w, Some(Cell { ts: 1, value: Some(1) }));
+        assert_eq!(dead.marker, Some(Liveness::dead(1)));
+        assert_eq!(dead.w, Some(Cell::new(1, Some(1))));
     }
 
     /// A1: with an ordinary tombstone, w disappears from the view when v goes back to 1.
@@ -362,6 +366,46 @@ mod tests {
         assert_eq!(visible(Variant::Cassandra30, &view), vec![]);
         let (_, view) = run(Variant::Cassandra40, &stmts);
         assert_eq!(visible(Variant::Cassandra40, &view), vec![(1, Some(2))]);
+    }
+
+    /// A4: `v=1 @1 USING TTL`, then `w=1 @2`. The view row's marker carries `v`'s TTL, so
+    /// after the deadline 4.0's strict liveness hides the row; 3.0 and a non-strict read keep
+    /// it through `w`, while the base reads `v` null. Once the deadline has passed, `v` is dead
+    /// to the read-before-write: `w` then generates nothing.
+    #[test]
+    fn an_expired_view_key_hides_its_row_only_under_strict_liveness() {
+        let stmts: Vec<Statement> = crate::workload::Workload::TtlKey.scripts(2)[0]
+            .writes
+            .iter()
+            .map(|w| w.1)
+            .collect();
+        for (variant, after) in [
+            (Variant::Cassandra40, vec![]),
+            (Variant::Cassandra30, vec![(1, Some(1))]),
+            (Variant::NonStrictLiveness, vec![(1, Some(1))]),
+        ] {
+            let (base, view) = run(variant, &stmts);
+            assert_eq!(visible(variant, &view), vec![(1, Some(1))], "{}", variant.name());
+            let marker = view[&ViewKey { v: 1, k: 0 }].marker.expect("a marker");
+            assert!(marker.ttl && !marker.expired, "{}: {marker:?}", variant.name());
+            let expired: BTreeMap<ViewKey, ViewRow> = view.iter().map(|(k, r)| (*k, r.at(true))).collect();
+            assert_eq!(visible(variant, &expired), after, "{}", variant.name());
+            assert_eq!(
+                base.at(true).resolve(),
+                Some(mv_spec::ResolvedBase { v: None, w: Some(1) }),
+                "{}",
+                variant.name()
+            );
+            let rules = variant.design();
+            let first = BaseRow::default().merge(&stmts[0].as_row());
+            assert_eq!(
+                view_updates(&rules, &first, &stmts[1], true),
+                vec![],
+                "{}",
+                variant.name()
+            );
+            assert_eq!(view_updates(&rules, &BaseRow::default(), &stmts[0], true), vec![]);
+        }
     }
 
     /// Seed 003's 0/2/3 example: shadowable tombstones bring c back after v returns.

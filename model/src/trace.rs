@@ -324,6 +324,10 @@ fn who(model: &MvModel, a: &Action) -> Who {
             random: Fault::HintWindow(t),
             ..
         } => crate::actor::node_actor(*t),
+        // The clock has no actor of its own; `Step::Expire` observes the first node.
+        ActorModelAction::SelectRandom {
+            random: Fault::Expire, ..
+        } => crate::actor::node_actor(mv_spec::NodeId(0)),
         ActorModelAction::SelectRandom { actor, .. } => *actor,
     };
     let i = usize::from(id);

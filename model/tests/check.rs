@@ -2,7 +2,7 @@
 //! change to the model's semantics shows up here as a diff to explain.
 
 use mv_model::search::{self, Outcome, SearchCfg, Strategy};
-use mv_model::{Expected, MvModel, MvModelCfg, Variant};
+use mv_model::{Expected, MvModel, MvModelCfg, Variant, Workload};
 use mv_spec::props::{Kind, PROPERTIES};
 use mv_spec::rule::Rule;
 use mv_spec::{Cl, Pairing};
@@ -203,6 +203,72 @@ fn correct_designs_hold_where_the_moved_row_keeps_a_cell() {
         // Measured: the designs differ in what a view row holds and how it reads, not in
         // which steps run.
         assert_eq!(c.unique, UNIQUE_A17, "{}: unique states changed", variant.name());
+    }
+}
+
+/// A4 (CASSANDRA-13657) on the `ttl-key` workload, at non-strict-liveness's default ring
+/// (2 nodes, RF 1, ALL, no crash): `v=1 @1 USING TTL`, then `w=1 @2`, then the clock passes
+/// the deadline. The base row lives on through `w` with `v` null; the view row `(1,0)` keeps
+/// `w=1@2` beside its expired TTL'd marker. Strict liveness (4.0) hides it and reaches the
+/// TTL witness; without it (`non-strict-liveness`, and 3.0, which read views that way) the row
+/// stays visible: the view shows a row the base does not imply. Every counterexample runs
+/// through the clock step, and the three designs explore the same states.
+#[test]
+fn an_expired_view_key_keeps_its_row_only_without_strict_liveness() {
+    let a4 = ["P-converge", "P-replica-converge", "P-durable"];
+    for (variant, violated) in [
+        (Variant::NonStrictLiveness, &a4[..]),
+        (Variant::Cassandra30, &a4[..]),
+        (Variant::Cassandra40, &[][..]),
+    ] {
+        let cfg = MvModelCfg {
+            variant,
+            workload: Workload::TtlKey,
+            ..MvModelCfg::for_variant(Variant::NonStrictLiveness)
+        };
+        let (m, c) = check(cfg);
+        let found: Vec<&str> = PROPERTIES
+            .iter()
+            .filter(|p| p.kind == Kind::Always && c.discoveries.contains_key(p.id))
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(found, violated, "{}", variant.name());
+        for id in violated {
+            let path = c.discoveries[*id].clone().into_actions();
+            assert!(
+                path.iter().any(|a| m.to_step(a).kind() == "Expire"),
+                "{}: {id} without the clock step",
+                variant.name()
+            );
+        }
+        assert_eq!(
+            c.discoveries.contains_key("P-converge:ttl-witness"),
+            violated.is_empty(),
+            "{}: P-converge:ttl-witness",
+            variant.name()
+        );
+        assert!(
+            c.tally.get(Rule::Expire) > 0,
+            "{}: the clock never moved",
+            variant.name()
+        );
+        assert_eq!(c.unique, UNIQUE_A4, "{}: unique states changed", variant.name());
+    }
+}
+
+/// The clock step exists only where a write carries a TTL: no other workload offers it, so
+/// their state spaces are what they were.
+#[test]
+fn only_a_ttl_workload_has_a_clock() {
+    for name in Workload::NAMES {
+        let w = Workload::from_name(name, 2, 1).expect("a named workload");
+        assert_eq!(w.has_ttl(), w == Workload::TtlKey, "{name}");
+        let m = MvModelCfg {
+            workload: w,
+            ..MvModelCfg::for_variant(Variant::Cassandra40)
+        }
+        .into_model();
+        assert_eq!(m.expected_rules().contains(Rule::Expire), w.has_ttl(), "{name}");
     }
 }
 
@@ -576,6 +642,7 @@ const UNIQUE_A12: u64 = 85_943;
 const UNIQUE_A13: u64 = 113_175;
 const UNIQUE_A9: u64 = 6_076;
 const UNIQUE_A17: u64 = 137;
+const UNIQUE_A4: u64 = 10_816;
 const UNIQUE_RETRY: u64 = 9_741;
 const UNIQUE_PRUNE_AT_NOW: u64 = 82_371;
 const UNIQUE_UPSERT_AT_NOW: u64 = 82_371;

@@ -185,7 +185,7 @@ fn a_changed_base_value_is_rejected_at_its_step_with_a_diff() {
     let (k, row) = o.base.iter_mut().find(|(_, r)| r.v.is_some()).unwrap();
     let k = *k;
     let ts = row.v.unwrap().ts;
-    row.v = Some(Cell { ts, value: Some(9) });
+    row.v = Some(Cell::new(ts, Some(9)));
     let d = rejected(&h, &lines, &STRICT);
     assert_eq!(d.index, i);
     assert_eq!(d.seq, lines[i].seq);

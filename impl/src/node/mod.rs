@@ -7,8 +7,9 @@
 //! order of its inputs.
 //!
 //! **One input is one protocol step.** Each input corresponds to exactly one action of the
-//! model (`mv-model`): a delivery, a timer firing, a crash, a restart, a data loss or a view
-//! repair (which the host reads for, as the model's environment does). That is
+//! model (`mv-model`): a delivery, a timer firing, a crash, a restart, a data loss, a view
+//! repair (which the host reads for, as the model's environment does), or the clock passing
+//! the one TTL deadline (which the host gives every node in one step). That is
 //! why a base write is split at B2 and B7 ([`Msg::BaseWrite`] runs B1 and B2, the
 //! [`Timer::Generate`] timer B3 to B7, the [`Timer::ApplyBase`] timer B8) and why the partition lock (B1) makes a delivery
 //! *not taken* rather than queueing it: the message simply stays in flight, as it does in the
@@ -193,6 +194,9 @@ pub enum Input {
         /// Every view row `(·, key)` stored on every node, with the node that stores it.
         views: Vec<(NodeId, ViewKey, ViewRow)>,
     },
+    /// The clock passes the TTL deadline (rule `expire`). The host gives it to every node in
+    /// one step, a node that is down included: its clock is the machine's, not its memory's.
+    Expire,
     /// R8 on a base replica other than the one running the view repair, in the repair's own
     /// step: the host holds the partition lock on every base replica for the whole repair,
     /// so no write of `key` can come between the repair's read and these cells.
@@ -329,6 +333,9 @@ pub struct Node {
     coordinating: BTreeMap<WriteId, Coordinating>,
     /// Nodes known to be down past `max_hint_window` (volatile, like the failure detector).
     past_hint_window: BTreeSet<NodeId>,
+    /// The node clock in seconds, as the engine reads TTLs: 0, or `store::DEADLINE_SEC` once
+    /// the clock step ran. Neither a crash nor a data loss turns it back.
+    now: i64,
 }
 
 /// The outputs of a step under construction.
@@ -366,6 +373,7 @@ impl Node {
             disk: Disk::default(),
             coordinating: BTreeMap::new(),
             past_hint_window: BTreeSet::new(),
+            now: 0,
         }
     }
 
@@ -376,7 +384,8 @@ impl Node {
     pub fn preload(&mut self, stmts: &[Statement]) {
         let mut before = Store::new();
         for stmt in stmts {
-            let updates = before.view_updates(&self.sw.view, stmt);
+            // Preloaded writes land before the run, and so before any deadline.
+            let updates = before.view_updates(&self.sw.view, stmt, 0);
             before.apply_base(stmt);
             for m in &updates {
                 if self.ring.view_replicas(m.key).contains(&self.id) {
@@ -464,12 +473,18 @@ impl Node {
         self.disk.store.view_rows()
     }
 
-    /// The node's durable tables and queues, in the vocabulary of `mv-spec`.
+    /// Whether the node's clock has passed the TTL deadline.
+    pub fn past_deadline(&self) -> bool {
+        self.now >= store::DEADLINE_SEC
+    }
+
+    /// The node's durable tables and queues, in the vocabulary of `mv-spec`. The tables are
+    /// as a read on the node sees them now: the engine decides which TTLs have run out.
     pub fn observe(&self) -> NodeObservation {
         NodeObservation {
             up: self.up,
-            base: self.disk.store.base_rows().clone(),
-            view: self.disk.store.view_rows().clone(),
+            base: self.disk.store.base_rows_at(self.now),
+            view: self.disk.store.view_rows_at(self.now),
             batchlog: BatchlogEntry::all(&self.disk.batchlog),
             hints: Hint::all(&self.disk.hints),
             base_hints: BaseHint::all(&self.disk.base_hints),
@@ -501,7 +516,12 @@ impl Node {
                     .into_iter()
                     .map(|v| LimitRead {
                         v,
-                        k: self.disk.store.limit_read(&self.sw.view, v, 1).first().copied(),
+                        k: self
+                            .disk
+                            .store
+                            .limit_read(&self.sw.view, v, 1, self.now)
+                            .first()
+                            .copied(),
                     })
                     .collect(),
             ),
@@ -538,6 +558,14 @@ impl Node {
                 self.restart(&mut Out(&mut fx));
             }
             Input::Restart => {}
+            Input::Expire => {
+                if self.past_deadline() {
+                    return fx;
+                }
+                fx.taken = true;
+                fx.rules.insert(Rule::Expire);
+                self.now = store::DEADLINE_SEC;
+            }
             _ if !self.up => {}
             Input::Crash => {
                 fx.taken = true;
@@ -1033,7 +1061,8 @@ impl Node {
     fn generate_and_send(&mut self, write: WriteId, stmt: Statement, o: &mut Out) -> usize {
         o.rule(Rule::B3);
         o.rule(Rule::B4);
-        let mutations = self.disk.store.view_updates(&self.sw.view, &stmt);
+        // The read-before-write happens now: a TTL past the deadline is dead to it.
+        let mutations = self.disk.store.view_updates(&self.sw.view, &stmt, self.now);
         let generated = mutations.len();
         if self.sw.bugs.apply_base_before_batchlog {
             self.disk.store.apply_base(&stmt);
@@ -1430,7 +1459,7 @@ mod tests {
         node.step(Input::Fire(Timer::ApplyBase(WriteId(1))));
         // n0 holds (2,0); n1 still holds a stale (1,0), and n0's own (2,0) lost its `w`.
         let stale = mv_spec::ViewRow {
-            marker: Some(mv_spec::Liveness { ts: 1, expired: false }),
+            marker: Some(mv_spec::Liveness::live(1)),
             ..Default::default()
         };
         let key2 = ViewKey { v: 2, k: 0 };
@@ -1481,7 +1510,7 @@ mod tests {
     fn a_view_repair_reinstates_in_its_own_step() {
         let mut node = Node::new(n(0), ring(2, 2), Switches::from(Variant::Cassandra40.design()));
         let ghost = mv_spec::ViewRow {
-            marker: Some(mv_spec::Liveness { ts: 3, expired: false }),
+            marker: Some(mv_spec::Liveness::live(3)),
             ..Default::default()
         };
         let views = vec![

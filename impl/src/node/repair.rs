@@ -182,7 +182,7 @@ fn reinstated(rules: &store::ViewRules, k: Key, b0: &BaseRow, rows: &[(&ViewKey,
             .map(|(d, _)| d)
             .max();
         if let Some(d) = replaced_at {
-            let tombstone = Cell { ts: d, value: None };
+            let tombstone = Cell::new(d, None);
             if b.v.is_none_or(|v| Cell::reconcile(v, tombstone) != v) {
                 out.insert(Statement::update(k, Assign::Null, Assign::Keep, d));
             }
@@ -233,7 +233,7 @@ fn deletion(sw: &Switches, read: ReadRules, row: &ViewRow) -> Option<ViewRow> {
             ..ViewRow::default()
         },
         (_, DeletionStyle::ExpiredLiveness) => ViewRow {
-            marker: Some(Liveness { ts: at, expired: true }),
+            marker: Some(Liveness::dead(at)),
             ..ViewRow::default()
         },
         (_, DeletionStyle::Shadowable) => ViewRow {
@@ -268,11 +268,11 @@ mod tests {
     }
 
     fn c(x: u8, ts: u8) -> Option<Cell> {
-        Some(Cell { ts, value: Some(x) })
+        Some(Cell::new(ts, Some(x)))
     }
 
     fn live(ts: u8) -> Option<Liveness> {
-        Some(Liveness { ts, expired: false })
+        Some(Liveness::live(ts))
     }
 
     /// A view row as the write path leaves it for `INSERT v, w` under 4.0.
@@ -448,7 +448,7 @@ mod tests {
     #[test]
     fn a_dead_rows_newer_w_goes_back_into_the_base() {
         let dead = ViewRow {
-            marker: Some(Liveness { ts: 1, expired: true }),
+            marker: Some(Liveness::dead(1)),
             w: c(7, 1),
             ..ViewRow::default()
         };
@@ -479,7 +479,7 @@ mod tests {
     #[test]
     fn an_expired_marker_above_the_base_v_retires_it() {
         let replaced = ViewRow {
-            marker: Some(Liveness { ts: 2, expired: true }),
+            marker: Some(Liveness::dead(2)),
             ..ViewRow::default()
         };
         let p = run(Variant::Cassandra40, inserted(), &[(N1, V1, replaced)]);
@@ -534,7 +534,7 @@ mod tests {
         let stale = (N1, V1, entry(1, c(1, 1)));
         let p = run(Variant::Cassandra40, switched(), &[in_sync, stale]);
         let expired = ViewRow {
-            marker: Some(Liveness { ts: 1, expired: true }),
+            marker: Some(Liveness::dead(1)),
             ..ViewRow::default()
         };
         assert_eq!(p.view, only(N1, vec![ViewMutation { key: V1, row: expired }]));
@@ -580,10 +580,7 @@ mod tests {
         assert_eq!(
             deletion(Variant::PruneAtNow),
             ViewRow {
-                marker: Some(Liveness {
-                    ts: REPAIR_NOW,
-                    expired: true
-                }),
+                marker: Some(Liveness::dead(REPAIR_NOW)),
                 ..ViewRow::default()
             }
         );
@@ -594,10 +591,7 @@ mod tests {
                 ..ViewRow::default()
             }
         );
-        assert_eq!(
-            deletion(Variant::UpsertAtNow).marker,
-            Some(Liveness { ts: 1, expired: true })
-        );
+        assert_eq!(deletion(Variant::UpsertAtNow).marker, Some(Liveness::dead(1)));
         let upserted = run(Variant::UpsertAtNow, inserted(), &[]).view[&N1][0].row;
         assert_eq!(upserted, entry(REPAIR_NOW, c(1, REPAIR_NOW)));
         // A replica that reads as the correct built row gets nothing, even from upsert.
@@ -609,7 +603,7 @@ mod tests {
             &[(N1, V1, entry(1, c(1, 1)))],
         );
         assert!(p.reinstate.is_empty() && p.deletes, "{p:?}");
-        assert_eq!(p.view[&N1][0].row.marker, Some(Liveness { ts: 1, expired: true }));
+        assert_eq!(p.view[&N1][0].row.marker, Some(Liveness::dead(1)));
     }
 
     /// Rows a replica does not replicate, and dead rows, are left alone; every replica of
@@ -622,7 +616,7 @@ mod tests {
             N0,
             V2,
             ViewRow {
-                marker: Some(Liveness { ts: 2, expired: true }),
+                marker: Some(Liveness::dead(2)),
                 ..entry(2, c(1, 1))
             },
         );

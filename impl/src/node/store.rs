@@ -17,6 +17,7 @@
 //! an updated entry. Likewise the single deletion slot (A2) applies where a view replica
 //! stores a row (V1), so mutations are generated with both slots.
 
+use crate::engine::data::CellKind;
 use crate::engine::ViewDef;
 use crate::engine::{read_rows, ReadLiveness, RowLimits};
 use crate::engine::{
@@ -52,8 +53,19 @@ pub fn read_rules(rules: &ViewRules) -> ReadRules {
     }
 }
 
-/// The engine's time: these tables have no TTLs, so every tombstone is written at local time 0.
+/// The engine's local time of every tombstone and expired marker this adapter writes. Local
+/// times only break ties between deletions of one timestamp, which read alike, so one value
+/// serves.
 const NOW_SEC: i64 = 0;
+
+/// The TTL of every value written `USING TTL`. Time is abstracted to one deadline
+/// (`specs/protocol.md`, "Abstracted away"): every such value is written at local time 0 and
+/// expires at [`DEADLINE_SEC`], whichever node applies it and whenever, as a coordinator-set
+/// expiration time would.
+pub const TTL_SEC: u32 = 5;
+
+/// The node clock (seconds) once the clock step has run: past every TTL.
+pub const DEADLINE_SEC: i64 = TTL_SEC as i64;
 
 fn column(name: &str, kind: ColumnKind) -> (String, ColumnDef) {
     (
@@ -138,15 +150,26 @@ fn deletion(ts: Ts) -> DeletionTime {
 
 fn to_engine_cell(c: Cell) -> ECell {
     match c.value {
+        Some(x) if c.ttl => ECell::with_ttl(i64::from(c.ts), int(x), TTL_SEC, 0),
         Some(x) => ECell::live(i64::from(c.ts), int(x)),
         None => ECell::tombstone(i64::from(c.ts), NOW_SEC),
     }
 }
 
-fn from_engine_cell(row: &Row, col: &str) -> Option<Cell> {
-    row.cell(col).map(|c| Cell {
-        ts: ts8(c.ts),
-        value: c.value(NOW_SEC).and_then(small),
+/// Column `col` of an engine row: as stored (`now` = `None`: an expiring cell keeps its value
+/// and says it has a TTL), or as a read at `now` sees it (the engine decides whether it has
+/// expired; an expired one reads as the tombstone it now is, at its own timestamp).
+fn from_engine_cell(row: &Row, col: &str, now: Option<i64>) -> Option<Cell> {
+    row.cell(col).map(|c| {
+        let ts = ts8(c.ts);
+        match &c.kind {
+            CellKind::Expiring { value, .. } if now.is_none_or(|t| c.is_live(t)) => Cell {
+                ttl: true,
+                ..Cell::new(ts, small(value))
+            },
+            CellKind::Live(value) => Cell::new(ts, small(value)),
+            CellKind::Expiring { .. } | CellKind::Tombstone { .. } => Cell::new(ts, None),
+        }
     })
 }
 
@@ -168,6 +191,8 @@ fn update_of(stmt: &Statement) -> Partition {
     for (name, a) in [("v", stmt.v), ("w", stmt.w)] {
         let cell = match a {
             Assign::Keep => continue,
+            // The TTL reaches the values set (an UPDATE's only: `Statement::ttl`).
+            Assign::Set(x) if stmt.ttl => ECell::with_ttl(i64::from(stmt.ts), int(x), TTL_SEC, 0),
             Assign::Set(x) => ECell::live(i64::from(stmt.ts), int(x)),
             Assign::Null => ECell::tombstone(i64::from(stmt.ts), NOW_SEC),
         };
@@ -187,7 +212,14 @@ fn update_of(stmt: &Statement) -> Partition {
 fn view_row_to_engine(r: &ViewRow) -> Row {
     let mut row = Row {
         marker: r.marker.map(|m| {
-            if m.expired {
+            if m.ttl {
+                // A marker derived from a TTL'd view key expires with it.
+                ELiveness::Expiring {
+                    ts: i64::from(m.ts),
+                    ttl: TTL_SEC,
+                    expires: DEADLINE_SEC,
+                }
+            } else if m.expired {
                 ELiveness::Expired {
                     ts: i64::from(m.ts),
                     local_time: NOW_SEC,
@@ -207,15 +239,23 @@ fn view_row_to_engine(r: &ViewRow) -> Row {
     row
 }
 
-fn view_row_from_engine(row: &Row) -> ViewRow {
+/// An engine view row, as stored (`now` = `None`) or as a read at `now` sees it (see
+/// [`from_engine_cell`]): an expiring marker past its expiration is dead, and still says it
+/// had a TTL.
+fn view_row_from_engine(row: &Row, now: Option<i64>) -> ViewRow {
     ViewRow {
         marker: row.marker.map(|m| Liveness {
             ts: ts8(m.ts()),
-            expired: matches!(m, ELiveness::Expired { .. }),
+            expired: match m {
+                ELiveness::Expired { .. } => true,
+                ELiveness::Expiring { .. } => now.is_some_and(|t| !m.is_live(t)),
+                ELiveness::Live { .. } => false,
+            },
+            ttl: matches!(m, ELiveness::Expiring { .. }),
         }),
         deletion: row.deletion.map(|d| ts8(d.ts)),
         shadowable: row.shadowable.map(|d| ts8(d.ts)),
-        w: from_engine_cell(row, "w"),
+        w: from_engine_cell(row, "w", now),
     }
 }
 
@@ -242,15 +282,15 @@ impl Store {
         self.base_rows.get(&k).copied().unwrap_or_default()
     }
 
-    fn project_base(p: &Partition) -> BaseRow {
+    fn project_base(p: &Partition, now: Option<i64>) -> BaseRow {
         let row = p.rows.get(&base_clustering()).cloned().unwrap_or_default();
         let row_deletion = row.deletion.map(|d| ts8(d.ts));
         let partition_deletion = p.deletion.map(|d| ts8(d.ts));
         BaseRow {
             marker: row.marker.map(|m| ts8(m.ts())),
             deletion: row_deletion.max(partition_deletion),
-            v: from_engine_cell(&row, "v"),
-            w: from_engine_cell(&row, "w"),
+            v: from_engine_cell(&row, "v", now),
+            w: from_engine_cell(&row, "w", now),
         }
     }
 
@@ -258,13 +298,13 @@ impl Store {
     pub fn apply_base(&mut self, stmt: &Statement) {
         let p = self.base.entry(stmt.k).or_default();
         p.apply(&update_of(stmt), false);
-        self.base_rows.insert(stmt.k, Self::project_base(p));
+        self.base_rows.insert(stmt.k, Self::project_base(p, None));
     }
 
     /// B3 + B4: read the base row before the write and compute the view mutations `stmt`
-    /// implies, the new entry before the old entry's deletion (SWITCH_ENTRY). The base table
-    /// is not changed.
-    pub fn view_updates(&self, rules: &ViewRules, stmt: &Statement) -> Vec<ViewMutation> {
+    /// implies at node time `now` (seconds: whether a TTL has run out), the new entry before
+    /// the old entry's deletion (SWITCH_ENTRY). The base table is not changed.
+    pub fn view_updates(&self, rules: &ViewRules, stmt: &Statement, now: i64) -> Vec<ViewMutation> {
         let (t, mv) = schemas();
         let update = update_of(stmt);
         let existing = view::read_before_write(self.base.get(&stmt.k), &update);
@@ -275,12 +315,14 @@ impl Store {
             single_deletion_slot: false,
             ..*rules
         };
-        let generated = view::generate(t, &[mv], &wire_rules, &key, &existing, &update, NOW_SEC);
+        let generated = view::generate(t, &[mv], &wire_rules, &key, &existing, &update, now);
         // The row the generator decided on, which is not the stored one when it breaks a tie
         // differently from storage (A9). It is purged, so its `w` is what the deletion leaves.
         let (_, merged) = view::before_and_after(&wire_rules, &existing, &update, &base_clustering());
-        let new_v = from_engine_cell(&merged, "v").and_then(|c| c.value);
-        let whole_w = from_engine_cell(&merged, "w");
+        // The key of the new entry is the `v` live now; the `w` it carries is the cell as
+        // stored, TTL and all.
+        let new_v = from_engine_cell(&merged, "v", Some(now)).and_then(|c| c.value);
+        let whole_w = from_engine_cell(&merged, "w", None);
         let mut out: Vec<ViewMutation> = Vec::with_capacity(2);
         for m in generated {
             let Some(v) = m.key.values.first().and_then(small) else {
@@ -290,7 +332,7 @@ impl Store {
                 let Some(k) = ck.values().first().and_then(small) else {
                     continue;
                 };
-                let mut row = view_row_from_engine(row);
+                let mut row = view_row_from_engine(row, None);
                 if Some(v) == new_v && row.marker.is_some_and(|l| !l.expired) {
                     // protocol.md: an entry carries the whole merged w (see the module docs).
                     row.w = whole_w;
@@ -342,7 +384,7 @@ impl Store {
             m.update.rows.iter().find_map(|(ck, row)| {
                 (ck.values().first().and_then(small) == Some(k)).then(|| ViewMutation {
                     key: ViewKey { v, k },
-                    row: view_row_from_engine(row),
+                    row: view_row_from_engine(row, None),
                 })
             })
         })
@@ -356,7 +398,7 @@ impl Store {
             .entry(ck.clone())
             .or_default()
             .merge(&view_row_to_engine(&m.row), rules.single_deletion_slot);
-        let stored = view_row_from_engine(&p.rows[&ck]);
+        let stored = view_row_from_engine(&p.rows[&ck], None);
         self.view_rows.insert(m.key, stored);
     }
 
@@ -370,10 +412,32 @@ impl Store {
         &self.view_rows
     }
 
-    /// `SELECT k FROM mv WHERE v = x LIMIT n` served from this node's own partition `v`, by
-    /// the engine's read loop (the one its SELECT runs) under `rules`: the keys returned,
-    /// ascending.
-    pub fn limit_read(&self, rules: &ViewRules, v: Val, limit: usize) -> Vec<Key> {
+    /// The base table as a read at node time `now` sees it: the engine decides which TTLs
+    /// have run out (an observation's rows, `specs/trace-format.md`).
+    pub fn base_rows_at(&self, now: i64) -> BTreeMap<Key, BaseRow> {
+        self.base
+            .iter()
+            .map(|(&k, p)| (k, Self::project_base(p, Some(now))))
+            .collect()
+    }
+
+    /// The view table as a read at node time `now` sees it (see [`Store::base_rows_at`]).
+    pub fn view_rows_at(&self, now: i64) -> BTreeMap<ViewKey, ViewRow> {
+        let mut out = BTreeMap::new();
+        for (&v, p) in &self.view {
+            for (ck, row) in &p.rows {
+                if let Some(k) = ck.values().first().and_then(small) {
+                    out.insert(ViewKey { v, k }, view_row_from_engine(row, Some(now)));
+                }
+            }
+        }
+        out
+    }
+
+    /// `SELECT k FROM mv WHERE v = x LIMIT n` served from this node's own partition `v` at
+    /// node time `now`, by the engine's read loop (the one its SELECT runs) under `rules`:
+    /// the keys returned, ascending.
+    pub fn limit_read(&self, rules: &ViewRules, v: Val, limit: usize, now: i64) -> Vec<Key> {
         let Some(p) = self.view.get(&v) else {
             return Vec::new();
         };
@@ -385,7 +449,7 @@ impl Store {
             rows: Some(limit),
             per_partition: None,
         };
-        read_rows(p, false, NOW_SEC, liveness, limits, |_, _| true)
+        read_rows(p, false, now, liveness, limits, |_, _| true)
             .rows
             .iter()
             .filter_map(|(ck, _)| ck.values().first().and_then(small))
@@ -401,7 +465,7 @@ mod tests {
     fn run(rules: ViewRules, stmts: &[Statement]) -> Store {
         let mut s = Store::new();
         for st in stmts {
-            for m in s.view_updates(&rules, st) {
+            for m in s.view_updates(&rules, st, 0) {
                 s.apply_view(&rules, &m);
             }
             s.apply_base(st);
@@ -431,12 +495,13 @@ mod tests {
         let ms = s2.view_updates(
             &ViewRules::current(),
             &Statement::update(0, Assign::Set(2), Assign::Keep, 2),
+            0,
         );
         assert_eq!(ms.len(), 2);
         assert_eq!(ms[0].key, ViewKey { v: 2, k: 0 });
         assert_eq!(ms[1].key, ViewKey { v: 1, k: 0 });
-        assert_eq!(ms[1].row.marker, Some(Liveness { ts: 1, expired: true }));
-        assert_eq!(ms[0].row.w, Some(Cell { ts: 1, value: Some(5) }));
+        assert_eq!(ms[1].row.marker, Some(Liveness::dead(1)));
+        assert_eq!(ms[0].row.w, Some(Cell::new(1, Some(5))));
     }
 
     /// A1: switch-back (v=1@1, v=2@2, v=1@3) hides w only with a regular tombstone.
@@ -520,14 +585,14 @@ mod tests {
         assert_eq!(visible(arrival, &s), vec![(1, 0, Some(5))]);
         let mut first = Store::new();
         first.apply_base(&stmts[0]);
-        let ms = first.view_updates(&arrival, &stmts[1]);
+        let ms = first.view_updates(&arrival, &stmts[1], 0);
         assert_eq!(
             ms.iter().map(|m| m.key.v).collect::<Vec<_>>(),
             vec![1, 2],
             "the new entry first"
         );
-        assert_eq!(ms[0].row.w, Some(Cell { ts: 1, value: Some(5) }));
-        assert_eq!(ms[1].row.marker, Some(Liveness { ts: 1, expired: true }));
+        assert_eq!(ms[0].row.w, Some(Cell::new(1, Some(5))));
+        assert_eq!(ms[1].row.marker, Some(Liveness::dead(1)));
     }
 
     /// A17: `k=0` and `k=1` under `v=1 w=1 @1`, then `k=0` moved to 2. The engine's read
@@ -558,25 +623,81 @@ mod tests {
             ),
         ] {
             let s = run(rules, &stmts);
-            assert_eq!(s.limit_read(&rules, 1, 1), want, "{rules:?}");
-            assert_eq!(s.limit_read(&rules, 2, 1), vec![0], "{rules:?}");
-            assert_eq!(s.limit_read(&rules, 3, 1), Vec::<Key>::new(), "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 1, 1, 0), want, "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 2, 1, 0), vec![0], "{rules:?}");
+            assert_eq!(s.limit_read(&rules, 3, 1, 0), Vec::<Key>::new(), "{rules:?}");
         }
         let broken = counting(ViewRules::current());
         let s = run(broken, &stmts);
         assert_eq!(
-            s.limit_read(&broken, 1, 2),
+            s.limit_read(&broken, 1, 2, 0),
             vec![1],
             "a second place reaches the live row"
         );
         assert_eq!(
             s.view_rows()[&ViewKey { v: 1, k: 0 }],
             ViewRow {
-                marker: Some(Liveness { ts: 1, expired: true }),
-                w: Some(Cell { ts: 1, value: Some(1) }),
+                marker: Some(Liveness::dead(1)),
+                w: Some(Cell::new(1, Some(1))),
                 ..ViewRow::default()
             }
         );
+    }
+
+    /// A4 on the engine: `v=1 @1 USING TTL`, then `w=1 @2`. The entry's marker expires with
+    /// `v` (the engine's `computeLivenessInfoForEntry`); read at the deadline, 4.0 hides the
+    /// row, 3.0's rules and a non-strict read keep it through `w`, and the base row reads
+    /// `v` null. At the deadline `v` is dead to the read-before-write, so `w` generates nothing.
+    #[test]
+    fn an_expired_view_key_hides_its_row_only_under_strict_liveness() {
+        let stmts = [
+            Statement::update(0, Assign::Set(1), Assign::Keep, 1).with_ttl(true),
+            Statement::update(0, Assign::Keep, Assign::Set(1), 2),
+        ];
+        let loose = ViewRules {
+            strict_liveness: false,
+            ..ViewRules::current()
+        };
+        for (rules, after) in [
+            (ViewRules::current(), vec![]),
+            (ViewRules::cassandra_30(), vec![(1, 0, Some(1))]),
+            (loose, vec![(1, 0, Some(1))]),
+        ] {
+            let s = run(rules, &stmts);
+            assert_eq!(visible(rules, &s), vec![(1, 0, Some(1))], "{rules:?}");
+            let stored = s.view_rows()[&ViewKey { v: 1, k: 0 }];
+            assert_eq!(
+                stored.marker,
+                Some(Liveness {
+                    ttl: true,
+                    ..Liveness::live(1)
+                }),
+                "{rules:?}"
+            );
+            let read: Vec<(u8, u8, Option<u8>)> = s
+                .view_rows_at(DEADLINE_SEC)
+                .iter()
+                .filter_map(|(k, r)| r.resolve(read_rules(&rules)).map(|w| (k.v, k.k, w)))
+                .collect();
+            assert_eq!(read, after, "{rules:?}");
+            assert_eq!(
+                s.view_rows_at(0),
+                *s.view_rows(),
+                "before the deadline a read sees what is stored"
+            );
+            assert_eq!(s.base_rows_at(DEADLINE_SEC)[&0].live_v(), None);
+            assert_eq!(
+                s.base_rows_at(DEADLINE_SEC)[&0].live_w_cell(),
+                Some(Cell::new(2, Some(1)))
+            );
+            assert_eq!(
+                s.limit_read(&rules, 1, 1, DEADLINE_SEC),
+                after.iter().map(|r| r.1).collect::<Vec<_>>()
+            );
+            let mut first = Store::new();
+            first.apply_base(&stmts[0]);
+            assert_eq!(first.view_updates(&rules, &stmts[1], DEADLINE_SEC), vec![], "{rules:?}");
+        }
     }
 
     #[test]

@@ -93,7 +93,7 @@ impl ClusterConfig {
     /// limits are the model's, so every trace is checkable.
     pub fn validate(&self) -> Result<(), String> {
         mv_spec::variant::validate(&self.ring, &self.workload, self.crashes, self.data_loss, self.retries)?;
-        mv_spec::variant::validate_view_repairs(self.view_repairs)
+        mv_spec::variant::validate_view_repairs(self.view_repairs, &self.workload)
     }
 
     /// The configuration as a trace header records it.
@@ -561,6 +561,23 @@ impl Cluster {
                 Ok(())
             }
             Step::ViewRepair { node, key } => self.view_repair(node, *key),
+            Step::Expire { node } => {
+                if node != "n0" {
+                    return not_enabled(format!("an Expire step is observed on n0, not {node}"));
+                }
+                if !self.expiry_pending() {
+                    return not_enabled(
+                        "the clock cannot pass the TTL deadline (the workload writes no TTL, or it passed)".into(),
+                    );
+                }
+                // One clock for the cluster: every node, up or down, is past the deadline
+                // from this step on. Nothing is written.
+                for node in &mut self.nodes {
+                    let fx = node.step(Input::Expire);
+                    self.last_rules.0 |= fx.rules.0;
+                }
+                Ok(())
+            }
             Step::DataLoss { node } => {
                 let n = self.node_index(node)?;
                 if !self.may_lose_data(n) {
@@ -804,7 +821,7 @@ impl Cluster {
     /// budget bounds what a search explores; an operator repairs what is wrong.
     pub fn allow_view_repairs(&mut self, n: u8) -> Result<(), String> {
         let total = self.view_repairs.saturating_add(n);
-        mv_spec::variant::validate_view_repairs(total)?;
+        mv_spec::variant::validate_view_repairs(total, &self.cfg.workload)?;
         self.cfg.view_repairs = total;
         self.view_repair_keys = self.cfg.workload.keys(self.cfg.ring.nodes);
         Ok(())
@@ -857,6 +874,12 @@ impl Cluster {
     }
 
     /// Whether node `t`'s outage may now outlast `max_hint_window`: long outages are on,
+    /// Whether the clock step may run: the workload writes `USING TTL` and the deadline has
+    /// not passed yet. It runs once.
+    pub fn expiry_pending(&self) -> bool {
+        self.cfg.workload.has_ttl() && !self.nodes[0].past_deadline()
+    }
+
     /// `t` is down, and some live node does not know it yet.
     pub fn hint_window_may_pass(&self, t: usize) -> bool {
         self.cfg.long_outages
@@ -1199,6 +1222,9 @@ impl Cluster {
                 node: format!("n{n}"),
                 key,
             });
+        }
+        if self.expiry_pending() {
+            out.push(Step::Expire { node: "n0".into() });
         }
         let mut keyed: Vec<(String, Step)> = out
             .into_iter()

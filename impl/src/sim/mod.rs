@@ -9,8 +9,9 @@
 //! At each step the scheduler picks, with fixed weights, among the pending deliveries (any
 //! message in flight, which is how delays and reordering arise), the timers whose guards
 //! allow them, restarts of nodes that are down, the repairs and view repairs R4 and R6 allow,
-//! and the faults the configuration allows: crashes, permanent data loss, message loss
-//! (`lossy`) and duplication. A pick that turns out not to be a step (a delivery the node
+//! the clock step of a workload that writes a TTL (once, counted as progress so that a run
+//! reaches its deadline), and the faults the configuration allows: crashes, permanent data
+//! loss, message loss (`lossy`) and duplication. A pick that turns out not to be a step (a delivery the node
 //! does not take) is struck off and another is drawn. The run ends after `max_steps` steps,
 //! or once no delivery, timer, restart or repair is left: the faults alone do not keep a run
 //! going. A run that ends that way with every node
@@ -97,14 +98,22 @@ enum Choice {
     Repair(usize, mv_spec::Key),
     ViewRepair(usize, mv_spec::Key),
     HintWindow(usize),
+    Expire,
 }
 
 impl Choice {
-    /// Deliveries, timers and restarts are the work of the system; the rest are faults.
+    /// Deliveries, timers and restarts are the work of the system; the rest are faults. The
+    /// clock step counts as progress: time passes whether or not anything else happens, so a
+    /// run of a TTL workload does not end before its deadline.
     fn is_progress(&self) -> bool {
         matches!(
             self,
-            Choice::Deliver(_) | Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..)
+            Choice::Deliver(_)
+                | Choice::Fire(..)
+                | Choice::Recover(_)
+                | Choice::Repair(..)
+                | Choice::ViewRepair(..)
+                | Choice::Expire
         )
     }
 
@@ -112,7 +121,7 @@ impl Choice {
         match self {
             Choice::Deliver(_) => 16,
             Choice::Fire(_, Timer::Generate(_) | Timer::ApplyBase(_)) => 8,
-            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..) => 4,
+            Choice::Fire(..) | Choice::Recover(_) | Choice::Repair(..) | Choice::ViewRepair(..) | Choice::Expire => 4,
             Choice::Drop(_) | Choice::Duplicate(_) | Choice::Crash(_) | Choice::DataLoss(_) | Choice::HintWindow(_) => {
                 1
             }
@@ -165,6 +174,9 @@ fn choices(c: &Cluster, opts: &SimOptions) -> Vec<Choice> {
     }
     for (n, k) in c.due_view_repairs() {
         out.push(Choice::ViewRepair(n, k));
+    }
+    if c.expiry_pending() {
+        out.push(Choice::Expire);
     }
     out
 }
@@ -280,6 +292,7 @@ fn step_of(c: &Cluster, choice: Choice) -> Step {
         Choice::Repair(n, key) => Step::Repair { node: node(n), key },
         Choice::ViewRepair(n, key) => Step::ViewRepair { node: node(n), key },
         Choice::HintWindow(n) => Step::HintWindow { node: node(n) },
+        Choice::Expire => Step::Expire { node: node(0) },
     }
 }
 

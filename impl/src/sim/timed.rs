@@ -118,6 +118,8 @@ fn delay_kind(step: &Step) -> Option<Delay> {
         | Step::DataLoss { .. }
         | Step::HintWindow { .. }
         | Step::ViewRepair { .. } => None,
+        // The deadline is when it is, not a delay after anything: scheduled as a fault is.
+        Step::Expire { .. } => None,
     }
 }
 
@@ -128,6 +130,7 @@ enum FaultKind {
     DataLoss,
     Drop,
     ViewRepair,
+    Expire,
 }
 
 struct Scheduler {
@@ -194,6 +197,7 @@ pub fn run_timed(cfg: ClusterConfig, opts: &TimedOptions) -> Result<TimedRun, St
         (FaultKind::DataLoss, cfg.data_loss),
         (FaultKind::Drop, if cfg.lossy { opts.drops } else { 0 }),
         (FaultKind::ViewRepair, cfg.view_repairs),
+        (FaultKind::Expire, u8::from(cfg.workload.has_ttl())),
     ];
     for (kind, n) in budgets {
         for _ in 0..n {
@@ -309,6 +313,7 @@ fn pick_fault(c: &Cluster, kind: FaultKind, rng: &mut SplitMix64) -> Option<Step
                     | (FaultKind::DataLoss, Step::DataLoss { .. })
                     | (FaultKind::Drop, Step::Drop { .. })
                     | (FaultKind::ViewRepair, Step::ViewRepair { .. })
+                    | (FaultKind::Expire, Step::Expire { .. })
             )
         })
         .collect();

@@ -301,6 +301,12 @@ pub struct Statement {
     pub v: Assign,
     /// What happens to `w`.
     pub w: Assign,
+    /// `USING TTL`: every value the statement sets expires at the one deadline
+    /// (`specs/protocol.md`, "Abstracted away"). Only an `UPDATE` carries it: an `INSERT`'s
+    /// TTL would reach its row marker, which the model does not time. Absent in traces written
+    /// before TTLs were modelled, which then read as `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ttl: bool,
 }
 
 impl Statement {
@@ -314,6 +320,7 @@ impl Statement {
             delete: false,
             v: assign(v),
             w: assign(w),
+            ttl: false,
         }
     }
 
@@ -326,7 +333,18 @@ impl Statement {
             delete: false,
             v,
             w,
+            ttl: false,
         }
+    }
+
+    /// The same statement `USING TTL` when `ttl` holds (an `UPDATE` only, see
+    /// [`Statement::ttl`]).
+    pub fn with_ttl(self, ttl: bool) -> Self {
+        debug_assert!(
+            !ttl || !(self.insert || self.delete),
+            "only an UPDATE is written USING TTL: {self}"
+        );
+        Statement { ttl, ..self }
     }
 
     /// `DELETE FROM t USING TIMESTAMP ts WHERE k = ..`.
@@ -338,21 +356,21 @@ impl Statement {
             delete: true,
             v: Assign::Keep,
             w: Assign::Keep,
+            ttl: false,
         }
     }
 
     /// The statement as a row fragment: what a replica merges into its base table.
     pub fn as_row(&self) -> BaseRow {
+        // A TTL reaches the values set; `SET col = null USING TTL` is a plain tombstone.
         let cell = |a: Assign| match a {
             Assign::Keep => None,
             Assign::Set(x) => Some(Cell {
                 ts: self.ts,
                 value: Some(x),
+                ttl: self.ttl,
             }),
-            Assign::Null => Some(Cell {
-                ts: self.ts,
-                value: None,
-            }),
+            Assign::Null => Some(Cell::new(self.ts, None)),
         };
         BaseRow {
             marker: self.insert.then_some(self.ts),
@@ -380,7 +398,11 @@ impl fmt::Display for Statement {
         if let Some(w) = show(self.w) {
             write!(f, " w={w}")?;
         }
-        write!(f, " @{}", self.ts)
+        write!(f, " @{}", self.ts)?;
+        if self.ttl {
+            f.write_str(" USING TTL")?;
+        }
+        Ok(())
     }
 }
 

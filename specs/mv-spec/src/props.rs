@@ -232,6 +232,13 @@ pub const PROPERTIES: &[PropertyDef] = &[
         holds: limit_witness,
         scope: Scope::Quiescent,
     },
+    PropertyDef {
+        id: "P-converge:ttl-witness",
+        kind: Kind::Sometimes,
+        sentence: "quiescent where a view row is hidden because its view key's TTL ran out, though its w is live",
+        holds: ttl_witness,
+        scope: Scope::Quiescent,
+    },
 ];
 
 /// Looks a property up by id.
@@ -563,6 +570,20 @@ fn limit_witness(o: &Observation) -> bool {
         })
 }
 
+/// P-converge's second witness, for A4: a merged view row whose marker is a TTL'd one read
+/// after the deadline, hidden though its `w` is live. Only the clock step (`Expire`) makes
+/// such a marker, and only strict liveness keeps the live `w` from showing the row, so the
+/// state is one where A4's stale view row could have been and is not. (P-converge's first
+/// witness needs a crash, which A4 does not.)
+fn ttl_witness(o: &Observation) -> bool {
+    o.quiescent
+        && o.merged_view().values().any(|r| {
+            r.marker.is_some_and(|m| m.ttl && m.expired)
+                && r.resolve(o.rules).is_none()
+                && r.w.is_some_and(|c| c.is_live(r.effective_deletion()))
+        })
+}
+
 /// Says, in data terms, why `always` property `id` fails on `o`: the rows, replicas or write
 /// that break it, e.g. `the view has (v=1,k=0) and (v=2,k=0) live for base k=0`. `None` when
 /// it holds (or `id` is a witness), so a report can end a counterexample with the fact it
@@ -714,7 +735,7 @@ mod tests {
         n.view.insert(
             ViewKey { v: 1, k: 0 },
             ViewRow {
-                marker: Some(Liveness { ts: 1, expired: true }),
+                marker: Some(Liveness::dead(1)),
                 w: w0,
                 ..Default::default()
             },
@@ -722,8 +743,8 @@ mod tests {
         n.view.insert(
             ViewKey { v: 1, k: 1 },
             ViewRow {
-                marker: Some(Liveness { ts: 1, expired: false }),
-                w: Some(Cell { ts: 1, value: Some(1) }),
+                marker: Some(Liveness::live(1)),
+                w: Some(Cell::new(1, Some(1))),
                 ..Default::default()
             },
         );
@@ -745,7 +766,7 @@ mod tests {
         }
     }
 
-    const W1: Option<Cell> = Some(Cell { ts: 1, value: Some(1) });
+    const W1: Option<Cell> = Some(Cell::new(1, Some(1)));
 
     fn read(v: crate::Val, k: Option<Key>) -> LimitRead {
         LimitRead { v, k }
@@ -787,7 +808,7 @@ mod tests {
     /// the read did not need the mechanism.
     #[test]
     fn skipping_a_row_without_a_live_cell_is_no_witness() {
-        for w0 in [None, Some(Cell { ts: 1, value: None })] {
+        for w0 in [None, Some(Cell::new(1, None))] {
             let o = obs(STRICT, node(w0, Some(vec![read(1, Some(1))])));
             assert!(limit(&o));
             assert!(!limit_witness(&o), "{w0:?}");
@@ -837,5 +858,46 @@ mod tests {
         assert!(!limit_witness(&right));
         assert_eq!(property("P-limit").map(|p| p.kind), Some(Kind::Always));
         assert_eq!(property("P-limit:witness").map(|p| p.kind), Some(Kind::Sometimes));
+    }
+
+    /// P-converge's TTL witness: a view row whose TTL'd marker has expired, hidden with a live
+    /// `w`. Not before the deadline, not for a moved key's expired marker, and not where the
+    /// row shows (no strict liveness: that is A4 itself).
+    #[test]
+    fn the_ttl_witness_needs_an_expired_key_hiding_a_live_cell() {
+        let with = |marker: Liveness, rules: ReadRules, quiescent: bool| {
+            let mut n = NodeObservation {
+                up: true,
+                ..Default::default()
+            };
+            n.view.insert(
+                ViewKey { v: 1, k: 0 },
+                ViewRow {
+                    marker: Some(marker),
+                    w: Some(Cell::new(2, Some(1))),
+                    ..Default::default()
+                },
+            );
+            ttl_witness(&Observation {
+                quiescent,
+                ..obs(rules, n)
+            })
+        };
+        let ttl = Liveness {
+            ttl: true,
+            ..Liveness::live(1)
+        };
+        assert!(with(ttl.at(true), STRICT, true));
+        assert!(!with(ttl.at(true), STRICT, false));
+        assert!(!with(ttl, STRICT, true), "before the deadline");
+        assert!(
+            !with(Liveness::dead(1), STRICT, true),
+            "a moved key, not an expired one"
+        );
+        assert!(!with(ttl.at(true), ReadRules { strict_liveness: false }, true));
+        assert_eq!(
+            property("P-converge:ttl-witness").map(|p| p.kind),
+            Some(Kind::Sometimes)
+        );
     }
 }

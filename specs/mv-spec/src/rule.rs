@@ -100,11 +100,13 @@ pub enum Rule {
     DataLoss,
     /// A down node's outage outlasts `max_hint_window`.
     HintWindow,
+    /// The clock passes the TTL deadline, on every node at once.
+    Expire,
 }
 
 impl Rule {
     /// Every rule, in report order.
-    pub const ALL: [Rule; 41] = [
+    pub const ALL: [Rule; 42] = [
         Rule::C1,
         Rule::C2,
         Rule::C3,
@@ -146,6 +148,7 @@ impl Rule {
         Rule::Drop,
         Rule::DataLoss,
         Rule::HintWindow,
+        Rule::Expire,
     ];
 
     /// The id as `protocol.md` writes it.
@@ -192,6 +195,7 @@ impl Rule {
             Rule::Drop => "drop",
             Rule::DataLoss => "data-loss",
             Rule::HintWindow => "hint-window",
+            Rule::Expire => "expire",
         }
     }
 
@@ -239,6 +243,7 @@ impl Rule {
             Rule::Drop => "the network loses a message",
             Rule::DataLoss => "a node loses its data for good",
             Rule::HintWindow => "a down node's outage outlasts max_hint_window",
+            Rule::Expire => "the clock passes the TTL deadline on every node",
         }
     }
 
@@ -340,6 +345,8 @@ pub struct Budgets {
     pub long_outages: bool,
     /// A view-repair budget (`--view-repairs`, R6).
     pub view_repair: bool,
+    /// A workload that writes `USING TTL`, so the clock step exists.
+    pub ttl: bool,
 }
 
 /// The rules a configuration should exercise: those its variant's design and its fault budgets
@@ -383,6 +390,7 @@ pub fn expected(design: &Design, b: &Budgets) -> RuleSet {
     when(long && design.base_hints, &[W13]);
     when(b.view_repair, &[R6, R9]);
     when(b.view_repair && b.data_loss, &[R8]);
+    when(b.ttl, &[Expire]);
     s
 }
 
@@ -400,6 +408,7 @@ mod tests {
             streaming,
             long_outages: false,
             view_repair: false,
+            ttl: false,
         }
     }
 
@@ -462,7 +471,7 @@ mod tests {
             ..bare
         };
         let all = expected(&full, &bud(true, true, true, false, false, false));
-        assert_eq!(all.iter().count(), Rule::ALL.len() - 8);
+        assert_eq!(all.iter().count(), Rule::ALL.len() - 9);
         for r in [
             Rule::C3,
             Rule::R4,
@@ -472,12 +481,14 @@ mod tests {
             Rule::R6,
             Rule::R8,
             Rule::R9,
+            Rule::Expire,
         ] {
             assert!(!all.contains(r), "{r}");
         }
         let everything = Budgets {
             long_outages: true,
             view_repair: true,
+            ttl: true,
             ..bud(true, true, true, true, true, true)
         };
         // View repair reinstates base writes only where a data loss can leave a view row
@@ -489,6 +500,13 @@ mod tests {
         assert!(expected(&bare, &view_repair).contains(Rule::R9));
         assert!(!expected(&bare, &view_repair).contains(Rule::R8));
         assert_eq!(expected(&full, &everything).iter().count(), Rule::ALL.len());
+        // The clock step exists only where a write carries a TTL.
+        let ttl = Budgets {
+            ttl: true,
+            ..Budgets::default()
+        };
+        assert!(expected(&bare, &ttl).contains(Rule::Expire));
+        assert!(!base.contains(Rule::Expire));
         // The hint window needs a crash to outlast, and W13 the base hints it skips.
         let long = Budgets {
             long_outages: true,

@@ -99,6 +99,14 @@ pub enum Step {
         /// The partition.
         key: crate::Key,
     },
+    /// The clock passes the TTL deadline on every node at once (a workload that writes
+    /// `USING TTL`, rule `expire`): every TTL'd cell, and every view marker derived from one,
+    /// reads as dead from now on. Nothing is written. No node takes the step; its trace
+    /// line observes `n0`, the one node every configuration has.
+    Expire {
+        /// The node the trace line observes: always `n0`.
+        node: String,
+    },
 }
 
 impl Step {
@@ -114,6 +122,7 @@ impl Step {
             Step::Repair { .. } => "Repair",
             Step::HintWindow { .. } => "HintWindow",
             Step::ViewRepair { .. } => "ViewRepair",
+            Step::Expire { .. } => "Expire",
         }
     }
 
@@ -128,6 +137,7 @@ impl Step {
             | Step::Recover { node }
             | Step::DataLoss { node }
             | Step::HintWindow { node }
+            | Step::Expire { node }
             | Step::Repair { node, .. }
             | Step::ViewRepair { node, .. } => node,
         }
@@ -150,6 +160,7 @@ const STEP_KINDS: &[&str] = &[
     "Repair",
     "HintWindow",
     "ViewRepair",
+    "Expire",
 ];
 const STEP_FIELDS: &[&str] = &["kind", "src", "dst", "msg", "node", "timer", "key"];
 
@@ -239,7 +250,14 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                 ("key", partition.is_some()),
             ];
             match present.iter().find(|(f, p)| *p && !allowed.contains(f)) {
-                Some((f, _)) => Err(A::Error::custom(format!("a {kind} step has no field `{f}`"))),
+                Some((f, _)) => {
+                    let a = if kind.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                        "an"
+                    } else {
+                        "a"
+                    };
+                    Err(A::Error::custom(format!("{a} {kind} step has no field `{f}`")))
+                }
                 None => Ok(()),
             }
         };
@@ -262,13 +280,14 @@ impl<'de> serde::de::Visitor<'de> for StepVisitor {
                     timer,
                 })
             }
-            "Crash" | "Recover" | "DataLoss" | "HintWindow" => {
+            "Crash" | "Recover" | "DataLoss" | "HintWindow" | "Expire" => {
                 only(&["node"])?;
                 let node = need(node, "node")?;
                 Ok(match kind.as_str() {
                     "Crash" => Step::Crash { node },
                     "Recover" => Step::Recover { node },
                     "HintWindow" => Step::HintWindow { node },
+                    "Expire" => Step::Expire { node },
                     _ => Step::DataLoss { node },
                 })
             }
@@ -299,14 +318,19 @@ impl fmt::Display for Step {
             Step::Repair { node, key } => write!(f, "{node} repairs k={key}"),
             Step::HintWindow { node } => write!(f, "{node} stays down past max_hint_window"),
             Step::ViewRepair { node, key } => write!(f, "{node} view-repairs k={key}"),
+            Step::Expire { node } => write!(f, "the clock passes the TTL deadline (observed on {node})"),
         }
     }
 }
 
 /// The value of [`TraceHeader::format`].
 pub const FORMAT: &str = "mvcheck-trace";
-/// The schema version this crate writes and reads.
-pub const VERSION: u32 = 3;
+/// The schema version this crate writes. 4 added `Expire` steps and the `ttl` flags of
+/// statements, cells and markers; a version-3 trace has none of them and reads as it is.
+pub const VERSION: u32 = 4;
+
+/// The oldest schema version this crate reads.
+pub const OLDEST_READ: u32 = 3;
 
 /// The first line of an NDJSON trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,7 +338,7 @@ pub const VERSION: u32 = 3;
 pub struct TraceHeader {
     /// Always [`FORMAT`].
     pub format: String,
-    /// Always [`VERSION`] for traces this crate reads.
+    /// [`VERSION`] for traces this crate writes; it reads [`OLDEST_READ`] to [`VERSION`].
     pub version: u32,
     /// The model configuration the run is an instance of.
     pub config: TraceConfig,
@@ -498,9 +522,9 @@ pub fn parse_header(text: &str) -> Result<TraceHeader, String> {
     if h.format != FORMAT {
         return Err(format!("format is {:?}, expected {FORMAT:?}", h.format));
     }
-    if h.version != VERSION {
+    if !(OLDEST_READ..=VERSION).contains(&h.version) {
         return Err(format!(
-            "format version {} is not supported (this build reads version {VERSION})",
+            "format version {} is not supported (this build reads versions {OLDEST_READ} to {VERSION})",
             h.version
         ));
     }
@@ -702,14 +726,14 @@ mod tests {
             0,
             BaseRow {
                 marker: Some(1),
-                v: Some(Cell { ts: 1, value: Some(1) }),
+                v: Some(Cell::new(1, Some(1))),
                 ..Default::default()
             },
         );
         obs.view.insert(
             ViewKey { v: 1, k: 0 },
             ViewRow {
-                marker: Some(Liveness { ts: 1, expired: false }),
+                marker: Some(Liveness::live(1)),
                 ..Default::default()
             },
         );
@@ -720,7 +744,7 @@ mod tests {
         let m = crate::ViewMutation {
             key: ViewKey { v: 1, k: 0 },
             row: ViewRow {
-                marker: Some(Liveness { ts: 1, expired: false }),
+                marker: Some(Liveness::live(1)),
                 ..Default::default()
             },
         };
@@ -797,8 +821,11 @@ mod tests {
         let h = to_line(&TraceHeader::new(config(), None));
         assert_eq!(
             h,
-            r#"{"format":"mvcheck-trace","version":3,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0,"replace_streaming":true,"long_outages":false,"view_repairs":0,"view_repair_anytime":false},"variant":"cassandra-4.0","seed":null}"#
+            r#"{"format":"mvcheck-trace","version":4,"config":{"variant":"cassandra-4.0","nodes":3,"rf":3,"pairing":"self-first","cl":"QUORUM","workload":"concurrent","writes":2,"keys":1,"crashes":1,"data_loss":0,"lossy":false,"retries":0,"repairs":0,"replace_streaming":true,"long_outages":false,"view_repairs":0,"view_repair_anytime":false},"variant":"cassandra-4.0","seed":null}"#
         );
+        // Version 3 differs only by what it cannot hold (no `Expire`, no `ttl`): it reads.
+        let v3 = h.replace("\"version\":4", "\"version\":3");
+        assert_eq!(parse_header(&v3).expect("a version-3 header reads").version, 3);
         // A header written before retries existed still reads, as no retries.
         let old = h.replace(r#","retries":0"#, "");
         let back: TraceHeader = serde_json::from_str(&old).expect("an old header parses");
@@ -824,7 +851,8 @@ mod tests {
             (String::new(), 1, "no header"),
             ("{".to_string(), 1, "not a trace header"),
             (header.replace("mvcheck-trace", "other"), 1, "format is \"other\""),
-            (header.replace("\"version\":3", "\"version\":9"), 1, "version 9"),
+            (header.replace("\"version\":4", "\"version\":9"), 1, "version 9"),
+            (header.replace("\"version\":4", "\"version\":2"), 1, "versions 3 to 4"),
             (header.replace("QUORUM", "TWO"), 1, "cl \"TWO\" is unknown"),
             (
                 header.replace("\"seed\":null", "\"seed\":null,\"extra\":1"),
@@ -872,6 +900,7 @@ mod tests {
             Step::Crash { node: "n0".into() },
             Step::Recover { node: "n0".into() },
             Step::DataLoss { node: "n1".into() },
+            Step::Expire { node: "n0".into() },
         ];
         for s in steps {
             let text = to_line(&s);
@@ -897,6 +926,10 @@ mod tests {
             (r#"{"kind":"Warp","node":"n0"}"#, "unknown variant `Warp`"),
             (r#"{"kind":"Deliver","src":"c0","dst":"n0"}"#, "missing field `msg`"),
             (r#"["Crash","n0"]"#, "a step object"),
+            (
+                r#"{"kind":"Expire","node":"n0","key":0}"#,
+                "an Expire step has no field `key`",
+            ),
         ];
         for (text, needle) in bad {
             let e = serde_json::from_str::<Step>(text).unwrap_err().to_string();

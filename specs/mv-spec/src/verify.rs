@@ -156,8 +156,8 @@ impl fmt::Display for Finding {
         let cell = |c: Option<Option<Cell>>| match c {
             None => "no live row".to_string(),
             Some(None) => "live, w=null".to_string(),
-            Some(Some(Cell { ts, value: Some(x) })) => format!("live, w={x}@{ts}"),
-            Some(Some(Cell { ts, value: None })) => format!("live, w=null@{ts}"),
+            Some(Some(Cell { ts, value: Some(x), .. })) => format!("live, w={x}@{ts}"),
+            Some(Some(Cell { ts, value: None, .. })) => format!("live, w=null@{ts}"),
         };
         write!(
             f,
@@ -283,7 +283,7 @@ mod tests {
     }
 
     fn live(ts: u8) -> Option<Liveness> {
-        Some(Liveness { ts, expired: false })
+        Some(Liveness::live(ts))
     }
 
     /// Every base row over values 1..2 and timestamps 1..2 that has a say in the view: none,
@@ -291,11 +291,11 @@ mod tests {
     fn base_rows() -> Vec<Option<BaseRow>> {
         let mut out = vec![None];
         for v in [None, Some(1), Some(2)] {
-            for w in [None, Some(Cell { ts: 1, value: Some(1) })] {
+            for w in [None, Some(Cell::new(1, Some(1)))] {
                 out.push(Some(BaseRow {
                     marker: Some(1),
                     deletion: None,
-                    v: v.map(|v| Cell { ts: 1, value: Some(v) }),
+                    v: v.map(|v| Cell::new(1, Some(v))),
                     w,
                 }));
             }
@@ -303,7 +303,7 @@ mod tests {
         out.push(Some(BaseRow {
             marker: Some(1),
             deletion: Some(2),
-            v: Some(Cell { ts: 1, value: Some(1) }),
+            v: Some(Cell::new(1, Some(1))),
             w: None,
         }));
         out
@@ -320,16 +320,16 @@ mod tests {
             }),
             Some(ViewRow {
                 marker: live(1),
-                w: Some(Cell { ts: 1, value: Some(1) }),
+                w: Some(Cell::new(1, Some(1))),
                 ..ViewRow::default()
             }),
             Some(ViewRow {
                 marker: live(1),
-                w: Some(Cell { ts: 2, value: Some(1) }),
+                w: Some(Cell::new(2, Some(1))),
                 ..ViewRow::default()
             }),
             Some(ViewRow {
-                marker: Some(Liveness { ts: 1, expired: true }),
+                marker: Some(Liveness::dead(1)),
                 ..ViewRow::default()
             }),
         ];
@@ -427,7 +427,7 @@ mod tests {
         let row = BaseRow {
             marker: Some(1),
             deletion: None,
-            v: Some(Cell { ts: 1, value: Some(1) }),
+            v: Some(Cell::new(1, Some(1))),
             w: None,
         };
         let mut o = observation(ring(2, 2), &[Some(row), Some(row)], &[BTreeMap::new(), BTreeMap::new()]);

@@ -66,11 +66,16 @@ pub enum Workload {
     /// `(1,0)` keeps `w=1` beside its expired marker, ahead of the live `(1,1)` in view
     /// partition 1: a `LIMIT 1` read of it must skip the first row to return the second.
     Limit,
+    /// A4: one client writes the view key `USING TTL` (`UPDATE v=1 @1 USING TTL`), then `w`
+    /// without one (`UPDATE w=1 @2`). Once the clock passes the deadline the base row lives on
+    /// through `w` with `v` null, and its view row `(1,k)` must vanish although it holds the
+    /// live `w`: only strict liveness hides it.
+    TtlKey,
 }
 
 impl Workload {
     /// Names accepted by `--workload`.
-    pub const NAMES: [&'static str; 11] = [
+    pub const NAMES: [&'static str; 12] = [
         "concurrent",
         "switch-back",
         "delete-reinsert",
@@ -82,6 +87,7 @@ impl Workload {
         "mixed",
         "tie",
         "limit",
+        "ttl-key",
     ];
 
     /// The workload's name.
@@ -98,6 +104,7 @@ impl Workload {
             Workload::Mixed => "mixed",
             Workload::Tie => "tie",
             Workload::Limit => "limit",
+            Workload::TtlKey => "ttl-key",
         }
     }
 
@@ -115,6 +122,7 @@ impl Workload {
             "mixed" => Workload::Mixed,
             "tie" => Workload::Tie,
             "limit" => Workload::Limit,
+            "ttl-key" => Workload::TtlKey,
             _ => return None,
         })
     }
@@ -161,6 +169,11 @@ impl Workload {
             ],
             Workload::MoveExisting => vec![Statement::update(0, Set(1), Keep, 2)],
             Workload::Limit => vec![Statement::update(0, Set(2), Keep, 2)],
+            // An UPDATE writes no row marker, so once `v` expires only `w` keeps the base row.
+            Workload::TtlKey => vec![
+                Statement::update(0, Set(1), Keep, 1).with_ttl(true),
+                Statement::update(0, Keep, Set(1), 2),
+            ],
             Workload::MoveBack => vec![
                 Statement::update(0, Set(2), Keep, 2),
                 Statement::update(0, Set(1), Keep, 3),
@@ -205,6 +218,15 @@ impl Workload {
             ],
             _ => vec![],
         }
+    }
+
+    /// Whether some write of the workload carries a TTL: only then does the clock step
+    /// (`Expire`) exist, since before and after the deadline read alike without one.
+    pub fn has_ttl(&self) -> bool {
+        self.scripts(1)
+            .iter()
+            .any(|s| s.writes.iter().any(|(_, stmt)| stmt.ttl))
+            || self.preload().iter().any(|s| s.ttl)
     }
 
     /// The number of writes in the workload.
