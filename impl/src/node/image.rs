@@ -33,6 +33,10 @@ pub struct DiskImage {
     pub base_hints: Vec<BaseHint>,
     /// Coordinator batchlog entries held (W7).
     pub coord_batchlog: Vec<CoordBatchlogEntry>,
+    /// The node's TTL clock (0, or past the one deadline): not disk state in Cassandra, where
+    /// `nowInSec` is the system clock, but a crash never turns time back, so the rebuilt node
+    /// must read its TTLs at the same time as the crashed one.
+    pub now: i64,
 }
 
 impl Node {
@@ -40,14 +44,17 @@ impl Node {
     pub fn disk_image(&self) -> DiskImage {
         let o = self.observe();
         DiskImage {
-            base: o.base,
-            view: o.view,
+            // As stored, not as read now: a TTL'd cell is kept with its TTL, and the rebuilt
+            // store decides again, at `now`, that it ran out.
+            base: self.disk.store.base_rows().clone(),
+            view: self.disk.store.view_rows().clone(),
             commitlog: o.commitlog,
             batchlog: o.batchlog,
             next_batch: self.disk.next_batch,
             hints: o.hints,
             base_hints: o.base_hints,
             coord_batchlog: o.coord_batchlog,
+            now: self.now,
         }
     }
 
@@ -119,6 +126,7 @@ impl Node {
             disk,
             coordinating: BTreeMap::new(),
             past_hint_window: BTreeSet::new(),
+            now: image.now,
         })
     }
 }

@@ -88,6 +88,7 @@ pub fn records(image: &DiskImage) -> BTreeMap<String, Vec<u8>> {
         r.insert(format!("batchlog/{:03}/{:03}", e.batch.origin.0, e.batch.seq), json(e));
     }
     r.insert("next_batch".into(), json(&image.next_batch));
+    r.insert("now".into(), json(&image.now));
     for h in &image.hints {
         let key = format!("hint/{:03}/{:03}/{:03}", h.target.0, h.batch.origin.0, h.batch.seq);
         r.insert(key, json(h));
@@ -121,6 +122,7 @@ pub fn image_of(records: &BTreeMap<String, Vec<u8>>) -> Result<DiskImage, String
             "commitlog" => image.commitlog.push(parse::<CommitLogEntry>(key, bytes)?),
             "batchlog" => image.batchlog.push(parse::<BatchlogEntry>(key, bytes)?),
             "next_batch" => image.next_batch = parse(key, bytes)?,
+            "now" => image.now = parse(key, bytes)?,
             "hint" => image.hints.push(parse::<Hint>(key, bytes)?),
             "basehint" => image.base_hints.push(parse::<BaseHint>(key, bytes)?),
             "coordbatchlog" => image.coord_batchlog.push(parse::<CoordBatchlogEntry>(key, bytes)?),
