@@ -145,12 +145,14 @@ fn serve_connection(shared: &Shared, mut stream: TcpStream) {
             );
             break;
         };
-        if write_all(&writer, &out.reply).is_err() {
-            break;
-        }
+        // Listening starts before REGISTER's READY goes out: a client that saw READY must not
+        // miss the event of a change another connection makes right after.
         if !listening && conn.wants_schema_events() {
             listening = true;
             shared.listeners().push((id, Arc::clone(&writer)));
+        }
+        if write_all(&writer, &out.reply).is_err() {
+            break;
         }
         if !out.events.is_empty() {
             let targets: Vec<Arc<Mutex<TcpStream>>> = shared.listeners().iter().map(|(_, w)| Arc::clone(w)).collect();
