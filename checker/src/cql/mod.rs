@@ -137,9 +137,11 @@ impl Settings {
             SemanticsArg::Cassandra30 => "cassandra-3.0",
         });
         let semantics = match (flag_semantics, header.semantics) {
-            (Some(f), Some((line, h))) if f != h => return Err(Failure::Usage(format!(
+            (Some(f), Some((line, h))) if f != h => {
+                return Err(Failure::Usage(format!(
                 "{source}:{line}: the header says `-- semantics: {h}` but --semantics {f} was given; drop one of them"
-            ))),
+            )))
+            }
             (Some(f), _) => f,
             (None, Some((_, h))) => h,
             (None, None) => "current",
