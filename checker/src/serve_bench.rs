@@ -12,11 +12,17 @@ use crate::serve::{accept_loop, Shared};
 use crate::{Exit, Failure};
 use mv_impl::native::frame::Opcode;
 use mv_impl::native::wire::{Reader, Writer};
+use mv_spec::rng::SplitMix64;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 const KEYS: u32 = 4096;
+
+/// A key of the benchmark's table, uniformly drawn.
+fn next_key(rng: &mut SplitMix64) -> u32 {
+    rng.below(u64::from(KEYS)) as u32
+}
 const KEYSPACE: &str = "CREATE KEYSPACE bench WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}";
 const TABLE: &str = "CREATE TABLE bench.kv (k int PRIMARY KEY, v text)";
 const INSERT: &str = "INSERT INTO bench.kv (k, v) VALUES (?, ?)";
@@ -133,11 +139,11 @@ fn phase(addr: SocketAddr, op: Op, conns: usize, secs: Duration) -> Result<Stats
                     Op::Select => SELECT,
                 })?;
                 let mut lat = Vec::new();
-                // A per-worker multiplicative walk over the key space.
-                let mut k = (w as u32).wrapping_mul(2_654_435_761) % KEYS;
+                // Keys drawn from the project's one generator, seeded per worker.
+                let mut rng = SplitMix64::new(w as u64);
                 let mut gen = 0u64;
                 while start.elapsed() < secs {
-                    k = (k.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % KEYS;
+                    let k = next_key(&mut rng);
                     gen += 1;
                     let values = match op {
                         Op::Insert => insert_values(k, gen),
@@ -206,9 +212,9 @@ fn engine_alone(op: Op, secs: Duration) -> Stats {
     }
     let start = Instant::now();
     let mut lat = Vec::new();
-    let mut k = 0u32;
+    let mut rng = SplitMix64::new(0);
     while start.elapsed() < secs {
-        k = (k.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % KEYS;
+        let k = next_key(&mut rng);
         let t = Instant::now();
         let r = e.execute(&stmts[k as usize]);
         lat.push(micros(t));
@@ -269,9 +275,9 @@ fn sans_io(args: &ServeArgs, op: Op, secs: Duration) -> Stats {
         .collect();
     let start = Instant::now();
     let mut lat = Vec::new();
-    let mut k = 0u32;
+    let mut rng = SplitMix64::new(0);
     while start.elapsed() < secs {
-        k = (k.wrapping_mul(1_103_515_245).wrapping_add(12_345)) % KEYS;
+        let k = next_key(&mut rng);
         let t = Instant::now();
         let out = conn.receive(&mut server, &frames[k as usize], 0);
         lat.push(micros(t));
