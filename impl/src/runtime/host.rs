@@ -24,6 +24,7 @@
 //! while its target is unreachable, as Cassandra dispatches hints only to live nodes.
 
 use super::disk::{Identity, NodeDisk, Saved};
+use super::failpoint::{self, Failpoint};
 use super::frame::{self, Body, Envelope, FrameReader, NodeStatus};
 use super::{NodeTraceHeader, NodeTraceLine, NODE_TRACE_FORMAT};
 use crate::node::{Addr, Input, Node, Output, Switches};
@@ -121,6 +122,8 @@ struct Host {
     peer_up: Vec<Arc<AtomicBool>>,
     clients: BTreeMap<u8, Arc<TcpStream>>,
     violations: Vec<String>,
+    /// Failpoints armed for this process (tests only, through the environment).
+    failpoints: Vec<Failpoint>,
 }
 
 /// Why a node process stopped.
@@ -142,6 +145,9 @@ pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
     let listener = patiently(|| TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}")))
         .map_err(Stop::Input)?;
     let mut host = Host::open(cfg, log.clone()).map_err(Stop::Input)?;
+    if let Ok(spec) = std::env::var(failpoint::ENV) {
+        host.failpoints = failpoint::armed(&spec, &host.me).map_err(Stop::Input)?;
+    }
     host.start().map_err(Stop::Failed)?;
     // Messages are read only once the node has recovered (R1-R3): until then peers'
     // connections and frames wait in the kernel's backlog, and nothing is lost.
@@ -325,6 +331,7 @@ impl Host {
             peer_up,
             clients: BTreeMap::new(),
             violations: Vec::new(),
+            failpoints: Vec::new(),
         };
         if let Some(saved) = saved {
             host.log(&format!(
@@ -576,12 +583,32 @@ impl Host {
         self.clock = self.clock.max(msg_clock.unwrap_or(0)) + 1;
         self.seq += 1;
         self.record(step)?;
+        if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
+            self.fail_at(*fp);
+        }
         for o in fx.outputs {
             if let Output::Send { to, msg } = o {
                 self.send(to, msg);
             }
         }
+        if let Some(fp) = self.failpoints.iter().find(|f| f.after_sends(fx.rules)) {
+            // The peer writers hand the frames to their sockets on their own threads; give
+            // them a moment, so that "sent" means on the wire and not in a channel.
+            thread::sleep(Duration::from_millis(200));
+            self.fail_at(*fp);
+        }
         Ok(true)
+    }
+
+    /// A failpoint is reached: the process dies here, as a SIGKILL would leave it (abort runs
+    /// no destructor and flushes nothing; the step before it is already durable).
+    fn fail_at(&self, fp: Failpoint) -> ! {
+        self.log(&format!(
+            "failpoint {} reached at step {}: aborting",
+            fp.name(),
+            self.seq
+        ));
+        std::process::abort()
     }
 
     /// Commits the step just taken (its records, the clock, its trace line), then appends the

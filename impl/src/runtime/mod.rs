@@ -17,6 +17,7 @@
 
 pub mod client;
 pub mod disk;
+pub mod failpoint;
 pub mod frame;
 pub mod host;
 

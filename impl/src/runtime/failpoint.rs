@@ -1,0 +1,108 @@
+//! Failpoints: named places in the node's write path where a test makes the process abort,
+//! so that recovery is exercised exactly there rather than wherever a SIGKILL happens to land.
+//!
+//! They are armed only through the environment (`MVCHECK_FAILPOINT=n1:after-commitlog`,
+//! several separated by commas), which only tests set: a node started without it has none.
+//! A failpoint fires once, in the first step that reaches it, and the process then aborts
+//! (SIGABRT: no destructor runs, no buffer is flushed, as with kill -9). A restarted process
+//! inherits whatever environment its restarter gives it, so `cluster restart` from a clean
+//! environment comes back unarmed.
+
+use mv_spec::rule::{Rule, RuleSet};
+
+/// The environment variable that arms failpoints.
+pub const ENV: &str = "MVCHECK_FAILPOINT";
+
+/// Where in a step the process aborts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failpoint {
+    /// B2's commit-log entry is durable; the step's messages have not left.
+    AfterCommitlog,
+    /// B6's local batchlog entry is durable; no view write (B7) has left.
+    AfterBatchlogBeforeSend,
+    /// The view writes (B7) have left; the base write (B8) has not been applied.
+    AfterViewSendBeforeBaseApply,
+}
+
+impl Failpoint {
+    pub const ALL: [Failpoint; 3] = [
+        Failpoint::AfterCommitlog,
+        Failpoint::AfterBatchlogBeforeSend,
+        Failpoint::AfterViewSendBeforeBaseApply,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Failpoint::AfterCommitlog => "after-commitlog",
+            Failpoint::AfterBatchlogBeforeSend => "after-batchlog-before-send",
+            Failpoint::AfterViewSendBeforeBaseApply => "after-view-send-before-base-apply",
+        }
+    }
+
+    /// Whether a step that fired `rules` reaches this failpoint once it is durable (before
+    /// its sends).
+    pub fn before_sends(self, rules: RuleSet) -> bool {
+        match self {
+            Failpoint::AfterCommitlog => rules.contains(Rule::B2),
+            Failpoint::AfterBatchlogBeforeSend => rules.contains(Rule::B6),
+            Failpoint::AfterViewSendBeforeBaseApply => false,
+        }
+    }
+
+    /// Whether a step that fired `rules` reaches this failpoint once its messages are out.
+    pub fn after_sends(self, rules: RuleSet) -> bool {
+        self == Failpoint::AfterViewSendBeforeBaseApply && rules.contains(Rule::B7)
+    }
+}
+
+/// The failpoints `spec` (the variable's value) arms on node `me`; an error names the entry
+/// it cannot read.
+pub fn armed(spec: &str, me: &str) -> Result<Vec<Failpoint>, String> {
+    let mut out = Vec::new();
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (node, name) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("{ENV}: {entry:?} is not NODE:NAME"))?;
+        let fp = Failpoint::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = Failpoint::ALL.iter().map(|f| f.name()).collect();
+            format!("{ENV}: no failpoint {name:?}; there are {}", names.join(", "))
+        })?;
+        if node == me {
+            out.push(fp);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_this_nodes_entries_are_armed_and_bad_entries_are_named() {
+        let spec = "n1:after-commitlog, n2:after-batchlog-before-send";
+        assert_eq!(armed(spec, "n1").unwrap(), vec![Failpoint::AfterCommitlog]);
+        assert_eq!(armed(spec, "n0").unwrap(), vec![]);
+        assert_eq!(armed("", "n0").unwrap(), vec![]);
+        let e = armed("n1:after-lunch", "n1").unwrap_err();
+        assert!(e.contains("\"after-lunch\"") && e.contains("after-commitlog"), "{e}");
+        let e = armed("after-commitlog", "n1").unwrap_err();
+        assert!(e.contains("NODE:NAME"), "{e}");
+    }
+
+    #[test]
+    fn each_failpoint_is_reached_by_its_own_rule_only() {
+        let set = |r: Rule| {
+            let mut s = RuleSet::default();
+            s.insert(r);
+            s
+        };
+        assert!(Failpoint::AfterCommitlog.before_sends(set(Rule::B2)));
+        assert!(!Failpoint::AfterCommitlog.before_sends(set(Rule::B6)));
+        assert!(Failpoint::AfterBatchlogBeforeSend.before_sends(set(Rule::B6)));
+        assert!(!Failpoint::AfterBatchlogBeforeSend.after_sends(set(Rule::B6)));
+        assert!(Failpoint::AfterViewSendBeforeBaseApply.after_sends(set(Rule::B7)));
+        assert!(!Failpoint::AfterViewSendBeforeBaseApply.before_sends(set(Rule::B7)));
+        assert!(!Failpoint::AfterViewSendBeforeBaseApply.after_sends(set(Rule::B8)));
+    }
+}
