@@ -210,17 +210,9 @@ fn engine_alone(op: Op, secs: Duration) -> Stats {
         let q = format!("INSERT INTO bench.kv (k, v) VALUES ({k}, 'value-{k}-0')");
         let _ = e.execute(&parse_statement(&q).expect("parses"));
     }
-    let start = Instant::now();
-    let mut lat = Vec::new();
-    let mut rng = SplitMix64::new(0);
-    while start.elapsed() < secs {
-        let k = next_key(&mut rng);
-        let t = Instant::now();
-        let r = e.execute(&stmts[k as usize]);
-        lat.push(micros(t));
-        std::hint::black_box(r).ok();
-    }
-    stats(lat, start.elapsed())
+    timed_loop(secs, |k| {
+        std::hint::black_box(e.execute(&stmts[k as usize])).ok();
+    })
 }
 
 /// The protocol core without a socket: EXECUTE frames handed to `Connection::receive`.
@@ -273,15 +265,21 @@ fn sans_io(args: &ServeArgs, op: Op, secs: Duration) -> Stats {
             Op::Select => execute(&id, &[(k as i32).to_be_bytes().to_vec()]),
         })
         .collect();
+    timed_loop(secs, |k| {
+        std::hint::black_box(conn.receive(&mut server, &frames[k as usize], 0));
+    })
+}
+
+/// Runs `op` on uniformly drawn keys for `secs`, timing each call.
+fn timed_loop(secs: Duration, mut op: impl FnMut(u32)) -> Stats {
     let start = Instant::now();
     let mut lat = Vec::new();
     let mut rng = SplitMix64::new(0);
     while start.elapsed() < secs {
         let k = next_key(&mut rng);
         let t = Instant::now();
-        let out = conn.receive(&mut server, &frames[k as usize], 0);
+        op(k);
         lat.push(micros(t));
-        std::hint::black_box(out);
     }
     stats(lat, start.elapsed())
 }

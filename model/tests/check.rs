@@ -25,6 +25,13 @@ fn check(cfg: MvModelCfg) -> (MvModel, Outcome<MvModel>) {
     (cfg.into_model(), outcome)
 }
 
+/// No `always` property of `m` was violated in `c`; `what` names the run in the message.
+fn assert_no_always_violated(m: &MvModel, c: &Outcome<MvModel>, what: &str) {
+    for p in m.properties().iter().filter(|p| mv_model::is_always(p)) {
+        assert!(!c.discoveries.contains_key(p.name), "{what}: {} violated", p.name);
+    }
+}
+
 /// Every property meets the variant's expectation at its default configuration, the state
 /// count is the pinned one, and a correct variant's default fires every rule it should
 /// (`mvcheck check --require-coverage`).
@@ -157,14 +164,7 @@ fn correct_designs_hold_where_ties_go_by_arrival() {
             ..MvModelCfg::for_variant(Variant::IncomingWinsTies)
         };
         let (m, c) = check(cfg);
-        for p in m.properties().iter().filter(|p| mv_model::is_always(p)) {
-            assert!(
-                !c.discoveries.contains_key(p.name),
-                "{}: {} violated",
-                variant.name(),
-                p.name
-            );
-        }
+        assert_no_always_violated(&m, &c, variant.name());
         // Measured: the designs differ in what a view row holds, not in which steps run.
         assert_eq!(c.unique, UNIQUE_A9, "{}: unique states changed", variant.name());
     }
@@ -186,14 +186,7 @@ fn correct_designs_hold_where_the_moved_row_keeps_a_cell() {
             ..MvModelCfg::for_variant(Variant::LimitCountsExpired)
         };
         let (m, c) = check(cfg);
-        for p in m.properties().iter().filter(|p| mv_model::is_always(p)) {
-            assert!(
-                !c.discoveries.contains_key(p.name),
-                "{}: {} violated",
-                variant.name(),
-                p.name
-            );
-        }
+        assert_no_always_violated(&m, &c, variant.name());
         assert_eq!(
             c.discoveries.contains_key("P-limit:witness"),
             witness,
@@ -286,9 +279,7 @@ fn base_hints_recover_a_lost_base_write() {
         ..MvModelCfg::for_variant(Variant::NoBaseHints)
     };
     let (m, c) = check(cfg);
-    for p in m.properties().iter().filter(|p| mv_model::is_always(p)) {
-        assert!(!c.discoveries.contains_key(p.name), "{} violated", p.name);
-    }
+    assert_no_always_violated(&m, &c, "cassandra-4.0 at no-base-hints' default");
     for r in [Rule::W10, Rule::W11, Rule::W12] {
         assert!(c.tally.get(r) > 0, "{r} never fired");
     }
