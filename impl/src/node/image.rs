@@ -42,18 +42,19 @@ pub struct DiskImage {
 impl Node {
     /// The node's disk, by value.
     pub fn disk_image(&self) -> DiskImage {
-        let o = self.observe();
+        // Not through `observe`: that reads the tables at `now` and runs the LIMIT reads,
+        // which the image does not keep, and a runtime takes an image at every step.
         DiskImage {
             // As stored, not as read now: a TTL'd cell is kept with its TTL, and the rebuilt
             // store decides again, at `now`, that it ran out.
             base: self.disk.store.base_rows().clone(),
             view: self.disk.store.view_rows().clone(),
-            commitlog: o.commitlog,
-            batchlog: o.batchlog,
+            commitlog: self.commitlog_entries(),
+            batchlog: BatchlogEntry::all(&self.disk.batchlog),
             next_batch: self.disk.next_batch,
-            hints: o.hints,
-            base_hints: o.base_hints,
-            coord_batchlog: o.coord_batchlog,
+            hints: Hint::all(&self.disk.hints),
+            base_hints: BaseHint::all(&self.disk.base_hints),
+            coord_batchlog: self.coord_batchlog_entries(),
             now: self.now,
         }
     }

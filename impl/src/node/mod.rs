@@ -478,6 +478,33 @@ impl Node {
         self.now >= store::DEADLINE_SEC
     }
 
+    /// The commit log's entries, in the vocabulary of `mv-spec`.
+    fn commitlog_entries(&self) -> Vec<CommitLogEntry> {
+        self.disk
+            .commitlog
+            .iter()
+            .map(|(&write, e)| CommitLogEntry {
+                write,
+                stmt: e.stmt,
+                reply_to: e.reply_to,
+            })
+            .collect()
+    }
+
+    /// The coordinator batchlog's entries, in the vocabulary of `mv-spec`.
+    fn coord_batchlog_entries(&self) -> Vec<CoordBatchlogEntry> {
+        self.disk
+            .coord_batchlog
+            .iter()
+            .map(|(&write, e)| CoordBatchlogEntry {
+                write,
+                stmt: e.stmt,
+                coordinator: e.coordinator,
+                pending: e.pending.iter().copied().collect(),
+            })
+            .collect()
+    }
+
     /// The node's durable tables and queues, in the vocabulary of `mv-spec`. The tables are
     /// as a read on the node sees them now: the engine decides which TTLs have run out.
     pub fn observe(&self) -> NodeObservation {
@@ -488,27 +515,8 @@ impl Node {
             batchlog: BatchlogEntry::all(&self.disk.batchlog),
             hints: Hint::all(&self.disk.hints),
             base_hints: BaseHint::all(&self.disk.base_hints),
-            commitlog: self
-                .disk
-                .commitlog
-                .iter()
-                .map(|(&write, e)| CommitLogEntry {
-                    write,
-                    stmt: e.stmt,
-                    reply_to: e.reply_to,
-                })
-                .collect(),
-            coord_batchlog: self
-                .disk
-                .coord_batchlog
-                .iter()
-                .map(|(&write, e)| CoordBatchlogEntry {
-                    write,
-                    stmt: e.stmt,
-                    coordinator: e.coordinator,
-                    pending: e.pending.iter().copied().collect(),
-                })
-                .collect(),
+            commitlog: self.commitlog_entries(),
+            coord_batchlog: self.coord_batchlog_entries(),
             // The host keeps the timers (the node only asks for them): it fills these in.
             timers: Vec::new(),
             limit_reads: Some(
