@@ -66,8 +66,11 @@ pub enum Command {
     ImplSim(ImplSimArgs),
     /// Replay an implementation trace (NDJSON) on the model and check the properties along it.
     Validate {
-        /// The trace (`specs/trace-format.md`, "NDJSON implementation traces"); `-` for stdin.
-        file: PathBuf,
+        /// The trace (`specs/trace-format.md`, "NDJSON implementation traces"); `-` for
+        /// stdin. Or the per-node traces of one cluster run (every node's and every client's
+        /// `trace-*.ndjson`), merged by happens-before into one run first.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// Search for unrecorded steps where `seq` skips up to N of them (3 if N is omitted).
         #[arg(long, num_args = 0..=1, default_missing_value = "3", value_name = "N")]
         partial: Option<usize>,
@@ -78,6 +81,10 @@ pub enum Command {
         /// Report format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        /// With per-node traces: also write the merged trace here (its line numbers are the
+        /// ones a divergence names).
+        #[arg(long, value_name = "FILE")]
+        merged: Option<PathBuf>,
     },
     /// Run CQL against one in-process node of the reference implementation (like cqlsh).
     #[command(after_help = CQL_HELP)]

@@ -12,7 +12,7 @@ use crate::{Exit, Failure};
 use clap::{Args, Subcommand};
 use mv_impl::runtime::client::{self, Answer, Client};
 use mv_impl::runtime::frame::NodeStatus;
-use mv_impl::runtime::{NodeTraceHeader, NodeTraceLine, NODE_TRACE_FORMAT};
+use mv_impl::runtime::{NodeTraceHeader, NodeTraceLine, RunSpec, NODE_TRACE_FORMAT};
 use mv_spec::obs::{NodeObservation, Observation, Outcome, WriteRecord};
 use mv_spec::rng::SplitMix64;
 use mv_spec::timing::Timing;
@@ -107,6 +107,10 @@ pub enum Verb {
         /// written to: a run the model can be asked about.
         #[arg(long, conflicts_with = "node")]
         workload: Option<String>,
+        /// With --workload: client c<i> sends its first write i*MS milliseconds after c0,
+        /// so that a kill can land between the clients' writes.
+        #[arg(long, default_value_t = 0, value_name = "MS", requires = "workload")]
+        spread: u64,
     },
     /// Read every node's base and view tables, and check the view against the base.
     Read {
@@ -350,6 +354,7 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
             cl,
             node,
             workload,
+            spread,
         } => write(
             &d,
             *count,
@@ -359,6 +364,7 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
             *cl,
             node.as_deref(),
             workload.as_deref(),
+            Duration::from_millis(*spread),
         ),
         Verb::Read { node, format } => read(&d, node.as_deref(), *format),
         Verb::Settle { timeout } => settle(&d, *timeout),
@@ -547,6 +553,8 @@ fn next_statement(rng: &mut SplitMix64, k: u8, values: u8, last_v: Option<u8>, t
 struct Script {
     client: u8,
     writes: Vec<(WriteId, Statement, Vec<u8>)>,
+    /// The model workload this client is one client of; none for generated writes.
+    run: Option<RunSpec>,
 }
 
 /// What one client's run came to.
@@ -568,6 +576,7 @@ fn write(
     cl: ClArg,
     only: Option<&str>,
     workload: Option<&str>,
+    spread: Duration,
 ) -> Result<Exit, Failure> {
     let f = d.cluster()?;
     let n = f.nodes.len();
@@ -582,7 +591,10 @@ fn write(
     };
     let earlier = read_writes(d)?;
     let scripts = match workload {
-        Some(name) => workload_scripts(name, count, keys, n, &earlier)?,
+        Some(name) => {
+            let ring = f.ring().map_err(usage)?;
+            workload_scripts(name, count, keys, &ring, cl, &earlier)?
+        }
         None => vec![generated_script(&earlier, count, seed, keys, values, only, n)?],
     };
     // Every write waits at most the coordinator's write timeout (it answers by then unless
@@ -600,7 +612,14 @@ fn write(
     let tallies: Vec<Result<Tally, Failure>> = std::thread::scope(|scope| {
         let handles: Vec<_> = scripts
             .iter()
-            .map(|script| scope.spawn(|| run_script(d, &f, script, cl, wait, &log)))
+            .map(|script| {
+                let start = spread * u32::from(script.client);
+                let (f, log) = (&f, &log);
+                scope.spawn(move || {
+                    std::thread::sleep(start);
+                    run_script(d, f, script, cl, wait, log)
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -684,13 +703,24 @@ fn generated_script(
             (write, stmt, order)
         })
         .collect();
-    Ok(Script { client, writes })
+    Ok(Script {
+        client,
+        writes,
+        run: None,
+    })
 }
 
 /// A model workload's client scripts, so that a cluster's run is one the model can be asked
 /// about: client `c<i>` sends script i to its coordinator, with the model's write ids and
 /// timestamps.
-fn workload_scripts(name: &str, writes: u8, keys: u8, n: usize, earlier: &[WriteLog]) -> Result<Vec<Script>, Failure> {
+fn workload_scripts(
+    name: &str,
+    writes: u8,
+    keys: u8,
+    ring: &mv_spec::Ring,
+    cl: Cl,
+    earlier: &[WriteLog],
+) -> Result<Vec<Script>, Failure> {
     let w = Workload::from_name(name, writes, keys).ok_or_else(|| {
         usage(format!(
             "--workload {name:?} is unknown ({})",
@@ -707,10 +737,23 @@ fn workload_scripts(name: &str, writes: u8, keys: u8, n: usize, earlier: &[Write
             "--workload {name} needs a cluster no client has written to: its clients and write ids start at c0 and w1"
         )));
     }
-    Ok(w.scripts(n as u8)
+    // A run the model cannot be built for could never be validated: refuse it now.
+    mv_spec::variant::validate(ring, &w, 0, 0, 0).map_err(|e| usage(format!("--workload {name}: {e}")))?;
+    let (writes, keys) = match w {
+        Workload::Concurrent { writes, keys } => (writes, keys),
+        w => (w.len() as u8, 1),
+    };
+    let run = RunSpec {
+        workload: name.to_string(),
+        writes,
+        keys,
+        cl,
+    };
+    Ok(w.scripts(ring.nodes)
         .into_iter()
         .enumerate()
         .map(|(i, s)| Script {
+            run: Some(run.clone()),
             client: i as u8,
             writes: s
                 .writes
@@ -751,6 +794,7 @@ fn run_script(
         rf: f.rf,
         pairing: f.pairing.clone(),
         emitter: format!("mvcheck cluster write (mvcheck {})", env!("CARGO_PKG_VERSION")),
+        run: script.run.clone(),
     };
     append_line(
         &mut trace,
@@ -826,7 +870,7 @@ fn run_script(
                 &serde_json::to_string(&entry).expect("serializes"),
             )?;
         }
-        if let (Some(Answer::Got(msg, _)), Some(src)) = (&answer, coordinator) {
+        if let (Some(Answer::Got(msg, sent_at)), Some(src)) = (&answer, coordinator) {
             // The answer is the client's step: after it, the next write is in flight.
             if let Some(next) = records.get_mut(i + 1) {
                 next.outcome = Outcome::Pending;
@@ -843,6 +887,7 @@ fn run_script(
                     writes: records.clone(),
                 }),
                 lamport: client.clock,
+                sent: Some(*sent_at),
             };
             append_line(
                 &mut trace,
@@ -851,6 +896,10 @@ fn run_script(
             )?;
         }
         println!("{me} {write} {stmt} -> {outcome}");
+        if script.run.is_some() && answer.as_ref().is_none_or(|a| matches!(a, Answer::None(_))) {
+            // The model's client waits for an answer for ever: its next write never leaves.
+            break;
+        }
     }
     Ok(tally)
 }

@@ -10,19 +10,79 @@
 use crate::cli::Format;
 use crate::{Exit, Failure};
 use mv_model::trace::{model_config, validate_complete, validate_on, Divergence, Options, Reason};
+use mv_spec::node_trace;
 use serde_json::{json, Value};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Runs `mvcheck validate`.
-pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: Format) -> Result<Exit, Failure> {
+fn read_text(file: &Path) -> Result<String, Failure> {
     let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     // `-` reads standard input, so a simulation can pipe its trace straight in.
-    let text = if file == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| bad(format!("cannot read: {e}")))?
+    if file == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).map_err(|e| bad(format!("cannot read: {e}")))
     } else {
-        std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))?
+        std::fs::read_to_string(file).map_err(|e| bad(format!("cannot read: {e}")))
+    }
+}
+
+/// The per-node traces of one cluster run, merged (`mv_spec::node_trace::merge`): the merged
+/// text, and for each of its lines the file and line it came from.
+fn merge_files(files: &[PathBuf], first: String) -> Result<(String, Vec<String>), Failure> {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let mut traces = Vec::with_capacity(files.len());
+    for (i, file) in files.iter().enumerate() {
+        let text = if i == 0 { first.clone() } else { read_text(file)? };
+        let t = node_trace::read_node_trace(&text).map_err(|e| {
+            let hint = if mv_spec::trace::read(&text).is_ok() {
+                " (this is a whole run's trace: validate it alone)"
+            } else {
+                ""
+            };
+            Failure::Usage(format!("{}: {e}{hint}", names[i]))
+        })?;
+        traces.push(t);
+    }
+    let merged = node_trace::merge(&traces, &names).map_err(Failure::Usage)?;
+    if merged.header.config.crashes > 3 {
+        return Err(Failure::Usage(format!(
+            "these traces hold {} crashes, and the model takes at most 3 in a run",
+            merged.header.config.crashes
+        )));
+    }
+    let origin = merged
+        .origin
+        .iter()
+        .map(|&(f, l)| format!("{} line {l}", names[f]))
+        .collect();
+    Ok((merged.to_ndjson(), origin))
+}
+
+/// Runs `mvcheck validate`.
+pub fn validate(
+    files: &[PathBuf],
+    partial: Option<usize>,
+    complete: bool,
+    format: Format,
+    merged_out: Option<&Path>,
+) -> Result<Exit, Failure> {
+    let first = read_text(&files[0])?;
+    // Several files, or one node's: per-node traces, merged into one run.
+    let (text, origin, file) = if files.len() > 1 || node_trace::is_node_trace(&first) {
+        let (text, origin) = merge_files(files, first)?;
+        if let Some(out) = merged_out {
+            std::fs::write(out, &text).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", out.display())))?;
+        }
+        (text, Some(origin), PathBuf::from(format!("{} merged", files.len())))
+    } else {
+        if merged_out.is_some() {
+            return Err(Failure::Usage(
+                "--merged is for per-node traces, and this is a whole run's trace".into(),
+            ));
+        }
+        (first, None, files[0].clone())
     };
+    let file = file.as_path();
+    let bad = |msg: String| Failure::Usage(format!("{}: {msg}", file.display()));
     let started = Instant::now();
     let trace = mv_spec::trace::read(&text).map_err(|e| {
         // An ITF file is one JSON document with `#meta`: name it instead of a header error.
@@ -64,6 +124,9 @@ pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: For
             "events": trace.lines.len(),
             "seconds": seconds,
         });
+        if origin.is_some() {
+            doc["merged_from"] = json!(files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>());
+        }
         match &verdict {
             Ok(v) => {
                 doc["verdict"] = json!(if v.violations.is_empty() { "valid" } else { "violated" });
@@ -86,6 +149,9 @@ pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: For
                 doc["verdict"] = json!(if inconclusive { "inconclusive" } else { "diverges" });
                 doc["valid"] = if inconclusive { Value::Null } else { json!(false) };
                 doc["divergence"] = divergence_json(d, line_of(d.index));
+                if let Some(from) = origin.as_ref().and_then(|o| o.get(d.index)) {
+                    doc["divergence"]["from"] = json!(from);
+                }
             }
         }
         doc["exit_code"] = json!(exit.code());
@@ -134,6 +200,9 @@ pub fn validate(file: &Path, partial: Option<usize>, complete: bool, format: For
             match line_of(d.index) {
                 Some(line) => println!("{what} at line {line}, {d}"),
                 None => println!("{what} at the {d}"),
+            }
+            if let Some(from) = origin.as_ref().and_then(|o| o.get(d.index)) {
+                println!("the diverging step is {from}");
             }
             if exit == Exit::Inconclusive {
                 println!(

@@ -86,6 +86,17 @@ pub struct SeededBugs {
     pub(crate) pair_by_wrong_index: bool,
 }
 
+impl SeededBugs {
+    /// These bugs and `other`'s.
+    pub fn with(self, other: SeededBugs) -> SeededBugs {
+        SeededBugs {
+            apply_base_before_batchlog: self.apply_base_before_batchlog || other.apply_base_before_batchlog,
+            ack_before_apply: self.ack_before_apply || other.ack_before_apply,
+            pair_by_wrong_index: self.pair_by_wrong_index || other.pair_by_wrong_index,
+        }
+    }
+}
+
 #[cfg(feature = "seeded-bugs")]
 impl SeededBugs {
     /// Names used by tests and reports.

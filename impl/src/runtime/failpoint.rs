@@ -74,6 +74,52 @@ pub fn armed(spec: &str, me: &str) -> Result<Vec<Failpoint>, String> {
     Ok(out)
 }
 
+/// The environment variable that seeds a bug in a node process (`n1:ack-before-apply`,
+/// several separated by commas), so that a test can show the cluster tests catch it. Only a
+/// build with the `seeded-bugs` feature (the test build) honours it; any other refuses to
+/// start with it set, rather than run a node that is not what the test thinks.
+pub const BUG_ENV: &str = "MVCHECK_SEEDED_BUG";
+
+/// The one bug only a runtime can have: the step's messages leave before its disk records
+/// and trace line are durable (the order `host` keeps is commit, then send).
+pub const SEND_BEFORE_COMMIT: &str = "send-before-commit";
+
+/// The bugs `spec` (the variable's value) seeds in node `me`: the core's seeded bugs, and
+/// whether the runtime sends before it commits.
+pub fn seeded(spec: &str, me: &str) -> Result<(crate::node::SeededBugs, bool), String> {
+    let mut bugs = crate::node::SeededBugs::default();
+    let mut send_before_commit = false;
+    for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let (node, name) = entry
+            .split_once(':')
+            .ok_or_else(|| format!("{BUG_ENV}: {entry:?} is not NODE:NAME"))?;
+        let known = name == SEND_BEFORE_COMMIT || core_bug(name)?.is_some();
+        if !known {
+            return Err(format!("{BUG_ENV}: no seeded bug {name:?}"));
+        }
+        if node != me {
+            continue;
+        }
+        match core_bug(name)? {
+            Some(b) => bugs = bugs.with(b),
+            None => send_before_commit = true,
+        }
+    }
+    Ok((bugs, send_before_commit))
+}
+
+#[cfg(feature = "seeded-bugs")]
+fn core_bug(name: &str) -> Result<Option<crate::node::SeededBugs>, String> {
+    Ok(crate::node::SeededBugs::named(name))
+}
+
+#[cfg(not(feature = "seeded-bugs"))]
+fn core_bug(_: &str) -> Result<Option<crate::node::SeededBugs>, String> {
+    Err(format!(
+        "{BUG_ENV} is set, but this build has no seeded bugs (it is built without the seeded-bugs feature)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +134,16 @@ mod tests {
         assert!(e.contains("\"after-lunch\"") && e.contains("after-commitlog"), "{e}");
         let e = armed("after-commitlog", "n1").unwrap_err();
         assert!(e.contains("NODE:NAME"), "{e}");
+    }
+
+    #[test]
+    fn seeded_bugs_are_armed_by_node_and_unknown_ones_named() {
+        let (bugs, send_first) = seeded("n1:ack-before-apply, n2:send-before-commit", "n1").unwrap();
+        assert!(bugs.ack_before_apply && !bugs.apply_base_before_batchlog && !send_first);
+        let (bugs, send_first) = seeded("n1:ack-before-apply, n2:send-before-commit", "n2").unwrap();
+        assert!(bugs == crate::node::SeededBugs::default() && send_first);
+        let e = seeded("n0:forget-everything", "n1").unwrap_err();
+        assert!(e.contains("\"forget-everything\""), "{e}");
     }
 
     #[test]

@@ -21,13 +21,14 @@
 //! does not take (an ack nobody waits for) is dropped, since no later state takes it either.
 //! Timers run on real time: each kind waits `mv_spec::timing`'s longest delay for it times
 //! `--time-scale`, and the mutation stage's two local steps run at once. Hint delivery waits
-//! while its target is unreachable, as Cassandra dispatches hints only to live nodes.
+//! while its target is unreachable, as Cassandra dispatches hints only to live nodes. A
+//! message for a peer that is down waits for it in this node's queue, as in Cassandra's.
 
 use super::disk::{Identity, NodeDisk, Saved};
 use super::failpoint::{self, Failpoint};
 use super::frame::{self, Body, Envelope, FrameReader, NodeStatus};
 use super::{NodeTraceHeader, NodeTraceLine, NODE_TRACE_FORMAT};
-use crate::node::{Addr, Input, Node, Output, Switches};
+use crate::node::{Addr, Input, Node, Output, SeededBugs, Switches};
 use mv_spec::timing::{Delay, Timing};
 use mv_spec::trace::{After, Step};
 use mv_spec::variant::Variant;
@@ -124,6 +125,8 @@ struct Host {
     violations: Vec<String>,
     /// Failpoints armed for this process (tests only, through the environment).
     failpoints: Vec<Failpoint>,
+    /// The seeded runtime bug (tests only): a step's messages leave before it is durable.
+    send_before_commit: bool,
 }
 
 /// Why a node process stopped.
@@ -144,9 +147,22 @@ pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
     // Claim the port first, so that a port in use fails before anything is recorded.
     let listener = patiently(|| TcpListener::bind(listen).map_err(|e| format!("cannot listen on {listen}: {e}")))
         .map_err(Stop::Input)?;
-    let mut host = Host::open(cfg, log.clone()).map_err(Stop::Input)?;
-    if let Ok(spec) = std::env::var(failpoint::ENV) {
-        host.failpoints = failpoint::armed(&spec, &host.me).map_err(Stop::Input)?;
+    let me = cfg.id.to_string();
+    let failpoints = match std::env::var(failpoint::ENV) {
+        Ok(spec) => failpoint::armed(&spec, &me).map_err(Stop::Input)?,
+        Err(_) => Vec::new(),
+    };
+    let (bugs, send_before_commit) = match std::env::var(failpoint::BUG_ENV) {
+        Ok(spec) => failpoint::seeded(&spec, &me).map_err(Stop::Input)?,
+        Err(_) => Default::default(),
+    };
+    let mut host = Host::open(cfg, bugs, log.clone()).map_err(Stop::Input)?;
+    host.failpoints = failpoints;
+    host.send_before_commit = send_before_commit;
+    if bugs != SeededBugs::default() || send_before_commit {
+        host.log(&format!(
+            "{me} runs with seeded bugs: {bugs:?}, send before commit: {send_before_commit}"
+        ));
     }
     host.start().map_err(Stop::Failed)?;
     // Messages are read only once the node has recovered (R1-R3): until then peers'
@@ -207,17 +223,32 @@ fn read_connection(conn: TcpStream, tx: Sender<Event>, log: Log) {
     }
 }
 
-/// Carries frames to one peer. An empty frame is a probe: connect if not connected, send
-/// nothing. `up` is this node's failure detector for the peer: whether the last attempt to
-/// reach it succeeded.
+/// Carries frames to one peer, in order. A frame the peer cannot take now waits until it
+/// can: Cassandra's outbound queue holds a message while its peer is down (until the
+/// message's timeout), and the model keeps a message sent to a down node in flight, so a
+/// restarted node receives what was sent to it while it was down. What is lost is what a
+/// crash loses: frames written into a connection whose process then died. An empty frame is
+/// a probe: connect if not connected, send nothing. `up` is this node's failure detector for
+/// the peer: whether the last attempt to reach it succeeded.
 fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<AtomicBool>, log: Log) {
+    const RETRY: Duration = Duration::from_millis(20);
     let mut conn: Option<TcpStream> = None;
+    let mut pending: VecDeque<Vec<u8>> = VecDeque::new();
     let mut reachable = true;
-    for bytes in rx {
+    loop {
+        let next = if pending.is_empty() {
+            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(RETRY)
+        };
+        match next {
+            Ok(bytes) if !bytes.is_empty() => pending.push_back(bytes),
+            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
         if conn.as_ref().is_some_and(|s| !open(s)) {
             // The peer's process ended (and maybe restarted): a write now would vanish into
-            // the dead connection, a loss the protocol allows only for messages in flight
-            // when a node crashes. A new connection reaches the new process, if any.
+            // the dead connection. A new connection reaches the new process, if any.
             conn = None;
         }
         if conn.is_none() {
@@ -227,7 +258,10 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<At
                     s.set_write_timeout(Some(Duration::from_secs(2))).ok();
                     conn = Some(s);
                     if !reachable {
-                        log(&format!("{name} at {addr} is reachable again"));
+                        log(&format!(
+                            "{name} at {addr} is reachable again: {} queued message(s) go out",
+                            pending.len()
+                        ));
                     }
                     reachable = true;
                     up.store(true, Ordering::Relaxed);
@@ -235,7 +269,7 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<At
                 Err(e) => {
                     if reachable {
                         log(&format!(
-                            "{name} at {addr} is unreachable ({e}): messages to it are lost until it is back"
+                            "{name} at {addr} is unreachable ({e}): messages to it wait until it is back"
                         ));
                     }
                     reachable = false;
@@ -244,11 +278,17 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<At
                 }
             }
         }
-        if let Some(s) = conn.as_mut().filter(|_| !bytes.is_empty()) {
-            if let Err(e) = s.write_all(&bytes) {
-                log(&format!("lost a message to {name}: {e}"));
+        while let (Some(s), Some(bytes)) = (conn.as_mut(), pending.front()) {
+            if let Err(e) = s.write_all(bytes) {
+                // Not all of the frame left, so the receiver drops its part with the
+                // connection: the whole frame goes again on the next one.
+                log(&format!(
+                    "a message to {name} did not go out ({e}): it waits for a new connection"
+                ));
                 conn = None;
+                break;
             }
+            pending.pop_front();
         }
     }
 }
@@ -283,7 +323,7 @@ fn trace_tail(path: &Path) -> Result<(u64, u64), String> {
 }
 
 impl Host {
-    fn open(cfg: NodeConfig, log: Log) -> Result<Host, String> {
+    fn open(cfg: NodeConfig, bugs: SeededBugs, log: Log) -> Result<Host, String> {
         let me = cfg.id.to_string();
         let identity = Identity {
             node: me.clone(),
@@ -293,7 +333,8 @@ impl Host {
             pairing: pairing_name(cfg.ring.pairing).to_string(),
         };
         let (disk, saved) = patiently(|| NodeDisk::open(&cfg.data, &identity))?;
-        let switches = Switches::from(cfg.variant.design());
+        let mut switches = Switches::from(cfg.variant.design());
+        switches.bugs = bugs;
         let (node, clock, seq) = match &saved {
             None => (Node::new(cfg.id, cfg.ring, switches), 0, 0),
             Some(Saved { image, clock, seq, .. }) => (
@@ -332,6 +373,7 @@ impl Host {
             clients: BTreeMap::new(),
             violations: Vec::new(),
             failpoints: Vec::new(),
+            send_before_commit: false,
         };
         if let Some(saved) = saved {
             host.log(&format!(
@@ -344,14 +386,12 @@ impl Host {
             if saved.up {
                 // The last life ended without a line for it: its crash is a step of this node
                 // (`Crash`, then `Recover`), recorded now. A kill during recovery finds the
-                // node down on disk and does not record a second crash. Its clock passes every
-                // peer's: the peers have by now taken every message the last life sent that
-                // arrived, and a merge by clock must not put the crash before those
-                // deliveries (the model's crash loses what is still in flight).
-                host.clock = host.peer_clocks().into_iter().fold(host.clock, u64::max);
+                // node down on disk and does not record a second crash. Where the crash goes
+                // among the other nodes' steps is the merge's call (`mv_spec::node_trace`):
+                // no clock this node could take says it.
                 host.clock += 1;
                 host.seq += 1;
-                host.record(Step::Crash { node: host.me.clone() })?;
+                host.record(Step::Crash { node: host.me.clone() }, None)?;
             }
         }
         Ok(host)
@@ -379,6 +419,7 @@ impl Host {
                 rf: identity.rf,
                 pairing: identity.pairing.clone(),
                 emitter: format!("mvcheck node (mv-impl {})", env!("CARGO_PKG_VERSION")),
+                run: None,
             };
             let text = serde_json::to_string(&header).expect("a header serializes");
             writeln!(f, "{text}").map_err(|e| format!("cannot write {shown}: {e}"))?;
@@ -394,18 +435,6 @@ impl Host {
             writeln!(f, "{line}").map_err(|e| format!("cannot write {shown}: {e}"))?;
         }
         Ok(f)
-    }
-
-    /// The Lamport clocks of the peers that answer.
-    fn peer_clocks(&self) -> Vec<u64> {
-        self.cfg
-            .peers
-            .iter()
-            .enumerate()
-            .filter(|&(i, _)| i != usize::from(self.cfg.id.0))
-            .filter_map(|(_, &addr)| super::client::status(addr, Duration::from_millis(300)).ok())
-            .map(|st| st.clock)
-            .collect()
     }
 
     fn log(&self, line: &str) {
@@ -582,14 +611,27 @@ impl Host {
         }
         self.clock = self.clock.max(msg_clock.unwrap_or(0)) + 1;
         self.seq += 1;
-        self.record(step)?;
-        if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
-            self.fail_at(*fp);
-        }
-        for o in fx.outputs {
-            if let Output::Send { to, msg } = o {
-                self.send(to, msg);
+        // A message from another actor names the clock it was sent at, so that a merge puts
+        // the delivery after its send; the node's call to itself needs no such edge.
+        let sent = match &step {
+            Step::Deliver { src, .. } if *src != self.me => msg_clock,
+            _ => None,
+        };
+        if self.send_before_commit {
+            // The seeded runtime bug: the messages leave first, and a failpoint between the
+            // two finds them gone and the step not durable.
+            self.send_all(&fx.outputs);
+            thread::sleep(Duration::from_millis(if self.failpoints.is_empty() { 0 } else { 200 }));
+            if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
+                self.fail_at(*fp);
             }
+            self.record(step, sent)?;
+        } else {
+            self.record(step, sent)?;
+            if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
+                self.fail_at(*fp);
+            }
+            self.send_all(&fx.outputs);
         }
         if let Some(fp) = self.failpoints.iter().find(|f| f.after_sends(fx.rules)) {
             // The peer writers hand the frames to their sockets on their own threads; give
@@ -598,6 +640,14 @@ impl Host {
             self.fail_at(*fp);
         }
         Ok(true)
+    }
+
+    fn send_all(&mut self, outputs: &[Output]) {
+        for o in outputs {
+            if let Output::Send { to, msg } = o {
+                self.send(*to, msg.clone());
+            }
+        }
     }
 
     /// A failpoint is reached: the process dies here, as a SIGKILL would leave it (abort runs
@@ -613,7 +663,7 @@ impl Host {
 
     /// Commits the step just taken (its records, the clock, its trace line), then appends the
     /// line to the trace file.
-    fn record(&mut self, step: Step) -> Result<(), String> {
+    fn record(&mut self, step: Step, sent: Option<u64>) -> Result<(), String> {
         let mut obs = self.node.observe();
         obs.timers = self.timers.keys().copied().collect();
         let line = NodeTraceLine {
@@ -622,6 +672,7 @@ impl Host {
             step,
             after: After::Node(obs),
             lamport: self.clock,
+            sent,
         };
         let text = serde_json::to_string(&line).expect("a trace line serializes");
         let image = self.node.disk_image();

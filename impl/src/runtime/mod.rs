@@ -11,9 +11,9 @@
 //! **Traces of a cluster.** A process has no global step order, so each node writes its own
 //! NDJSON trace ([`NodeTraceHeader`], then one [`NodeTraceLine`] per step). A line is
 //! `specs/trace-format.md`'s step line with one field added, `lamport`: the node's Lamport
-//! clock after the step. Every message carries its sender's clock, and a receiver's clock
-//! passes it, so ordering every node's lines by `(lamport, node, seq)` respects
-//! happens-before. `seq` counts this node's steps only; a merge renumbers.
+//! clock after the step, and for a delivery `sent`, the clock its sender stamped on the
+//! message. `seq` counts this node's steps only. [`mv_spec::node_trace::merge`] orders the
+//! files by happens-before into one trace the model can replay.
 
 pub mod client;
 pub mod disk;
@@ -21,49 +21,4 @@ pub mod failpoint;
 pub mod frame;
 pub mod host;
 
-use mv_spec::trace::{After, Step};
-use serde::{Deserialize, Serialize};
-
-/// The first line of a node's trace file: who wrote it and for what ring. The run's model
-/// configuration (workload, consistency level, fault budgets) is not the node's to know; a
-/// merge of the cluster's files writes the `mvcheck-trace` header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NodeTraceHeader {
-    /// Always `"mvcheck-node-trace"`.
-    pub format: String,
-    /// Always 1.
-    pub version: u32,
-    /// The node, `n<i>` (or the client, `c<i>`).
-    pub node: String,
-    /// The variant's name.
-    pub variant: String,
-    /// Ring size.
-    pub nodes: u8,
-    /// Replication factor.
-    pub rf: u8,
-    /// Pairing rule.
-    pub pairing: String,
-    /// The program that wrote the file.
-    pub emitter: String,
-}
-
-/// The value of [`NodeTraceHeader::format`].
-pub const NODE_TRACE_FORMAT: &str = "mvcheck-node-trace";
-
-/// One step of one node (or client): `specs/trace-format.md`'s step line, plus the Lamport
-/// clock.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NodeTraceLine {
-    /// This actor's step number, from 1, over all its lives.
-    pub seq: u64,
-    /// The actor, `n<i>` or `c<i>`.
-    pub node: String,
-    /// The step, by value.
-    pub step: Step,
-    /// The actor's observation after the step.
-    pub after: After,
-    /// The actor's Lamport clock after the step.
-    pub lamport: u64,
-}
+pub use mv_spec::node_trace::{NodeTraceHeader, NodeTraceLine, RunSpec, NODE_TRACE_FORMAT};

@@ -33,6 +33,7 @@
 
 #![warn(missing_docs)]
 
+pub mod node_trace;
 pub mod obs;
 pub mod props;
 mod ring;

@@ -603,7 +603,7 @@ pub fn read(text: &str) -> Result<Trace, TraceError> {
     })
 }
 
-mod pairing_name {
+pub(crate) mod pairing_name {
     use crate::Pairing;
     use serde::{Deserialize, Deserializer, Serializer};
 
@@ -625,7 +625,7 @@ mod pairing_name {
     }
 }
 
-mod cl_name {
+pub(crate) mod cl_name {
     use crate::Cl;
     use serde::{Deserialize, Deserializer, Serializer};
 

@@ -1,0 +1,484 @@
+//! Per-node traces of a cluster of processes, and their merge into one run.
+//!
+//! A cluster of processes has no global step order: each node (and each client) writes its
+//! own file, a [`NodeTraceHeader`] and then one [`NodeTraceLine`] per step. A line is the
+//! step line of an ordinary trace plus the actor's Lamport clock after the step and, for a
+//! delivery, the clock the sender stamped on the message (`sent`).
+//!
+//! [`merge`] turns the files into one ordinary trace that `mvcheck validate` replays. It is a
+//! topological sort of happens-before: each file's lines in order, and each delivery after
+//! the step that sent its message (the sender's line whose clock is `sent`). Any such order
+//! is a run of the model when the real run's only reorderings swap steps of different actors
+//! with no message between them: those steps touch disjoint states, and each step's guard
+//! reads only its own actor's state and the messages already sent to it.
+//!
+//! **Crashes.** A node's crash is not an instant of anyone's clock. The model's `Crash`
+//! loses every message in flight to or from the node and keeps what is sent to it while it
+//! is down, so the merge places each `Crash` (and the `Recover` right after it):
+//!
+//! * after every delivery, at another actor, of a message the node's ended life sent
+//!   (the model can deliver those only before the crash);
+//! * before every send whose message the node's next life receives (with `Recover` before
+//!   it too, so that a hint delivery finds its target up, as the model's guard wants);
+//! * otherwise as late as possible, so that a message sent to the dead process and never
+//!   received is in flight at the crash, which loses it, as TCP did.
+//!
+//! A run that breaks these (a message from the ended life delivered after a message sent to
+//! the next one) has no place for the crash; the merge says so and names the lines.
+
+use crate::trace::{After, Step, TraceConfig, TraceError, TraceHeader, TraceLine};
+use crate::{Cl, Pairing};
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+/// The value of [`NodeTraceHeader::format`].
+pub const NODE_TRACE_FORMAT: &str = "mvcheck-node-trace";
+
+/// The first line of a node's (or a client's) trace file: who wrote it and for what ring.
+/// The run's workload and consistency level are the clients' to know: a client that ran a
+/// model workload says so in `run`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeTraceHeader {
+    /// Always [`NODE_TRACE_FORMAT`].
+    pub format: String,
+    /// Always 1.
+    pub version: u32,
+    /// The node, `n<i>` (or the client, `c<i>`).
+    pub node: String,
+    /// The variant's name.
+    pub variant: String,
+    /// Ring size.
+    pub nodes: u8,
+    /// Replication factor.
+    pub rf: u8,
+    /// Pairing rule.
+    pub pairing: String,
+    /// The program that wrote the file.
+    pub emitter: String,
+    /// A client's: the model workload it is one client of, absent for generated writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<RunSpec>,
+}
+
+/// The model workload a cluster's clients ran, as a client's trace header records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// The workload's name.
+    pub workload: String,
+    /// Its `writes`.
+    pub writes: u8,
+    /// Its `keys`.
+    pub keys: u8,
+    /// The consistency level of every write.
+    #[serde(with = "crate::trace::cl_name")]
+    pub cl: Cl,
+}
+
+/// One step of one node (or client): the ordinary step line plus clocks.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeTraceLine {
+    /// This actor's step number, from 1, over all its lives.
+    pub seq: u64,
+    /// The actor, `n<i>` or `c<i>`.
+    pub node: String,
+    /// The step, by value.
+    pub step: Step,
+    /// The actor's observation after the step.
+    pub after: After,
+    /// The actor's Lamport clock after the step.
+    pub lamport: u64,
+    /// For a delivery from another actor: the clock its sender stamped on the message, which
+    /// is the sender's clock after the step that sent it (a client's first write, sent when
+    /// the run starts, carries a clock no step of the client has).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<u64>,
+}
+
+/// One actor's file, read.
+#[derive(Clone, Debug)]
+pub struct NodeTrace {
+    /// The header.
+    pub header: NodeTraceHeader,
+    /// The step lines with their 1-based line numbers in the file.
+    pub lines: Vec<(usize, NodeTraceLine)>,
+}
+
+/// Whether `text` starts like a node trace (its first line names the format).
+pub fn is_node_trace(text: &str) -> bool {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .is_some_and(|v| v.get("format").and_then(|f| f.as_str()) == Some(NODE_TRACE_FORMAT))
+}
+
+/// Reads one actor's file: the header, then contiguous `seq` from 1, a clock that grows, and
+/// every line about the file's actor.
+pub fn read_node_trace(text: &str) -> Result<NodeTrace, TraceError> {
+    let mut header: Option<NodeTraceHeader> = None;
+    let mut lines: Vec<(usize, NodeTraceLine)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let err = |message: String| TraceError { line, message };
+        if raw.trim().is_empty() {
+            continue;
+        }
+        let Some(h) = &header else {
+            let h: NodeTraceHeader =
+                serde_json::from_str(raw).map_err(|e| err(format!("not a node trace header: {e}")))?;
+            if h.format != NODE_TRACE_FORMAT || h.version != 1 {
+                return Err(err(format!(
+                    "format {:?} version {}, expected {NODE_TRACE_FORMAT:?} version 1",
+                    h.format, h.version
+                )));
+            }
+            header = Some(h);
+            continue;
+        };
+        let l: NodeTraceLine = serde_json::from_str(raw).map_err(|e| err(format!("{e}")))?;
+        if l.node != h.node || l.step.actor() != h.node {
+            return Err(err(format!(
+                "a line about {:?} ({}) in the trace of {}",
+                l.step.actor(),
+                l.step,
+                h.node
+            )));
+        }
+        let want = lines.len() as u64 + 1;
+        if l.seq != want {
+            return Err(err(format!("seq {} where {want} comes next", l.seq)));
+        }
+        if let Some((_, prev)) = lines.last() {
+            if l.lamport <= prev.lamport {
+                return Err(err(format!(
+                    "clock {} does not pass the previous line's {}",
+                    l.lamport, prev.lamport
+                )));
+            }
+        }
+        let ok = match &l.after {
+            After::Node(_) => h.node.starts_with('n'),
+            After::Client(_) => h.node.starts_with('c'),
+        };
+        if !ok {
+            return Err(err(format!("after is not an observation of {}", h.node)));
+        }
+        lines.push((line, l));
+    }
+    let header = header.ok_or(TraceError {
+        line: 1,
+        message: "empty file: no header line".into(),
+    })?;
+    Ok(NodeTrace { header, lines })
+}
+
+/// The merged run: an ordinary trace, and where each of its lines came from.
+#[derive(Clone, Debug)]
+pub struct Merged {
+    /// The header: the ring from the nodes' headers, the workload from the clients', and a
+    /// crash budget of exactly the crashes recorded.
+    pub header: TraceHeader,
+    /// The lines, renumbered from 1.
+    pub lines: Vec<TraceLine>,
+    /// `origin[i]` is (file index, file line) of `lines[i]`.
+    pub origin: Vec<(usize, usize)>,
+}
+
+impl Merged {
+    /// The merged trace as NDJSON, a header and one line per step.
+    pub fn to_ndjson(&self) -> String {
+        let mut out = serde_json::to_string(&self.header).expect("a header serializes");
+        out.push('\n');
+        for l in &self.lines {
+            out.push_str(&serde_json::to_string(l).expect("a line serializes"));
+            out.push('\n');
+        }
+        out
+    }
+}
+
+fn pairing(name: &str) -> Result<Pairing, String> {
+    match name {
+        "self-first" => Ok(Pairing::SelfFirst),
+        "positional" => Ok(Pairing::Positional),
+        other => Err(format!("pairing {other:?} is unknown")),
+    }
+}
+
+/// A line of the merge's input, for error messages: `trace-n1.ndjson line 8`.
+fn at(names: &[String], file: usize, line: usize) -> String {
+    format!("{} line {line}", names[file])
+}
+
+/// Merges the files of one cluster run (`names[i]` is how `files[i]` is called in messages)
+/// into one trace in an order consistent with happens-before, placing each crash as the
+/// module documentation says. An error names the file and line it cannot use.
+pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
+    let first = files.first().ok_or("no trace files")?;
+    let h0 = &first.header;
+    // One ring, one variant, one file per actor.
+    let mut by_actor: BTreeMap<&str, usize> = BTreeMap::new();
+    for (f, t) in files.iter().enumerate() {
+        let h = &t.header;
+        if (h.variant.as_str(), h.nodes, h.rf, h.pairing.as_str())
+            != (h0.variant.as_str(), h0.nodes, h0.rf, h0.pairing.as_str())
+        {
+            return Err(format!(
+                "{} is of a {} ring of {} nodes at RF {} ({}), but {} is of {} with {} nodes at RF {} ({})",
+                names[f], h.variant, h.nodes, h.rf, h.pairing, names[0], h0.variant, h0.nodes, h0.rf, h0.pairing
+            ));
+        }
+        if let Some(g) = by_actor.insert(&h.node, f) {
+            return Err(format!("{} and {} are both traces of {}", names[g], names[f], h.node));
+        }
+    }
+    for n in 0..h0.nodes {
+        if !by_actor.contains_key(format!("n{n}").as_str()) {
+            return Err(format!(
+                "no trace of n{n} among the files: give every node's trace-n*.ndjson and every client's trace-c*.ndjson"
+            ));
+        }
+    }
+    // The workload, from the clients.
+    let mut run: Option<(&RunSpec, usize)> = None;
+    let mut clients = 0usize;
+    for (f, t) in files.iter().enumerate() {
+        if !t.header.node.starts_with('c') {
+            continue;
+        }
+        clients += 1;
+        match (&t.header.run, run) {
+            (None, _) => {
+                return Err(format!(
+                    "{} is a client of generated writes (`cluster write` without --workload): the model knows only its \
+                     workloads, so only a run of `cluster write --workload NAME` can be validated",
+                    names[f]
+                ))
+            }
+            (Some(r), Some((r0, g))) if r != r0 => {
+                return Err(format!("{} and {} ran different workloads", names[g], names[f]))
+            }
+            (Some(r), _) => run = Some((r, f)),
+        }
+    }
+    let Some((run, _)) = run else {
+        return Err("no client trace among the files: give the trace-c*.ndjson files of the run's clients".into());
+    };
+    let workload = crate::workload::Workload::from_name(&run.workload, run.writes, run.keys)
+        .ok_or_else(|| format!("workload {:?} is unknown", run.workload))?;
+    let want = workload.scripts(h0.nodes).len();
+    for c in 0..want {
+        if !by_actor.contains_key(format!("c{c}").as_str()) {
+            return Err(format!(
+                "workload {} has {want} clients, and no trace of c{c} is among the files",
+                run.workload
+            ));
+        }
+    }
+    if clients != want {
+        return Err(format!(
+            "workload {} has {want} clients, but {clients} client traces were given",
+            run.workload
+        ));
+    }
+
+    // Every line is an event, numbered file by file.
+    let mut base = Vec::with_capacity(files.len());
+    let mut total = 0;
+    for t in files {
+        base.push(total);
+        total += t.lines.len();
+    }
+    let file_of = |e: usize| base.partition_point(|&b| b <= e) - 1;
+    let line = |e: usize| -> &NodeTraceLine {
+        let f = file_of(e);
+        &files[f].lines[e - base[f]].1
+    };
+    let where_ = |e: usize| {
+        let f = file_of(e);
+        at(names, f, files[f].lines[e - base[f]].0)
+    };
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); total];
+    let edge = |a: usize, b: usize, succ: &mut Vec<Vec<usize>>| succ[a].push(b);
+    for (f, t) in files.iter().enumerate() {
+        for i in 1..t.lines.len() {
+            edge(base[f] + i - 1, base[f] + i, &mut succ);
+        }
+    }
+    // Each delivery's send: (delivery, sending event or None for a client's first write).
+    let mut sends: Vec<(usize, Option<usize>)> = Vec::new();
+    for (f, t) in files.iter().enumerate() {
+        for (i, (_, l)) in t.lines.iter().enumerate() {
+            let Step::Deliver { src, .. } = &l.step else { continue };
+            let e = base[f] + i;
+            if *src == t.header.node {
+                continue;
+            }
+            let Some(&g) = by_actor.get(src.as_str()) else {
+                return Err(format!(
+                    "{} delivers a message from {src}, whose trace is not among the files",
+                    where_(e)
+                ));
+            };
+            let Some(clock) = l.sent else {
+                return Err(format!(
+                    "{} delivers a message from {src} without the sender's clock (`sent`)",
+                    where_(e)
+                ));
+            };
+            let sender = &files[g].lines;
+            let k = sender.partition_point(|(_, s)| s.lamport <= clock);
+            let found = k.checked_sub(1).map(|k| (k, &sender[k].1));
+            let send = match found {
+                Some((k, s)) if s.lamport == clock && !matches!(s.step, Step::Crash { .. }) => Some(base[g] + k),
+                // A client's clock moves when it sends, not only when it takes a step.
+                _ if src.starts_with('c') => found.map(|(k, _)| base[g] + k),
+                _ => {
+                    return Err(format!(
+                        "{} delivers a message {src} sent at its clock {clock}, but {src} recorded no step that sent \
+                         at {clock}: the message left from a step {src} never made durable",
+                        where_(e)
+                    ))
+                }
+            };
+            if let Some(s) = send {
+                edge(s, e, &mut succ);
+            }
+            sends.push((e, send));
+        }
+    }
+    // Crashes: after the deliveries of the ended life's messages, before the sends the next
+    // life receives.
+    let send_of: BTreeMap<usize, Option<usize>> = sends.iter().copied().collect();
+    let mut crashes = 0u32;
+    let mut recover_of: BTreeMap<usize, usize> = BTreeMap::new();
+    for (f, t) in files.iter().enumerate() {
+        let mut life_start: Option<usize> = None;
+        for (i, (_, l)) in t.lines.iter().enumerate() {
+            let e = base[f] + i;
+            match &l.step {
+                Step::Crash { .. } => {
+                    crashes += 1;
+                    let next = t.lines.get(i + 1).map(|(_, n)| &n.step);
+                    if !matches!(next, Some(Step::Recover { .. })) {
+                        return Err(format!(
+                            "{} is a crash without the restart right after it (merging needs every killed node restarted)",
+                            where_(e)
+                        ));
+                    }
+                    recover_of.insert(e, e + 1);
+                    for &(d, s) in &sends {
+                        if s.is_some_and(|s| s >= base[f] && s < e) && file_of(d) != f {
+                            edge(d, e, &mut succ);
+                        }
+                    }
+                }
+                Step::Recover { .. } => life_start = Some(e),
+                Step::Deliver { src, .. } if *src != t.header.node => {
+                    if let (Some(r), Some(&Some(s))) = (life_start, send_of.get(&e)) {
+                        edge(r, s, &mut succ);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    // Kahn's algorithm, smallest (clock, actor, seq) first, a crash only when nothing else is
+    // ready, and its restart right after it.
+    let mut indeg = vec![0usize; total];
+    for s in &succ {
+        for &b in s {
+            indeg[b] += 1;
+        }
+    }
+    type Key<'a> = Reverse<(bool, u64, &'a str, u64, usize)>;
+    let key = |e: usize| -> Key<'_> {
+        let l = line(e);
+        Reverse((
+            matches!(l.step, Step::Crash { .. }),
+            l.lamport,
+            l.node.as_str(),
+            l.seq,
+            e,
+        ))
+    };
+    let restarts: BTreeSet<usize> = recover_of.values().copied().collect();
+    let mut ready: BinaryHeap<Key<'_>> = (0..total).filter(|&e| indeg[e] == 0).map(key).collect();
+    let mut order = Vec::with_capacity(total);
+    let mut done = vec![false; total];
+    while let Some(Reverse((_, _, _, _, e))) = ready.pop() {
+        // A restart's one predecessor is its crash, so it is ready exactly then.
+        for e in std::iter::once(e).chain(recover_of.get(&e).copied()) {
+            order.push(e);
+            done[e] = true;
+            for &b in &succ[e] {
+                indeg[b] -= 1;
+                if indeg[b] == 0 && !restarts.contains(&b) {
+                    ready.push(key(b));
+                }
+            }
+        }
+    }
+    if order.len() < total {
+        let mut stuck: Vec<String> = files
+            .iter()
+            .enumerate()
+            .filter_map(|(f, t)| {
+                let i = (0..t.lines.len()).find(|&i| !done[base[f] + i])?;
+                Some(format!("{} ({})", where_(base[f] + i), t.lines[i].1.step))
+            })
+            .collect();
+        stuck.truncate(4);
+        return Err(format!(
+            "no order of these traces is a run of the model: a crash would have to come both after a delivery of a \
+             message from the node's ended life and before a send its next life received; the first lines left: {}",
+            stuck.join("; ")
+        ));
+    }
+    let config = TraceConfig {
+        variant: h0.variant.clone(),
+        nodes: h0.nodes,
+        rf: h0.rf,
+        pairing: pairing(&h0.pairing).map_err(|e| format!("{}: {e}", names[0]))?,
+        cl: run.cl,
+        workload: run.workload.clone(),
+        writes: run.writes,
+        keys: run.keys,
+        crashes: u8::try_from(crashes).unwrap_or(u8::MAX),
+        data_loss: 0,
+        lossy: false,
+        retries: 0,
+        repairs: 0,
+        replace_streaming: false,
+        long_outages: false,
+        view_repairs: 0,
+        view_repair_anytime: false,
+    };
+    let mut header = TraceHeader::new(config, None);
+    header.emitter = Some(format!("merged from {} per-node traces: {}", files.len(), h0.emitter));
+    let lines = order
+        .iter()
+        .enumerate()
+        .map(|(i, &e)| {
+            let l = line(e);
+            TraceLine {
+                seq: i as u64 + 1,
+                node: l.node.clone(),
+                step: l.step.clone(),
+                after: l.after.clone(),
+            }
+        })
+        .collect();
+    let origin = order
+        .iter()
+        .map(|&e| {
+            let f = file_of(e);
+            (f, files[f].lines[e - base[f]].0)
+        })
+        .collect();
+    Ok(Merged { header, lines, origin })
+}
