@@ -27,7 +27,11 @@ fn read_text(file: &Path) -> Result<String, Failure> {
 
 /// The per-node traces of one cluster run, merged (`mv_spec::node_trace::merge`): the merged
 /// text, and for each of its lines the file and line it came from.
-fn merge_files(files: &[PathBuf], first: String) -> Result<(String, Vec<String>), Failure> {
+/// A merge that finds the files are no run of the model (`MergeError::divergence`) is
+/// `Ok(Err(why))`.
+type MergeResult = Result<Result<(String, Vec<String>), String>, Failure>;
+
+fn merge_files(files: &[PathBuf], first: String) -> MergeResult {
     let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
     let mut traces = Vec::with_capacity(files.len());
     for (i, file) in files.iter().enumerate() {
@@ -42,7 +46,11 @@ fn merge_files(files: &[PathBuf], first: String) -> Result<(String, Vec<String>)
         })?;
         traces.push(t);
     }
-    let merged = node_trace::merge(&traces, &names).map_err(Failure::Usage)?;
+    let merged = match node_trace::merge(&traces, &names) {
+        Ok(m) => m,
+        Err(e) if e.divergence => return Ok(Err(e.message)),
+        Err(e) => return Err(Failure::Usage(e.message)),
+    };
     if merged.header.config.crashes > 3 {
         return Err(Failure::Usage(format!(
             "these traces hold {} crashes, and the model takes at most 3 in a run",
@@ -54,7 +62,7 @@ fn merge_files(files: &[PathBuf], first: String) -> Result<(String, Vec<String>)
         .iter()
         .map(|&(f, l)| format!("{} line {l}", names[f]))
         .collect();
-    Ok((merged.to_ndjson(), origin))
+    Ok(Ok((merged.to_ndjson(), origin)))
 }
 
 /// Runs `mvcheck validate`.
@@ -68,11 +76,18 @@ pub fn validate(
     let first = read_text(&files[0])?;
     // Several files, or one node's: per-node traces, merged into one run.
     let (text, origin, file) = if files.len() > 1 || node_trace::is_node_trace(&first) {
-        let (text, origin) = merge_files(files, first)?;
+        let (text, origin) = match merge_files(files, first)? {
+            Ok(merged) => merged,
+            Err(why) => return Ok(unmergeable(files, &why, format)),
+        };
         if let Some(out) = merged_out {
             std::fs::write(out, &text).map_err(|e| Failure::Usage(format!("cannot write {}: {e}", out.display())))?;
         }
-        (text, Some(origin), PathBuf::from(format!("{} merged", files.len())))
+        (
+            text,
+            Some(origin),
+            PathBuf::from(format!("{} per-node traces merged", files.len())),
+        )
     } else {
         if merged_out.is_some() {
             return Err(Failure::Usage(
@@ -213,6 +228,26 @@ pub fn validate(
             Ok(exit)
         }
     }
+}
+
+/// Per-node traces that no order makes a run of the model: a divergence found before any
+/// step is replayed.
+fn unmergeable(files: &[PathBuf], why: &str, format: Format) -> Exit {
+    let exit = Exit::Divergence;
+    if format == Format::Json {
+        let doc = json!({
+            "merged_from": files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
+            "verdict": "diverges",
+            "valid": false,
+            "divergence": {"reason": "causality", "details": [why], "report": why},
+            "exit_code": exit.code(),
+        });
+        println!("{doc}");
+    } else {
+        println!("mvcheck validate: {} per-node traces", files.len());
+        println!("divergence before any step is replayed: {why}");
+    }
+    exit
 }
 
 /// A divergence for `--format json`: where (file line, event, seq), the step, the reason as

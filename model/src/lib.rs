@@ -120,4 +120,9 @@ pub struct MvModelCfg {
     /// (`--view-repair-anytime`). Off, it runs between messages, when every write in
     /// progress is held by durable state (`specs/protocol.md`, R6): far fewer states.
     pub view_repair_anytime: bool,
+    /// Whether a hint delivery waits while an earlier hint (or a base write a base hint
+    /// stands for) to the same target is in flight. A bound for searches: without it the
+    /// multiset of messages grows without end. Cassandra has no such wait, so a trace is
+    /// replayed without it (`trace::model_config`), as it is without the drop budget.
+    pub hint_resend_bound: bool,
 }

@@ -184,19 +184,22 @@ impl MvModel {
                 let target = node_actor(t);
                 let holder = self.node(s, me.0 as usize);
                 !s.crashed[t.0 as usize]
-                    && !Self::in_flight(s, |e| match e.msg {
-                        Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
-                        // Only an ack this node would take; a stale one is a no-op that
-                        // stays in flight for ever and must not hold hints back.
-                        Msg::ViewWriteAck { batch } => e.src == target && e.dst == my && holder.holds_batch(batch, t),
-                        Msg::BaseWrite { write, .. } => {
-                            e.src == my && e.dst == target && holder.holds_base_hint(write, t)
-                        }
-                        Msg::BaseWriteAck { write } => {
-                            e.src == target && e.dst == my && holder.holds_base_hint(write, t)
-                        }
-                        _ => false,
-                    })
+                    && !(self.cfg.hint_resend_bound
+                        && Self::in_flight(s, |e| match e.msg {
+                            Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
+                            // Only an ack this node would take; a stale one is a no-op that
+                            // stays in flight for ever and must not hold hints back.
+                            Msg::ViewWriteAck { batch } => {
+                                e.src == target && e.dst == my && holder.holds_batch(batch, t)
+                            }
+                            Msg::BaseWrite { write, .. } => {
+                                e.src == my && e.dst == target && holder.holds_base_hint(write, t)
+                            }
+                            Msg::BaseWriteAck { write } => {
+                                e.src == target && e.dst == my && holder.holds_base_hint(write, t)
+                            }
+                            _ => false,
+                        }))
                     && !holder
                         .disk
                         .base_hints
@@ -1087,6 +1090,7 @@ impl MvModelCfg {
             long_outages: false,
             view_repairs: d.view_repairs,
             view_repair_anytime: d.view_repair_anytime,
+            hint_resend_bound: true,
         }
     }
 

@@ -287,8 +287,10 @@ pub fn model_config(c: &TraceConfig) -> Result<MvModelCfg, String> {
     cfg.crashes = c.crashes;
     cfg.data_loss = c.data_loss;
     cfg.lossy = c.lossy;
-    // A trace is replayed whatever it lost: the drop budget bounds searches, not traces.
+    // A trace is replayed whatever it lost, and however often it resent a hint: the drop
+    // budget and the hint-resend bound bound searches, not traces.
     cfg.drops = u8::MAX;
+    cfg.hint_resend_bound = false;
     cfg.retries = c.retries;
     cfg.repairs = c.repairs;
     cfg.replace_streaming = c.replace_streaming;

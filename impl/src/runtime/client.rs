@@ -21,6 +21,7 @@ pub fn status(addr: SocketAddr, wait: Duration) -> Result<NodeStatus, String> {
         from: "-".into(),
         to: "-".into(),
         clock: 0,
+        life: 0,
         body: Body::Status,
     };
     frame::write_frame(&mut s, &env).map_err(|e| format!("{addr}: {e}"))?;
@@ -72,6 +73,7 @@ impl Client {
             from: format!("c{}", self.id),
             to: node.to_string(),
             clock: self.clock,
+            life: 0,
             body: Body::Msg(Msg::Write { write, stmt, cl }),
         };
         frame::write_frame(&mut s, &env).map_err(|e| format!("{node} at {addr}: {e}"))?;

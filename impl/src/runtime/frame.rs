@@ -32,6 +32,10 @@ pub struct Envelope {
     pub to: String,
     /// The sender's Lamport clock.
     pub clock: u64,
+    /// The sender's life: its clock when its process started (0 for clients and status
+    /// requests). A restarted node's messages carry a larger one than its ended life's.
+    #[serde(default)]
+    pub life: u64,
     /// What it carries.
     pub body: Body,
 }
@@ -196,6 +200,7 @@ mod tests {
 
     fn write_env(clock: u64) -> Envelope {
         Envelope {
+            life: 0,
             from: "c0".into(),
             to: "n1".into(),
             clock,

@@ -22,7 +22,8 @@
 //! Timers run on real time: each kind waits `mv_spec::timing`'s longest delay for it times
 //! `--time-scale`, and the mutation stage's two local steps run at once. Hint delivery waits
 //! while its target is unreachable, as Cassandra dispatches hints only to live nodes. A
-//! message for a peer that is down waits for it in this node's queue, as in Cassandra's.
+//! message to a peer that is down is lost, and one from a peer's ended life that arrives
+//! after its next life was heard from is dropped: the model's crash loses both.
 
 use super::disk::{Identity, NodeDisk, Saved};
 use super::failpoint::{self, Failpoint};
@@ -118,8 +119,13 @@ struct Host {
     seq: u64,
     timers: BTreeMap<Timer, Instant>,
     local: VecDeque<Msg>,
-    parked: Vec<(Addr, u64, Msg)>,
+    parked: Vec<(Addr, u64, u64, Msg)>,
     peers: Vec<Sender<Vec<u8>>>,
+    /// This process's life: the clock it started at. Every message it sends carries it.
+    life: u64,
+    /// Per peer: the latest life its messages have carried here.
+    seen_life: Vec<Option<u64>>,
+
     peer_up: Vec<Arc<AtomicBool>>,
     clients: BTreeMap<u8, Arc<TcpStream>>,
     violations: Vec<String>,
@@ -164,6 +170,8 @@ pub fn run(cfg: NodeConfig, log: Log) -> Result<(), Stop> {
             "{me} runs with seeded bugs: {bugs:?}, send before commit: {send_before_commit}"
         ));
     }
+    // A life is named by the clock it starts at, past every clock of the lives before it.
+    host.life = host.clock;
     host.start().map_err(Stop::Failed)?;
     // Messages are read only once the node has recovered (R1-R3): until then peers'
     // connections and frames wait in the kernel's backlog, and nothing is lost.
@@ -223,29 +231,15 @@ fn read_connection(conn: TcpStream, tx: Sender<Event>, log: Log) {
     }
 }
 
-/// Carries frames to one peer, in order. A frame the peer cannot take now waits until it
-/// can: Cassandra's outbound queue holds a message while its peer is down (until the
-/// message's timeout), and the model keeps a message sent to a down node in flight, so a
-/// restarted node receives what was sent to it while it was down. What is lost is what a
-/// crash loses: frames written into a connection whose process then died. An empty frame is
-/// a probe: connect if not connected, send nothing. `up` is this node's failure detector for
-/// the peer: whether the last attempt to reach it succeeded.
+/// Carries frames to one peer, in order. A frame the peer's process cannot take (its
+/// connection is dead or refused) is lost: the peer is down, and the merge of the traces puts
+/// its crash after the send, which the model's crash loses with everything else in flight to
+/// it. An empty frame is a probe: connect if not connected, send nothing. `up` is this node's
+/// failure detector for the peer: whether the last attempt to reach it succeeded.
 fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<AtomicBool>, log: Log) {
-    const RETRY: Duration = Duration::from_millis(20);
     let mut conn: Option<TcpStream> = None;
-    let mut pending: VecDeque<Vec<u8>> = VecDeque::new();
     let mut reachable = true;
-    loop {
-        let next = if pending.is_empty() {
-            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            rx.recv_timeout(RETRY)
-        };
-        match next {
-            Ok(bytes) if !bytes.is_empty() => pending.push_back(bytes),
-            Ok(_) | Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
+    for bytes in rx {
         if conn.as_ref().is_some_and(|s| !open(s)) {
             // The peer's process ended (and maybe restarted): a write now would vanish into
             // the dead connection. A new connection reaches the new process, if any.
@@ -258,10 +252,7 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<At
                     s.set_write_timeout(Some(Duration::from_secs(2))).ok();
                     conn = Some(s);
                     if !reachable {
-                        log(&format!(
-                            "{name} at {addr} is reachable again: {} queued message(s) go out",
-                            pending.len()
-                        ));
+                        log(&format!("{name} at {addr} is reachable again"));
                     }
                     reachable = true;
                     up.store(true, Ordering::Relaxed);
@@ -269,7 +260,7 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<At
                 Err(e) => {
                     if reachable {
                         log(&format!(
-                            "{name} at {addr} is unreachable ({e}): messages to it wait until it is back"
+                            "{name} at {addr} is unreachable ({e}): messages to it are lost until it is back"
                         ));
                     }
                     reachable = false;
@@ -278,17 +269,11 @@ fn peer_writer(name: String, addr: SocketAddr, rx: Receiver<Vec<u8>>, up: Arc<At
                 }
             }
         }
-        while let (Some(s), Some(bytes)) = (conn.as_mut(), pending.front()) {
-            if let Err(e) = s.write_all(bytes) {
-                // Not all of the frame left, so the receiver drops its part with the
-                // connection: the whole frame goes again on the next one.
-                log(&format!(
-                    "a message to {name} did not go out ({e}): it waits for a new connection"
-                ));
+        if let Some(s) = conn.as_mut().filter(|_| !bytes.is_empty()) {
+            if let Err(e) = s.write_all(&bytes) {
+                log(&format!("lost a message to {name}: {e}"));
                 conn = None;
-                break;
             }
-            pending.pop_front();
         }
     }
 }
@@ -356,6 +341,7 @@ impl Host {
                 tx
             })
             .collect();
+        let n = cfg.peers.len();
         let mut host = Host {
             cfg,
             me,
@@ -369,6 +355,8 @@ impl Host {
             local: VecDeque::new(),
             parked: Vec::new(),
             peers,
+            life: 0,
+            seen_life: vec![None; n],
             peer_up,
             clients: BTreeMap::new(),
             violations: Vec::new(),
@@ -462,7 +450,7 @@ impl Host {
         loop {
             if let Some(msg) = self.local.pop_front() {
                 let me = Addr::Node(self.cfg.id);
-                self.deliver(me, self.clock, msg)?;
+                self.deliver(me, self.clock, self.life, msg)?;
                 continue;
             }
             let now = Instant::now();
@@ -512,6 +500,7 @@ impl Host {
                     from: self.me.clone(),
                     to: env.from,
                     clock: self.clock,
+                    life: self.life,
                     body: Body::StatusReply(Box::new(self.status())),
                 };
                 if let Err(e) = frame::write_frame(&mut &*conn, &reply) {
@@ -543,11 +532,31 @@ impl Host {
                 return Ok(());
             }
         };
-        self.deliver(from, env.clock, msg)
+        if let Addr::Node(n) = from {
+            let seen = &mut self.seen_life[usize::from(n.0)];
+            *seen = Some(seen.map_or(env.life, |l| l.max(env.life)));
+        }
+        self.deliver(from, env.clock, env.life, msg)
+    }
+
+    /// Whether a message from `from`'s life `life` was lost with that life's end: a later
+    /// life of `from` has been heard from, so `from` crashed and restarted in between, and
+    /// the model's crash loses what the ended life still had in flight.
+    fn from_ended_life(&self, from: Addr, life: u64) -> bool {
+        match from {
+            Addr::Node(n) if n != self.cfg.id => self.seen_life[usize::from(n.0)].is_some_and(|l| life < l),
+            _ => false,
+        }
     }
 
     /// Delivers a message; a base write the lock holds back is parked.
-    fn deliver(&mut self, from: Addr, clock: u64, msg: Msg) -> Result<(), String> {
+    fn deliver(&mut self, from: Addr, clock: u64, life: u64, msg: Msg) -> Result<(), String> {
+        if self.from_ended_life(from, life) {
+            self.log(&format!(
+                "dropped {msg} from {from}'s ended life (started at clock {life}): lost with its crash"
+            ));
+            return Ok(());
+        }
         let step = Step::Deliver {
             src: from.to_string(),
             dst: self.me.clone(),
@@ -558,7 +567,7 @@ impl Host {
             return self.unpark();
         }
         if matches!(msg, Msg::BaseWrite { .. }) {
-            self.parked.push((from, clock, msg));
+            self.parked.push((from, clock, life, msg));
         }
         Ok(())
     }
@@ -567,7 +576,14 @@ impl Host {
     fn unpark(&mut self) -> Result<(), String> {
         let mut i = 0;
         while i < self.parked.len() {
-            let (from, clock, msg) = self.parked[i].clone();
+            let (from, clock, life, msg) = self.parked[i].clone();
+            if self.from_ended_life(from, life) {
+                self.log(&format!(
+                    "dropped parked {msg} from {from}'s ended life (started at clock {life}): lost with its crash"
+                ));
+                self.parked.remove(i);
+                continue;
+            }
             let step = Step::Deliver {
                 src: from.to_string(),
                 dst: self.me.clone(),
@@ -686,22 +702,23 @@ impl Host {
         match to {
             Addr::Node(n) if n == self.cfg.id => self.local.push_back(msg),
             Addr::Node(n) => {
+                let i = usize::from(n.0);
                 let env = Envelope {
                     from: self.me.clone(),
                     to: n.to_string(),
                     clock: self.clock,
+                    life: self.life,
                     body: Body::Msg(msg),
                 };
-                if let Some(peer) = self.peers.get(usize::from(n.0)) {
-                    // The writer thread lives as long as the process.
-                    peer.send(frame::encode(&env)).ok();
-                }
+                // The writer thread lives as long as the process.
+                self.peers[i].send(frame::encode(&env)).ok();
             }
             Addr::Client(c) => {
                 let env = Envelope {
                     from: self.me.clone(),
                     to: to.to_string(),
                     clock: self.clock,
+                    life: self.life,
                     body: Body::Msg(msg),
                 };
                 let sent = self.clients.get(&c).map(|conn| frame::write_frame(&mut &**conn, &env));

@@ -208,6 +208,39 @@ fn pairing(name: &str) -> Result<Pairing, String> {
     }
 }
 
+/// Why traces cannot be merged.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeError {
+    /// What is wrong, naming the file and line.
+    pub message: String,
+    /// The files are traces, but of no run of the model: a message left from a step its
+    /// sender never recorded, or no order puts a crash where the model can take it. Otherwise
+    /// the input is not what a merge needs (a file missing, another ring).
+    pub divergence: bool,
+}
+
+impl MergeError {
+    fn input(message: String) -> MergeError {
+        MergeError {
+            message,
+            divergence: false,
+        }
+    }
+
+    fn divergence(message: String) -> MergeError {
+        MergeError {
+            message,
+            divergence: true,
+        }
+    }
+}
+
+impl std::fmt::Display for MergeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 /// A line of the merge's input, for error messages: `trace-n1.ndjson line 8`.
 fn at(names: &[String], file: usize, line: usize) -> String {
     format!("{} line {line}", names[file])
@@ -216,8 +249,8 @@ fn at(names: &[String], file: usize, line: usize) -> String {
 /// Merges the files of one cluster run (`names[i]` is how `files[i]` is called in messages)
 /// into one trace in an order consistent with happens-before, placing each crash as the
 /// module documentation says. An error names the file and line it cannot use.
-pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
-    let first = files.first().ok_or("no trace files")?;
+pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError> {
+    let first = files.first().ok_or(MergeError::input("no trace files".into()))?;
     let h0 = &first.header;
     // One ring, one variant, one file per actor.
     let mut by_actor: BTreeMap<&str, usize> = BTreeMap::new();
@@ -226,20 +259,23 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
         if (h.variant.as_str(), h.nodes, h.rf, h.pairing.as_str())
             != (h0.variant.as_str(), h0.nodes, h0.rf, h0.pairing.as_str())
         {
-            return Err(format!(
+            return Err(MergeError::input(format!(
                 "{} is of a {} ring of {} nodes at RF {} ({}), but {} is of {} with {} nodes at RF {} ({})",
                 names[f], h.variant, h.nodes, h.rf, h.pairing, names[0], h0.variant, h0.nodes, h0.rf, h0.pairing
-            ));
+            )));
         }
         if let Some(g) = by_actor.insert(&h.node, f) {
-            return Err(format!("{} and {} are both traces of {}", names[g], names[f], h.node));
+            return Err(MergeError::input(format!(
+                "{} and {} are both traces of {}",
+                names[g], names[f], h.node
+            )));
         }
     }
     for n in 0..h0.nodes {
         if !by_actor.contains_key(format!("n{n}").as_str()) {
-            return Err(format!(
+            return Err(MergeError::input(format!(
                 "no trace of n{n} among the files: give every node's trace-n*.ndjson and every client's trace-c*.ndjson"
-            ));
+            )));
         }
     }
     // The workload, from the clients.
@@ -252,37 +288,42 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
         clients += 1;
         match (&t.header.run, run) {
             (None, _) => {
-                return Err(format!(
+                return Err(MergeError::input(format!(
                     "{} is a client of generated writes (`cluster write` without --workload): the model knows only its \
                      workloads, so only a run of `cluster write --workload NAME` can be validated",
                     names[f]
-                ))
+                )))
             }
             (Some(r), Some((r0, g))) if r != r0 => {
-                return Err(format!("{} and {} ran different workloads", names[g], names[f]))
+                return Err(MergeError::input(format!(
+                    "{} and {} ran different workloads",
+                    names[g], names[f]
+                )))
             }
             (Some(r), _) => run = Some((r, f)),
         }
     }
     let Some((run, _)) = run else {
-        return Err("no client trace among the files: give the trace-c*.ndjson files of the run's clients".into());
+        return Err(MergeError::input(
+            "no client trace among the files: give the trace-c*.ndjson files of the run's clients".into(),
+        ));
     };
     let workload = crate::workload::Workload::from_name(&run.workload, run.writes, run.keys)
-        .ok_or_else(|| format!("workload {:?} is unknown", run.workload))?;
+        .ok_or_else(|| MergeError::input(format!("workload {:?} is unknown", run.workload)))?;
     let want = workload.scripts(h0.nodes).len();
     for c in 0..want {
         if !by_actor.contains_key(format!("c{c}").as_str()) {
-            return Err(format!(
+            return Err(MergeError::input(format!(
                 "workload {} has {want} clients, and no trace of c{c} is among the files",
                 run.workload
-            ));
+            )));
         }
     }
     if clients != want {
-        return Err(format!(
+        return Err(MergeError::input(format!(
             "workload {} has {want} clients, but {clients} client traces were given",
             run.workload
-        ));
+        )));
     }
 
     // Every line is an event, numbered file by file.
@@ -318,16 +359,16 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
                 continue;
             }
             let Some(&g) = by_actor.get(src.as_str()) else {
-                return Err(format!(
+                return Err(MergeError::input(format!(
                     "{} delivers a message from {src}, whose trace is not among the files",
                     where_(e)
-                ));
+                )));
             };
             let Some(clock) = l.sent else {
-                return Err(format!(
+                return Err(MergeError::input(format!(
                     "{} delivers a message from {src} without the sender's clock (`sent`)",
                     where_(e)
-                ));
+                )));
             };
             let sender = &files[g].lines;
             let k = sender.partition_point(|(_, s)| s.lamport <= clock);
@@ -337,11 +378,11 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
                 // A client's clock moves when it sends, not only when it takes a step.
                 _ if src.starts_with('c') => found.map(|(k, _)| base[g] + k),
                 _ => {
-                    return Err(format!(
+                    return Err(MergeError::divergence(format!(
                         "{} delivers a message {src} sent at its clock {clock}, but {src} recorded no step that sent \
                          at {clock}: the message left from a step {src} never made durable",
                         where_(e)
-                    ))
+                    )))
                 }
             };
             if let Some(s) = send {
@@ -364,10 +405,10 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
                     crashes += 1;
                     let next = t.lines.get(i + 1).map(|(_, n)| &n.step);
                     if !matches!(next, Some(Step::Recover { .. })) {
-                        return Err(format!(
+                        return Err(MergeError::input(format!(
                             "{} is a crash without the restart right after it (merging needs every killed node restarted)",
                             where_(e)
-                        ));
+                        )));
                     }
                     recover_of.insert(e, e + 1);
                     for &(d, s) in &sends {
@@ -424,26 +465,46 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
         }
     }
     if order.len() < total {
-        let mut stuck: Vec<String> = files
+        // Every line left waits for another line left: walking back along such waits from
+        // any of them comes round to a cycle, which is what the message names.
+        let mut pred: Vec<Vec<usize>> = vec![Vec::new(); total];
+        for (a, s) in succ.iter().enumerate() {
+            for &b in s {
+                pred[b].push(a);
+            }
+        }
+        let start = (0..total).find(|&e| !done[e]).expect("a line is left");
+        let mut path = vec![start];
+        let mut at_ = start;
+        let cycle = loop {
+            let p = *pred[at_]
+                .iter()
+                .find(|&&p| !done[p])
+                .expect("a line left waits for another left");
+            if let Some(i) = path.iter().position(|&e| e == p) {
+                let mut c = path[i..].to_vec();
+                c.reverse();
+                break c;
+            }
+            path.push(p);
+            at_ = p;
+        };
+        let shown: Vec<String> = cycle
             .iter()
-            .enumerate()
-            .filter_map(|(f, t)| {
-                let i = (0..t.lines.len()).find(|&i| !done[base[f] + i])?;
-                Some(format!("{} ({})", where_(base[f] + i), t.lines[i].1.step))
-            })
+            .map(|&e| format!("{} ({})", where_(e), line(e).step))
             .collect();
-        stuck.truncate(4);
-        return Err(format!(
+        return Err(MergeError::divergence(format!(
             "no order of these traces is a run of the model: a crash would have to come both after a delivery of a \
-             message from the node's ended life and before a send its next life received; the first lines left: {}",
-            stuck.join("; ")
-        ));
+             message from the node's ended life and before a send its next life received. These lines wait for each \
+             other in a cycle: {}",
+            shown.join(" -> ")
+        )));
     }
     let config = TraceConfig {
         variant: h0.variant.clone(),
         nodes: h0.nodes,
         rf: h0.rf,
-        pairing: pairing(&h0.pairing).map_err(|e| format!("{}: {e}", names[0]))?,
+        pairing: pairing(&h0.pairing).map_err(|e| MergeError::input(format!("{}: {e}", names[0])))?,
         cl: run.cl,
         workload: run.workload.clone(),
         writes: run.writes,
@@ -481,4 +542,254 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, String> {
         })
         .collect();
     Ok(Merged { header, lines, origin })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::obs::NodeObservation;
+    use crate::trace::ClientObservation;
+    use crate::{Msg, Statement, WriteId};
+
+    fn header(node: &str, run: bool) -> NodeTraceHeader {
+        NodeTraceHeader {
+            format: NODE_TRACE_FORMAT.into(),
+            version: 1,
+            node: node.into(),
+            variant: "cassandra-4.0".into(),
+            nodes: 2,
+            rf: 2,
+            pairing: "self-first".into(),
+            emitter: "test".into(),
+            run: run.then(|| RunSpec {
+                workload: "concurrent".into(),
+                writes: 1,
+                keys: 1,
+                cl: Cl::One,
+            }),
+        }
+    }
+
+    /// A line of `node` at `lamport`: a delivery from `src` sent at `sent`, or a crash or a
+    /// restart.
+    fn step(node: &str, lamport: u64, what: &str, src: &str, sent: Option<u64>) -> NodeTraceLine {
+        let msg = Msg::Write {
+            write: WriteId(1),
+            stmt: Statement::insert(0, Some(1), Some(1), 1),
+            cl: Cl::One,
+        };
+        let step = match what {
+            "crash" => Step::Crash { node: node.into() },
+            "recover" => Step::Recover { node: node.into() },
+            _ => Step::Deliver {
+                src: src.into(),
+                dst: node.into(),
+                msg,
+            },
+        };
+        let after = if node.starts_with('c') {
+            After::Client(ClientObservation { writes: vec![] })
+        } else {
+            After::Node(NodeObservation::default())
+        };
+        NodeTraceLine {
+            seq: 0,
+            node: node.into(),
+            step,
+            after,
+            lamport,
+            sent,
+        }
+    }
+
+    fn file(node: &str, lines: Vec<NodeTraceLine>) -> NodeTrace {
+        NodeTrace {
+            header: header(node, node.starts_with('c')),
+            lines: lines
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut l)| {
+                    l.seq = i as u64 + 1;
+                    (i + 2, l)
+                })
+                .collect(),
+        }
+    }
+
+    fn names(files: &[NodeTrace]) -> Vec<String> {
+        files.iter().map(|f| format!("trace-{}", f.header.node)).collect()
+    }
+
+    /// The merged order as "actor:kind@clock".
+    fn order(files: &[NodeTrace]) -> Result<Vec<String>, MergeError> {
+        let m = merge(files, &names(files))?;
+        Ok(m.origin
+            .iter()
+            .map(|&(f, line)| {
+                let l = &files[f].lines[line - 2].1;
+                format!("{}:{}@{}", l.node, l.step.kind(), l.lamport)
+            })
+            .collect())
+    }
+
+    /// n1 crashes after sending at 2 (delivered at n0 late, at clock 8) and, restarted,
+    /// receives what n0 sent at 9. The crash goes after the first delivery and before the
+    /// second send, though its own clock (3) is smaller than both.
+    #[test]
+    fn a_crash_goes_after_its_old_messages_and_before_what_its_next_life_receives() {
+        let files = vec![
+            file(
+                "n0",
+                vec![
+                    step("n0", 8, "deliver", "n1", Some(2)),
+                    step("n0", 9, "deliver", "n0", None),
+                ],
+            ),
+            file(
+                "n1",
+                vec![
+                    step("n1", 2, "deliver", "n1", None),
+                    step("n1", 3, "crash", "", None),
+                    step("n1", 4, "recover", "", None),
+                    step("n1", 10, "deliver", "n0", Some(9)),
+                ],
+            ),
+            file("c0", vec![]),
+        ];
+        let o = order(&files).unwrap();
+        assert_eq!(
+            o,
+            [
+                "n1:Deliver@2",
+                "n0:Deliver@8",
+                "n1:Crash@3",
+                "n1:Recover@4",
+                "n0:Deliver@9",
+                "n1:Deliver@10"
+            ]
+        );
+        let m = merge(&files, &names(&files)).unwrap();
+        assert_eq!(m.header.config.crashes, 1);
+        assert_eq!(
+            m.lines.iter().map(|l| l.seq).collect::<Vec<_>>(),
+            (1..=6).collect::<Vec<_>>()
+        );
+    }
+
+    /// Without anything after it, a crash goes last: a message sent to the dead process and
+    /// never received is in flight when it crashes, and lost with it.
+    #[test]
+    fn a_crash_with_nothing_after_it_goes_as_late_as_it_can() {
+        let files = vec![
+            file(
+                "n0",
+                vec![
+                    step("n0", 7, "deliver", "c0", Some(1)),
+                    step("n0", 8, "deliver", "n0", None),
+                ],
+            ),
+            file(
+                "n1",
+                vec![
+                    step("n1", 1, "deliver", "n1", None),
+                    step("n1", 2, "crash", "", None),
+                    step("n1", 3, "recover", "", None),
+                ],
+            ),
+            file("c0", vec![]),
+        ];
+        let o = order(&files).unwrap();
+        assert_eq!(o[o.len() - 2..], ["n1:Crash@2", "n1:Recover@3"], "{o:?}");
+    }
+
+    /// A message from the ended life delivered after the delivering node sent what the next
+    /// life received leaves no place for the crash: a divergence, naming lines.
+    #[test]
+    fn a_crash_with_no_place_is_a_divergence() {
+        let files = vec![
+            file(
+                "n0",
+                vec![
+                    step("n0", 5, "deliver", "n0", None),
+                    step("n0", 9, "deliver", "n1", Some(2)),
+                ],
+            ),
+            file(
+                "n1",
+                vec![
+                    step("n1", 2, "deliver", "n1", None),
+                    step("n1", 3, "crash", "", None),
+                    step("n1", 4, "recover", "", None),
+                    step("n1", 6, "deliver", "n0", Some(5)),
+                ],
+            ),
+            file("c0", vec![]),
+        ];
+        let e = order(&files).unwrap_err();
+        assert!(e.divergence && e.message.contains("no order"), "{e}");
+        assert!(e.message.contains("trace-n1 line 3"), "{e}");
+    }
+
+    /// A message whose sender has no step at the clock it carries left from a step the
+    /// sender never recorded (the runtime sent before it committed).
+    #[test]
+    fn a_message_from_an_unrecorded_step_is_a_divergence() {
+        let files = vec![
+            file("n0", vec![step("n0", 6, "deliver", "n1", Some(4))]),
+            file(
+                "n1",
+                vec![
+                    step("n1", 3, "deliver", "n1", None),
+                    step("n1", 4, "crash", "", None),
+                    step("n1", 5, "recover", "", None),
+                ],
+            ),
+            file("c0", vec![]),
+        ];
+        let e = order(&files).unwrap_err();
+        assert!(e.divergence && e.message.contains("never made durable"), "{e}");
+        assert!(e.message.contains("trace-n0 line 2"), "{e}");
+    }
+
+    #[test]
+    fn missing_files_other_rings_and_generated_clients_are_named() {
+        let n0 = file("n0", vec![]);
+        let n1 = file("n1", vec![]);
+        let c0 = file("c0", vec![]);
+        let e = order(&[n0.clone(), c0.clone()]).unwrap_err();
+        assert!(!e.divergence && e.message.contains("no trace of n1"), "{e}");
+        let e = order(&[n0.clone(), n1.clone()]).unwrap_err();
+        assert!(e.message.contains("no client trace"), "{e}");
+        let mut gen = c0.clone();
+        gen.header.run = None;
+        let e = order(&[n0.clone(), n1.clone(), gen]).unwrap_err();
+        assert!(e.message.contains("generated writes"), "{e}");
+        let mut other = n1.clone();
+        other.header.rf = 1;
+        let e = order(&[n0.clone(), other, c0.clone()]).unwrap_err();
+        assert!(e.message.contains("RF 1"), "{e}");
+        let e = order(&[n0.clone(), n0, n1, c0]).unwrap_err();
+        assert!(e.message.contains("both traces of n0"), "{e}");
+    }
+
+    #[test]
+    fn a_file_with_a_gap_a_clock_going_back_or_a_stranger_is_refused_by_line() {
+        let h = serde_json::to_string(&header("n0", false)).unwrap();
+        let l = |lamport: u64, seq: u64| {
+            let mut s = step("n0", lamport, "deliver", "n0", None);
+            s.seq = seq;
+            serde_json::to_string(&s).unwrap()
+        };
+        let ok = format!("{h}\n{}\n{}\n", l(1, 1), l(2, 2));
+        assert_eq!(read_node_trace(&ok).unwrap().lines.len(), 2);
+        let e = read_node_trace(&format!("{h}\n{}\n{}\n", l(1, 1), l(2, 3))).unwrap_err();
+        assert_eq!((e.line, e.message.contains("seq 3 where 2")), (3, true), "{e}");
+        let e = read_node_trace(&format!("{h}\n{}\n{}\n", l(2, 1), l(2, 2))).unwrap_err();
+        assert!(e.line == 3 && e.message.contains("does not pass"), "{e}");
+        let mut s = step("n1", 1, "deliver", "n0", None);
+        s.seq = 1;
+        let e = read_node_trace(&format!("{h}\n{}\n", serde_json::to_string(&s).unwrap())).unwrap_err();
+        assert!(e.line == 2 && e.message.contains("in the trace of n0"), "{e}");
+        assert!(is_node_trace(&ok) && !is_node_trace("{\"format\":\"mvcheck-trace\"}"));
+    }
 }
