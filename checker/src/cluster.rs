@@ -62,6 +62,10 @@ pub enum Verb {
         /// First port (the others follow); default: free ports the system picks.
         #[arg(long, value_name = "PORT")]
         base_port: Option<u16>,
+        /// Views on the base table: 1, the schema's, or 0 for a benchmark's baseline that
+        /// no model run is (its traces are refused by `validate`).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+        views: u8,
     },
     /// Stop every node (SIGTERM, then SIGKILL after 5 s). Their disks stay.
     Stop,
@@ -120,6 +124,37 @@ pub enum Verb {
         /// Report format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+    },
+    /// Measure fresh clusters: write throughput and latency from concurrent clients, then
+    /// SIGKILL n1, write on, restart it and time how long the cluster takes to catch up
+    /// (every node idle: hints delivered, views written). Round i is a new cluster in
+    /// DIR/round-<i>, stopped at its end; a cluster's life holds 31 writes (w1..w31), 20
+    /// before the kill and 11 after.
+    Bench {
+        /// Views on the base table: 1, or 0 for the baseline.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(0..=1))]
+        views: u8,
+        /// Clusters to run.
+        #[arg(long, default_value_t = 5)]
+        rounds: u32,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 4)]
+        clients: u8,
+        /// Number of nodes.
+        #[arg(long, default_value_t = 3)]
+        nodes: u8,
+        /// Replication factor.
+        #[arg(long, default_value_t = 3)]
+        rf: u8,
+        /// Consistency level.
+        #[arg(long, value_enum, default_value_t = ClArg::Quorum)]
+        cl: ClArg,
+        /// Real seconds per protocol second (0.05: a 100 ms write timeout, hints every 0.5 s).
+        #[arg(long, default_value_t = 0.05, value_name = "X")]
+        time_scale: f64,
+        /// Seed of the writes.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Wait until every node is up and idle and no clock moves between two looks.
     Settle {
@@ -314,7 +349,8 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
             pairing,
             time_scale,
             base_port,
-        } => start(&d, *nodes, *rf, variant, *pairing, *time_scale, *base_port),
+            views,
+        } => start(&d, *nodes, *rf, variant, *pairing, *time_scale, *base_port, *views),
         Verb::Stop => {
             let f = d.cluster()?;
             for i in 0..f.nodes.len() as u8 {
@@ -368,9 +404,213 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
         ),
         Verb::Read { node, format } => read(&d, node.as_deref(), *format),
         Verb::Settle { timeout } => settle(&d, *timeout),
+        Verb::Bench {
+            views,
+            rounds,
+            clients,
+            nodes,
+            rf,
+            cl,
+            time_scale,
+            seed,
+        } => bench(
+            &a.dir,
+            &Bench {
+                views: *views,
+                rounds: *rounds,
+                clients: *clients,
+                nodes: *nodes,
+                rf: *rf,
+                cl: cl_of(*cl),
+                time_scale: *time_scale,
+                seed: *seed,
+            },
+        ),
     }
 }
 
+fn cl_of(cl: ClArg) -> Cl {
+    match cl {
+        ClArg::One => Cl::One,
+        ClArg::Quorum => Cl::Quorum,
+        ClArg::All => Cl::All,
+    }
+}
+
+/// `cluster bench`'s settings.
+struct Bench {
+    views: u8,
+    rounds: u32,
+    clients: u8,
+    nodes: u8,
+    rf: u8,
+    cl: Cl,
+    time_scale: f64,
+    seed: u64,
+}
+
+/// `clients` clients splitting write ids `first..first+count` between them, round-robin,
+/// each write to the next coordinator in turn; statements as `write` generates them.
+/// Clients are numbered from `first_client`, since each client has its own trace file.
+fn bench_scripts(
+    (first_client, first): (u8, u8),
+    count: u8,
+    clients: u8,
+    keys: u8,
+    nodes: usize,
+    rng: &mut SplitMix64,
+) -> Vec<Script> {
+    let mut last_v: Vec<Option<u8>> = vec![None; usize::from(keys)];
+    let mut scripts: Vec<Script> = (0..clients)
+        .map(|c| Script {
+            client: first_client + c,
+            writes: Vec::new(),
+            run: None,
+            echo: false,
+        })
+        .collect();
+    for i in 0..count {
+        let write = WriteId(first + i);
+        let k = rng.below(u64::from(keys)) as u8;
+        let stmt = next_statement(rng, k, 3, last_v[usize::from(k)], write.0);
+        if let Assign::Set(v) = stmt.v {
+            last_v[usize::from(k)] = Some(v);
+        }
+        let order = (0..nodes).map(|j| ((usize::from(write.0) + j) % nodes) as u8).collect();
+        scripts[usize::from(i % clients)].writes.push((write, stmt, order));
+    }
+    scripts
+}
+
+fn bench(root: &Path, b: &Bench) -> Result<Exit, Failure> {
+    if b.clients == 0 || b.clients > 20 {
+        return Err(usage(format!("--clients {} must be 1 to 20", b.clients)));
+    }
+    if b.nodes < 2 || b.rounds == 0 {
+        return Err(usage("a bench needs at least 2 nodes (n1 is killed) and 1 round"));
+    }
+    if !(b.time_scale.is_finite() && b.time_scale > 0.0) {
+        return Err(usage(format!(
+            "--time-scale {} must be a positive number",
+            b.time_scale
+        )));
+    }
+    let mut rng = SplitMix64::new(b.seed);
+    let (mut healthy, mut degraded) = (Tally::default(), Tally::default());
+    let mut rates = Vec::new();
+    let mut catch_up = Vec::new();
+    for r in 0..b.rounds {
+        let dir = root.join(format!("round-{r}"));
+        let d = Dir(&dir);
+        if d.file().exists() {
+            return Err(usage(format!(
+                "{} already holds a cluster: give another --dir",
+                dir.display()
+            )));
+        }
+        let f = ClusterFile {
+            variant: "cassandra-4.0".into(),
+            rf: b.rf,
+            pairing: "self-first".into(),
+            time_scale: b.time_scale,
+            nodes: free_ports(b.nodes, None)?,
+            views: b.views,
+        };
+        launch(&d, &f)?;
+        let n = f.nodes.len();
+        let result = (|| {
+            let started = Instant::now();
+            let t = run_clients(
+                &d,
+                &f,
+                &bench_scripts((0, 1), 20, b.clients, 4, n, &mut rng),
+                b.cl,
+                Duration::ZERO,
+            )?;
+            rates.push(t.ok as f64 / started.elapsed().as_secs_f64());
+            merge_tally(&mut healthy, t);
+            kill_node(&d, 1, libc::SIGKILL, Duration::from_secs(5));
+            let t = run_clients(
+                &d,
+                &f,
+                &bench_scripts((b.clients, 21), 11, b.clients, 4, n, &mut rng),
+                b.cl,
+                Duration::ZERO,
+            )?;
+            merge_tally(&mut degraded, t);
+            let pid = spawn_node(&d, 1)?;
+            wait_up(&d, &f, 1, pid)?;
+            match settled_within(&f, Duration::from_secs(120)) {
+                Ok(took) => catch_up.push(took),
+                Err(_) => {
+                    return Err(Failure::Internal(format!(
+                        "{}: n1 did not catch up within 120 s",
+                        dir.display()
+                    )))
+                }
+            }
+            Ok(())
+        })();
+        for i in 0..b.nodes {
+            kill_node(&d, i, libc::SIGTERM, Duration::from_secs(5));
+        }
+        result?;
+    }
+    healthy.latencies.sort();
+    degraded.latencies.sort();
+    catch_up.sort();
+    let pct = |v: &[Duration], p: f64| -> String {
+        if v.is_empty() {
+            return "-".into();
+        }
+        let i = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+        format!("{:.2} ms", v[i].as_secs_f64() * 1e3)
+    };
+    let mean_rate = rates.iter().sum::<f64>() / rates.len() as f64;
+    println!(
+        "cluster bench: {} nodes, rf {}, {}, {} view(s), {} clients, time scale {}, {} rounds",
+        b.nodes,
+        b.rf,
+        b.cl.name(),
+        b.views,
+        b.clients,
+        b.time_scale,
+        b.rounds
+    );
+    println!(
+        "all up:   {} writes ok ({} timed out, {} unanswered), {:.0} writes/s, latency p50 {} p99 {} max {}",
+        healthy.ok,
+        healthy.timeout,
+        healthy.unanswered,
+        mean_rate,
+        pct(&healthy.latencies, 0.5),
+        pct(&healthy.latencies, 0.99),
+        pct(&healthy.latencies, 1.0)
+    );
+    println!(
+        "n1 down:  {} writes ok ({} timed out, {} unanswered), latency p50 {} p99 {}",
+        degraded.ok,
+        degraded.timeout,
+        degraded.unanswered,
+        pct(&degraded.latencies, 0.5),
+        pct(&degraded.latencies, 0.99)
+    );
+    println!(
+        "catch-up after n1's restart (until every node is idle): p50 {} max {}",
+        pct(&catch_up, 0.5),
+        pct(&catch_up, 1.0)
+    );
+    Ok(Exit::Ok)
+}
+
+fn merge_tally(all: &mut Tally, t: Tally) {
+    all.ok += t.ok;
+    all.timeout += t.timeout;
+    all.unanswered += t.unanswered;
+    all.latencies.extend(t.latencies);
+}
+
+#[allow(clippy::too_many_arguments)]
 fn start(
     d: &Dir,
     nodes: u8,
@@ -379,6 +619,7 @@ fn start(
     pairing: PairingArg,
     time_scale: f64,
     base_port: Option<u16>,
+    views: u8,
 ) -> Result<Exit, Failure> {
     if d.file().exists() {
         return Err(usage(format!(
@@ -395,21 +636,10 @@ fn start(
         pairing: pairing_name(pairing).into(),
         time_scale,
         nodes: free_ports(nodes, base_port)?,
+        views,
     };
-    f.ring().and_then(|_| f.variant()).map_err(usage)?;
-    std::fs::create_dir_all(d.0).map_err(|e| usage(format!("cannot create {}: {e}", d.0.display())))?;
-    let text = serde_json::to_string_pretty(&f).expect("a cluster file serializes");
-    std::fs::write(d.file(), text + "\n").map_err(|e| usage(format!("cannot write {}: {e}", d.file().display())))?;
-    let pids = (0..nodes).map(|i| spawn_node(d, i)).collect::<Result<Vec<_>, _>>()?;
-    for (i, &pid) in pids.iter().enumerate() {
-        let i = i as u8;
-        if let Err(e) = wait_up(d, &f, i, pid) {
-            for j in 0..nodes {
-                kill_node(d, j, libc::SIGKILL, Duration::from_secs(1));
-            }
-            return Err(e);
-        }
-        println!("n{i}: {} (pid {pid})", f.nodes[usize::from(i)]);
+    for (i, pid) in launch(d, &f)?.into_iter().enumerate() {
+        println!("n{i}: {} (pid {pid})", f.nodes[i]);
     }
     println!(
         "cluster of {nodes} nodes, rf {rf}, {variant}, time scale {time_scale}, in {}",
@@ -477,30 +707,62 @@ fn status(d: &Dir, format: Format) -> Result<Exit, Failure> {
     Ok(Exit::Ok)
 }
 
-fn settle(d: &Dir, timeout: f64) -> Result<Exit, Failure> {
-    let f = d.cluster()?;
+/// Writes the cluster file and starts every node, waiting until each answers: their pids.
+fn launch(d: &Dir, f: &ClusterFile) -> Result<Vec<i32>, Failure> {
+    f.ring().and_then(|_| f.variant()).map_err(usage)?;
+    std::fs::create_dir_all(d.0).map_err(|e| usage(format!("cannot create {}: {e}", d.0.display())))?;
+    let text = serde_json::to_string_pretty(f).expect("a cluster file serializes");
+    std::fs::write(d.file(), text + "\n").map_err(|e| usage(format!("cannot write {}: {e}", d.file().display())))?;
+    let nodes = f.nodes.len() as u8;
+    let pids = (0..nodes).map(|i| spawn_node(d, i)).collect::<Result<Vec<_>, _>>()?;
+    for (i, &pid) in pids.iter().enumerate() {
+        if let Err(e) = wait_up(d, f, i as u8, pid) {
+            for j in 0..nodes {
+                kill_node(d, j, libc::SIGKILL, Duration::from_secs(1));
+            }
+            return Err(e);
+        }
+    }
+    Ok(pids)
+}
+
+/// Waits until every node is up and idle with the same clocks at two looks in a row, up to
+/// `limit`: how long that took, or `None` with the last look.
+fn settled_within(f: &ClusterFile, limit: Duration) -> Result<Duration, Vec<Result<NodeStatus, String>>> {
     let start = Instant::now();
-    let limit = Duration::from_secs_f64(timeout.max(0.0));
     let mut last: Option<Vec<u64>> = None;
     loop {
-        let all = statuses(&f);
+        let all = statuses(f);
         let idle: Option<Vec<u64>> = all
             .iter()
             .map(|s| s.as_ref().ok().filter(|s| s.idle && s.obs.up).map(|s| s.clock))
             .collect();
-        if let Some(clocks) = idle {
-            if last.as_ref() == Some(&clocks) {
-                println!(
-                    "settled after {:.2} s: every node up and idle, clocks {clocks:?}",
-                    start.elapsed().as_secs_f64()
-                );
-                return Ok(Exit::Ok);
-            }
-            last = Some(clocks);
-        } else {
-            last = None;
+        match idle {
+            Some(clocks) if last.as_ref() == Some(&clocks) => return Ok(start.elapsed()),
+            idle => last = idle,
         }
         if start.elapsed() > limit {
+            return Err(all);
+        }
+        std::thread::sleep(Duration::from_millis(50).max(Duration::from_secs_f64(f.time_scale * 0.05)));
+    }
+}
+
+fn settle(d: &Dir, timeout: f64) -> Result<Exit, Failure> {
+    let f = d.cluster()?;
+    match settled_within(&f, Duration::from_secs_f64(timeout.max(0.0))) {
+        Ok(took) => {
+            let clocks: Vec<u64> = statuses(&f)
+                .iter()
+                .filter_map(|s| s.as_ref().ok().map(|s| s.clock))
+                .collect();
+            println!(
+                "settled after {:.2} s: every node up and idle, clocks {clocks:?}",
+                took.as_secs_f64()
+            );
+            Ok(Exit::Ok)
+        }
+        Err(all) => {
             for (i, s) in all.iter().enumerate() {
                 match s {
                     Ok(s) => println!("n{i}: {}, {}", if s.idle { "idle" } else { "busy" }, queued(&s.obs)),
@@ -508,9 +770,8 @@ fn settle(d: &Dir, timeout: f64) -> Result<Exit, Failure> {
                 }
             }
             println!("not settled within {timeout} s");
-            return Ok(Exit::Inconclusive);
+            Ok(Exit::Inconclusive)
         }
-        std::thread::sleep(Duration::from_millis(50).max(Duration::from_secs_f64(f.time_scale * 0.05)));
     }
 }
 
@@ -555,6 +816,8 @@ struct Script {
     writes: Vec<(WriteId, Statement, Vec<u8>)>,
     /// The model workload this client is one client of; none for generated writes.
     run: Option<RunSpec>,
+    /// Print each write's outcome (not in a benchmark).
+    echo: bool,
 }
 
 /// What one client's run came to.
@@ -584,11 +847,7 @@ fn write(
     if keys == 0 || values == 0 {
         return Err(usage("--keys and --values must be at least 1"));
     }
-    let cl = match cl {
-        ClArg::One => Cl::One,
-        ClArg::Quorum => Cl::Quorum,
-        ClArg::All => Cl::All,
-    };
+    let cl = cl_of(cl);
     let earlier = read_writes(d)?;
     let scripts = match workload {
         Some(name) => {
@@ -597,6 +856,25 @@ fn write(
         }
         None => vec![generated_script(&earlier, count, seed, keys, values, only, n)?],
     };
+    let started = Instant::now();
+    let all = run_clients(d, &f, &scripts, cl, spread)?;
+    let ms = |d: Option<&Duration>| d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3));
+    let total: usize = scripts.iter().map(|s| s.writes.len()).sum();
+    println!(
+        "{total} writes: {} ok, {} timed out, {} without an answer; {:.2} s; acknowledged in p50 {}, max {}",
+        all.ok,
+        all.timeout,
+        all.unanswered,
+        started.elapsed().as_secs_f64(),
+        ms(all.latencies.get(all.latencies.len() / 2)),
+        ms(all.latencies.last())
+    );
+    Ok(Exit::Ok)
+}
+
+/// Runs every script's client on its own thread (client `c<i>` starting `i * spread` after
+/// the first) and adds up their tallies, latencies sorted.
+fn run_clients(d: &Dir, f: &ClusterFile, scripts: &[Script], cl: Cl, spread: Duration) -> Result<Tally, Failure> {
     // Every write waits at most the coordinator's write timeout (it answers by then unless
     // it died), plus room for a loaded machine.
     let timing = Timing::CASSANDRA;
@@ -608,13 +886,12 @@ fn write(
             .open(d.writes())
             .map_err(|e| usage(format!("cannot open {}: {e}", d.writes().display())))?,
     );
-    let started = Instant::now();
     let tallies: Vec<Result<Tally, Failure>> = std::thread::scope(|scope| {
         let handles: Vec<_> = scripts
             .iter()
             .map(|script| {
                 let start = spread * u32::from(script.client);
-                let (f, log) = (&f, &log);
+                let log = &log;
                 scope.spawn(move || {
                     std::thread::sleep(start);
                     run_script(d, f, script, cl, wait, log)
@@ -631,25 +908,10 @@ fn write(
     });
     let mut all = Tally::default();
     for t in tallies {
-        let t = t?;
-        all.ok += t.ok;
-        all.timeout += t.timeout;
-        all.unanswered += t.unanswered;
-        all.latencies.extend(t.latencies);
+        merge_tally(&mut all, t?);
     }
     all.latencies.sort();
-    let ms = |d: Option<&Duration>| d.map_or("-".into(), |d| format!("{:.2} ms", d.as_secs_f64() * 1e3));
-    let total: usize = scripts.iter().map(|s| s.writes.len()).sum();
-    println!(
-        "{total} writes: {} ok, {} timed out, {} without an answer; {:.2} s; acknowledged in p50 {}, max {}",
-        all.ok,
-        all.timeout,
-        all.unanswered,
-        started.elapsed().as_secs_f64(),
-        ms(all.latencies.get(all.latencies.len() / 2)),
-        ms(all.latencies.last())
-    );
-    Ok(Exit::Ok)
+    Ok(all)
 }
 
 /// The next client number and write id of a cluster that has run `earlier`.
@@ -707,6 +969,7 @@ fn generated_script(
         client,
         writes,
         run: None,
+        echo: true,
     })
 }
 
@@ -753,6 +1016,7 @@ fn workload_scripts(
         .into_iter()
         .enumerate()
         .map(|(i, s)| Script {
+            echo: true,
             run: Some(run.clone()),
             client: i as u8,
             writes: s
@@ -780,11 +1044,12 @@ fn run_script(
         clock: 0,
     };
     let trace_path = d.trace(&me);
+    // One file per client, never shared: a second header in it would break the trace.
     let mut trace = OpenOptions::new()
-        .create(true)
+        .create_new(true)
         .append(true)
         .open(&trace_path)
-        .map_err(|e| usage(format!("cannot open {}: {e}", trace_path.display())))?;
+        .map_err(|e| usage(format!("cannot create {} for client {me}: {e}", trace_path.display())))?;
     let header = NodeTraceHeader {
         format: NODE_TRACE_FORMAT.into(),
         version: 1,
@@ -795,6 +1060,7 @@ fn run_script(
         pairing: f.pairing.clone(),
         emitter: format!("mvcheck cluster write (mvcheck {})", env!("CARGO_PKG_VERSION")),
         run: script.run.clone(),
+        views: None,
     };
     append_line(
         &mut trace,
@@ -895,7 +1161,9 @@ fn run_script(
                 &serde_json::to_string(&line).expect("serializes"),
             )?;
         }
-        println!("{me} {write} {stmt} -> {outcome}");
+        if script.echo {
+            println!("{me} {write} {stmt} -> {outcome}");
+        }
         if script.run.is_some() && answer.as_ref().is_none_or(|a| matches!(a, Answer::None(_))) {
             // The model's client waits for an answer for ever: its next write never leaves.
             break;

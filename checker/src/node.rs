@@ -62,6 +62,17 @@ pub struct ClusterFile {
     pub time_scale: f64,
     /// Every node's address, in id order.
     pub nodes: Vec<SocketAddr>,
+    /// Views on the base table: 1 (the schema's), or 0 for a benchmark's baseline.
+    #[serde(default = "one_view", skip_serializing_if = "is_one_view")]
+    pub views: u8,
+}
+
+fn one_view() -> u8 {
+    1
+}
+
+fn is_one_view(v: &u8) -> bool {
+    *v == 1
 }
 
 impl ClusterFile {
@@ -124,6 +135,7 @@ fn config(a: &NodeArgs) -> Result<NodeConfig, String> {
                 pairing: pairing_name(a.pairing.unwrap_or(PairingArg::SelfFirst)).into(),
                 time_scale: a.time_scale.unwrap_or(1.0),
                 nodes: a.peers.clone(),
+                views: 1,
             }
         }
     };
@@ -135,6 +147,15 @@ fn config(a: &NodeArgs) -> Result<NodeConfig, String> {
         data: a.data.clone(),
         trace: a.trace.clone().unwrap_or_else(|| a.data.join("trace.ndjson")),
         time_scale: file.time_scale,
+        has_view: match file.views {
+            0 => false,
+            1 => true,
+            v => {
+                return Err(format!(
+                    "views {v}: the node's store holds the schema's one view, or none"
+                ))
+            }
+        },
     };
     cfg.validate()?;
     if let Some(listen) = a.listen {

@@ -616,3 +616,43 @@ fn bad_flags_and_missing_clusters_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("belongs to n0 of a 2-node ring"), "{}", stderr(&o));
 }
+
+/// `cluster bench` runs its rounds (writes, a kill, a restart, the catch-up) on both schemas,
+/// and the baseline's traces, of a table no model run has, are refused by `validate`.
+#[test]
+fn the_bench_runs_with_and_without_the_view_and_a_viewless_trace_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for views in ["1", "0"] {
+        let root = dir.path().join(format!("views-{views}"));
+        let o = mvcheck(
+            dir.path(),
+            &[
+                "cluster",
+                "bench",
+                "--rounds",
+                "1",
+                "--views",
+                views,
+                "--dir",
+                root.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+        let out = stdout(&o);
+        assert!(
+            out.contains(&format!("{views} view(s)")) && out.contains("writes/s"),
+            "{out}"
+        );
+        assert!(out.contains("catch-up after n1's restart"), "{out}");
+    }
+    let round = dir.path().join("views-0/round-0");
+    let traces: Vec<String> = ["n0", "n1", "n2", "c0"]
+        .iter()
+        .map(|a| round.join(format!("trace-{a}.ndjson")).to_string_lossy().into_owned())
+        .collect();
+    let mut args = vec!["validate"];
+    args.extend(traces.iter().map(String::as_str));
+    let o = mvcheck(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("benchmark's baseline"), "{}", stderr(&o));
+}

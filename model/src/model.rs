@@ -181,30 +181,28 @@ impl MvModel {
             // an ack from `t` for a batch still held for it, is in flight; such a resend duplicates what is already on its
             // way, and allowing it would make the multiset of messages unbounded.
             Timer::HintDelivery(t) => {
+                if s.crashed[t.0 as usize] {
+                    return false;
+                }
+                // The bound holds for searches only: a replayed trace lifts it.
+                if !self.cfg.hint_resend_bound {
+                    return true;
+                }
                 let target = node_actor(t);
                 let holder = self.node(s, me.0 as usize);
-                !s.crashed[t.0 as usize]
-                    && !(self.cfg.hint_resend_bound
-                        && Self::in_flight(s, |e| match e.msg {
-                            Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
-                            // Only an ack this node would take; a stale one is a no-op that
-                            // stays in flight for ever and must not hold hints back.
-                            Msg::ViewWriteAck { batch } => {
-                                e.src == target && e.dst == my && holder.holds_batch(batch, t)
-                            }
-                            Msg::BaseWrite { write, .. } => {
-                                e.src == my && e.dst == target && holder.holds_base_hint(write, t)
-                            }
-                            Msg::BaseWriteAck { write } => {
-                                e.src == target && e.dst == my && holder.holds_base_hint(write, t)
-                            }
-                            _ => false,
-                        }))
-                    && !holder
-                        .disk
-                        .base_hints
-                        .get(&t)
-                        .is_some_and(|h| h.keys().any(|&w| self.ack_owed(s, w, me)))
+                !Self::in_flight(s, |e| match e.msg {
+                    Msg::ViewWrite { hint, .. } => hint && e.src == my && e.dst == target,
+                    // Only an ack this node would take; a stale one is a no-op that
+                    // stays in flight for ever and must not hold hints back.
+                    Msg::ViewWriteAck { batch } => e.src == target && e.dst == my && holder.holds_batch(batch, t),
+                    Msg::BaseWrite { write, .. } => e.src == my && e.dst == target && holder.holds_base_hint(write, t),
+                    Msg::BaseWriteAck { write } => e.src == target && e.dst == my && holder.holds_base_hint(write, t),
+                    _ => false,
+                }) && !holder
+                    .disk
+                    .base_hints
+                    .get(&t)
+                    .is_some_and(|h| h.keys().any(|&w| self.ack_owed(s, w, me)))
             }
             // Bound: a coordinator batchlog entry is replayed only once its coordinator is
             // down or has forgotten the write, and no earlier replay's base writes or acks are

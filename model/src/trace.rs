@@ -880,6 +880,15 @@ mod tests {
         }
     }
 
+    /// A trace is replayed without the bounds that keep searches finite: however many
+    /// messages it lost, however often it resent a hint.
+    #[test]
+    fn a_trace_is_replayed_without_the_search_bounds() {
+        let cfg = model_config(&trace_config(&MvModelCfg::for_variant(Variant::Cassandra40))).unwrap();
+        assert_eq!((cfg.drops, cfg.hint_resend_bound), (u8::MAX, false));
+        assert!(MvModelCfg::for_variant(Variant::Cassandra40).hint_resend_bound);
+    }
+
     #[test]
     fn a_bad_config_is_named() {
         let mut c = trace_config(&MvModelCfg::for_variant(Variant::ALL[0]));

@@ -137,6 +137,11 @@ pub struct Switches {
     pub batchlog_waits_for_remote: bool,
     /// How view repair writes (R6-R9; the broken styles are the public repairs' traps).
     pub repair: RepairStyle,
+    /// Whether the base table has its view. Off only for a benchmark's baseline (`mvcheck
+    /// cluster bench --views 0`), a table no model run has: a base write is then one step, an
+    /// apply and its ack, with no lock, no read-before-write, no batchlog and no view write,
+    /// as Cassandra writes a table without views.
+    pub has_view: bool,
     #[doc(hidden)]
     pub bugs: SeededBugs,
 }
@@ -153,6 +158,7 @@ impl From<Design> for Switches {
             replay_regenerates: design.replay_regenerates,
             batchlog_waits_for_remote: design.batchlog_waits_for_remote,
             repair: design.repair,
+            has_view: true,
             bugs: SeededBugs::default(),
         }
     }
@@ -774,6 +780,14 @@ impl Node {
                 o.persist(Persist::CoordBatchlogRemove(write));
                 o.cancel(Timer::CoordBatchlogReplay(write));
             }
+            (Msg::BaseWrite { write, stmt }, Some(reply_to)) if !self.sw.has_view => {
+                fx.taken = true;
+                let mut o = Out(&mut fx);
+                o.rule(Rule::B8);
+                self.disk.store.apply_base(&stmt);
+                o.persist(Persist::BaseApply(write, stmt.k));
+                o.send(Addr::Node(reply_to), Msg::BaseWriteAck { write });
+            }
             (Msg::BaseWrite { write, stmt }, Some(reply_to)) => {
                 if self.sw.partition_lock && self.locked(stmt.k) {
                     // B1: wait for the lock; the message stays in flight.
@@ -1242,6 +1256,34 @@ mod tests {
                 _ => None,
             })
             .collect()
+    }
+
+    /// The benchmark's baseline: without a view, a base write is applied and acked in the
+    /// step that delivers it, with nothing locked, logged or sent to a view replica.
+    #[test]
+    fn without_a_view_a_base_write_is_one_step() {
+        let mut sw = Switches::from(Variant::Cassandra40.design());
+        sw.has_view = false;
+        let mut node = Node::new(n(0), ring(2, 2), sw);
+        let s1 = Statement::insert(0, Some(1), Some(1), 1);
+        let fx = node.step(base_write(1, s1, 1));
+        assert!(fx.taken);
+        assert_eq!(
+            sends(&fx),
+            vec![(Addr::Node(n(1)), Msg::BaseWriteAck { write: WriteId(1) })]
+        );
+        assert!(fx.outputs.iter().all(|o| !matches!(o, Output::SetTimer(_))), "{fx:?}");
+        assert!(mv_spec::props::covers(&node.base_row(0), &s1), "{:?}", node.base_row(0));
+        let obs = node.observe();
+        assert!(
+            obs.view.is_empty() && obs.commitlog.is_empty() && obs.batchlog.is_empty(),
+            "{obs:?}"
+        );
+        // A second write to the same partition is not held back: no lock.
+        assert!(
+            node.step(base_write(2, Statement::insert(0, Some(2), Some(2), 2), 1))
+                .taken
+        );
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub struct NodeConfig {
     pub trace: PathBuf,
     /// Real time per unit of protocol time: 0.01 runs a 2 s write timeout in 20 ms.
     pub time_scale: f64,
+    /// Whether the base table has its view; without, the node is a benchmark's baseline,
+    /// and its trace says so (`views: 0`), so that no merge takes it for a model run.
+    pub has_view: bool,
 }
 
 impl NodeConfig {
@@ -320,6 +323,7 @@ impl Host {
         let (disk, saved) = patiently(|| NodeDisk::open(&cfg.data, &identity))?;
         let mut switches = Switches::from(cfg.variant.design());
         switches.bugs = bugs;
+        switches.has_view = cfg.has_view;
         let (node, clock, seq) = match &saved {
             None => (Node::new(cfg.id, cfg.ring, switches), 0, 0),
             Some(Saved { image, clock, seq, .. }) => (
@@ -408,6 +412,7 @@ impl Host {
                 pairing: identity.pairing.clone(),
                 emitter: format!("mvcheck node (mv-impl {})", env!("CARGO_PKG_VERSION")),
                 run: None,
+                views: (!cfg.has_view).then_some(0),
             };
             let text = serde_json::to_string(&header).expect("a header serializes");
             writeln!(f, "{text}").map_err(|e| format!("cannot write {shown}: {e}"))?;
@@ -542,7 +547,7 @@ impl Host {
     /// Whether a message from `from`'s life `life` was lost with that life's end: a later
     /// life of `from` has been heard from, so `from` crashed and restarted in between, and
     /// the model's crash loses what the ended life still had in flight.
-    fn from_ended_life(&self, from: Addr, life: u64) -> bool {
+    fn is_of_an_ended_life(&self, from: Addr, life: u64) -> bool {
         match from {
             Addr::Node(n) if n != self.cfg.id => self.seen_life[usize::from(n.0)].is_some_and(|l| life < l),
             _ => false,
@@ -551,7 +556,7 @@ impl Host {
 
     /// Delivers a message; a base write the lock holds back is parked.
     fn deliver(&mut self, from: Addr, clock: u64, life: u64, msg: Msg) -> Result<(), String> {
-        if self.from_ended_life(from, life) {
+        if self.is_of_an_ended_life(from, life) {
             self.log(&format!(
                 "dropped {msg} from {from}'s ended life (started at clock {life}): lost with its crash"
             ));
@@ -577,7 +582,7 @@ impl Host {
         let mut i = 0;
         while i < self.parked.len() {
             let (from, clock, life, msg) = self.parked[i].clone();
-            if self.from_ended_life(from, life) {
+            if self.is_of_an_ended_life(from, life) {
                 self.log(&format!(
                     "dropped parked {msg} from {from}'s ended life (started at clock {life}): lost with its crash"
                 ));

@@ -60,6 +60,10 @@ pub struct NodeTraceHeader {
     /// A client's: the model workload it is one client of, absent for generated writes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<RunSpec>,
+    /// A node's, when its base table has no view (0: a benchmark's baseline, which no model
+    /// run is); absent means the schema's one view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub views: Option<u8>,
 }
 
 /// The model workload a cluster's clients ran, as a client's trace header records it.
@@ -262,6 +266,13 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
             return Err(MergeError::input(format!(
                 "{} is of a {} ring of {} nodes at RF {} ({}), but {} is of {} with {} nodes at RF {} ({})",
                 names[f], h.variant, h.nodes, h.rf, h.pairing, names[0], h0.variant, h0.nodes, h0.rf, h0.pairing
+            )));
+        }
+        if h.views.is_some_and(|v| v != 1) {
+            return Err(MergeError::input(format!(
+                "{} is of a node whose base table has {} views (a benchmark's baseline): the model has one",
+                names[f],
+                h.views.unwrap_or(0)
             )));
         }
         if let Some(g) = by_actor.insert(&h.node, f) {
@@ -561,6 +572,7 @@ mod tests {
             rf: 2,
             pairing: "self-first".into(),
             emitter: "test".into(),
+            views: None,
             run: run.then(|| RunSpec {
                 workload: "concurrent".into(),
                 writes: 1,
