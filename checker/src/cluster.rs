@@ -230,12 +230,19 @@ fn node_number(s: &str, nodes: usize) -> Result<u8, Failure> {
 }
 
 /// Whether process `pid` runs (a zombie does not).
+/// Whether process `pid` still runs, or still holds what it held (its port, its database's
+/// lock). A SIGKILLed process's main thread turns zombie first while its other threads are
+/// still exiting with the files open, so every thread is looked at, not only the first.
 fn alive(pid: i32) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().next())
-            .is_some_and(|state| state != "Z" && state != "X"),
+    let state = |stat: String| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next().map(str::to_string))
+            .is_some_and(|state| state != "Z" && state != "X")
+    };
+    match std::fs::read_dir(format!("/proc/{pid}/task")) {
+        Ok(tasks) => tasks
+            .flatten()
+            .any(|t| std::fs::read_to_string(t.path().join("stat")).is_ok_and(state)),
         Err(_) => false,
     }
 }
