@@ -237,6 +237,28 @@ fn assert_converged(c: &Cluster, min_acked: usize) {
     }
 }
 
+/// Every acknowledged write is on a quorum of nodes (P-durable where replicas may differ).
+fn assert_acked_on_a_quorum(c: &Cluster) {
+    let out = c.run(&["read", "--format", "json"]);
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let nodes: Vec<NodeObservation> = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| serde_json::from_value(n["obs"].clone()).unwrap())
+        .collect();
+    for (w, stmt) in acked(c) {
+        let holding = nodes
+            .iter()
+            .filter(|o| mv_spec::props::covers(&o.base.get(&stmt.k).copied().unwrap_or_default(), &stmt))
+            .count();
+        assert!(
+            holding * 2 > nodes.len(),
+            "acknowledged {w} {stmt} is on {holding} node(s)"
+        );
+    }
+}
+
 #[test]
 fn a_node_killed_mid_write_restarts_from_disk_and_the_cluster_converges() {
     let c = Cluster::start(3);
@@ -504,14 +526,17 @@ fn a_fault_free_run_validates_on_the_model_from_its_per_node_traces() {
 
 /// SIGKILL a random node at a random moment of a run of concurrent writes that move view
 /// keys, restart it, let the cluster settle: the per-node traces merge into a complete run of
-/// the model, every replica holds the same base and view, and every acknowledged write is on
-/// every node. Three seeded runs here; `MVCHECK_CLUSTER_SOAK=N` runs N (each prints its seed).
+/// the model, and every replica holds the same base and view, and every acknowledged write is
+/// on every node; or, where the model's run itself leaves the replicas apart (a coordinator
+/// killed mid-write, weakness (c)), that is the one property it reports, and every
+/// acknowledged write is on a quorum. Three seeded runs here; `MVCHECK_CLUSTER_SOAK=N` runs N (each prints its seed).
 #[test]
 fn kills_at_random_moments_validate_on_the_model() {
     let runs: u64 = std::env::var("MVCHECK_CLUSTER_SOAK")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
+    let mut apart = 0;
     for seed in 0..runs {
         let mut rng = mv_spec::rng::SplitMix64::new(seed);
         let victim = format!("n{}", rng.below(3));
@@ -541,10 +566,33 @@ fn kills_at_random_moments_validate_on_the_model() {
         c.ok(&["restart", &victim]);
         let settled = c.ok(&["settle", "--timeout", "30"]);
         assert!(settled.contains("settled"), "{what}: {settled}");
-        assert_validates(&c, &what);
-        // The victim's own clients lose their writes if it dies first; the others' hold.
-        assert_converged(&c, 6);
+        let o = validate(&c);
+        let out = stdout(&o);
+        match o.status.code() {
+            Some(0) => {
+                assert!(out.contains("model quiescent at the end"), "{what}: {out}");
+                // The victim's own clients lose their writes if it dies first; the others'
+                // hold.
+                assert_converged(&c, 6);
+            }
+            Some(12) => {
+                // A faithful run of the model that leaves the replicas apart: the victim
+                // coordinated a write and died with its base writes half sent, and
+                // cassandra-4.0 without repair never joins them (known weakness (c)). The
+                // model says so; the acknowledged writes are still on a quorum.
+                let violated: Vec<&str> = out.lines().filter(|l| l.starts_with("VIOLATED")).collect();
+                assert!(
+                    !violated.is_empty() && violated.iter().all(|l| l.contains("P-replica-converge ")),
+                    "{what}: {out}"
+                );
+                eprintln!("{what}: replicas left apart, as the model's run says (weakness (c))");
+                apart += 1;
+                assert_acked_on_a_quorum(&c);
+            }
+            _ => panic!("{what}: {out}{}", stderr(&o)),
+        }
     }
+    eprintln!("{apart} of {runs} runs ended in weakness (c)");
 }
 
 #[test]

@@ -216,6 +216,22 @@ impl NodeDisk {
     /// Commits one step: the records that changed since the last commit, the clock, the step
     /// number, whether the node is up, and the step's trace line. Durable when it returns.
     pub fn commit(&mut self, image: &DiskImage, clock: u64, seq: u64, up: bool, line: &str) -> Result<(), String> {
+        self.commit_steps(image, clock, up, &[(seq, line.to_string())])
+    }
+
+    /// Commits a group of steps in one transaction: the records as `image` holds them after
+    /// the last, that step's clock, whether the node is up, and every step's (seq, trace
+    /// line). Durable when it returns; a crash before leaves none of them.
+    pub fn commit_steps(
+        &mut self,
+        image: &DiskImage,
+        clock: u64,
+        up: bool,
+        lines: &[(u64, String)],
+    ) -> Result<(), String> {
+        let Some(&(seq, _)) = lines.last() else {
+            return Ok(());
+        };
         let now = records(image);
         let tx = self.db.begin_write().map_err(db_err("write"))?;
         {
@@ -233,7 +249,9 @@ impl NodeDisk {
                 meta.insert(k, v.to_be_bytes().as_slice()).map_err(db_err("meta"))?;
             }
             let mut trace = tx.open_table(TRACE).map_err(db_err("trace"))?;
-            trace.insert(seq, line.as_bytes()).map_err(db_err("trace"))?;
+            for (seq, line) in lines {
+                trace.insert(*seq, line.as_bytes()).map_err(db_err("trace"))?;
+            }
         }
         tx.commit().map_err(db_err("commit"))?;
         self.records = now;

@@ -7,14 +7,19 @@
 //!
 //! 1. updates its timers from the step's outputs,
 //! 2. moves the Lamport clock past the message's (`max(own, sender) + 1`),
-//! 3. commits the step's disk records, clock and trace line in one durable transaction
-//!    ([`super::disk`]),
-//! 4. appends the trace line to the trace file,
-//! 5. and only then hands the step's messages to the network.
+//! 3. stages the step's trace line and its messages, stamped with that clock.
 //!
-//! So the trace is written durably before the node acts: a message that left was preceded by
-//! its step's line on disk. The trace file is a copy the loop appends to without syncing;
-//! at start, the node puts back from its disk any line a kill took from the file's tail.
+//! When no input is ready (or 64 steps are staged), it makes the group durable: one
+//! transaction ([`super::disk`]) holds the disk records as they are after the group's last
+//! step, its clock and every staged trace line, and it is fsynced; then the lines are
+//! appended to the trace file, and only then do the group's messages leave. So the trace is
+//! written durably before the node acts: a message that left was preceded by its step's line
+//! on disk. A kill before the commit loses the group whole, as if its steps had not been taken:
+//! nothing of them left the process, and the messages they took were in flight at the crash.
+//! One fsync per group rather than per step is Cassandra's group commit of its commit log.
+//! With a failpoint armed the node commits step by step, so that a failpoint finds exactly
+//! its step durable. The trace file is a copy the loop appends to without syncing; at start,
+//! the node puts back from its disk any line a kill took from the file's tail.
 //!
 //! A base write that finds its partition locked (B1) is not a step: it is parked and offered
 //! again after every step, as the simulation keeps it in flight. Any other delivery the node
@@ -136,7 +141,14 @@ struct Host {
     failpoints: Vec<Failpoint>,
     /// The seeded runtime bug (tests only): a step's messages leave before it is durable.
     send_before_commit: bool,
+    /// Steps taken and not yet durable: (seq, trace line). See [`Host::flush`].
+    unsynced: Vec<(u64, String)>,
+    /// Their messages, which leave only once the lines are committed.
+    unsent: Vec<(Addr, Vec<u8>)>,
 }
+
+/// The most steps one commit makes durable. A group ends sooner when no input is ready.
+const GROUP: usize = 64;
 
 /// Why a node process stopped.
 #[derive(Debug)]
@@ -366,6 +378,8 @@ impl Host {
             violations: Vec::new(),
             failpoints: Vec::new(),
             send_before_commit: false,
+            unsynced: Vec::new(),
+            unsent: Vec::new(),
         };
         if let Some(saved) = saved {
             host.log(&format!(
@@ -485,11 +499,19 @@ impl Host {
                 }
                 continue;
             }
-            let wait = self
-                .timers
-                .values()
-                .min()
-                .map_or(Duration::from_secs(1), |&at| at.saturating_duration_since(now));
+            match rx.try_recv() {
+                Ok(Event::Frame(env, conn)) => {
+                    self.handle(env, conn)?;
+                    continue;
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => return Err("the listener stopped".into()),
+            }
+            // Nothing is ready: the group taken so far becomes durable and its messages leave.
+            self.flush()?;
+            let wait = self.timers.values().min().map_or(Duration::from_secs(1), |&at| {
+                at.saturating_duration_since(Instant::now())
+            });
             match rx.recv_timeout(wait) {
                 Ok(Event::Frame(env, conn)) => self.handle(env, conn)?,
                 Err(RecvTimeoutError::Timeout) => {}
@@ -501,6 +523,8 @@ impl Host {
     fn handle(&mut self, env: Envelope, conn: Arc<TcpStream>) -> Result<(), String> {
         let msg = match env.body {
             Body::Status => {
+                // What the status shows is durable and sent.
+                self.flush()?;
                 let reply = Envelope {
                     from: self.me.clone(),
                     to: env.from,
@@ -604,8 +628,9 @@ impl Host {
         Ok(())
     }
 
-    /// Runs one input. When the node takes it: timers, clock, the durable commit with the
-    /// trace line, then the sends.
+    /// Runs one input. When the node takes it: timers, clock, the step's trace line and
+    /// frames staged. They become durable and leave with the group ([`Host::flush`]): the
+    /// line is committed before any frame of its step leaves.
     fn take(&mut self, input: Input, step: Step, msg_clock: Option<u64>) -> Result<bool, String> {
         let fx = self.node.step(input);
         for v in &fx.violations {
@@ -638,21 +663,26 @@ impl Host {
             Step::Deliver { src, .. } if *src != self.me => msg_clock,
             _ => None,
         };
+        self.stage(step, sent, &fx.outputs);
         if self.send_before_commit {
             // The seeded runtime bug: the messages leave first, and a failpoint between the
             // two finds them gone and the step not durable.
-            self.send_all(&fx.outputs);
+            self.release();
             thread::sleep(Duration::from_millis(if self.failpoints.is_empty() { 0 } else { 200 }));
             if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
                 self.fail_at(*fp);
             }
-            self.record(step, sent)?;
-        } else {
-            self.record(step, sent)?;
+            self.commit()?;
+        } else if !self.failpoints.is_empty() {
+            // Armed, the node takes its steps one by one, so that a failpoint finds exactly
+            // its step durable and nothing of it sent.
+            self.commit()?;
             if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
                 self.fail_at(*fp);
             }
-            self.send_all(&fx.outputs);
+            self.release();
+        } else if self.unsynced.len() >= GROUP {
+            self.flush()?;
         }
         if let Some(fp) = self.failpoints.iter().find(|f| f.after_sends(fx.rules)) {
             // The peer writers hand the frames to their sockets on their own threads; give
@@ -661,14 +691,6 @@ impl Host {
             self.fail_at(*fp);
         }
         Ok(true)
-    }
-
-    fn send_all(&mut self, outputs: &[Output]) {
-        for o in outputs {
-            if let Output::Send { to, msg } = o {
-                self.send(*to, msg.clone());
-            }
-        }
     }
 
     /// A failpoint is reached: the process dies here, as a SIGKILL would leave it (abort runs
@@ -682,9 +704,11 @@ impl Host {
         std::process::abort()
     }
 
-    /// Commits the step just taken (its records, the clock, its trace line), then appends the
-    /// line to the trace file.
-    fn record(&mut self, step: Step, sent: Option<u64>) -> Result<(), String> {
+    /// Stages the step just taken: its trace line (the observation after it), and its
+    /// messages, each stamped with this step's clock. A message to this node itself is a
+    /// local call, queued at once: it is lost with the step if the step never becomes
+    /// durable, as the model's crash loses it.
+    fn stage(&mut self, step: Step, sent: Option<u64>, outputs: &[Output]) {
         let mut obs = self.node.observe();
         obs.timers = self.timers.keys().copied().collect();
         let line = NodeTraceLine {
@@ -696,44 +720,75 @@ impl Host {
             sent,
         };
         let text = serde_json::to_string(&line).expect("a trace line serializes");
-        let image = self.node.disk_image();
-        self.disk
-            .commit(&image, self.clock, self.seq, self.node.is_up(), &text)
-            .map_err(|e| format!("{}: cannot commit step {}: {e}", self.cfg.data.display(), self.seq))?;
-        writeln!(self.trace, "{text}").map_err(|e| format!("cannot append to {}: {e}", self.cfg.trace.display()))
+        self.unsynced.push((self.seq, text));
+        for o in outputs {
+            let Output::Send { to, msg } = o else { continue };
+            if *to == Addr::Node(self.cfg.id) {
+                self.local.push_back(msg.clone());
+                continue;
+            }
+            let env = Envelope {
+                from: self.me.clone(),
+                to: to.to_string(),
+                clock: self.clock,
+                life: self.life,
+                body: Body::Msg(msg.clone()),
+            };
+            self.unsent.push((*to, frame::encode(&env)));
+        }
     }
 
-    fn send(&mut self, to: Addr, msg: Msg) {
-        match to {
-            Addr::Node(n) if n == self.cfg.id => self.local.push_back(msg),
-            Addr::Node(n) => {
-                let i = usize::from(n.0);
-                let env = Envelope {
-                    from: self.me.clone(),
-                    to: n.to_string(),
-                    clock: self.clock,
-                    life: self.life,
-                    body: Body::Msg(msg),
-                };
-                // The writer thread lives as long as the process.
-                self.peers[i].send(frame::encode(&env)).ok();
-            }
-            Addr::Client(c) => {
-                let env = Envelope {
-                    from: self.me.clone(),
-                    to: to.to_string(),
-                    clock: self.clock,
-                    life: self.life,
-                    body: Body::Msg(msg),
-                };
-                let sent = self.clients.get(&c).map(|conn| frame::write_frame(&mut &**conn, &env));
-                match sent {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => {
-                        self.log(&format!("lost the answer to c{c}: {e}"));
-                        self.clients.remove(&c);
+    /// Records a step at once (the crash a restart finds), durable when it returns.
+    fn record(&mut self, step: Step, sent: Option<u64>) -> Result<(), String> {
+        self.stage(step, sent, &[]);
+        self.flush()
+    }
+
+    /// Makes every staged step durable, then sends their messages: one fsync for the group.
+    /// A kill before the commit loses the group whole, as if its steps had not been taken
+    /// (nothing of them left the process, and the messages they took were lost in the crash).
+    fn flush(&mut self) -> Result<(), String> {
+        self.commit()?;
+        self.release();
+        Ok(())
+    }
+
+    /// Commits the staged lines with the node's disk as it is now, then appends them to the
+    /// trace file.
+    fn commit(&mut self) -> Result<(), String> {
+        if self.unsynced.is_empty() {
+            return Ok(());
+        }
+        let image = self.node.disk_image();
+        self.disk
+            .commit_steps(&image, self.clock, self.node.is_up(), &self.unsynced)
+            .map_err(|e| format!("{}: cannot commit step {}: {e}", self.cfg.data.display(), self.seq))?;
+        for (_, text) in self.unsynced.drain(..) {
+            writeln!(self.trace, "{text}")
+                .map_err(|e| format!("cannot append to {}: {e}", self.cfg.trace.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Hands every staged message to the network.
+    fn release(&mut self) {
+        for (to, bytes) in std::mem::take(&mut self.unsent) {
+            match to {
+                Addr::Node(n) => {
+                    // The writer thread lives as long as the process.
+                    self.peers[usize::from(n.0)].send(bytes).ok();
+                }
+                Addr::Client(c) => {
+                    use std::io::Write as _;
+                    let sent = self.clients.get(&c).map(|conn| (&**conn).write_all(&bytes));
+                    match sent {
+                        Some(Ok(())) => {}
+                        Some(Err(e)) => {
+                            self.log(&format!("lost the answer to c{c}: {e}"));
+                            self.clients.remove(&c);
+                        }
+                        None => self.log(&format!("lost the answer to c{c}: it has no connection here")),
                     }
-                    None => self.log(&format!("lost the answer to c{c}: it has no connection here")),
                 }
             }
         }
