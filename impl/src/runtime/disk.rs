@@ -328,6 +328,27 @@ mod tests {
         assert!(e.contains("belongs to n0") && e.contains("not to n1"), "{e}");
     }
 
+    /// A group of steps commits as one: every line, the last step's number and clock, the
+    /// image after the last step. An empty group commits nothing.
+    #[test]
+    fn a_group_of_steps_commits_as_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut disk, _) = NodeDisk::open(dir.path(), &identity("n0")).unwrap();
+        let cfg = ClusterConfig::for_variant(Variant::Cassandra40);
+        let image = sim::run(cfg.clone(), &SimOptions::new(1, 12)).unwrap().cluster.nodes()[0].disk_image();
+        disk.commit_steps(&DiskImage::default(), 1, true, &[(1, "a".into())])
+            .unwrap();
+        let group: Vec<(u64, String)> = (2..=4).map(|s| (s, format!("step {s}"))).collect();
+        disk.commit_steps(&image, 9, true, &group).unwrap();
+        disk.commit_steps(&DiskImage::default(), 99, false, &[]).unwrap();
+        drop(disk);
+        let (disk, saved) = NodeDisk::open(dir.path(), &identity("n0")).unwrap();
+        let saved = saved.unwrap();
+        assert_eq!((saved.clock, saved.seq, saved.up), (9, 4, true));
+        assert_eq!(saved.image, image);
+        assert_eq!(disk.trace_after(1).unwrap(), group);
+    }
+
     #[test]
     fn a_damaged_record_is_named() {
         let mut r = records(&DiskImage::default());
