@@ -871,9 +871,11 @@ mod tests {
     fn configs_round_trip_through_the_header() {
         for v in Variant::ALL {
             let cfg = MvModelCfg::for_variant(v);
-            // A trace is replayed without a drop budget, whatever the search's was.
+            // A trace is replayed without a drop budget or the hint-resend bound, whatever
+            // the search's were.
             let expected = MvModelCfg {
                 drops: u8::MAX,
+                hint_resend_bound: false,
                 ..cfg.clone()
             };
             assert_eq!(model_config(&trace_config(&cfg)).unwrap(), expected, "{}", v.name());
