@@ -156,6 +156,14 @@ pub enum Verb {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Anti-entropy repair (R4, `nodetool repair`) of every partition whose replicas differ,
+    /// or of --key: each run by the partition's first base replica on the settled cluster,
+    /// which then settles again. A repair is a step of the trace (`Repair`).
+    Repair {
+        /// Only this partition.
+        #[arg(long)]
+        key: Option<u8>,
+    },
     /// Wait until every node is up and idle and no clock moves between two looks.
     Settle {
         /// Give up after this many seconds (exit 3).
@@ -411,6 +419,7 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
         ),
         Verb::Read { node, format } => read(&d, node.as_deref(), *format),
         Verb::Settle { timeout } => settle(&d, *timeout),
+        Verb::Repair { key } => repair(&d, *key),
         Verb::Bench {
             views,
             rounds,
@@ -433,6 +442,64 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
                 seed: *seed,
             },
         ),
+    }
+}
+
+/// `cluster repair`: settle, repair each partition whose replicas differ (or `only`), settle.
+fn repair(d: &Dir, only: Option<u8>) -> Result<Exit, Failure> {
+    let f = d.cluster()?;
+    let ring = f.ring().map_err(usage)?;
+    let limit = Duration::from_secs(60);
+    if settled_within(&f, limit).is_err() {
+        return Err(Failure::Internal(
+            "the cluster did not settle within 60 s: a repair runs on a settled cluster".into(),
+        ));
+    }
+    let mut nodes = Vec::new();
+    for (i, st) in statuses(&f).into_iter().enumerate() {
+        match st {
+            Ok(st) if st.obs.up => nodes.push(st.obs),
+            Ok(_) => return Err(usage(format!("n{i} is down: restart it before a repair"))),
+            Err(e) => return Err(usage(format!("n{i} does not answer ({e}): restart it before a repair"))),
+        }
+    }
+    let keys: std::collections::BTreeSet<u8> = match only {
+        Some(k) => [k].into(),
+        None => nodes.iter().flat_map(|o| o.base.keys().copied()).collect(),
+    };
+    let mut ran = 0;
+    for k in keys {
+        let replicas = ring.base_replicas(k);
+        let rows: Vec<_> = replicas
+            .iter()
+            .map(|r| nodes[usize::from(r.0)].base.get(&k).copied())
+            .collect();
+        if only.is_none() && rows.iter().all(|r| *r == rows[0]) {
+            continue;
+        }
+        let first = replicas[0];
+        match client::repair(f.nodes[usize::from(first.0)], k, Duration::from_secs(10)) {
+            Ok(Ok(n)) => {
+                ran += 1;
+                println!("k={k}: repaired by {first}: {n} base write(s) to the replicas that lacked part of the row");
+            }
+            Ok(Err(why)) => println!("k={k}: not repaired: {why}"),
+            Err(e) => return Err(Failure::Internal(format!("k={k}: {e}"))),
+        }
+    }
+    if ran == 0 {
+        println!("nothing to repair: every partition's replicas agree");
+        return Ok(Exit::Ok);
+    }
+    match settled_within(&f, limit) {
+        Ok(took) => {
+            println!("{ran} partition(s) repaired; settled after {:.2} s", took.as_secs_f64());
+            Ok(Exit::Ok)
+        }
+        Err(_) => {
+            println!("{ran} partition(s) repaired; not settled within 60 s");
+            Ok(Exit::Inconclusive)
+        }
     }
 }
 

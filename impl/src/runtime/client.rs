@@ -36,6 +36,30 @@ pub fn status(addr: SocketAddr, wait: Duration) -> Result<NodeStatus, String> {
     }
 }
 
+/// Asks the node at `addr` to repair partition `key` (R4), as its first base replica: the
+/// number of base writes it sent, or why it did not run (`Ok(Err(why))`).
+pub fn repair(addr: SocketAddr, key: mv_spec::Key, wait: Duration) -> Result<Result<u32, String>, String> {
+    let mut s = connect(addr, wait)?;
+    s.set_read_timeout(Some(wait)).ok();
+    let env = Envelope {
+        from: "-".into(),
+        to: "-".into(),
+        clock: 0,
+        life: 0,
+        body: Body::Repair(key),
+    };
+    frame::write_frame(&mut s, &env).map_err(|e| format!("{addr}: {e}"))?;
+    match FrameReader::new(&s).next_frame() {
+        Ok(Some(Envelope {
+            body: Body::Repaired(r),
+            ..
+        })) => Ok(r),
+        Ok(Some(other)) => Err(format!("{addr} answered a repair request with {:?}", other.body)),
+        Ok(None) => Err(format!("{addr} closed the connection without an answer")),
+        Err(e) => Err(format!("{addr}: {e}")),
+    }
+}
+
 /// How a client write ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Answer {

@@ -22,13 +22,18 @@ pub enum Failpoint {
     AfterBatchlogBeforeSend,
     /// The view writes (B7) have left; the base write (B8) has not been applied.
     AfterViewSendBeforeBaseApply,
+    /// A coordinator's W3 is durable and one of its base writes has left, to the first other
+    /// replica; the rest never leave. The replicas are left apart (known weakness (c)), which
+    /// is what `cluster repair` (R4) is for.
+    CoordinatorAfterOneBaseWrite,
 }
 
 impl Failpoint {
-    pub const ALL: [Failpoint; 3] = [
+    pub const ALL: [Failpoint; 4] = [
         Failpoint::AfterCommitlog,
         Failpoint::AfterBatchlogBeforeSend,
         Failpoint::AfterViewSendBeforeBaseApply,
+        Failpoint::CoordinatorAfterOneBaseWrite,
     ];
 
     pub fn name(self) -> &'static str {
@@ -36,6 +41,7 @@ impl Failpoint {
             Failpoint::AfterCommitlog => "after-commitlog",
             Failpoint::AfterBatchlogBeforeSend => "after-batchlog-before-send",
             Failpoint::AfterViewSendBeforeBaseApply => "after-view-send-before-base-apply",
+            Failpoint::CoordinatorAfterOneBaseWrite => "coordinator-after-one-base-write",
         }
     }
 
@@ -45,8 +51,13 @@ impl Failpoint {
         match self {
             Failpoint::AfterCommitlog => rules.contains(Rule::B2),
             Failpoint::AfterBatchlogBeforeSend => rules.contains(Rule::B6),
-            Failpoint::AfterViewSendBeforeBaseApply => false,
+            Failpoint::AfterViewSendBeforeBaseApply | Failpoint::CoordinatorAfterOneBaseWrite => false,
         }
+    }
+
+    /// Whether a step that fired `rules` reaches this failpoint once one message is out.
+    pub fn after_one_send(self, rules: RuleSet) -> bool {
+        self == Failpoint::CoordinatorAfterOneBaseWrite && rules.contains(Rule::W3)
     }
 
     /// Whether a step that fired `rules` reaches this failpoint once its messages are out.

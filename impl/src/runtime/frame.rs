@@ -49,6 +49,11 @@ pub enum Body {
     Status,
     /// The answer to [`Body::Status`].
     StatusReply(Box<NodeStatus>),
+    /// The operator's anti-entropy repair of a partition (R4, `nodetool repair`), asked of
+    /// its first base replica: one step there, the `Repair` of the trace.
+    Repair(mv_spec::Key),
+    /// The answer to [`Body::Repair`]: how many base writes it sent, or why it did not run.
+    Repaired(Result<u32, String>),
 }
 
 /// What a node says about itself: its disk as the trace observes it, and whether it has

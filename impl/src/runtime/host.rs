@@ -537,8 +537,22 @@ impl Host {
                 }
                 return Ok(());
             }
-            Body::StatusReply(_) => {
-                self.log(&format!("ignored a status reply from {}: nobody asked", env.from));
+            Body::Repair(key) => {
+                let result = self.repair(key)?;
+                let reply = Envelope {
+                    from: self.me.clone(),
+                    to: env.from,
+                    clock: self.clock,
+                    life: self.life,
+                    body: Body::Repaired(result),
+                };
+                if let Err(e) = frame::write_frame(&mut &*conn, &reply) {
+                    self.log(&format!("cannot answer a repair request: {e}"));
+                }
+                return Ok(());
+            }
+            Body::StatusReply(_) | Body::Repaired(_) => {
+                self.log(&format!("ignored an answer from {}: nobody asked", env.from));
                 return Ok(());
             }
             Body::Msg(msg) => msg,
@@ -680,6 +694,14 @@ impl Host {
             if let Some(fp) = self.failpoints.iter().find(|f| f.before_sends(fx.rules)) {
                 self.fail_at(*fp);
             }
+            if let Some(fp) = self.failpoints.iter().find(|f| f.after_one_send(fx.rules)).copied() {
+                // The first message to another node leaves; nothing else does.
+                self.unsent.retain(|(to, _)| matches!(to, Addr::Node(_)));
+                self.unsent.truncate(1);
+                self.release();
+                thread::sleep(Duration::from_millis(200));
+                self.fail_at(fp);
+            }
             self.release();
         } else if self.unsynced.len() >= GROUP {
             self.flush()?;
@@ -702,6 +724,59 @@ impl Host {
             self.seq
         ));
         std::process::abort()
+    }
+
+    /// R4, the operator's anti-entropy repair of partition `key`, run here as its first base
+    /// replica: the other replicas' rows are read (a read at ALL, on a cluster the operator
+    /// let settle), and each replica is sent, as base writes through its write path, the
+    /// statements for what it lacks of the merged row. One step, `Repair`, as in the
+    /// simulation, whose host does the same; the node core has no part in it.
+    fn repair(&mut self, key: mv_spec::Key) -> Result<Result<u32, String>, String> {
+        let replicas = self.cfg.ring.base_replicas(key);
+        if replicas.first() != Some(&self.cfg.id) {
+            return Ok(Err(format!(
+                "{} is not the first base replica of k={key}: ask n{}",
+                self.me,
+                replicas.first().map_or(0, |r| r.0)
+            )));
+        }
+        self.flush()?;
+        let mut rows = Vec::with_capacity(replicas.len());
+        for r in &replicas {
+            if *r == self.cfg.id {
+                rows.push(self.node.base_row(key));
+                continue;
+            }
+            match super::client::status(self.cfg.peers[usize::from(r.0)], Duration::from_secs(2)) {
+                Ok(st) if st.obs.up => rows.push(st.obs.base.get(&key).copied().unwrap_or_default()),
+                Ok(_) => return Ok(Err(format!("{r} is down: a repair needs every replica of k={key}"))),
+                Err(e) => return Ok(Err(format!("cannot read {r}: {e}"))),
+            }
+        }
+        let merged = rows.iter().fold(mv_spec::BaseRow::default(), |m, r| m.merge(r));
+        let mut outputs = Vec::new();
+        for (r, row) in replicas.iter().zip(&rows) {
+            for stmt in row.repair_statements(key, &merged) {
+                let write = mv_spec::WriteId::repair(outputs.len() as u8);
+                outputs.push(Output::Send {
+                    to: Addr::Node(*r),
+                    msg: Msg::BaseWrite { write, stmt },
+                });
+            }
+        }
+        if outputs.is_empty() {
+            return Ok(Err(format!("the replicas of k={key} agree: nothing to repair")));
+        }
+        self.clock += 1;
+        self.seq += 1;
+        let step = Step::Repair {
+            node: self.me.clone(),
+            key,
+        };
+        self.stage(step, None, &outputs);
+        self.flush()?;
+        self.log(&format!("repaired k={key}: {} base write(s) sent", outputs.len()));
+        Ok(Ok(outputs.len() as u32))
     }
 
     /// Stages the step just taken: its trace line (the observation after it), and its

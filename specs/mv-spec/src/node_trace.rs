@@ -25,6 +25,10 @@
 //!
 //! A run that breaks these (a message from the ended life delivered after a message sent to
 //! the next one) has no place for the crash; the merge says so and names the lines.
+//!
+//! **Repairs.** The operator's anti-entropy repair (`Repair`, R4) reads every replica of its
+//! partition, which no message records. It runs on a settled cluster, so it goes as late as
+//! it can too: after every line not caused by it.
 
 use crate::trace::{After, Step, TraceConfig, TraceError, TraceHeader, TraceLine};
 use crate::{Cl, Pairing};
@@ -182,8 +186,8 @@ pub fn read_node_trace(text: &str) -> Result<NodeTrace, TraceError> {
 /// The merged run: an ordinary trace, and where each of its lines came from.
 #[derive(Clone, Debug)]
 pub struct Merged {
-    /// The header: the ring from the nodes' headers, the workload from the clients', and a
-    /// crash budget of exactly the crashes recorded.
+    /// The header: the ring from the nodes' headers, the workload from the clients', and
+    /// crash and repair budgets of exactly the crashes and repairs recorded.
     pub header: TraceHeader,
     /// The lines, renumbered from 1.
     pub lines: Vec<TraceLine>,
@@ -405,6 +409,11 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
     // Crashes: after the deliveries of the ended life's messages, before the sends the next
     // life receives.
     let send_of: BTreeMap<usize, Option<usize>> = sends.iter().copied().collect();
+    let repairs = files
+        .iter()
+        .flat_map(|t| &t.lines)
+        .filter(|(_, l)| matches!(l.step, Step::Repair { .. }))
+        .count();
     let mut crashes = 0u32;
     let mut recover_of: BTreeMap<usize, usize> = BTreeMap::new();
     for (f, t) in files.iter().enumerate() {
@@ -440,7 +449,9 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
     }
 
     // Kahn's algorithm, smallest (clock, actor, seq) first, a crash only when nothing else is
-    // ready, and its restart right after it.
+    // ready, and its restart right after it. A repair too waits until nothing else is ready:
+    // the operator runs it on a settled cluster, after every step recorded before it, and it
+    // reads every replica, which no message says.
     let mut indeg = vec![0usize; total];
     for s in &succ {
         for &b in s {
@@ -451,7 +462,7 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
     let key = |e: usize| -> Key<'_> {
         let l = line(e);
         Reverse((
-            matches!(l.step, Step::Crash { .. }),
+            matches!(l.step, Step::Crash { .. } | Step::Repair { .. }),
             l.lamport,
             l.node.as_str(),
             l.seq,
@@ -524,7 +535,7 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
         data_loss: 0,
         lossy: false,
         retries: 0,
-        repairs: 0,
+        repairs: u8::try_from(repairs).unwrap_or(u8::MAX),
         replace_streaming: false,
         long_outages: false,
         view_repairs: 0,
@@ -592,6 +603,10 @@ mod tests {
         };
         let step = match what {
             "crash" => Step::Crash { node: node.into() },
+            "repair" => Step::Repair {
+                node: node.into(),
+                key: 0,
+            },
             "recover" => Step::Recover { node: node.into() },
             _ => Step::Deliver {
                 src: src.into(),
@@ -712,6 +727,29 @@ mod tests {
         ];
         let o = order(&files).unwrap();
         assert_eq!(o[o.len() - 2..], ["n1:Crash@2", "n1:Recover@3"], "{o:?}");
+    }
+
+    /// A repair reads every replica, which no message says: it goes after every line it did
+    /// not cause, whatever the clocks, and the header's budget counts it.
+    #[test]
+    fn a_repair_goes_after_every_line_it_did_not_cause() {
+        let files = vec![
+            file(
+                "n0",
+                vec![
+                    step("n0", 9, "deliver", "n0", None),
+                    step("n0", 12, "deliver", "n1", Some(5)),
+                ],
+            ),
+            file(
+                "n1",
+                vec![step("n1", 4, "deliver", "n1", None), step("n1", 5, "repair", "", None)],
+            ),
+            file("c0", vec![]),
+        ];
+        let o = order(&files).unwrap();
+        assert_eq!(o, ["n1:Deliver@4", "n0:Deliver@9", "n1:Repair@5", "n0:Deliver@12"]);
+        assert_eq!(merge(&files, &names(&files)).unwrap().header.config.repairs, 1);
     }
 
     /// A message from the ended life delivered after the delivering node sent what the next
