@@ -54,6 +54,22 @@ impl Cluster {
         c
     }
 
+    /// `cluster write` of the model's `concurrent` workload at QUORUM: its output.
+    fn concurrent(&self, count: u8, keys: u8) -> String {
+        let (count, keys) = (count.to_string(), keys.to_string());
+        self.ok(&[
+            "write",
+            "--workload",
+            "concurrent",
+            "--count",
+            &count,
+            "--keys",
+            &keys,
+            "--cl",
+            "quorum",
+        ])
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -350,17 +366,7 @@ fn every_failpoint_aborts_the_node_there_and_a_restart_recovers() {
         "after-view-send-before-base-apply",
     ] {
         let c = Cluster::armed(3, &format!("n1:{name}"));
-        let out = c.ok(&[
-            "write",
-            "--workload",
-            "concurrent",
-            "--count",
-            "6",
-            "--keys",
-            "2",
-            "--cl",
-            "quorum",
-        ]);
+        let out = c.concurrent(6, 2);
         // n1's own clients lose their writes with it; QUORUM holds for the others.
         assert!(out.contains("4 ok"), "{name}: {out}");
         wait_down(&c, "n1", name);
@@ -398,17 +404,7 @@ fn seeded_bugs_in_node_processes_make_the_merged_traces_diverge() {
     for bug in ["ack-before-apply", "apply-base-before-batchlog"] {
         let spec = format!("n1:{bug}");
         let c = Cluster::started(3, 3, "0.02", "positional", &[("MVCHECK_SEEDED_BUG", &spec)]);
-        c.ok(&[
-            "write",
-            "--workload",
-            "concurrent",
-            "--count",
-            "6",
-            "--keys",
-            "2",
-            "--cl",
-            "quorum",
-        ]);
+        c.concurrent(6, 2);
         c.ok(&["settle", "--timeout", "30"]);
         let o = validate(&c);
         assert_eq!(o.status.code(), Some(20), "{bug}: {}{}", stdout(&o), stderr(&o));
@@ -424,40 +420,13 @@ fn seeded_bugs_in_node_processes_make_the_merged_traces_diverge() {
             ("MVCHECK_FAILPOINT", "n1:after-batchlog-before-send"),
         ],
     );
-    c.ok(&[
-        "write",
-        "--workload",
-        "concurrent",
-        "--count",
-        "6",
-        "--keys",
-        "2",
-        "--cl",
-        "quorum",
-    ]);
+    c.concurrent(6, 2);
     wait_down(&c, "n1", "send-before-commit");
     c.ok(&["restart", "n1"]);
     c.ok(&["settle", "--timeout", "30"]);
     let o = validate(&c);
     assert_eq!(o.status.code(), Some(20), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("never made durable"), "{}", stdout(&o));
-}
-
-/// A node refuses a seeded bug it does not know, by name.
-#[test]
-fn an_unknown_seeded_bug_is_refused_by_name() {
-    let c = Cluster {
-        dir: tempfile::tempdir().unwrap(),
-    };
-    let o = Command::new(env!("CARGO_BIN_EXE_mvcheck"))
-        .args(["cluster", "start", "--nodes", "1", "--rf", "1", "--dir"])
-        .arg(c.path())
-        .env("MVCHECK_SEEDED_BUG", "n0:forget-everything")
-        .output()
-        .unwrap();
-    let all = format!("{}{}{}", stdout(&o), stderr(&o), c.log("n0"));
-    assert!(!o.status.success(), "{all}");
-    assert!(all.contains("no seeded bug \"forget-everything\""), "{all}");
 }
 
 /// A coordinator that dies after one of its base writes left (the failpoint) leaves the
@@ -475,17 +444,7 @@ fn a_coordinator_killed_mid_write_leaves_replicas_apart_and_repair_joins_them() 
         &[("MVCHECK_FAILPOINT", "n1:coordinator-after-one-base-write")],
     );
     // c1's write (k=1) goes to n1, which sends it to one other replica and dies.
-    let out = c.ok(&[
-        "write",
-        "--workload",
-        "concurrent",
-        "--count",
-        "3",
-        "--keys",
-        "3",
-        "--cl",
-        "quorum",
-    ]);
+    let out = c.concurrent(3, 3);
     assert!(
         out.contains("2 ok") && out.contains("w2 INSERT k=1 v=2 w=2 @2 -> NoAnswer"),
         "{out}"
@@ -519,21 +478,32 @@ fn a_coordinator_killed_mid_write_leaves_replicas_apart_and_repair_joins_them() 
     assert_converged(&c, 2);
 }
 
-/// A misspelt failpoint stops the node at start, naming it, rather than run unarmed.
-#[test]
-fn a_misspelt_failpoint_is_refused_by_name() {
+/// What `cluster start` of one node says, and its log, with `var=value` in the node's
+/// environment.
+fn start_with_env(var: &str, value: &str) -> (bool, String) {
     let c = Cluster {
         dir: tempfile::tempdir().unwrap(),
     };
     let o = Command::new(env!("CARGO_BIN_EXE_mvcheck"))
         .args(["cluster", "start", "--nodes", "1", "--rf", "1", "--dir"])
         .arg(c.path())
-        .env("MVCHECK_FAILPOINT", "n0:after-lunch")
+        .env(var, value)
         .output()
         .unwrap();
-    let all = format!("{}{}{}", stdout(&o), stderr(&o), c.log("n0"));
-    assert!(!o.status.success() || all.contains("after-lunch"), "{all}");
-    assert!(all.contains("no failpoint \"after-lunch\""), "{all}");
+    (
+        o.status.success(),
+        format!("{}{}{}", stdout(&o), stderr(&o), c.log("n0")),
+    )
+}
+
+/// A misspelt failpoint or an unknown seeded bug stops the node at start, naming it, rather
+/// than run unarmed.
+#[test]
+fn a_misspelt_failpoint_or_seeded_bug_is_refused_by_name() {
+    let (started, all) = start_with_env("MVCHECK_FAILPOINT", "n0:after-lunch");
+    assert!(!started && all.contains("no failpoint \"after-lunch\""), "{all}");
+    let (started, all) = start_with_env("MVCHECK_SEEDED_BUG", "n0:forget-everything");
+    assert!(!started && all.contains("no seeded bug \"forget-everything\""), "{all}");
 }
 
 /// Kill -9 lands anywhere in a step (before, during or after its commit) and the node

@@ -13,8 +13,9 @@ fn connect(addr: SocketAddr, wait: Duration) -> Result<TcpStream, String> {
     Ok(s)
 }
 
-/// Asks the node at `addr` for its status.
-pub fn status(addr: SocketAddr, wait: Duration) -> Result<NodeStatus, String> {
+/// Sends `body` to the node at `addr` as an operator's request (no clock, no step of its
+/// own) and returns the body of its answer.
+fn ask(addr: SocketAddr, body: Body, wait: Duration) -> Result<Body, String> {
     let mut s = connect(addr, wait)?;
     s.set_read_timeout(Some(wait)).ok();
     let env = Envelope {
@@ -22,41 +23,30 @@ pub fn status(addr: SocketAddr, wait: Duration) -> Result<NodeStatus, String> {
         to: "-".into(),
         clock: 0,
         life: 0,
-        body: Body::Status,
+        body,
     };
     frame::write_frame(&mut s, &env).map_err(|e| format!("{addr}: {e}"))?;
     match FrameReader::new(&s).next_frame() {
-        Ok(Some(Envelope {
-            body: Body::StatusReply(st),
-            ..
-        })) => Ok(*st),
-        Ok(Some(other)) => Err(format!("{addr} answered a status request with {:?}", other.body)),
+        Ok(Some(answer)) => Ok(answer.body),
         Ok(None) => Err(format!("{addr} closed the connection without an answer")),
         Err(e) => Err(format!("{addr}: {e}")),
+    }
+}
+
+/// Asks the node at `addr` for its status.
+pub fn status(addr: SocketAddr, wait: Duration) -> Result<NodeStatus, String> {
+    match ask(addr, Body::Status, wait)? {
+        Body::StatusReply(st) => Ok(*st),
+        other => Err(format!("{addr} answered a status request with {other:?}")),
     }
 }
 
 /// Asks the node at `addr` to repair partition `key` (R4), as its first base replica: the
 /// number of base writes it sent, or why it did not run (`Ok(Err(why))`).
 pub fn repair(addr: SocketAddr, key: mv_spec::Key, wait: Duration) -> Result<Result<u32, String>, String> {
-    let mut s = connect(addr, wait)?;
-    s.set_read_timeout(Some(wait)).ok();
-    let env = Envelope {
-        from: "-".into(),
-        to: "-".into(),
-        clock: 0,
-        life: 0,
-        body: Body::Repair(key),
-    };
-    frame::write_frame(&mut s, &env).map_err(|e| format!("{addr}: {e}"))?;
-    match FrameReader::new(&s).next_frame() {
-        Ok(Some(Envelope {
-            body: Body::Repaired(r),
-            ..
-        })) => Ok(r),
-        Ok(Some(other)) => Err(format!("{addr} answered a repair request with {:?}", other.body)),
-        Ok(None) => Err(format!("{addr} closed the connection without an answer")),
-        Err(e) => Err(format!("{addr}: {e}")),
+    match ask(addr, Body::Repair(key), wait)? {
+        Body::Repaired(r) => Ok(r),
+        other => Err(format!("{addr} answered a repair request with {other:?}")),
     }
 }
 
