@@ -28,7 +28,7 @@
 //!
 //! **Repairs.** The operator's anti-entropy repair (`Repair`, R4) reads every replica of its
 //! partition, which no message records. It runs on a settled cluster, so it goes as late as
-//! it can too: after every line not caused by it.
+//! it can too: after every line not caused by it, crashes included.
 
 use crate::trace::{After, Step, TraceConfig, TraceError, TraceHeader, TraceLine};
 use crate::{Cl, Pairing};
@@ -458,16 +458,18 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
             indeg[b] += 1;
         }
     }
-    type Key<'a> = Reverse<(bool, u64, &'a str, u64, usize)>;
+    type Key<'a> = Reverse<(u8, u64, &'a str, u64, usize)>;
     let key = |e: usize| -> Key<'_> {
         let l = line(e);
-        Reverse((
-            matches!(l.step, Step::Crash { .. } | Step::Repair { .. }),
-            l.lamport,
-            l.node.as_str(),
-            l.seq,
-            e,
-        ))
+        // A repair also waits for the crashes that are ready: the operator repairs a cluster
+        // whose killed nodes have restarted, and the model repairs only replicas that are up
+        // with nothing in flight.
+        let class = match l.step {
+            Step::Crash { .. } => 1,
+            Step::Repair { .. } => 2,
+            _ => 0,
+        };
+        Reverse((class, l.lamport, l.node.as_str(), l.seq, e))
     };
     let restarts: BTreeSet<usize> = recover_of.values().copied().collect();
     let mut ready: BinaryHeap<Key<'_>> = (0..total).filter(|&e| indeg[e] == 0).map(key).collect();
@@ -750,6 +752,29 @@ mod tests {
         let o = order(&files).unwrap();
         assert_eq!(o, ["n1:Deliver@4", "n0:Deliver@9", "n1:Repair@5", "n0:Deliver@12"]);
         assert_eq!(merge(&files, &names(&files)).unwrap().header.config.repairs, 1);
+    }
+
+    /// A repair waits for a crash that is ready too, whatever their clocks: the model repairs
+    /// only replicas that are up with nothing in flight, and the crash loses what was.
+    #[test]
+    fn a_repair_goes_after_a_ready_crash() {
+        let files = vec![
+            file(
+                "n0",
+                vec![step("n0", 1, "deliver", "n0", None), step("n0", 2, "repair", "", None)],
+            ),
+            file(
+                "n1",
+                vec![
+                    step("n1", 1, "deliver", "n1", None),
+                    step("n1", 7, "crash", "", None),
+                    step("n1", 8, "recover", "", None),
+                ],
+            ),
+            file("c0", vec![]),
+        ];
+        let o = order(&files).unwrap();
+        assert_eq!(o[2..], ["n1:Crash@7", "n1:Recover@8", "n0:Repair@2"]);
     }
 
     /// A message from the ended life delivered after the delivering node sent what the next
