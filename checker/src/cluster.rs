@@ -155,6 +155,10 @@ pub enum Verb {
         /// Seed of the writes.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// The nodes record no trace: what the write path costs without the recording that
+        /// makes a run checkable (Cassandra records none).
+        #[arg(long)]
+        untraced: bool,
     },
     /// Anti-entropy repair (R4, `nodetool repair`) of every partition whose replicas differ,
     /// or of --key: each run by the partition's first base replica on the settled cluster,
@@ -429,6 +433,7 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
             cl,
             time_scale,
             seed,
+            untraced,
         } => bench(
             &a.dir,
             &Bench {
@@ -440,6 +445,7 @@ pub fn run(a: &ClusterArgs) -> Result<Exit, Failure> {
                 cl: cl_of(*cl),
                 time_scale: *time_scale,
                 seed: *seed,
+                untraced: *untraced,
             },
         ),
     }
@@ -521,6 +527,7 @@ struct Bench {
     cl: Cl,
     time_scale: f64,
     seed: u64,
+    untraced: bool,
 }
 
 /// `clients` clients splitting write ids `first..first+count` between them, round-robin,
@@ -589,6 +596,7 @@ fn bench(root: &Path, b: &Bench) -> Result<Exit, Failure> {
             time_scale: b.time_scale,
             nodes: free_ports(b.nodes, None)?,
             views: b.views,
+            traced: !b.untraced,
         };
         launch(&d, &f)?;
         let n = f.nodes.len();
@@ -642,14 +650,15 @@ fn bench(root: &Path, b: &Bench) -> Result<Exit, Failure> {
     };
     let mean_rate = rates.iter().sum::<f64>() / rates.len() as f64;
     println!(
-        "cluster bench: {} nodes, rf {}, {}, {} view(s), {} clients, time scale {}, {} rounds",
+        "cluster bench: {} nodes, rf {}, {}, {} view(s), {} clients, time scale {}, {} rounds{}",
         b.nodes,
         b.rf,
         b.cl.name(),
         b.views,
         b.clients,
         b.time_scale,
-        b.rounds
+        b.rounds,
+        if b.untraced { ", untraced" } else { "" }
     );
     println!(
         "all up:   {} writes ok ({} timed out, {} unanswered), {:.0} writes/s, latency p50 {} p99 {} max {}",
@@ -711,6 +720,7 @@ fn start(
         time_scale,
         nodes: free_ports(nodes, base_port)?,
         views,
+        traced: true,
     };
     for (i, pid) in launch(d, &f)?.into_iter().enumerate() {
         println!("n{i}: {} (pid {pid})", f.nodes[i]);

@@ -65,6 +65,17 @@ pub struct ClusterFile {
     /// Views on the base table: 1 (the schema's), or 0 for a benchmark's baseline.
     #[serde(default = "one_view", skip_serializing_if = "is_one_view")]
     pub views: u8,
+    /// Whether the nodes record their traces (off only in `cluster bench --untraced`).
+    #[serde(default = "traced", skip_serializing_if = "is_traced")]
+    pub traced: bool,
+}
+
+fn traced() -> bool {
+    true
+}
+
+fn is_traced(t: &bool) -> bool {
+    *t
 }
 
 fn one_view() -> u8 {
@@ -136,6 +147,7 @@ fn config(a: &NodeArgs) -> Result<NodeConfig, String> {
                 time_scale: a.time_scale.unwrap_or(1.0),
                 nodes: a.peers.clone(),
                 views: 1,
+                traced: true,
             }
         }
     };
@@ -146,6 +158,7 @@ fn config(a: &NodeArgs) -> Result<NodeConfig, String> {
         peers: file.nodes.clone(),
         data: a.data.clone(),
         trace: a.trace.clone().unwrap_or_else(|| a.data.join("trace.ndjson")),
+        traced: file.traced,
         time_scale: file.time_scale,
         has_view: match file.views {
             0 => false,

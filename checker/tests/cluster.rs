@@ -698,8 +698,9 @@ fn bad_flags_and_missing_clusters_are_usage_errors() {
     assert!(stderr(&o).contains("belongs to n0 of a 2-node ring"), "{}", stderr(&o));
 }
 
-/// `cluster bench` runs its rounds (writes, a kill, a restart, the catch-up) on both schemas,
-/// and the baseline's traces, of a table no model run has, are refused by `validate`.
+/// `cluster bench` runs its rounds (writes, a kill, a restart, the catch-up) on both schemas
+/// and untraced, and the baseline's traces, of a table no model run has, are refused by
+/// `validate`.
 #[test]
 fn the_bench_runs_with_and_without_the_view_and_a_viewless_trace_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -726,6 +727,23 @@ fn the_bench_runs_with_and_without_the_view_and_a_viewless_trace_is_refused() {
         );
         assert!(out.contains("catch-up after n1's restart"), "{out}");
     }
+    // Untraced, the nodes write no trace at all: nothing to validate, nothing pretending.
+    let root = dir.path().join("untraced");
+    let o = mvcheck(
+        dir.path(),
+        &[
+            "cluster",
+            "bench",
+            "--rounds",
+            "1",
+            "--untraced",
+            "--dir",
+            root.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains(", untraced"), "{}", stdout(&o));
+    assert!(!root.join("round-0/trace-n0.ndjson").exists());
     let round = dir.path().join("views-0/round-0");
     let traces: Vec<String> = ["n0", "n1", "n2", "c0"]
         .iter()

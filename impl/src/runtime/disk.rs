@@ -249,7 +249,8 @@ impl NodeDisk {
                 meta.insert(k, v.to_be_bytes().as_slice()).map_err(db_err("meta"))?;
             }
             let mut trace = tx.open_table(TRACE).map_err(db_err("trace"))?;
-            for (seq, line) in lines {
+            // An untraced node's steps have empty lines, and nothing is stored for them.
+            for (seq, line) in lines.iter().filter(|(_, l)| !l.is_empty()) {
                 trace.insert(*seq, line.as_bytes()).map_err(db_err("trace"))?;
             }
         }

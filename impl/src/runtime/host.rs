@@ -69,6 +69,9 @@ pub struct NodeConfig {
     pub data: PathBuf,
     /// The trace file.
     pub trace: PathBuf,
+    /// Whether the node records its trace. Off only for a benchmark that measures what the
+    /// recording costs: no trace file, no line in the disk's transactions, nothing to validate.
+    pub traced: bool,
     /// Real time per unit of protocol time: 0.01 runs a 2 s write timeout in 20 ms.
     pub time_scale: f64,
     /// Whether the base table has its view; without, the node is a benchmark's baseline,
@@ -121,7 +124,7 @@ struct Host {
     me: String,
     node: Node,
     disk: NodeDisk,
-    trace: File,
+    trace: Option<File>,
     log: Log,
     clock: u64,
     seq: u64,
@@ -344,7 +347,11 @@ impl Host {
                 *seq,
             ),
         };
-        let trace = Self::open_trace(&cfg, &identity, &disk)?;
+        let trace = if cfg.traced {
+            Some(Self::open_trace(&cfg, &identity, &disk)?)
+        } else {
+            None
+        };
         let peer_up: Vec<Arc<AtomicBool>> = cfg.peers.iter().map(|_| Arc::new(AtomicBool::new(true))).collect();
         let peers = cfg
             .peers
@@ -784,17 +791,21 @@ impl Host {
     /// local call, queued at once: it is lost with the step if the step never becomes
     /// durable, as the model's crash loses it.
     fn stage(&mut self, step: Step, sent: Option<u64>, outputs: &[Output]) {
-        let mut obs = self.node.observe();
-        obs.timers = self.timers.keys().copied().collect();
-        let line = NodeTraceLine {
-            seq: self.seq,
-            node: self.me.clone(),
-            step,
-            after: After::Node(obs),
-            lamport: self.clock,
-            sent,
+        let text = if self.trace.is_some() {
+            let mut obs = self.node.observe();
+            obs.timers = self.timers.keys().copied().collect();
+            let line = NodeTraceLine {
+                seq: self.seq,
+                node: self.me.clone(),
+                step,
+                after: After::Node(obs),
+                lamport: self.clock,
+                sent,
+            };
+            serde_json::to_string(&line).expect("a trace line serializes")
+        } else {
+            String::new()
         };
-        let text = serde_json::to_string(&line).expect("a trace line serializes");
         self.unsynced.push((self.seq, text));
         for o in outputs {
             let Output::Send { to, msg } = o else { continue };
@@ -838,9 +849,11 @@ impl Host {
         self.disk
             .commit_steps(&image, self.clock, self.node.is_up(), &self.unsynced)
             .map_err(|e| format!("{}: cannot commit step {}: {e}", self.cfg.data.display(), self.seq))?;
-        for (_, text) in self.unsynced.drain(..) {
-            writeln!(self.trace, "{text}")
-                .map_err(|e| format!("cannot append to {}: {e}", self.cfg.trace.display()))?;
+        let lines = std::mem::take(&mut self.unsynced);
+        if let Some(trace) = self.trace.as_mut() {
+            for (_, text) in lines {
+                writeln!(trace, "{text}").map_err(|e| format!("cannot append to {}: {e}", self.cfg.trace.display()))?;
+            }
         }
         Ok(())
     }
