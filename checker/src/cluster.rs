@@ -484,6 +484,13 @@ fn repair(d: &Dir, only: Option<u8>) -> Result<Exit, Failure> {
             continue;
         }
         let first = replicas[0];
+        // Each repair runs on a settled cluster, the one before it done: the model repairs
+        // only then, and every repair numbers its writes from the same first id.
+        if ran > 0 && settled_within(&f, limit).is_err() {
+            return Err(Failure::Internal(format!(
+                "the repair before k={k} did not settle within 60 s"
+            )));
+        }
         match client::repair(f.nodes[usize::from(first.0)], k, Duration::from_secs(10)) {
             Ok(Ok(n)) => {
                 ran += 1;

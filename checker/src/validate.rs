@@ -51,10 +51,10 @@ fn merge_files(files: &[PathBuf], first: String) -> MergeResult {
         Err(e) if e.divergence => return Ok(Err(e.message)),
         Err(e) => return Err(Failure::Usage(e.message)),
     };
-    if merged.header.config.crashes > 3 {
+    if merged.crashes > 3 {
         return Err(Failure::Usage(format!(
             "these traces hold {} crashes, and the model takes at most 3 in a run",
-            merged.header.config.crashes
+            merged.crashes
         )));
     }
     let origin = merged

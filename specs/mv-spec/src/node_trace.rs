@@ -193,6 +193,8 @@ pub struct Merged {
     pub lines: Vec<TraceLine>,
     /// `origin[i]` is (file index, file line) of `lines[i]`.
     pub origin: Vec<(usize, usize)>,
+    /// The crashes recorded (the header's budget saturates at 255).
+    pub crashes: usize,
 }
 
 impl Merged {
@@ -414,8 +416,11 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
         .flat_map(|t| &t.lines)
         .filter(|(_, l)| matches!(l.step, Step::Repair { .. }))
         .count();
-    let mut crashes = 0u32;
+    let mut crashes = 0usize;
     let mut recover_of: BTreeMap<usize, usize> = BTreeMap::new();
+    // Each file's crashes, in order: a message sent before one is of the life it ends.
+    let mut crashes_of: Vec<Vec<usize>> = vec![Vec::new(); files.len()];
+    let mut before_sends: Vec<(usize, usize)> = Vec::new();
     for (f, t) in files.iter().enumerate() {
         let mut life_start: Option<usize> = None;
         for (i, (_, l)) in t.lines.iter().enumerate() {
@@ -431,21 +436,40 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
                         )));
                     }
                     recover_of.insert(e, e + 1);
-                    for &(d, s) in &sends {
-                        if s.is_some_and(|s| s >= base[f] && s < e) && file_of(d) != f {
-                            edge(d, e, &mut succ);
-                        }
-                    }
+                    crashes_of[f].push(e);
                 }
                 Step::Recover { .. } => life_start = Some(e),
                 Step::Deliver { src, .. } if *src != t.header.node => {
                     if let (Some(r), Some(&Some(s))) = (life_start, send_of.get(&e)) {
-                        edge(r, s, &mut succ);
+                        before_sends.push((r, s));
                     }
                 }
                 _ => {}
             }
         }
+    }
+    // A delivery of an ended life's message goes before the crash that ended it (one edge
+    // per delivery: the first crash after its send, in the sender's file).
+    for &(d, s) in &sends {
+        let Some(s) = s else { continue };
+        let f = file_of(s);
+        if file_of(d) == f {
+            continue;
+        }
+        let crashes = &crashes_of[f];
+        if let Some(&x) = crashes.get(crashes.partition_point(|&x| x < s)) {
+            edge(d, x, &mut succ);
+        }
+    }
+    // A send the next life received goes after its restart. A send that is itself a restart
+    // (a restart replays its commit log and sends) is held back by holding back its crash:
+    // the two are emitted as one.
+    for (r, s) in before_sends {
+        let s = match s.checked_sub(1) {
+            Some(x) if recover_of.get(&x) == Some(&s) => x,
+            _ => s,
+        };
+        edge(r, s, &mut succ);
     }
 
     // Kahn's algorithm, smallest (clock, actor, seq) first, a crash only when nothing else is
@@ -565,7 +589,12 @@ pub fn merge(files: &[NodeTrace], names: &[String]) -> Result<Merged, MergeError
             (f, files[f].lines[e - base[f]].0)
         })
         .collect();
-    Ok(Merged { header, lines, origin })
+    Ok(Merged {
+        header,
+        lines,
+        origin,
+        crashes,
+    })
 }
 
 #[cfg(test)]
@@ -729,6 +758,37 @@ mod tests {
         ];
         let o = order(&files).unwrap();
         assert_eq!(o[o.len() - 2..], ["n1:Crash@2", "n1:Recover@3"], "{o:?}");
+    }
+
+    /// A restart can send (it replays its commit log): when another node's next life
+    /// receives that, the other node's crash and restart go first, and the sender's crash
+    /// stays right before its restart.
+    #[test]
+    fn a_restart_that_sends_to_a_next_life_waits_for_that_life() {
+        let files = vec![
+            file(
+                "n0",
+                vec![
+                    step("n0", 1, "deliver", "n0", None),
+                    step("n0", 5, "crash", "", None),
+                    step("n0", 6, "recover", "", None),
+                    step("n0", 7, "deliver", "n1", Some(3)),
+                ],
+            ),
+            file(
+                "n1",
+                vec![
+                    step("n1", 1, "deliver", "n1", None),
+                    step("n1", 2, "crash", "", None),
+                    step("n1", 3, "recover", "", None),
+                ],
+            ),
+            file("c0", vec![]),
+        ];
+        let o = order(&files).unwrap();
+        let pos = |s: &str| o.iter().position(|x| x == s).unwrap();
+        assert!(pos("n0:Recover@6") < pos("n1:Crash@2"), "{o:?}");
+        assert_eq!(pos("n1:Crash@2") + 1, pos("n1:Recover@3"), "{o:?}");
     }
 
     /// A repair reads every replica, which no message says: it goes after every line it did
