@@ -704,46 +704,23 @@ fn bad_flags_and_missing_clusters_are_usage_errors() {
 #[test]
 fn the_bench_runs_with_and_without_the_view_and_a_viewless_trace_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    for views in ["1", "0"] {
-        let root = dir.path().join(format!("views-{views}"));
-        let o = mvcheck(
-            dir.path(),
-            &[
-                "cluster",
-                "bench",
-                "--rounds",
-                "1",
-                "--views",
-                views,
-                "--dir",
-                root.to_str().unwrap(),
-            ],
-        );
-        assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    for (name, flags, says) in [
+        ("views-1", &["--views", "1"][..], "1 view(s)"),
+        ("views-0", &["--views", "0"][..], "0 view(s)"),
+        // Untraced, the nodes write no trace at all: nothing to validate, nothing pretending.
+        ("untraced", &["--untraced"][..], ", untraced"),
+    ] {
+        let root = dir.path().join(name);
+        let mut args = vec!["cluster", "bench", "--rounds", "1", "--dir", root.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let o = mvcheck(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}{}", stdout(&o), stderr(&o));
         let out = stdout(&o);
-        assert!(
-            out.contains(&format!("{views} view(s)")) && out.contains("writes/s"),
-            "{out}"
-        );
-        assert!(out.contains("catch-up after n1's restart"), "{out}");
+        assert!(out.contains(says) && out.contains("writes/s"), "{name}: {out}");
+        assert!(out.contains("catch-up after n1's restart"), "{name}: {out}");
+        let traced = root.join("round-0/trace-n0.ndjson").exists();
+        assert_eq!(traced, name != "untraced", "{name}");
     }
-    // Untraced, the nodes write no trace at all: nothing to validate, nothing pretending.
-    let root = dir.path().join("untraced");
-    let o = mvcheck(
-        dir.path(),
-        &[
-            "cluster",
-            "bench",
-            "--rounds",
-            "1",
-            "--untraced",
-            "--dir",
-            root.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(stdout(&o).contains(", untraced"), "{}", stdout(&o));
-    assert!(!root.join("round-0/trace-n0.ndjson").exists());
     let round = dir.path().join("views-0/round-0");
     let traces: Vec<String> = ["n0", "n1", "n2", "c0"]
         .iter()
