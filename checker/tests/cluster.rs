@@ -113,18 +113,26 @@ impl Drop for Cluster {
     }
 }
 
-/// Every node's observation, from `cluster read --format json`, which must find the view in
-/// sync (exit 0).
-fn read_all(c: &Cluster) -> Vec<NodeObservation> {
-    let out = c.ok(&["read", "--format", "json"]);
-    let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["findings"], serde_json::json!([]), "{out}");
-    v["nodes"]
+/// Every node's observation, from `cluster read --format json`, the view check's findings,
+/// and its exit code.
+fn observations(c: &Cluster) -> (Option<i32>, Value, Vec<NodeObservation>) {
+    let o = c.run(&["read", "--format", "json"]);
+    let out = stdout(&o);
+    let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let nodes = v["nodes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|n| serde_json::from_value(n["obs"].clone()).unwrap())
-        .collect()
+        .collect();
+    (o.status.code(), v["findings"].clone(), nodes)
+}
+
+/// Every node's observation, with the view found in sync (exit 0).
+fn read_all(c: &Cluster) -> Vec<NodeObservation> {
+    let (code, findings, nodes) = observations(c);
+    assert_eq!((code, findings), (Some(0), serde_json::json!([])), "{nodes:?}");
+    nodes
 }
 
 /// The client writes a cluster's coordinators acknowledged.
@@ -255,14 +263,7 @@ fn assert_converged(c: &Cluster, min_acked: usize) {
 
 /// Every acknowledged write is on a quorum of nodes (P-durable where replicas may differ).
 fn assert_acked_on_a_quorum(c: &Cluster) {
-    let out = c.run(&["read", "--format", "json"]);
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    let nodes: Vec<NodeObservation> = v["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| serde_json::from_value(n["obs"].clone()).unwrap())
-        .collect();
+    let (_, _, nodes) = observations(c);
     for (w, stmt) in acked(c) {
         let holding = nodes
             .iter()

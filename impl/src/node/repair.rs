@@ -21,6 +21,21 @@ use mv_spec::{
 };
 use std::collections::{BTreeMap, BTreeSet};
 
+/// R4, anti-entropy repair of partition `k`, as a function of what its host read: each
+/// base replica's row (`rows[i]` is `replicas[i]`'s). Every replica is sent, as base writes
+/// numbered `WriteId::repair(0)`, `repair(1)`, ..., the statements it lacks of the merged
+/// row. The simulation's host and a node process's both carry it out.
+pub fn anti_entropy(replicas: &[NodeId], rows: &[BaseRow], k: Key) -> Vec<(NodeId, WriteId, Statement)> {
+    let merged = rows.iter().fold(BaseRow::default(), |m, r| m.merge(r));
+    let mut out = Vec::new();
+    for (r, row) in replicas.iter().zip(rows) {
+        for stmt in row.repair_statements(k, &merged) {
+            out.push((*r, WriteId::repair(out.len() as u8), stmt));
+        }
+    }
+    out
+}
+
 /// What one view repair writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -253,6 +268,31 @@ mod tests {
     use super::*;
     use crate::node::Variant;
     use mv_spec::{Cell, Pairing};
+
+    /// R4 sends each replica exactly what it lacks of the merged row, numbered from
+    /// `repair(0)`, and nothing to replicas that agree.
+    #[test]
+    fn anti_entropy_sends_each_replica_what_it_lacks() {
+        let k = 0;
+        let row = |stmts: &[Statement]| {
+            let mut store = Store::default();
+            for s in stmts {
+                store.apply_base(s);
+            }
+            store.base_rows().get(&k).copied().unwrap_or_default()
+        };
+        let full = row(&[Statement::insert(k, Some(2), Some(3), 4)]);
+        let replicas = [NodeId(0), NodeId(1), NodeId(2)];
+        let rows = [full, BaseRow::default(), full];
+        let sent = anti_entropy(&replicas, &rows, k);
+        assert!(!sent.is_empty());
+        assert!(sent.iter().all(|(r, _, _)| *r == NodeId(1)), "{sent:?}");
+        let ids: Vec<WriteId> = sent.iter().map(|(_, w, _)| *w).collect();
+        assert_eq!(ids, (0..sent.len() as u8).map(WriteId::repair).collect::<Vec<_>>());
+        let stmts: Vec<Statement> = sent.iter().map(|(_, _, s)| *s).collect();
+        assert_eq!(row(&stmts), full);
+        assert!(anti_entropy(&replicas, &[full, full, full], k).is_empty());
+    }
 
     /// RF 1 on 2 nodes: base `k=0` on n0, view `v=1` on n1 and `v=2` on n0.
     fn ring() -> Ring {

@@ -35,6 +35,7 @@ use super::failpoint::{self, Failpoint};
 use super::frame::{self, Body, Envelope, FrameReader, NodeStatus};
 use super::{NodeTraceHeader, NodeTraceLine, NODE_TRACE_FORMAT};
 use crate::node::{Addr, Input, Node, Output, SeededBugs, Switches};
+use mv_spec::obs::NodeObservation;
 use mv_spec::timing::{Delay, Timing};
 use mv_spec::trace::{After, Step};
 use mv_spec::variant::Variant;
@@ -760,17 +761,13 @@ impl Host {
                 Err(e) => return Ok(Err(format!("cannot read {r}: {e}"))),
             }
         }
-        let merged = rows.iter().fold(mv_spec::BaseRow::default(), |m, r| m.merge(r));
-        let mut outputs = Vec::new();
-        for (r, row) in replicas.iter().zip(&rows) {
-            for stmt in row.repair_statements(key, &merged) {
-                let write = mv_spec::WriteId::repair(outputs.len() as u8);
-                outputs.push(Output::Send {
-                    to: Addr::Node(*r),
-                    msg: Msg::BaseWrite { write, stmt },
-                });
-            }
-        }
+        let outputs: Vec<Output> = crate::node::repair::anti_entropy(&replicas, &rows, key)
+            .into_iter()
+            .map(|(r, write, stmt)| Output::Send {
+                to: Addr::Node(r),
+                msg: Msg::BaseWrite { write, stmt },
+            })
+            .collect();
         if outputs.is_empty() {
             return Ok(Err(format!("the replicas of k={key} agree: nothing to repair")));
         }
@@ -792,13 +789,11 @@ impl Host {
     /// durable, as the model's crash loses it.
     fn stage(&mut self, step: Step, sent: Option<u64>, outputs: &[Output]) {
         let text = if self.trace.is_some() {
-            let mut obs = self.node.observe();
-            obs.timers = self.timers.keys().copied().collect();
             let line = NodeTraceLine {
                 seq: self.seq,
                 node: self.me.clone(),
                 step,
-                after: After::Node(obs),
+                after: After::Node(self.observation()),
                 lamport: self.clock,
                 sent,
             };
@@ -882,9 +877,15 @@ impl Host {
         }
     }
 
-    fn status(&self) -> NodeStatus {
+    /// The node's observation, with the timers this host has armed.
+    fn observation(&self) -> NodeObservation {
         let mut obs = self.node.observe();
         obs.timers = self.timers.keys().copied().collect();
+        obs
+    }
+
+    fn status(&self) -> NodeStatus {
+        let obs = self.observation();
         NodeStatus {
             node: self.me.clone(),
             pid: std::process::id(),

@@ -537,24 +537,16 @@ impl Cluster {
                         "repair of k={k} is not due (replicas agree, one is down, the budget is spent, or work is in progress)"
                     ));
                 }
-                // R4: the merged row over the replicas; each replica gets, through its write
-                // path, the statements for the parts it lacks.
+                // R4: each replica gets, through its write path, what it lacks of the merged
+                // row.
                 let rows: Vec<BaseRow> = replicas.iter().map(|r| self.nodes[r.0 as usize].base_row(k)).collect();
-                let merged = rows.iter().fold(BaseRow::default(), |m, r| m.merge(r));
-                let mut i = 0;
-                for (r, row) in replicas.iter().zip(&rows) {
-                    for stmt in row.repair_statements(k, &merged) {
-                        self.network.push(Envelope {
-                            src: Addr::Node(NodeId(n as u8)),
-                            dst: Addr::Node(*r),
-                            msg: Msg::BaseWrite {
-                                write: WriteId::repair(i),
-                                stmt,
-                            },
-                            copies: 1,
-                        });
-                        i += 1;
-                    }
+                for (r, write, stmt) in repair::anti_entropy(&replicas, &rows, k) {
+                    self.network.push(Envelope {
+                        src: Addr::Node(NodeId(n as u8)),
+                        dst: Addr::Node(r),
+                        msg: Msg::BaseWrite { write, stmt },
+                        copies: 1,
+                    });
                 }
                 self.repairs += 1;
                 self.last_rules.insert(Rule::R4);
